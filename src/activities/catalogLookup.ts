@@ -1,0 +1,8 @@
+import { productDecider, productStreamId, type ProductState } from '../domain/product';
+import { foldRecorded, readStream, type Queryable } from '../eventstore';
+
+/** The product as its stream says now, or null when there is no such product. */
+export async function findProduct(db: Queryable, productId: string): Promise<ProductState | null> {
+  const state = foldRecorded(productDecider, await readStream(db, productStreamId(productId)));
+  return state.exists ? state : null;
+}

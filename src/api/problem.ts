@@ -1,0 +1,47 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from '../logger';
+
+/** An error a client can act on: it becomes an RFC 9457 problem document with a stable `code`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function sendProblem(res: Response, error: ApiError): void {
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res
+    .status(error.status)
+    .type('application/problem+json')
+    .json({ type: `about:blank`, title: error.code, status: error.status, code: error.code, detail: error.message, ...error.extra });
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+}
+
+/** The last middleware: every error leaves as problem+json; unknown ones as a 500 without internals. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (err instanceof ApiError) return sendProblem(res, err);
+    const parserError = err as BodyParserError;
+    if (parserError?.type === 'entity.parse.failed') {
+      return sendProblem(res, new ApiError(400, 'MALFORMED_JSON', 'The request body is not valid JSON.'));
+    }
+    if (parserError?.type === 'entity.too.large') {
+      return sendProblem(res, new ApiError(413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than the 64 kB limit.'));
+    }
+    if (parserError?.status && parserError.status >= 400 && parserError.status < 500) {
+      return sendProblem(res, new ApiError(parserError.status, 'BAD_REQUEST', 'The request could not be read.'));
+    }
+    logger.error({ err, method: req.method, url: req.originalUrl }, 'Unhandled error');
+    return sendProblem(res, new ApiError(500, 'INTERNAL_ERROR', 'Something went wrong on our side. Try again later.'));
+  };
+}

@@ -1,0 +1,34 @@
+/** Production API: stateless, scale out freely. Configured only by the environment. */
+import { createApp } from '../api/app';
+import { actorSettings, loadConfig, required } from '../config';
+import { createPool } from '../db/pool';
+import { migrate } from '../db/migrate';
+import { createLogger } from '../logger';
+import { connectClient } from '../temporal';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'api');
+  const pool = createPool(required(config, 'DATABASE_URL'));
+  await migrate(pool);
+  const client = await connectClient(required(config, 'TEMPORAL_ADDRESS'), config.TEMPORAL_NAMESPACE);
+  const app = createApp({ db: pool, client, namespace: config.TEMPORAL_NAMESPACE, actors: actorSettings(config), logger });
+  const server = app.listen(config.PORT, config.HOST, () => logger.info(`API listening on http://${config.HOST}:${config.PORT}`));
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close(async () => {
+      await client.connection.close();
+      await pool.end();
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  process.stderr.write(`api failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

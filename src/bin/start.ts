@@ -1,0 +1,88 @@
+/**
+ * `npm start`: the whole service on one machine. Starts embedded Postgres and the Temporal dev
+ * server (with its Web UI) unless DATABASE_URL / TEMPORAL_ADDRESS point elsewhere, then the
+ * worker and the API. Ctrl-C stops everything it started.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { Runtime } from '@temporalio/worker';
+import { createApp } from '../api/app';
+import { actorSettings, loadConfig } from '../config';
+import { createPool } from '../db/pool';
+import { migrate } from '../db/migrate';
+import { startDevStack } from '../devstack/devStack';
+import { createLogger } from '../logger';
+import { connectClient, connectWorker } from '../temporal';
+import { createOrderWorker } from '../worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'start');
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  // We stop the worker ourselves, in order, after the API has stopped taking requests.
+  Runtime.install({ shutdownSignals: [] });
+  mkdirSync(config.DATA_DIR, { recursive: true });
+
+  const startedAt = Date.now();
+  const stack = await startDevStack({
+    dataDir: config.DATA_DIR,
+    persistent: true,
+    databaseUrl: config.DATABASE_URL,
+    temporalAddress: config.TEMPORAL_ADDRESS,
+    temporalUiPort: config.TEMPORAL_UI_PORT,
+    log: say,
+  });
+  const pool = createPool(stack.databaseUrl);
+  await migrate(pool);
+  const workerConnection = await connectWorker(stack.temporalAddress);
+  const worker = await createOrderWorker({ connection: workerConnection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE, db: pool });
+  const workerRun = worker.run();
+  const client = await connectClient(stack.temporalAddress, config.TEMPORAL_NAMESPACE);
+  const app = createApp({ db: pool, client, namespace: config.TEMPORAL_NAMESPACE, actors: actorSettings(config), logger });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+  });
+
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  say('');
+  say(`Order service ready in ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
+  say(`  API:             http://${config.HOST}:${port}`);
+  if (stack.temporalUiUrl) say(`  Temporal Web UI: ${stack.temporalUiUrl}`);
+  say(`  Temporal:        ${stack.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE}, task queue ${config.TASK_QUEUE})`);
+  say(`  Started here:    ${stack.started.join(', ') || 'nothing (using DATABASE_URL and TEMPORAL_ADDRESS)'}`);
+  say('Press Ctrl-C to stop.');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`\n${signal}: stopping...`);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    worker.shutdown();
+    await workerRun.catch(() => undefined);
+    await client.connection.close();
+    await workerConnection.close();
+    await pool.end();
+    await stack.stop();
+    say('Stopped.');
+    process.exit(0);
+  };
+  // `on`, not `once`: Ctrl-C reaches npm, tsx and us, and tsx relays it again; a second signal
+  // must not kill us halfway through stopping what we started.
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // A supervisor that signals only `npm` (not its children) leaves us orphaned: notice and stop.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && void shutdown('parent exited'), 500).unref();
+  workerRun.catch(async (err) => {
+    logger.error({ err }, 'worker stopped unexpectedly');
+    await shutdown('worker failure');
+  });
+}
+
+main().catch((err) => {
+  process.stderr.write(`start failed: ${(err as Error).message}\n`);
+  process.exit(1);
+});

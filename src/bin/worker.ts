@@ -1,0 +1,27 @@
+/** Production worker: hosts order actors and activities. Configured only by the environment. */
+import { Runtime } from '@temporalio/worker';
+import { loadConfig, required } from '../config';
+import { createPool } from '../db/pool';
+import { migrate } from '../db/migrate';
+import { createLogger } from '../logger';
+import { connectWorker } from '../temporal';
+import { createOrderWorker } from '../worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'worker');
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const pool = createPool(required(config, 'DATABASE_URL'));
+  await migrate(pool);
+  const connection = await connectWorker(required(config, 'TEMPORAL_ADDRESS'));
+  const worker = await createOrderWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE, db: pool });
+  logger.info({ taskQueue: config.TASK_QUEUE }, 'worker polling');
+  await worker.run(); // returns once a shutdown signal has drained the worker
+  await connection.close();
+  await pool.end();
+}
+
+main().catch((err) => {
+  process.stderr.write(`worker failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

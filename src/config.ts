@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/** Everything the processes read from the environment, validated once at start. */
+const envSchema = z.object({
+  DATABASE_URL: z.string().url().optional(),
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TASK_QUEUE: z.string().min(1).default('orders'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Inactivity after which a PENDING order expires, e.g. `30m`, `45s`, `1500ms`. */
+  ORDER_CART_TTL: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30m, 45s or 1500ms').default('30m'),
+  /** History length at which an order continues-as-new, even before Temporal suggests it. */
+  ORDER_HISTORY_LIMIT: z.coerce.number().int().min(20).default(2000),
+  /** Where `npm start` keeps embedded Postgres and the dev server's SQLite file. */
+  DATA_DIR: z.string().min(1).default('.data'),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** `30m` → 1800000. The format is checked by the schema above. */
+export function durationMs(text: string): number {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
+  if (!match) throw new Error(`Not a duration: ${text}`);
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+export function actorSettings(config: Config) {
+  return { taskQueue: config.TASK_QUEUE, cartTtlMs: durationMs(config.ORDER_CART_TTL), historyLimit: config.ORDER_HISTORY_LIMIT };
+}
+
+export function required(config: Config, name: 'DATABASE_URL' | 'TEMPORAL_ADDRESS'): string {
+  const value = config[name];
+  if (!value) throw new Error(`${name} is required for this process (npm start provides it in development).`);
+  return value;
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { startDevTemporal } from './devTemporal';
+import { startEmbeddedPostgres } from './embeddedPostgres';
+
+export interface DevStack {
+  databaseUrl: string;
+  temporalAddress: string;
+  temporalUiUrl?: string;
+  /** What the stack started itself (and will stop), for the log. */
+  started: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts whatever is not configured: embedded Postgres unless `databaseUrl` is given, the Temporal
+ * dev server unless `temporalAddress` is given. Persistent keeps both under `dataDir`.
+ */
+export async function startDevStack(options: {
+  dataDir: string;
+  persistent: boolean;
+  databaseUrl?: string;
+  temporalAddress?: string;
+  temporalUiPort?: number;
+  log: (line: string) => void;
+}): Promise<DevStack> {
+  const stops: Array<() => Promise<void>> = [];
+  const started: string[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    let databaseUrl = options.databaseUrl;
+    if (!databaseUrl) {
+      const db = await startEmbeddedPostgres({ dataDir: path.join(options.dataDir, 'postgres'), persistent: options.persistent, log: options.log });
+      stops.push(db.stop);
+      started.push('embedded Postgres');
+      databaseUrl = db.url;
+    }
+    let temporalAddress = options.temporalAddress;
+    let temporalUiUrl: string | undefined;
+    if (!temporalAddress) {
+      const temporal = await startDevTemporal({
+        dbFile: options.persistent ? path.join(options.dataDir, 'temporal.sqlite') : undefined,
+        uiPort: options.temporalUiPort,
+        log: options.log,
+      });
+      stops.push(temporal.stop);
+      started.push('Temporal dev server');
+      temporalAddress = temporal.address;
+      temporalUiUrl = temporal.uiUrl;
+    }
+    return { databaseUrl, temporalAddress, temporalUiUrl, started, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,47 @@
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { orderSearchAttributes } from '../workflows/searchAttributes';
+import { ensureTemporalCli } from './temporalCli';
+import { freePort } from './freePort';
+
+export interface DevTemporal {
+  address: string;
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `temporal server start-dev` on loopback with our search attributes registered.
+ * With `dbFile` the server keeps its state in that SQLite file across restarts; without, in memory.
+ */
+export async function startDevTemporal(options: {
+  dbFile?: string;
+  uiPort?: number;
+  ip?: string;
+  namespace?: string;
+  log?: (line: string) => void;
+  extraArgs?: string[];
+}): Promise<DevTemporal> {
+  const cli = await ensureTemporalCli({ log: options.log });
+  const ip = options.ip ?? '127.0.0.1';
+  const port = await freePort();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: cli.kind === 'path' ? { type: 'existing-path', path: cli.path } : { type: 'cached-download' },
+      ip,
+      port,
+      namespace: options.namespace ?? 'default',
+      dbFilename: options.dbFile ? path.resolve(options.dbFile) : undefined,
+      ui: options.uiPort !== undefined,
+      uiPort: options.uiPort,
+      searchAttributes: orderSearchAttributes,
+      log: { format: 'pretty', level: 'warn' },
+      extraArgs: options.extraArgs,
+    },
+  });
+  return {
+    address: `${ip}:${port}`,
+    uiUrl: options.uiPort !== undefined ? `http://${ip}:${options.uiPort}` : undefined,
+    stop: () => env.teardown(),
+  };
+}

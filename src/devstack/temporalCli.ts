@@ -1,0 +1,119 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+
+/**
+ * Finds the Temporal CLI (which carries the dev server), building it from source when absent.
+ *
+ * Order: TEMPORAL_CLI_PATH, `temporal` on PATH, the per-user cache, a `go install` into that cache.
+ * v1.5.1 is pinned because it is the newest tag whose go.mod has no replace directive, which
+ * `go install pkg@version` refuses.
+ */
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const GO_PACKAGE = 'github.com/temporalio/cli/cmd/temporal';
+
+export type CliLocation =
+  | { kind: 'path'; path: string; source: 'TEMPORAL_CLI_PATH' | 'PATH' | 'cache' | 'built' }
+  /** No binary and no Go: let the Temporal SDK download the dev server (needs the internet). */
+  | { kind: 'sdk-download' };
+
+export function cliCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
+  return path.join(base, 'order-actors', `temporal-${TEMPORAL_CLI_VERSION.slice(1)}`);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(binary: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, binary))) return path.join(dir, binary);
+  }
+  return undefined;
+}
+
+/** The binary we can use without building anything, if any. */
+export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): CliLocation | undefined {
+  if (env.TEMPORAL_CLI_PATH) {
+    if (!isExecutable(env.TEMPORAL_CLI_PATH)) {
+      throw new Error(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} is not an executable file`);
+    }
+    return { kind: 'path', path: env.TEMPORAL_CLI_PATH, source: 'TEMPORAL_CLI_PATH' };
+  }
+  const fromPath = onPath('temporal', env);
+  if (fromPath) return { kind: 'path', path: fromPath, source: 'PATH' };
+  const cached = path.join(cliCacheDir(env), 'temporal');
+  if (isExecutable(cached)) return { kind: 'path', path: cached, source: 'cache' };
+  return undefined;
+}
+
+const WAYS_OUT =
+  'Ways out: install the Temporal CLI and put `temporal` on PATH (or set TEMPORAL_CLI_PATH), ' +
+  'point TEMPORAL_ADDRESS at a running Temporal server, or run the production shape with `docker compose up`.';
+
+/** Runs `go install` into the cache, streaming Go's progress; resolves with the binary's path. */
+async function buildWithGo(go: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
+  const dir = cliCacheDir(env);
+  mkdirSync(dir, { recursive: true });
+  // Report the machine's module settings instead of overriding them: checksum verification stays as configured.
+  const settings = execFileSync(go, ['env', 'GOPROXY', 'GOSUMDB', 'GOFLAGS'], { encoding: 'utf8' }).trim().split('\n');
+  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${dir} (first time only, takes a few minutes)`);
+  log(`Go module settings: GOPROXY=${settings[0]} GOSUMDB=${settings[1]} GOFLAGS=${settings[2] || '(none)'}`);
+  const started = Date.now();
+  const ticker = setInterval(() => log(`  still building... ${Math.round((Date.now() - started) / 1000)}s`), 15_000);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(go, ['install', `${GO_PACKAGE}@${TEMPORAL_CLI_VERSION}`], {
+        env: { ...env, GOBIN: dir },
+        stdio: ['ignore', 'inherit', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        const text = chunk.toString();
+        stderr += text;
+        for (const line of text.split('\n')) if (line.trim()) log(`  ${line.trim()}`);
+      });
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`go install failed (exit ${code}): ${stderr.slice(-2000)}`)),
+      );
+    });
+  } finally {
+    clearInterval(ticker);
+  }
+  log(`Built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)}s`);
+  return path.join(dir, 'temporal');
+}
+
+/**
+ * Returns a usable CLI: found, or built with Go; with no Go, the SDK's own download, which only
+ * works where the internet is reachable (`allowDownload`).
+ */
+export async function ensureTemporalCli(
+  options: { env?: NodeJS.ProcessEnv; log?: (line: string) => void; allowDownload?: boolean } = {},
+): Promise<CliLocation> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const found = findTemporalCli(env);
+  if (found) return found;
+  const go = onPath('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (go) {
+    try {
+      return { kind: 'path', path: await buildWithGo(go, env, log), source: 'built' };
+    } catch (err) {
+      throw new Error(`Could not build the Temporal CLI: ${(err as Error).message}\n${WAYS_OUT}`);
+    }
+  }
+  if (options.allowDownload ?? true) {
+    log('No Temporal CLI and no Go toolchain: falling back to the Temporal SDK download (needs the internet).');
+    return { kind: 'sdk-download' };
+  }
+  throw new Error(`No Temporal CLI found and no Go toolchain to build it. ${WAYS_OUT}`);
+}

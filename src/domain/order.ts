@@ -1,0 +1,266 @@
+import { DomainError, type Decider } from './decider';
+
+/*
+ * The order: a cart that is placed, checked out by the saga, shipped, or cancelled or expired.
+ * Pure: prices arrive inside the command (the host looks them up in the catalog), time lives on
+ * the stored event's envelope, ids are chosen by the host.
+ */
+
+export type OrderStatus = 'PENDING' | 'PLACED' | 'CONFIRMED' | 'SHIPPED' | 'CANCELLED' | 'EXPIRED';
+export const TERMINAL_STATUSES: readonly OrderStatus[] = ['SHIPPED', 'CANCELLED', 'EXPIRED'];
+
+export interface Address {
+  name: string;
+  line1: string;
+  line2?: string;
+  city: string;
+  postalCode: string;
+  country: string;
+}
+
+export interface OrderLine {
+  productId: string;
+  name: string;
+  /** Integer minor units, as the catalog priced it when the line was last added to. */
+  unitPriceCents: number;
+  quantity: number;
+}
+
+export interface CheckoutFailure {
+  attempt: number;
+  code: string;
+  message: string;
+}
+
+export interface OrderState {
+  status: OrderStatus | 'NONE';
+  orderId: string | null;
+  customerId: string | null;
+  shippingAddress: Address | null;
+  items: OrderLine[];
+  totalCents: number;
+  /** How many times the order was placed; the saga of attempt N is `checkout-<orderId>-<N>`. */
+  checkoutAttempts: number;
+  lastCheckoutFailure: CheckoutFailure | null;
+  cancellationReason: string | null;
+}
+
+export const MIN_QUANTITY = 1;
+export const MAX_QUANTITY = 1000;
+
+export type OrderCommand =
+  | { type: 'CreateOrder'; orderId: string; customerId: string; shippingAddress?: Address }
+  /** `product` is the catalog's entry, or null when the catalog does not know the product. */
+  | { type: 'AddItem'; productId: string; quantity: number; product: { name: string; unitPriceCents: number } | null }
+  | { type: 'ChangeItemQuantity'; productId: string; quantity: number }
+  | { type: 'RemoveItem'; productId: string }
+  | { type: 'ChangeShippingAddress'; address: Address }
+  | { type: 'PlaceOrder' }
+  | { type: 'CancelOrder'; reason: string }
+  | { type: 'MarkShipped' }
+  | { type: 'ExpireOrder' };
+
+export type OrderEvent =
+  | { type: 'OrderCreated'; data: { orderId: string; customerId: string; shippingAddress: Address | null } }
+  | { type: 'OrderItemAdded'; data: { productId: string; name: string; unitPriceCents: number; quantity: number } }
+  | { type: 'OrderItemQuantityChanged'; data: { productId: string; oldQuantity: number; newQuantity: number } }
+  | { type: 'OrderItemRemoved'; data: { productId: string; quantity: number } }
+  | { type: 'ShippingAddressChanged'; data: { oldAddress: Address | null; newAddress: Address } }
+  | { type: 'OrderPlaced'; data: { checkoutAttempt: number; totalCents: number; items: OrderLine[] } }
+  | { type: 'OrderCancelled'; data: { reason: string; previousStatus: OrderStatus } }
+  | { type: 'OrderShipped'; data: Record<string, never> }
+  | { type: 'OrderExpired'; data: { previousStatus: OrderStatus } };
+
+export type OrderCommandType = OrderCommand['type'];
+export type OrderEventType = OrderEvent['type'];
+
+export const initialOrderState: OrderState = {
+  status: 'NONE',
+  orderId: null,
+  customerId: null,
+  shippingAddress: null,
+  items: [],
+  totalCents: 0,
+  checkoutAttempts: 0,
+  lastCheckoutFailure: null,
+  cancellationReason: null,
+};
+
+export function isTerminal(status: OrderState['status']): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+
+function requireExisting(state: OrderState): OrderStatus {
+  if (state.status === 'NONE') throw new DomainError('ORDER_NOT_FOUND', 'This order does not exist.', 'not_found');
+  if (isTerminal(state.status)) {
+    throw new DomainError('ORDER_CLOSED', `The order is ${state.status.toLowerCase()}; it takes no more commands.`, 'conflict');
+  }
+  return state.status;
+}
+
+function requirePending(state: OrderState): void {
+  const status = requireExisting(state);
+  if (status !== 'PENDING') {
+    throw new DomainError('ORDER_NOT_PENDING', `The order is ${status.toLowerCase()}; only a pending order can be changed.`, 'conflict');
+  }
+}
+
+function requireQuantity(quantity: number): void {
+  if (!Number.isInteger(quantity) || quantity < MIN_QUANTITY || quantity > MAX_QUANTITY) {
+    throw new DomainError('INVALID_QUANTITY', `Quantity must be a whole number from ${MIN_QUANTITY} to ${MAX_QUANTITY}.`);
+  }
+}
+
+function requireAddress(address: Address): void {
+  const required = [address.name, address.line1, address.city, address.postalCode, address.country];
+  if (required.some((field) => typeof field !== 'string' || field.trim() === '')) {
+    throw new DomainError('INVALID_ADDRESS', 'An address needs a name, first line, city, postal code and country.');
+  }
+}
+
+function findLine(state: OrderState, productId: string): OrderLine {
+  const line = state.items.find((l) => l.productId === productId);
+  if (!line) throw new DomainError('ITEM_NOT_IN_CART', `Product ${productId} is not in the cart.`);
+  return line;
+}
+
+function totalOf(items: readonly OrderLine[]): number {
+  return items.reduce((sum, l) => sum + l.unitPriceCents * l.quantity, 0);
+}
+
+export function decideOrder(command: OrderCommand, state: OrderState): OrderEvent[] {
+  switch (command.type) {
+    case 'CreateOrder': {
+      if (state.status !== 'NONE') throw new DomainError('ORDER_ALREADY_EXISTS', 'This order already exists.', 'conflict');
+      if (command.customerId.trim() === '') throw new DomainError('INVALID_CUSTOMER', 'An order needs a customer.');
+      if (command.shippingAddress) requireAddress(command.shippingAddress);
+      return [
+        {
+          type: 'OrderCreated',
+          data: { orderId: command.orderId, customerId: command.customerId, shippingAddress: command.shippingAddress ?? null },
+        },
+      ];
+    }
+    case 'AddItem': {
+      requirePending(state);
+      requireQuantity(command.quantity);
+      if (!command.product) throw new DomainError('PRODUCT_NOT_FOUND', `Product ${command.productId} is not in the catalog.`);
+      const existing = state.items.find((l) => l.productId === command.productId);
+      // The same product added twice is one line: the merged quantity must respect the limit too.
+      if (existing) requireQuantity(existing.quantity + command.quantity);
+      return [
+        {
+          type: 'OrderItemAdded',
+          data: {
+            productId: command.productId,
+            name: command.product.name,
+            unitPriceCents: command.product.unitPriceCents,
+            quantity: command.quantity,
+          },
+        },
+      ];
+    }
+    case 'ChangeItemQuantity': {
+      requirePending(state);
+      requireQuantity(command.quantity);
+      const line = findLine(state, command.productId);
+      if (line.quantity === command.quantity) return [];
+      return [
+        {
+          type: 'OrderItemQuantityChanged',
+          data: { productId: command.productId, oldQuantity: line.quantity, newQuantity: command.quantity },
+        },
+      ];
+    }
+    case 'RemoveItem': {
+      requirePending(state);
+      const line = findLine(state, command.productId);
+      return [{ type: 'OrderItemRemoved', data: { productId: command.productId, quantity: line.quantity } }];
+    }
+    case 'ChangeShippingAddress': {
+      requirePending(state);
+      requireAddress(command.address);
+      return [{ type: 'ShippingAddressChanged', data: { oldAddress: state.shippingAddress, newAddress: command.address } }];
+    }
+    case 'PlaceOrder': {
+      requirePending(state);
+      if (state.items.length === 0) throw new DomainError('CART_EMPTY', 'An empty cart cannot be placed.');
+      if (!state.shippingAddress) {
+        throw new DomainError('SHIPPING_ADDRESS_MISSING', 'Set a shipping address before placing the order.');
+      }
+      return [
+        {
+          type: 'OrderPlaced',
+          data: { checkoutAttempt: state.checkoutAttempts + 1, totalCents: state.totalCents, items: state.items },
+        },
+      ];
+    }
+    case 'CancelOrder': {
+      const status = requireExisting(state);
+      if (command.reason.trim() === '') throw new DomainError('CANCELLATION_REASON_REQUIRED', 'Say why the order is cancelled.');
+      return [{ type: 'OrderCancelled', data: { reason: command.reason, previousStatus: status } }];
+    }
+    case 'MarkShipped': {
+      const status = requireExisting(state);
+      if (status !== 'CONFIRMED') {
+        throw new DomainError('ORDER_NOT_CONFIRMED', `The order is ${status.toLowerCase()}; only a confirmed order ships.`, 'conflict');
+      }
+      return [{ type: 'OrderShipped', data: {} }];
+    }
+    case 'ExpireOrder': {
+      requirePending(state);
+      return [{ type: 'OrderExpired', data: { previousStatus: 'PENDING' } }];
+    }
+  }
+}
+
+function withItems(state: OrderState, items: OrderLine[]): OrderState {
+  return { ...state, items, totalCents: totalOf(items) };
+}
+
+export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
+  switch (event.type) {
+    case 'OrderCreated':
+      return {
+        ...initialOrderState,
+        status: 'PENDING',
+        orderId: event.data.orderId,
+        customerId: event.data.customerId,
+        shippingAddress: event.data.shippingAddress,
+      };
+    case 'OrderItemAdded': {
+      const { productId, name, unitPriceCents, quantity } = event.data;
+      const existing = state.items.find((l) => l.productId === productId);
+      const items = existing
+        ? state.items.map((l) => (l.productId === productId ? { ...l, name, unitPriceCents, quantity: l.quantity + quantity } : l))
+        : [...state.items, { productId, name, unitPriceCents, quantity }];
+      return withItems(state, items);
+    }
+    case 'OrderItemQuantityChanged':
+      return withItems(
+        state,
+        state.items.map((l) => (l.productId === event.data.productId ? { ...l, quantity: event.data.newQuantity } : l)),
+      );
+    case 'OrderItemRemoved':
+      return withItems(
+        state,
+        state.items.filter((l) => l.productId !== event.data.productId),
+      );
+    case 'ShippingAddressChanged':
+      return { ...state, shippingAddress: event.data.newAddress };
+    case 'OrderPlaced':
+      return { ...state, status: 'PLACED', checkoutAttempts: event.data.checkoutAttempt };
+    case 'OrderCancelled':
+      return { ...state, status: 'CANCELLED', cancellationReason: event.data.reason };
+    case 'OrderShipped':
+      return { ...state, status: 'SHIPPED' };
+    case 'OrderExpired':
+      return { ...state, status: 'EXPIRED' };
+  }
+}
+
+export const orderDecider: Decider<OrderCommand, OrderState, OrderEvent> = {
+  initialState: initialOrderState,
+  decide: decideOrder,
+  evolve: evolveOrder,
+};

@@ -1,0 +1,52 @@
+import type { Decider } from '../domain/decider';
+import { appendToStream } from './appendToStream';
+import { foldRecorded } from './foldStream';
+import { WrongExpectedVersion } from './errors';
+import type { Queryable } from './queryable';
+import { readStream } from './read';
+import type { EventMetadata } from './types';
+
+export interface DomainEvent {
+  type: string;
+  data: unknown;
+}
+
+export interface HandledCommand<State, Event> {
+  state: State;
+  version: number;
+  events: Event[];
+}
+
+/**
+ * Hosts a decider on Postgres: read the stream, fold, decide, append at the version read. When
+ * another writer got there first, start over from a fresh read, a bounded number of times.
+ */
+export async function handleCommand<Command, State, Event extends DomainEvent>(
+  db: Queryable,
+  decider: Decider<Command, State, Event>,
+  stream: { id: string; type: string },
+  command: Command,
+  options: { metadata?: EventMetadata; newEventId: () => string; now: () => Date; maxAttempts?: number },
+): Promise<HandledCommand<State, Event>> {
+  const maxAttempts = options.maxAttempts ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    const recorded = await readStream(db, stream.id);
+    const version = recorded.length;
+    const state = foldRecorded(decider, recorded);
+    const events = decider.decide(command, state);
+    if (events.length === 0) return { state, version, events };
+    try {
+      const occurredAt = options.now();
+      const result = await appendToStream(
+        db,
+        stream.id,
+        stream.type,
+        version === 0 ? 'no_stream' : version,
+        events.map((e) => ({ eventId: options.newEventId(), type: e.type, data: e.data, occurredAt, metadata: options.metadata })),
+      );
+      return { state: events.reduce(decider.evolve, state), version: result.nextExpectedVersion, events };
+    } catch (err) {
+      if (!(err instanceof WrongExpectedVersion) || attempt >= maxAttempts) throw err;
+    }
+  }
+}

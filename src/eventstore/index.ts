@@ -1,0 +1,7 @@
+export { appendToStream } from './appendToStream';
+export { readStream, readAll } from './read';
+export { WrongExpectedVersion } from './errors';
+export type { Queryable } from './queryable';
+export * from './types';
+export { handleCommand, type DomainEvent, type HandledCommand } from './handleCommand';
+export { foldRecorded } from './foldStream';

@@ -1,0 +1,77 @@
+import type { Queryable } from './queryable';
+import type { Checkpoint, RecordedEvent } from './types';
+
+const COLUMNS = `global_position, transaction_id::text AS transaction_id, stream_id, stream_type, version, event_id,
+  type, schema_version, data, metadata, occurred_at, recorded_at`;
+
+interface EventRow {
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  stream_type: string;
+  version: string;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+  occurred_at: Date;
+  recorded_at: Date;
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    globalPosition: Number(row.global_position),
+    transactionId: row.transaction_id,
+    streamId: row.stream_id,
+    streamType: row.stream_type,
+    version: Number(row.version),
+    eventId: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    occurredAt: row.occurred_at.toISOString(),
+    recordedAt: row.recorded_at.toISOString(),
+  };
+}
+
+/** A stream's events in version order, optionally between two versions (inclusive). */
+export async function readStream(
+  db: Queryable,
+  streamId: string,
+  range: { fromVersion?: number; toVersion?: number } = {},
+): Promise<RecordedEvent[]> {
+  const { rows } = await db.query<EventRow>(
+    `SELECT ${COLUMNS} FROM events
+      WHERE stream_id = $1 AND version >= $2 AND ($3::bigint IS NULL OR version <= $3)
+      ORDER BY version`,
+    [streamId, range.fromVersion ?? 1, range.toVersion ?? null],
+  );
+  return rows.map(toRecorded);
+}
+
+/**
+ * The next events of the global order after `after`, for subscribers. Gap-safe: it only returns
+ * rows whose writer's transaction is older than every transaction still running, so an event
+ * committed late by a slow writer can never land behind a checkpoint already handed out.
+ */
+export async function readAll(
+  db: Queryable,
+  options: { after: Checkpoint; limit: number },
+): Promise<{ events: RecordedEvent[]; checkpoint: Checkpoint }> {
+  const { rows } = await db.query<EventRow>(
+    `SELECT ${COLUMNS} FROM events
+      WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY transaction_id, global_position
+      LIMIT $3`,
+    [options.after.transactionId, options.after.globalPosition, options.limit],
+  );
+  const events = rows.map(toRecorded);
+  const last = events[events.length - 1];
+  return {
+    events,
+    checkpoint: last ? { transactionId: last.transactionId, globalPosition: last.globalPosition } : options.after,
+  };
+}

@@ -1,0 +1,25 @@
+import path from 'node:path';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Queryable } from './eventstore';
+import { createActivities } from './activities';
+
+export const workflowsPath = path.join(__dirname, 'workflows', 'index');
+
+/** The worker that hosts order actors and their activities on one task queue. */
+export function createOrderWorker(options: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  db: Queryable;
+  /** A prebuilt bundle (tests share one); otherwise the worker bundles `src/workflows` itself. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  activities?: object;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: options.activities ?? createActivities(options.db),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve(workflowsPath) }),
+  });
+}

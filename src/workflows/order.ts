@@ -1,0 +1,220 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { OrderActivities } from '../activities/orderActivities';
+import { DomainError } from '../domain/decider';
+import { decideOrder, evolveOrder, initialOrderState, isTerminal, type OrderCommand, type OrderState } from '../domain/order';
+import { CommandLedger } from './commandLedger';
+import {
+  commandSignals,
+  commandUpdates,
+  getCommandOutcomeQuery,
+  getOrderQuery,
+  orderCommandNames,
+  orderCommandSchemas,
+  orderStreamId,
+  type CommandAccepted,
+  type CommandOutcome,
+  type OrderCommandInput,
+  type OrderCommandName,
+  type OrderSnapshot,
+  type OrderWorkflowInput,
+} from './orderContract';
+import { CustomerIdAttribute, OrderStatusAttribute } from './searchAttributes';
+
+const { appendOrderEvents, lookUpProduct } = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '10 seconds',
+  // Technical failures (Postgres down) retry until they succeed; the command waits for them.
+  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds', nonRetryableErrorTypes: ['WrongExpectedVersion'] },
+});
+
+/** A command waiting for the actor's loop; updates wait on `answer`, signals do not. */
+interface Queued {
+  name: OrderCommandName | 'ExpireOrder';
+  input: { commandId: string; correlationId?: string; expectedVersion?: number } & Record<string, unknown>;
+  answer(outcome: CommandOutcome): void;
+}
+
+/**
+ * One order, alive from its first command until it is shipped, cancelled or expired.
+ * Commands arrive as updates or signals and are handled strictly one at a time by the main loop:
+ * decide, append the events to Postgres, evolve, answer.
+ */
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSnapshot> {
+  let state: OrderState = input.carried?.state ?? initialOrderState;
+  let version = input.carried?.version ?? 0;
+  let lastActivityAt = input.carried?.lastActivityAt ?? Date.now();
+  const ledger = new CommandLedger(input.carried?.ledger);
+  const inbox: Queued[] = [];
+
+  for (const name of orderCommandNames) {
+    setHandler(
+      commandUpdates[name],
+      (command) =>
+        new Promise<CommandAccepted>((resolve, reject) => {
+          inbox.push({
+            name,
+            input: command,
+            answer: (outcome) => (outcome.status === 'accepted' ? resolve(outcome) : reject(rejection(outcome))),
+          });
+        }),
+      // Malformed commands are refused before they reach the history.
+      { validator: (command) => validate(name, command) },
+    );
+    setHandler(commandSignals[name], (command) => {
+      const parsed = orderCommandSchemas[name].safeParse(command);
+      if (parsed.success) {
+        inbox.push({ name, input: parsed.data, answer: () => undefined });
+      } else {
+        const commandId = (command as { commandId?: unknown } | undefined)?.commandId;
+        log.warn('Dropped a malformed signal', { name, issues: parsed.error.issues.length });
+        if (typeof commandId === 'string') {
+          ledger.record({ status: 'rejected', commandId, code: 'INVALID_COMMAND', message: summarize(parsed.error.issues), kind: 'invalid' });
+        }
+      }
+    });
+  }
+  setHandler(getOrderQuery, () => ({ state, version }));
+  setHandler(getCommandOutcomeQuery, (commandId) => {
+    if (inbox.some((q) => q.input.commandId === commandId)) return { status: 'pending', commandId };
+    return ledger.get(commandId) ?? null;
+  });
+
+  async function toDomainCommand(name: Queued['name'], command: Queued['input']): Promise<OrderCommand> {
+    if (name === 'CreateOrder') {
+      const c = command as OrderCommandInput<'CreateOrder'>;
+      // The workflow id names the order: a different orderId in the payload is a client bug.
+      return { type: 'CreateOrder', orderId: input.orderId, customerId: c.customerId, shippingAddress: c.shippingAddress };
+    }
+    if (name === 'AddItem') {
+      const c = command as OrderCommandInput<'AddItem'>;
+      // Prices come from the catalog at the moment of adding, never from the client.
+      const product = state.status === 'PENDING' ? await lookUpProduct(c.productId) : null;
+      return { type: 'AddItem', productId: c.productId, quantity: c.quantity, product };
+    }
+    const { commandId: _id, correlationId: _corr, expectedVersion: _expected, ...fields } = command;
+    return { type: name, ...fields } as OrderCommand;
+  }
+
+  async function handle(item: Queued): Promise<CommandOutcome> {
+    const { commandId } = item.input;
+    const earlier = ledger.get(commandId);
+    if (earlier) return earlier;
+    let outcome: CommandOutcome;
+    try {
+      const expected = item.input.expectedVersion;
+      if (expected !== undefined && expected !== version) {
+        throw new DomainError('VERSION_MISMATCH', `The order is at version ${version}, not ${expected}.`, 'precondition');
+      }
+      const events = decideOrder(await toDomainCommand(item.name, item.input), state);
+      if (events.length > 0) {
+        const occurredAt = new Date().toISOString();
+        const metadata = {
+          commandId,
+          correlationId: item.input.correlationId ?? commandId,
+          causationId: commandId,
+          workflowId: workflowInfo().workflowId,
+        };
+        await appendOrderEvents({
+          streamId: orderStreamId(input.orderId),
+          expectedVersion: version,
+          // uuid4() is replay-stable, so a retried append carries the same ids and is a no-op.
+          events: events.map((e) => ({ eventId: uuid4(), type: e.type, data: e.data, occurredAt, metadata })),
+        });
+        const before = state.status;
+        state = events.reduce(evolveOrder, state);
+        version += events.length;
+        if (state.status !== before) publishStatus(before === 'NONE');
+      }
+      outcome = { status: 'accepted', commandId, version, orderStatus: state.status, events: events.map((e) => e.type) };
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      outcome = { status: 'rejected', commandId, code: err.code, message: err.message, kind: err.kind };
+    }
+    ledger.record(outcome);
+    return outcome;
+  }
+
+  function publishStatus(created: boolean): void {
+    upsertSearchAttributes([
+      { key: OrderStatusAttribute, value: state.status },
+      ...(created && state.customerId ? [{ key: CustomerIdAttribute, value: state.customerId }] : []),
+    ]);
+    setCurrentDetails(
+      `**${state.status}** · customer ${state.customerId} · ${state.items.length} line(s) · ` +
+        `${(state.totalCents / 100).toFixed(2)} total · version ${version}`,
+    );
+  }
+
+  async function processNext(): Promise<void> {
+    const item = inbox.shift();
+    if (!item) return;
+    lastActivityAt = Date.now();
+    try {
+      item.answer(await handle(item));
+    } catch (err) {
+      // An append that can never succeed (a stream conflict): the command fails, the actor lives on.
+      log.error('Command failed', { commandId: item.input.commandId, error: String(err) });
+      item.answer({ status: 'rejected', commandId: item.input.commandId, code: 'COMMAND_FAILED', message: 'The command could not be stored.', kind: 'conflict' });
+    }
+  }
+
+  /** Answers everything queued and waits for every handler, so nothing is lost by closing or continuing. */
+  async function settle(): Promise<void> {
+    do {
+      while (inbox.length > 0) await processNext();
+      await condition(() => inbox.length > 0 || allHandlersFinished());
+    } while (inbox.length > 0);
+  }
+
+  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= input.historyLimit;
+
+  while (!isTerminal(state.status)) {
+    if (shouldContinueAsNew()) {
+      await settle();
+      if (isTerminal(state.status)) break;
+      await continueAsNew<typeof orderWorkflow>({
+        ...input,
+        carried: { state, version, ledger: ledger.entries(), lastActivityAt },
+      });
+    }
+    const idle = state.status === 'PENDING' || state.status === 'NONE';
+    if (idle) {
+      const remaining = Math.max(lastActivityAt + input.cartTtlMs - Date.now(), 1);
+      if (!(await condition(() => inbox.length > 0, remaining))) {
+        if (state.status === 'NONE') break; // started but never created: nothing to keep
+        inbox.push({ name: 'ExpireOrder', input: { commandId: `expire-${version}` }, answer: () => undefined });
+      }
+    } else {
+      await condition(() => inbox.length > 0);
+    }
+    await processNext();
+  }
+  await settle();
+  return { state, version };
+}
+
+function validate(name: OrderCommandName, command: unknown): void {
+  const parsed = orderCommandSchemas[name].safeParse(command);
+  if (!parsed.success) {
+    throw ApplicationFailure.create({ type: 'INVALID_COMMAND', message: summarize(parsed.error.issues), nonRetryable: true });
+  }
+}
+
+function summarize(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+  return issues.map((i) => `${i.path.map(String).join('.') || 'command'}: ${i.message}`).join('; ');
+}
+
+function rejection(outcome: Exclude<CommandOutcome, CommandAccepted>): ApplicationFailure {
+  return ApplicationFailure.create({ type: outcome.code, message: outcome.message, nonRetryable: true, details: [outcome] });
+}

@@ -1,0 +1,106 @@
+/*
+ * The order actor's public interface: what it accepts (validated with the same schemas in the
+ * HTTP API and in the workflow's update validators), what it answers, and the names of its
+ * signals, updates and queries. Safe to import from workflow code and from clients.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+import type { OrderState } from '../domain/order';
+
+export const idSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'an id of 1 to 128 letters, digits, or _ . : - (starting with a letter or digit)');
+
+export const addressSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    line1: z.string().trim().min(1).max(200),
+    line2: z.string().trim().max(200).optional(),
+    city: z.string().trim().min(1).max(100),
+    postalCode: z.string().trim().min(1).max(20),
+    country: z.string().regex(/^[A-Z]{2}$/, 'a two-letter ISO country code such as DE or US'),
+  })
+  .strict();
+
+/** Quantity ranges are a domain rule (422); here only the type: a whole number. */
+const quantitySchema = z.number().int().safe();
+
+const base = {
+  commandId: idSchema,
+  correlationId: idSchema.optional(),
+  /** HTTP `If-Match`: checked by the actor itself, so the check and the change are atomic. */
+  expectedVersion: z.number().int().min(0).safe().optional(),
+};
+
+export const orderCommandSchemas = {
+  CreateOrder: z.object({ ...base, orderId: idSchema, customerId: idSchema, shippingAddress: addressSchema.optional() }).strict(),
+  AddItem: z.object({ ...base, productId: idSchema, quantity: quantitySchema }).strict(),
+  ChangeItemQuantity: z.object({ ...base, productId: idSchema, quantity: quantitySchema }).strict(),
+  RemoveItem: z.object({ ...base, productId: idSchema }).strict(),
+  ChangeShippingAddress: z.object({ ...base, address: addressSchema }).strict(),
+  PlaceOrder: z.object(base).strict(),
+  CancelOrder: z.object({ ...base, reason: z.string().trim().min(1).max(500) }).strict(),
+  MarkShipped: z.object(base).strict(),
+} as const;
+
+export type OrderCommandName = keyof typeof orderCommandSchemas;
+export type OrderCommandInput<N extends OrderCommandName = OrderCommandName> = z.infer<(typeof orderCommandSchemas)[N]>;
+export const orderCommandNames = Object.keys(orderCommandSchemas) as OrderCommandName[];
+
+export interface CommandAccepted {
+  status: 'accepted';
+  commandId: string;
+  /** The order stream's version after this command: the next `If-Match`. */
+  version: number;
+  orderStatus: OrderState['status'];
+  events: string[];
+}
+
+export interface CommandRejected {
+  status: 'rejected';
+  commandId: string;
+  code: string;
+  message: string;
+  kind: 'conflict' | 'rule' | 'not_found' | 'invalid' | 'precondition';
+}
+
+export type CommandOutcome = CommandAccepted | CommandRejected;
+
+export interface OrderSnapshot {
+  state: OrderState;
+  version: number;
+}
+
+/** Carried across continue-as-new so nothing the actor knows is lost. */
+export interface CarriedOrder {
+  state: OrderState;
+  version: number;
+  ledger: Array<[string, CommandOutcome]>;
+  lastActivityAt: number;
+}
+
+export interface OrderWorkflowInput {
+  orderId: string;
+  /** Inactivity after which a PENDING order expires. */
+  cartTtlMs: number;
+  /** History length at which the actor continues-as-new even before Temporal suggests it. */
+  historyLimit: number;
+  carried?: CarriedOrder;
+}
+
+function commandDefinitions<D>(define: (name: OrderCommandName) => D): { [N in OrderCommandName]: D } {
+  return Object.fromEntries(orderCommandNames.map((name) => [name, define(name)])) as { [N in OrderCommandName]: D };
+}
+
+/** Every command as an update: the synchronous path, answered after its events are stored. */
+export const commandUpdates = commandDefinitions((name) => defineUpdate<CommandAccepted, [OrderCommandInput]>(name));
+/** Every command as a signal: fire and forget, outcome later through `getCommandOutcome`. */
+export const commandSignals = commandDefinitions((name) => defineSignal<[OrderCommandInput]>(name));
+
+export const getOrderQuery = defineQuery<OrderSnapshot>('getOrder');
+export const getCommandOutcomeQuery = defineQuery<CommandOutcome | { status: 'pending'; commandId: string } | null, [string]>(
+  'getCommandOutcome',
+);
+
+export const orderWorkflowId = (orderId: string): string => `order-${orderId}`;
+export const orderStreamId = (orderId: string): string => `order-${orderId}`;
