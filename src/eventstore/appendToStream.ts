@@ -96,10 +96,12 @@ async function resolveRejectedAppend(
   );
   const stored = rows.filter((r) => r.event_id !== null);
   const firstVersion = Number(stored[0]?.version);
+  // 'no_stream' is a position too (like 0): the events must be the first of the stream.
+  const expectedVersion = expected === 'no_stream' ? 0 : expected;
   const sameEvents =
     stored.length === events.length &&
     stored.every((r, i) => r.stream_id === streamId && Number(r.version) === firstVersion + i) &&
-    (typeof expected !== 'number' || firstVersion === expected + 1);
+    (typeof expectedVersion !== 'number' || firstVersion === expectedVersion + 1);
   if (sameEvents) {
     return { nextExpectedVersion: firstVersion + events.length - 1, alreadyAppended: true };
   }

@@ -64,7 +64,9 @@ export async function readAll(
     `SELECT ${COLUMNS} FROM events
       WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY transaction_id, global_position
+      -- events.transaction_id, not the bare name: that would be the text output column, and text
+      -- order ('1000' < '999') disagrees with the checkpoint's xid8 order where ids gain a digit
+      ORDER BY events.transaction_id, global_position
       LIMIT $3`,
     [options.after.transactionId, options.after.globalPosition, options.limit],
   );
