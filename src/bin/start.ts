@@ -8,12 +8,9 @@ import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app';
 import { actorSettings, loadConfig } from '../config';
-import { createPool } from '../db/pool';
-import { migrate } from '../db/migrate';
-import { startDevStack } from '../devstack/devStack';
+import { startLocalWorker } from '../devstack/localWorker';
 import { createLogger } from '../logger';
-import { connectClient, connectWorker } from '../temporal';
-import { createOrderWorker } from '../worker';
+import { connectClient } from '../temporal';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -24,19 +21,17 @@ async function main(): Promise<void> {
   mkdirSync(config.DATA_DIR, { recursive: true });
 
   const startedAt = Date.now();
-  const stack = await startDevStack({
+  const local = await startLocalWorker({
     dataDir: config.DATA_DIR,
     persistent: true,
     databaseUrl: config.DATABASE_URL,
     temporalAddress: config.TEMPORAL_ADDRESS,
     temporalUiPort: config.TEMPORAL_UI_PORT,
     log: say,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TASK_QUEUE,
   });
-  const pool = createPool(stack.databaseUrl);
-  await migrate(pool);
-  const workerConnection = await connectWorker(stack.temporalAddress);
-  const worker = await createOrderWorker({ connection: workerConnection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE, db: pool });
-  const workerRun = worker.run();
+  const { stack, pool } = local;
   const client = await connectClient(stack.temporalAddress, config.TEMPORAL_NAMESPACE);
   const app = createApp({ db: pool, client, namespace: config.TEMPORAL_NAMESPACE, actors: actorSettings(config), logger });
   const server: Server = await new Promise((resolve) => {
@@ -60,12 +55,8 @@ async function main(): Promise<void> {
     say(`\n${signal}: stopping...`);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
-    worker.shutdown();
-    await workerRun.catch(() => undefined);
     await client.connection.close();
-    await workerConnection.close();
-    await pool.end();
-    await stack.stop();
+    await local.stop();
     say('Stopped.');
     process.exit(0);
   };
@@ -76,7 +67,7 @@ async function main(): Promise<void> {
   // A supervisor that signals only `npm` (not its children) leaves us orphaned: notice and stop.
   const parent = process.ppid;
   setInterval(() => process.ppid !== parent && void shutdown('parent exited'), 500).unref();
-  workerRun.catch(async (err) => {
+  local.running.catch(async (err) => {
     logger.error({ err }, 'worker stopped unexpectedly');
     await shutdown('worker failure');
   });

@@ -21,6 +21,7 @@ export async function startDevStack(options: {
   databaseUrl?: string;
   temporalAddress?: string;
   temporalUiPort?: number;
+  temporalLogLevel?: 'debug' | 'info' | 'warn' | 'error' | 'never';
   log: (line: string) => void;
 }): Promise<DevStack> {
   const stops: Array<() => Promise<void>> = [];
@@ -42,6 +43,7 @@ export async function startDevStack(options: {
       const temporal = await startDevTemporal({
         dbFile: options.persistent ? path.join(options.dataDir, 'temporal.sqlite') : undefined,
         uiPort: options.temporalUiPort,
+        logLevel: options.temporalLogLevel,
         log: options.log,
       });
       stops.push(temporal.stop);

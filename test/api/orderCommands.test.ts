@@ -1,0 +1,192 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from '../../src/db/pool';
+import { createProduct, http, startTestApi, testClient, testPool, uniqueId, type TestApi } from '../support/harness';
+import { sampleAddress } from '../support/orders';
+
+let client: Client;
+let pool: Pool;
+let api: TestApi;
+let mug: string;
+let plate: string;
+
+beforeAll(async () => {
+  client = await testClient();
+  pool = testPool();
+  api = await startTestApi({ client, pool });
+  mug = await createProduct(pool, 'Mug', 1250);
+  plate = await createProduct(pool, 'Plate', 2000);
+});
+
+afterAll(async () => {
+  await api.close();
+  await client.connection.close();
+  await pool.end();
+});
+
+const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(api.baseUrl, method, path, options);
+
+async function newOrder(extra: Record<string, unknown> = {}): Promise<string> {
+  const orderId = uniqueId('api');
+  const res = await call('POST', '/orders', { body: { orderId, customerId: 'customer-7', ...extra } });
+  expect(res.status).toBe(201);
+  return orderId;
+}
+
+async function eventTypes(orderId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY version', [`order-${orderId}`]);
+  return rows.map((r) => r.type);
+}
+
+test('a cart goes through every command route; each answer carries the new version as ETag', async () => {
+  const orderId = await newOrder();
+  const add = await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 2 } });
+  expect(add).toMatchObject({ status: 200, body: { version: 2, status: 'PENDING', events: ['OrderItemAdded'] } });
+  expect(add.headers.get('etag')).toBe('"2"');
+  expect((await call('POST', `/orders/${orderId}/items`, { body: { productId: plate, quantity: 1 } })).body.version).toBe(3);
+  expect((await call('PATCH', `/orders/${orderId}/items/${mug}`, { body: { quantity: 5 } })).body.events).toEqual(['OrderItemQuantityChanged']);
+  expect((await call('DELETE', `/orders/${orderId}/items/${plate}`)).body.events).toEqual(['OrderItemRemoved']);
+  expect((await call('PUT', `/orders/${orderId}/shipping-address`, { body: sampleAddress })).body.events).toEqual(['ShippingAddressChanged']);
+
+  const order = await call('GET', `/orders/${orderId}`);
+  expect(order.status).toBe(200);
+  expect(order.headers.get('etag')).toBe('"6"');
+  // Prices come from the catalog: 5 × 12.50.
+  expect(order.body).toMatchObject({ orderId, version: 6, status: 'PENDING', totalCents: 6250, shippingAddress: sampleAddress });
+  expect(order.body.items).toEqual([{ productId: mug, name: 'Mug', unitPriceCents: 1250, quantity: 5 }]);
+
+  expect((await call('POST', `/orders/${orderId}/checkout`)).body).toMatchObject({ status: 'PLACED', version: 7 });
+  const ship = await call('POST', `/orders/${orderId}/ship`);
+  expect(ship).toMatchObject({ status: 409, body: { code: 'ORDER_NOT_CONFIRMED' } });
+  expect((await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'too slow' } })).body).toMatchObject({ status: 'CANCELLED', version: 8 });
+
+  // Time travel: the order as it was at version 3, folded from its stream.
+  const past = await call('GET', `/orders/${orderId}/state?version=3`);
+  expect(past.body).toMatchObject({ version: 3, status: 'PENDING', totalCents: 4500 });
+  expect(past.body.items).toHaveLength(2);
+  expect((await call('GET', `/orders/${orderId}/state?version=99`)).body.code).toBe('VERSION_NOT_FOUND');
+});
+
+test('the same Idempotency-Key three times is one command: one event, the same answer', async () => {
+  const orderId = await newOrder();
+  const answers = [];
+  for (let i = 0; i < 3; i++) {
+    answers.push(await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 }, headers: { 'Idempotency-Key': 'add-mug-once' } }));
+  }
+  expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+  expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).toBe(1);
+  expect(await eventTypes(orderId)).toEqual(['OrderCreated', 'OrderItemAdded']);
+
+  // Creating with the same key again is the same answer too; another key for the same id is a conflict.
+  const createKey = uniqueId('create');
+  const id = uniqueId('idem');
+  const first = await call('POST', '/orders', { body: { orderId: id, customerId: 'c' }, headers: { 'Idempotency-Key': createKey } });
+  const again = await call('POST', '/orders', { body: { orderId: id, customerId: 'c' }, headers: { 'Idempotency-Key': createKey } });
+  expect([first.status, again.status]).toEqual([201, 201]);
+  expect((await call('POST', '/orders', { body: { orderId: id, customerId: 'c' } })).body.code).toBe('ORDER_ALREADY_EXISTS');
+  expect(await eventTypes(id)).toEqual(['OrderCreated']);
+});
+
+test('a rejected command repeats its rejection and never changes the order', async () => {
+  const orderId = await newOrder();
+  for (let i = 0; i < 2; i++) {
+    const res = await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 5000 }, headers: { 'Idempotency-Key': 'too-many' } });
+    expect(res).toMatchObject({ status: 422, body: { code: 'INVALID_QUANTITY' } });
+  }
+  expect((await call('POST', `/orders/${orderId}/items`, { body: { productId: 'no-such-product', quantity: 1 } })).body.code).toBe('PRODUCT_NOT_FOUND');
+  expect((await call('POST', `/orders/${orderId}/checkout`)).body.code).toBe('CART_EMPTY');
+  expect(await eventTypes(orderId)).toEqual(['OrderCreated']);
+});
+
+test('If-Match is checked by the actor: a stale version is 412 and changes nothing', async () => {
+  const orderId = await newOrder();
+  const stale = await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 }, headers: { 'If-Match': '"7"' } });
+  expect(stale).toMatchObject({ status: 412, body: { code: 'VERSION_MISMATCH' } });
+  const fresh = await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 }, headers: { 'If-Match': '"1"' } });
+  expect(fresh.status).toBe(200);
+  expect((await call('PATCH', `/orders/${orderId}/items/${mug}`, { body: { quantity: 2 }, headers: { 'If-Match': 'nonsense' } })).body.code).toBe('INVALID_IF_MATCH');
+  expect(await eventTypes(orderId)).toEqual(['OrderCreated', 'OrderItemAdded']);
+});
+
+test('Prefer: respond-async sends the command as a signal; its outcome is readable later', async () => {
+  const orderId = await newOrder();
+  const accepted = await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 3 }, headers: { Prefer: 'respond-async', 'Idempotency-Key': 'sig-add' } });
+  expect(accepted.status).toBe(202);
+  expect(accepted.body).toMatchObject({ commandId: 'sig-add', status: 'pending' });
+  expect(accepted.headers.get('location')).toBe(`/orders/${orderId}/commands/sig-add`);
+  const rejected = await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 0 }, headers: { Prefer: 'respond-async', 'Idempotency-Key': 'sig-zero' } });
+  expect(rejected.status).toBe(202);
+
+  const outcomeOf = async (commandId: string) => {
+    for (let i = 0; i < 50; i++) {
+      const res = await call('GET', `/orders/${orderId}/commands/${commandId}`);
+      if (res.status === 200 && res.body.status !== 'pending') return res.body;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no outcome for ${commandId}`);
+  };
+  expect(await outcomeOf('sig-add')).toMatchObject({ status: 'accepted', version: 2, events: ['OrderItemAdded'] });
+  expect(await outcomeOf('sig-zero')).toMatchObject({ status: 'rejected', code: 'INVALID_QUANTITY' });
+  expect((await call('GET', `/orders/${orderId}/commands/never-sent`)).status).toBe(404);
+  expect(await eventTypes(orderId)).toEqual(['OrderCreated', 'OrderItemAdded']);
+});
+
+test('a finished order answers 409 ORDER_CLOSED to commands and is still readable from its stream', async () => {
+  const orderId = await newOrder({ shippingAddress: sampleAddress });
+  expect((await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'test' } })).status).toBe(200);
+  await client.workflow.getHandle(`order-${orderId}`).result();
+  const late = await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 } });
+  expect(late).toMatchObject({ status: 409, body: { code: 'ORDER_CLOSED' } });
+  expect(late.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const read = await call('GET', `/orders/${orderId}`);
+  expect(read.body).toMatchObject({ status: 'CANCELLED', version: 2, cancellationReason: 'test' });
+});
+
+// Temporal admits 10 in-flight updates per workflow; 1.29 aborts the rest and the client retries
+// them, and whatever is finally refused maps to 429 (see temporalErrors.test.ts).
+test('a burst of concurrent commands on one order: each is answered 200 or 429, never 500, and nothing is half-applied', async () => {
+  const orderId = await newOrder();
+  const responses = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 }, headers: { 'Idempotency-Key': `burst-${i}` } })),
+  );
+  const statuses = responses.map((r) => r.status);
+  expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+  for (const r of responses.filter((res) => res.status === 429)) {
+    expect(r.body.code).toBe('TOO_MANY_REQUESTS');
+    expect(r.headers.get('retry-after')).toBe('1');
+  }
+  const added = (await eventTypes(orderId)).filter((t) => t === 'OrderItemAdded').length;
+  expect(added).toBe(statuses.filter((s) => s === 200).length);
+});
+
+describe('malformed input on every route is a 400 problem and writes nothing', () => {
+  let orderId: string;
+  beforeAll(async () => {
+    orderId = await newOrder();
+  });
+  const cases: Array<[string, string, Parameters<typeof http>[3]]> = [
+    ['POST', '/orders', { body: { customerId: 42 } }],
+    ['POST', '/orders', { body: { customerId: 'c', orderId: 'has spaces' } }],
+    ['POST', '/orders', { body: { customerId: 'c', unexpected: true } }],
+    ['POST', '/orders', { body: { customerId: 'c', shippingAddress: { city: 'Paris' } } }],
+    ['POST', '/orders/{id}/items', { body: { productId: 'p', quantity: 'two' } }],
+    ['POST', '/orders/{id}/items', { body: { productId: 'p', quantity: 1.5 } }],
+    ['POST', '/orders/{id}/items', { body: { productId: 'p', quantity: 2 ** 60 } }],
+    ['POST', '/orders/{id}/items', { rawBody: '[1,2' }],
+    ['PATCH', '/orders/{id}/items/p', { body: {} }],
+    ['PUT', '/orders/{id}/shipping-address', { body: { ...sampleAddress, country: 'France' } }],
+    ['POST', '/orders/{id}/cancel', { body: { reason: '   ' } }],
+    ['POST', '/orders/{id}/checkout', { body: { total: 1 } }],
+    ['POST', '/orders/{id}/ship', { body: { carrier: 'x' } }],
+    ['POST', '/orders/{id}/items', { body: { productId: 'p', quantity: 1 }, headers: { 'Idempotency-Key': 'not a key!' } }],
+    ['GET', '/orders/{id}/state?version=abc', {}],
+    ['GET', '/orders/bad%20id', {}],
+  ];
+  test.each(cases)('%s %s %j', async (method, path, options) => {
+    const res = await call(method, path.replace('{id}', orderId), options);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.body.code).toMatch(/^[A-Z_]+$/);
+    expect(res.body.detail).toEqual(expect.any(String));
+    expect(await eventTypes(orderId)).toEqual(['OrderCreated']);
+  });
+});

@@ -1,0 +1,42 @@
+import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { apiErrorFromTemporal } from '../../src/api/temporalErrors';
+
+/** What the Temporal client throws, mapped to the API's statuses and codes. */
+describe('apiErrorFromTemporal', () => {
+  const grpcError = (code: number) => new ServiceError('refused', { cause: Object.assign(new Error('grpc'), { code }) });
+
+  test.each([
+    ['conflict', 409],
+    ['rule', 422],
+    ['not_found', 404],
+    ['precondition', 412],
+    ['invalid', 400],
+  ] as const)('a rejected command of kind %s is %i with its code', (kind, status) => {
+    const failure = ApplicationFailure.create({ type: 'SOME_CODE', message: 'why', details: [{ status: 'rejected', commandId: 'c', code: 'SOME_CODE', message: 'why', kind }] });
+    const mapped = apiErrorFromTemporal(new WorkflowUpdateFailedError('update failed', failure));
+    expect(mapped).toMatchObject({ status, code: 'SOME_CODE', message: 'why' });
+  });
+
+  test('a validator rejection (no outcome details) is a 400', () => {
+    const failure = ApplicationFailure.create({ type: 'INVALID_COMMAND', message: 'quantity: expected number' });
+    expect(apiErrorFromTemporal(new WorkflowUpdateFailedError('update failed', failure))).toMatchObject({ status: 400, code: 'INVALID_COMMAND' });
+  });
+
+  test('RESOURCE_EXHAUSTED (too many in-flight updates) is 429 with Retry-After', () => {
+    expect(apiErrorFromTemporal(grpcError(8))).toMatchObject({ status: 429, code: 'TOO_MANY_REQUESTS', headers: { 'Retry-After': '1' } });
+  });
+
+  test('UNAVAILABLE is 503 with Retry-After', () => {
+    expect(apiErrorFromTemporal(grpcError(14))).toMatchObject({ status: 503, headers: { 'Retry-After': '2' } });
+  });
+
+  test('an update that timed out is 503, telling the client to retry with the same key', () => {
+    expect(apiErrorFromTemporal(new WorkflowUpdateRPCTimeoutOrCancelledError('timeout'))).toMatchObject({ status: 503, code: 'COMMAND_TIMEOUT' });
+  });
+
+  test('an unknown workflow is 404; anything unrecognised is left for the 500 handler', () => {
+    expect(apiErrorFromTemporal(new WorkflowNotFoundError('nope', 'order-x', undefined))).toMatchObject({ status: 404 });
+    expect(apiErrorFromTemporal(new Error('boom'))).toBeUndefined();
+  });
+});

@@ -1,0 +1,42 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Runtime, bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { startLocalWorker, type LocalWorker } from '../../src/devstack/localWorker';
+import { workflowsPath } from '../../src/worker';
+
+export const SHARED_TASK_QUEUE = 'orders-test';
+
+/**
+ * Starts what the environment does not provide (embedded Postgres, the Temporal dev server),
+ * migrates, bundles the workflows once and runs one worker with the real activities. Test files
+ * find all of it through the environment variables set here.
+ */
+export default async function globalSetup(): Promise<void> {
+  const log = (line: string) => process.stderr.write(`[test setup] ${line}\n`);
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'order-actors-test-'));
+  chmodSync(dataDir, 0o755); // as root, Postgres runs as the `postgres` user and must enter it
+
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve(workflowsPath), logger: new DefaultLogger('WARN') });
+  const bundlePath = path.join(dataDir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, code);
+
+  const local = await startLocalWorker({
+    dataDir,
+    persistent: false,
+    databaseUrl: process.env.DATABASE_URL,
+    temporalAddress: process.env.TEMPORAL_ADDRESS,
+    temporalLogLevel: 'never', // the server logs retried update aborts as errors; they are not failures
+    log,
+    namespace: 'default',
+    taskQueue: SHARED_TASK_QUEUE,
+    workflowBundle: { codePath: bundlePath },
+  });
+
+  process.env.DATABASE_URL = local.stack.databaseUrl;
+  process.env.TEMPORAL_ADDRESS = local.stack.temporalAddress;
+  process.env.TEST_TASK_QUEUE = SHARED_TASK_QUEUE;
+  process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+  (globalThis as { __testRun?: LocalWorker }).__testRun = local;
+}

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { createApp } from '../../src/api/app';
+import type { OrderActorSettings } from '../../src/api/orderGateway';
+import { createPool, type Pool } from '../../src/db/pool';
+import { productDecider, productStreamId } from '../../src/domain/product';
+import { handleCommand } from '../../src/eventstore';
+import { createLogger } from '../../src/logger';
+import { connectClient } from '../../src/temporal';
+
+/** What global setup started for this run. */
+export const testEnv = {
+  get databaseUrl(): string {
+    return required('DATABASE_URL');
+  },
+  get temporalAddress(): string {
+    return required('TEMPORAL_ADDRESS');
+  },
+  get taskQueue(): string {
+    return required('TEST_TASK_QUEUE');
+  },
+  get workflowBundle(): string {
+    return required('TEST_WORKFLOW_BUNDLE');
+  },
+};
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run tests through jest so global setup runs`);
+  return value;
+}
+
+export function testPool(max = 10): Pool {
+  return createPool(testEnv.databaseUrl, max);
+}
+
+export function testClient(): Promise<Client> {
+  return connectClient(testEnv.temporalAddress, 'default');
+}
+
+export const uniqueId = (prefix: string): string => `${prefix}-${randomUUID()}`;
+
+export interface TestApi {
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** The real express app on a real port, talking to the run's Temporal server and Postgres. */
+export async function startTestApi(deps: { client: Client; pool: Pool; actors?: Partial<OrderActorSettings> }): Promise<TestApi> {
+  const app = createApp({
+    db: deps.pool,
+    client: deps.client,
+    namespace: 'default',
+    actors: { taskQueue: testEnv.taskQueue, cartTtlMs: 30 * 60_000, historyLimit: 2000, ...deps.actors },
+    logger: createLogger('silent'),
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A catalog product, created through the same command handler the API uses. */
+export async function createProduct(pool: Pool, name: string, priceCents: number): Promise<string> {
+  const productId = randomUUID();
+  await handleCommand(pool, productDecider, { id: productStreamId(productId), type: 'product' }, {
+    type: 'CreateProduct',
+    productId,
+    name,
+    description: '',
+    priceCents,
+  }, { newEventId: randomUUID, now: () => new Date() });
+  return productId;
+}
+
+/** A JSON HTTP call that returns status, headers and parsed body. */
+export async function http(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+    headers['content-type'] = 'application/json';
+  }
+  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text so the assertion shows it
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
