@@ -1,0 +1,65 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../src/devstack/freePort';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+/** Processes whose command line names this data folder: the Postgres and dev server `start` launched. */
+function processesUsing(dataDir: string): string[] {
+  const lines = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n');
+  return lines.filter((line) => line.includes(dataDir) && !line.includes('ps -eo'));
+}
+
+async function startService(dataDir: string): Promise<{ child: ChildProcess; apiUrl: string; output: () => string }> {
+  const env = { ...process.env, DATA_DIR: dataDir, PORT: '0', TEMPORAL_UI_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
+  delete env.DATABASE_URL;
+  delete env.TEMPORAL_ADDRESS;
+  // Its own process group, like a terminal's foreground job, so Ctrl-C can be sent to all of it.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/start.ts'], { cwd: ROOT, env, detached: true });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const apiUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in 60 s:\n${output}`)), 60_000);
+    const check = () => {
+      const match = /API:\s+(http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.on('exit', (code) => reject(new Error(`start exited with ${code}:\n${output}`)));
+  });
+  return { child, apiUrl, output: () => output };
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (code) => resolve(code))));
+}
+
+describe('npm start stops everything it started', () => {
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'order-actors-start-'));
+    chmodSync(dataDir, 0o755);
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test.each([
+    ['SIGTERM to the process', (child: ChildProcess) => child.kill('SIGTERM')],
+    ['Ctrl-C (SIGINT to the whole process group)', (child: ChildProcess) => process.kill(-child.pid!, 'SIGINT')],
+  ])('%s', async (_name, stop) => {
+    const service = await startService(dataDir);
+    const ready = await fetch(`${service.apiUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(processesUsing(dataDir).length).toBeGreaterThanOrEqual(2); // postgres and the dev server
+
+    stop(service.child);
+    expect(await exited(service.child)).toBe(0);
+    expect(service.output()).toContain('Stopped.');
+    expect(processesUsing(dataDir)).toEqual([]);
+  }, 120_000);
+});
