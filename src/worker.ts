@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import type { Queryable } from './eventstore';
+import type { TransactionalDb } from './eventstore';
 import { createActivities } from './activities';
 
 export const workflowsPath = path.join(__dirname, 'workflows', 'index');
@@ -10,7 +10,7 @@ export function createOrderWorker(options: {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  db: Queryable;
+  db: TransactionalDb;
   /** A prebuilt bundle (tests share one); otherwise the worker bundles `src/workflows` itself. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   activities?: object;

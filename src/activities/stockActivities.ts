@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { findReservation, STOCK_STREAM_TYPE, stockDecider, stockStreamId, type StockCommand } from '../domain/stock';
+import { handleStateStoredCommand, type TransactionalDb } from '../eventstore';
+import { findProduct } from './catalogLookup';
+import type { CheckoutActivities } from './checkoutActivities';
+import { activityMetadata, refuse, toActivityFailure } from './activityFailures';
+
+export type StockActivities = Pick<CheckoutActivities, 'reserveStock' | 'releaseReservation' | 'commitReservation' | 'returnStock'>;
+
+/** Runs one stock command on the product's state-stored stock aggregate (row lock, no retries). */
+export function executeStockCommand(db: TransactionalDb, productId: string, command: StockCommand, commandId: string, correlationId: string) {
+  return handleStateStoredCommand(db, stockDecider, { id: stockStreamId(productId), type: STOCK_STREAM_TYPE }, command, {
+    metadata: activityMetadata(commandId, correlationId),
+    newEventId: randomUUID,
+    now: () => new Date(),
+  });
+}
+
+/**
+ * The saga's stock steps. Each is idempotent on (productId, reservationId): a retry after a crash
+ * finds the step done and returns without writing.
+ */
+export function createStockActivities(db: TransactionalDb): StockActivities {
+  const run = async (productId: string, command: StockCommand & { reservationId: string }) => {
+    try {
+      return await executeStockCommand(db, productId, command, `${command.type.toLowerCase()}:${command.reservationId}`, command.reservationId);
+    } catch (err) {
+      throw toActivityFailure(err);
+    }
+  };
+
+  return {
+    async reserveStock({ reservationId, productId, quantity }) {
+      // Stock exists for any catalog product (zero until restocked); an unknown product is a refusal.
+      if (!(await findProduct(db, productId))) throw refuse('PRODUCT_NOT_FOUND', `There is no product ${productId}.`, 'rule');
+      const { state } = await run(productId, { type: 'Reserve', reservationId, quantity });
+      // The decider answers a reserve of a spent id with no events; for the saga "resolved" must
+      // mean "the units are held (or already sold)", so a spent id is refused here.
+      const status = findReservation(state, reservationId)?.status;
+      if (status === 'released') throw refuse('RESERVATION_RELEASED', `Reservation ${reservationId} was already released.`, 'conflict');
+      if (status === 'returned') throw refuse('RESERVATION_RETURNED', `Reservation ${reservationId} was already returned.`, 'conflict');
+    },
+    async releaseReservation({ reservationId, productId }) {
+      await run(productId, { type: 'Release', reservationId });
+    },
+    async commitReservation({ reservationId, productId }) {
+      await run(productId, { type: 'Commit', reservationId });
+    },
+    async returnStock({ reservationId, productId }) {
+      await run(productId, { type: 'Return', reservationId });
+    },
+  };
+}
