@@ -17,6 +17,13 @@ const changeQuantityBody = z.object({ quantity }).strict();
 const cancelBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
 const emptyBody = z.object({}).strict();
 const versionQuery = z.object({ version: z.coerce.number().int().min(1).safe() });
+const checkoutQuery = z
+  .object({
+    wait: z.enum(['true', 'false']).optional(),
+    /** Seconds to wait for the saga's outcome with `wait=true`. */
+    timeout: z.coerce.number().int().min(1).max(30).default(10),
+  })
+  .strict();
 
 export function orderView(orderId: string, state: OrderState, version: number) {
   const { orderId: _ignored, ...rest } = state;
@@ -69,10 +76,28 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable): Router {
   router.put('/orders/:orderId/shipping-address', (req, res) =>
     command(req, res, 'ChangeShippingAddress', { address: parseInput(addressSchema, req.body) }),
   );
+  // Places the order, which starts the checkout saga: 202 at once, or with ?wait=true its outcome.
   router.post('/orders/:orderId/checkout', async (req, res) => {
     parseInput(emptyBody, req.body);
-    await command(req, res, 'PlaceOrder', {});
+    const query = parseInput(checkoutQuery, req.query, 'query');
+    if (prefersAsync(req)) return command(req, res, 'PlaceOrder', {});
+    const orderId = pathId(req, 'orderId');
+    const placed = await gateway.send(orderId, 'PlaceOrder', { expectedVersion: expectedVersionOf(req) }, commandIdOf(req));
+    const settled = query.wait === 'true' ? await awaitCheckout(orderId, query.timeout * 1000) : undefined;
+    if (!settled) return sendAccepted(res, orderId, placed, 202);
+    res.setHeader('ETag', `"${settled.version}"`).json(orderView(orderId, settled.state, settled.version));
   });
+
+  /** Polls the actor until the saga has settled (the order left PLACED), or gives up. */
+  async function awaitCheckout(orderId: string, timeoutMs: number) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const snapshot = (await gateway.snapshot(orderId)) ?? (await foldStream(db, orderId));
+      if (snapshot.state.status !== 'PLACED') return snapshot;
+      if (Date.now() >= deadline) return undefined;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   router.post('/orders/:orderId/cancel', (req, res) => command(req, res, 'CancelOrder', parseInput(cancelBody, req.body)));
   router.post('/orders/:orderId/ship', async (req, res) => {
     parseInput(emptyBody, req.body);

@@ -32,6 +32,23 @@ export interface CheckoutFailure {
   message: string;
 }
 
+/** What a confirmed checkout holds: undone by a cancellation. */
+export interface ConfirmedCheckout {
+  attempt: number;
+  reservationId: string;
+  paymentId: string;
+  amountCents: number;
+}
+
+/** What the checkout saga reports back to the order. */
+export type CheckoutReport =
+  | { outcome: 'succeeded'; reservationId: string; paymentId: string; steps: CheckoutStep[] }
+  | { outcome: 'failed'; code: string; message: string; steps: CheckoutStep[]; compensations: string[] };
+
+export type CheckoutStep =
+  | { type: 'StockReserved'; productId: string; quantity: number }
+  | { type: 'PaymentDebited'; paymentId: string; amountCents: number };
+
 export interface OrderState {
   status: OrderStatus | 'NONE';
   orderId: string | null;
@@ -42,6 +59,8 @@ export interface OrderState {
   /** How many times the order was placed; the saga of attempt N is `checkout-<orderId>-<N>`. */
   checkoutAttempts: number;
   lastCheckoutFailure: CheckoutFailure | null;
+  /** Set once a checkout succeeded: the reservation and payment a cancellation gives back. */
+  checkout: ConfirmedCheckout | null;
   cancellationReason: string | null;
 }
 
@@ -56,7 +75,10 @@ export type OrderCommand =
   | { type: 'RemoveItem'; productId: string }
   | { type: 'ChangeShippingAddress'; address: Address }
   | { type: 'PlaceOrder' }
-  | { type: 'CancelOrder'; reason: string }
+  /** `compensations`: what the host undid before cancelling a confirmed order (refund, returned stock). */
+  | { type: 'CancelOrder'; reason: string; compensations?: string[] }
+  /** Internal: the saga of attempt `attempt` finished. */
+  | { type: 'RecordCheckout'; attempt: number; report: CheckoutReport }
   | { type: 'MarkShipped' }
   | { type: 'ExpireOrder' };
 
@@ -67,7 +89,11 @@ export type OrderEvent =
   | { type: 'OrderItemRemoved'; data: { productId: string; quantity: number } }
   | { type: 'ShippingAddressChanged'; data: { oldAddress: Address | null; newAddress: Address } }
   | { type: 'OrderPlaced'; data: { checkoutAttempt: number; totalCents: number; items: OrderLine[] } }
-  | { type: 'OrderCancelled'; data: { reason: string; previousStatus: OrderStatus } }
+  | { type: 'StockReserved'; data: { attempt: number; productId: string; quantity: number } }
+  | { type: 'PaymentDebited'; data: { attempt: number; paymentId: string; amountCents: number } }
+  | { type: 'CheckoutSucceeded'; data: { attempt: number; reservationId: string; paymentId: string; totalCents: number } }
+  | { type: 'CheckoutFailed'; data: { attempt: number; code: string; message: string; compensations: string[] } }
+  | { type: 'OrderCancelled'; data: { reason: string; previousStatus: OrderStatus; compensations: string[] } }
   | { type: 'OrderShipped'; data: Record<string, never> }
   | { type: 'OrderExpired'; data: { previousStatus: OrderStatus } };
 
@@ -83,6 +109,7 @@ export const initialOrderState: OrderState = {
   totalCents: 0,
   checkoutAttempts: 0,
   lastCheckoutFailure: null,
+  checkout: null,
   cancellationReason: null,
 };
 
@@ -198,7 +225,31 @@ export function decideOrder(command: OrderCommand, state: OrderState): OrderEven
     case 'CancelOrder': {
       const status = requireExisting(state);
       if (command.reason.trim() === '') throw new DomainError('CANCELLATION_REASON_REQUIRED', 'Say why the order is cancelled.');
-      return [{ type: 'OrderCancelled', data: { reason: command.reason, previousStatus: status } }];
+      if (status === 'CONFIRMED' && !command.compensations) {
+        // A confirmed order holds stock and money: the host must give them back first.
+        throw new DomainError('COMPENSATION_REQUIRED', 'A confirmed order is cancelled only after its payment and stock are given back.', 'conflict');
+      }
+      return [{ type: 'OrderCancelled', data: { reason: command.reason, previousStatus: status, compensations: command.compensations ?? [] } }];
+    }
+    case 'RecordCheckout': {
+      const status = requireExisting(state);
+      if (status !== 'PLACED' || command.attempt !== state.checkoutAttempts) {
+        throw new DomainError('CHECKOUT_NOT_RUNNING', `No checkout attempt ${command.attempt} is running for this order.`, 'conflict');
+      }
+      const { attempt, report } = command;
+      const steps: OrderEvent[] = report.steps.map((step) =>
+        step.type === 'StockReserved'
+          ? { type: 'StockReserved', data: { attempt, productId: step.productId, quantity: step.quantity } }
+          : { type: 'PaymentDebited', data: { attempt, paymentId: step.paymentId, amountCents: step.amountCents } },
+      );
+      const last: OrderEvent =
+        report.outcome === 'succeeded'
+          ? {
+              type: 'CheckoutSucceeded',
+              data: { attempt, reservationId: report.reservationId, paymentId: report.paymentId, totalCents: state.totalCents },
+            }
+          : { type: 'CheckoutFailed', data: { attempt, code: report.code, message: report.message, compensations: report.compensations } };
+      return [...steps, last];
     }
     case 'MarkShipped': {
       const status = requireExisting(state);
@@ -250,6 +301,24 @@ export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
       return { ...state, shippingAddress: event.data.newAddress };
     case 'OrderPlaced':
       return { ...state, status: 'PLACED', checkoutAttempts: event.data.checkoutAttempt };
+    case 'StockReserved':
+    case 'PaymentDebited':
+      return state; // the saga's progress, told on the order's stream; the outcome event changes state
+    case 'CheckoutSucceeded':
+      return {
+        ...state,
+        status: 'CONFIRMED',
+        lastCheckoutFailure: null,
+        checkout: {
+          attempt: event.data.attempt,
+          reservationId: event.data.reservationId,
+          paymentId: event.data.paymentId,
+          amountCents: event.data.totalCents,
+        },
+      };
+    case 'CheckoutFailed':
+      // Back to the cart, so the customer can fix it and try again.
+      return { ...state, status: 'PENDING', lastCheckoutFailure: { attempt: event.data.attempt, code: event.data.code, message: event.data.message } };
     case 'OrderCancelled':
       return { ...state, status: 'CANCELLED', cancellationReason: event.data.reason };
     case 'OrderShipped':

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  executeChild,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -13,7 +14,8 @@ import {
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/orderActivities';
 import { DomainError } from '../domain/decider';
-import { decideOrder, evolveOrder, initialOrderState, isTerminal, type OrderCommand, type OrderState } from '../domain/order';
+import { decideOrder, evolveOrder, initialOrderState, isTerminal, type CheckoutReport, type OrderCommand, type OrderState } from '../domain/order';
+import { checkoutWorkflow, checkoutWorkflowId, undoConfirmedCheckout } from './checkout';
 import { CommandLedger } from './commandLedger';
 import {
   commandSignals,
@@ -40,7 +42,7 @@ const { appendOrderEvents, lookUpProduct } = proxyActivities<OrderActivities>({
 
 /** A command waiting for the actor's loop; updates wait on `answer`, signals do not. */
 interface Queued {
-  name: OrderCommandName | 'ExpireOrder';
+  name: OrderCommandName | 'ExpireOrder' | 'RecordCheckout';
   input: { commandId: string; correlationId?: string; expectedVersion?: number } & Record<string, unknown>;
   answer(outcome: CommandOutcome): void;
 }
@@ -56,6 +58,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
   let lastActivityAt = input.carried?.lastActivityAt ?? Date.now();
   const ledger = new CommandLedger(input.carried?.ledger);
   const inbox: Queued[] = [];
+  /** The running checkout saga of the current attempt, if any. */
+  let checkout: { attempt: number; report: Promise<CheckoutReport> } | undefined;
 
   for (const name of orderCommandNames) {
     setHandler(
@@ -102,8 +106,40 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
       const product = state.status === 'PENDING' ? await lookUpProduct(c.productId) : null;
       return { type: 'AddItem', productId: c.productId, quantity: c.quantity, product };
     }
+    if (name === 'CancelOrder' && state.status === 'CONFIRMED' && state.checkout) {
+      const { reason } = command as OrderCommandInput<'CancelOrder'>;
+      decideOrder({ type: 'CancelOrder', reason, compensations: [] }, state); // refuse before undoing anything
+      const compensations = await undoConfirmedCheckout({
+        customerId: state.customerId!,
+        reservationId: state.checkout.reservationId,
+        paymentId: state.checkout.paymentId,
+        productIds: state.items.map((l) => l.productId),
+      });
+      return { type: 'CancelOrder', reason, compensations };
+    }
     const { commandId: _id, correlationId: _corr, expectedVersion: _expected, ...fields } = command;
     return { type: name, ...fields } as OrderCommand;
+  }
+
+  function startCheckout(): void {
+    const attempt = state.checkoutAttempts;
+    const report = executeChild(checkoutWorkflow, {
+      workflowId: checkoutWorkflowId(input.orderId, attempt),
+      args: [{ orderId: input.orderId, customerId: state.customerId!, attempt, lines: state.items, totalCents: state.totalCents }],
+    }).catch(
+      // The saga never fails by itself; only an operator terminating it gets here.
+      (err): CheckoutReport => ({ outcome: 'failed', code: 'CHECKOUT_ABORTED', message: String(err), steps: [], compensations: [] }),
+    );
+    checkout = { attempt, report };
+  }
+
+  /** Records the running saga's report; commands wait meanwhile, so they see its outcome. */
+  async function settleCheckout(running: NonNullable<typeof checkout>): Promise<void> {
+    const report = await running.report;
+    checkout = undefined;
+    const commandId = `checkout-${running.attempt}`;
+    inbox.unshift({ name: 'RecordCheckout', input: { commandId, attempt: running.attempt, report }, answer: () => undefined });
+    await processNext();
   }
 
   async function handle(item: Queued): Promise<CommandOutcome> {
@@ -135,6 +171,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
         state = events.reduce(evolveOrder, state);
         version += events.length;
         if (state.status !== before) publishStatus(before === 'NONE');
+        if (events.some((e) => e.type === 'OrderPlaced')) startCheckout();
       }
       outcome = { status: 'accepted', commandId, version, orderStatus: state.status, events: events.map((e) => e.type) };
     } catch (err) {
@@ -169,24 +206,33 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
     }
   }
 
-  /** Answers everything queued and waits for every handler, so nothing is lost by closing or continuing. */
+  /**
+   * Answers everything queued and waits for every handler, so nothing is lost by closing or
+   * continuing. Stops early when a command starts a checkout: the commands behind it wait for it.
+   */
   async function settle(): Promise<void> {
-    do {
-      while (inbox.length > 0) await processNext();
+    for (;;) {
+      while (inbox.length > 0 && !checkout) await processNext();
+      if (checkout) return;
       await condition(() => inbox.length > 0 || allHandlersFinished());
-    } while (inbox.length > 0);
+      if (inbox.length === 0) return;
+    }
   }
 
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= input.historyLimit;
 
   while (!isTerminal(state.status)) {
+    if (checkout) {
+      await settleCheckout(checkout);
+      continue;
+    }
+    // A saga child must finish before the parent continues-as-new: checked above.
     if (shouldContinueAsNew()) {
       await settle();
-      if (isTerminal(state.status)) break;
-      await continueAsNew<typeof orderWorkflow>({
-        ...input,
-        carried: { state, version, ledger: ledger.entries(), lastActivityAt },
-      });
+      if (!checkout && !isTerminal(state.status)) {
+        await continueAsNew<typeof orderWorkflow>({ ...input, carried: { state, version, ledger: ledger.entries(), lastActivityAt } });
+      }
+      continue;
     }
     const idle = state.status === 'PENDING' || state.status === 'NONE';
     if (idle) {

@@ -54,10 +54,12 @@ test('a cart goes through every command route; each answer carries the new versi
   expect(order.body).toMatchObject({ orderId, version: 6, status: 'PENDING', totalCents: 6250, shippingAddress: sampleAddress });
   expect(order.body.items).toEqual([{ productId: mug, name: 'Mug', unitPriceCents: 1250, quantity: 5 }]);
 
-  expect((await call('POST', `/orders/${orderId}/checkout`)).body).toMatchObject({ status: 'PLACED', version: 7 });
+  // Checkout starts the saga; the Mug has no stock, so it fails and the order is back to PENDING.
+  expect(await call('POST', `/orders/${orderId}/checkout`)).toMatchObject({ status: 202, body: { status: 'PLACED', version: 7 } });
   const ship = await call('POST', `/orders/${orderId}/ship`);
   expect(ship).toMatchObject({ status: 409, body: { code: 'ORDER_NOT_CONFIRMED' } });
-  expect((await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'too slow' } })).body).toMatchObject({ status: 'CANCELLED', version: 8 });
+  expect((await call('GET', `/orders/${orderId}`)).body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'INSUFFICIENT_STOCK' } });
+  expect((await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'too slow' } })).body).toMatchObject({ status: 'CANCELLED', version: 9 });
 
   // Time travel: the order as it was at version 3, folded from its stream.
   const past = await call('GET', `/orders/${orderId}/state?version=3`);

@@ -61,9 +61,14 @@ const placed = (items: OrderLine[]): OrderEvent => ({
   data: { checkoutAttempt: 1, totalCents: items.reduce((sum, l) => sum + l.unitPriceCents * l.quantity, 0), items },
 });
 
-const cancelled = (reason: string, previousStatus: 'PENDING' | 'PLACED'): OrderEvent => ({
+const cancelled = (reason: string, previousStatus: 'PENDING' | 'PLACED' | 'CONFIRMED', compensations: string[] = []): OrderEvent => ({
   type: 'OrderCancelled',
-  data: { reason, previousStatus },
+  data: { reason, previousStatus, compensations },
+});
+
+const checkoutSucceeded = (totalCents: number): OrderEvent => ({
+  type: 'CheckoutSucceeded',
+  data: { attempt: 1, reservationId: `${ORDER_ID}-1`, paymentId: `${ORDER_ID}-1`, totalCents },
 });
 
 const shipped: OrderEvent = { type: 'OrderShipped', data: {} };
@@ -80,7 +85,8 @@ const addItem = (item: { productId: string; name: string; unitPriceCents: number
 const pendingWithWidget: OrderEvent[] = [created(), itemAdded(widget, 2)];
 const placedHistory: OrderEvent[] = [...pendingWithWidget, placed([line(widget, 2)])];
 // SHIPPED is not reachable through `decide` yet (nothing confirms an order), but it is a valid history.
-const shippedHistory: OrderEvent[] = [...placedHistory, shipped];
+const confirmedHistory: OrderEvent[] = [...placedHistory, checkoutSucceeded(2500)];
+const shippedHistory: OrderEvent[] = [...confirmedHistory, shipped];
 const cancelledHistory: OrderEvent[] = [...pendingWithWidget, cancelled('changed my mind', 'PENDING')];
 const expiredHistory: OrderEvent[] = [...pendingWithWidget, expired];
 
@@ -466,28 +472,71 @@ describe('order decider', () => {
     });
   });
 
-  describe('a CONFIRMED order (no event leads there yet, so the state is built by hand)', () => {
-    const confirmed: OrderState = { ...fold(orderDecider, placedHistory), status: 'CONFIRMED' };
-
+  describe('a CONFIRMED order', () => {
     test('MarkShipped emits OrderShipped', () => {
-      expect(orderDecider.decide({ type: 'MarkShipped' }, confirmed)).toEqual([shipped]);
+      spec.given(confirmedHistory).when({ type: 'MarkShipped' }).then([shipped]);
     });
 
-    test('CancelOrder emits OrderCancelled with previous status CONFIRMED', () => {
-      expect(orderDecider.decide({ type: 'CancelOrder', reason: 'out of stock' }, confirmed)).toEqual([
-        { type: 'OrderCancelled', data: { reason: 'out of stock', previousStatus: 'CONFIRMED' } },
-      ]);
+    test('CancelOrder needs the compensations done first (COMPENSATION_REQUIRED, conflict)', () => {
+      spec.given(confirmedHistory).when({ type: 'CancelOrder', reason: 'too late' }).thenThrows('COMPENSATION_REQUIRED', 'conflict');
+    });
+
+    test('CancelOrder with its compensations emits OrderCancelled naming them, previous status CONFIRMED', () => {
+      const undone = ['return stock of widget', 'refund payment'];
+      spec
+        .given(confirmedHistory)
+        .when({ type: 'CancelOrder', reason: 'out of stock', compensations: undone })
+        .then([cancelled('out of stock', 'CONFIRMED', undone)]);
     });
 
     test('edits are refused with ORDER_NOT_PENDING', () => {
-      let refusal: unknown;
-      try {
-        orderDecider.decide(addItem(gadget, 1), confirmed);
-      } catch (error) {
-        refusal = error;
-      }
-      expect(refusal).toBeInstanceOf(DomainError);
-      expect(refusal).toMatchObject({ code: 'ORDER_NOT_PENDING', kind: 'conflict' });
+      spec.given(confirmedHistory).when(addItem(gadget, 1)).thenThrows('ORDER_NOT_PENDING', 'conflict');
+    });
+  });
+
+  describe('RecordCheckout (the saga reports)', () => {
+    const reserved = { type: 'StockReserved' as const, productId: 'widget', quantity: 2 };
+    const debited = { type: 'PaymentDebited' as const, paymentId: `${ORDER_ID}-1`, amountCents: 2500 };
+
+    test('success records each step, then CheckoutSucceeded: the order is CONFIRMED and knows what to undo', () => {
+      const state = spec
+        .given(placedHistory)
+        .when({ type: 'RecordCheckout', attempt: 1, report: { outcome: 'succeeded', reservationId: `${ORDER_ID}-1`, paymentId: `${ORDER_ID}-1`, steps: [reserved, debited] } })
+        .then([
+          { type: 'StockReserved', data: { attempt: 1, productId: 'widget', quantity: 2 } },
+          { type: 'PaymentDebited', data: { attempt: 1, paymentId: `${ORDER_ID}-1`, amountCents: 2500 } },
+          checkoutSucceeded(2500),
+        ]);
+      expect(state).toMatchObject({
+        status: 'CONFIRMED',
+        lastCheckoutFailure: null,
+        checkout: { attempt: 1, reservationId: `${ORDER_ID}-1`, paymentId: `${ORDER_ID}-1`, amountCents: 2500 },
+      });
+    });
+
+    test('failure records the steps it got to and CheckoutFailed with its compensations: back to PENDING', () => {
+      const state = spec
+        .given(placedHistory)
+        .when({
+          type: 'RecordCheckout',
+          attempt: 1,
+          report: { outcome: 'failed', code: 'INSUFFICIENT_FUNDS', message: 'balance too low', steps: [reserved], compensations: ['release stock of widget'] },
+        })
+        .then([
+          { type: 'StockReserved', data: { attempt: 1, productId: 'widget', quantity: 2 } },
+          { type: 'CheckoutFailed', data: { attempt: 1, code: 'INSUFFICIENT_FUNDS', message: 'balance too low', compensations: ['release stock of widget'] } },
+        ]);
+      expect(state).toMatchObject({ status: 'PENDING', checkout: null, lastCheckoutFailure: { attempt: 1, code: 'INSUFFICIENT_FUNDS' } });
+      // The customer can fix the cart and try again: the next attempt is number 2.
+      spec.given([...placedHistory, { type: 'CheckoutFailed', data: { attempt: 1, code: 'X', message: 'x', compensations: [] } }])
+        .when({ type: 'PlaceOrder' })
+        .then([{ type: 'OrderPlaced', data: { checkoutAttempt: 2, totalCents: 2500, items: [line(widget, 2)] } }]);
+    });
+
+    test('a report for an attempt that is not running is refused (CHECKOUT_NOT_RUNNING)', () => {
+      const report = { outcome: 'succeeded' as const, reservationId: 'r', paymentId: 'p', steps: [] };
+      spec.given(pendingWithWidget).when({ type: 'RecordCheckout', attempt: 1, report }).thenThrows('CHECKOUT_NOT_RUNNING', 'conflict');
+      spec.given(placedHistory).when({ type: 'RecordCheckout', attempt: 2, report }).thenThrows('CHECKOUT_NOT_RUNNING', 'conflict');
     });
   });
 });

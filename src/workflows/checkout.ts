@@ -1,0 +1,89 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { CheckoutActivities } from '../activities/checkoutActivities';
+import type { CheckoutReport, CheckoutStep, OrderLine } from '../domain/order';
+import { Compensations } from './compensations';
+
+export interface CheckoutInput {
+  orderId: string;
+  customerId: string;
+  attempt: number;
+  lines: Pick<OrderLine, 'productId' | 'quantity'>[];
+  totalCents: number;
+}
+
+/** Refusals that no retry can change: they end the forward path at once. */
+export const BUSINESS_FAILURES = ['INSUFFICIENT_STOCK', 'INSUFFICIENT_FUNDS', 'PRODUCT_NOT_FOUND', 'RESERVATION_RELEASED'];
+
+const forward = proxyActivities<CheckoutActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 8, nonRetryableErrorTypes: BUSINESS_FAILURES },
+});
+
+// Undoing must succeed eventually: no attempt limit.
+const undo = proxyActivities<CheckoutActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+export const checkoutIds = (orderId: string, attempt: number) => ({ reservationId: `${orderId}-${attempt}`, paymentId: `${orderId}-${attempt}` });
+export const checkoutWorkflowId = (orderId: string, attempt: number): string => `checkout-${orderId}-${attempt}`;
+
+/**
+ * The checkout saga, a child of the order: reserve every line, debit the customer, commit the
+ * reservations. On any failure it runs the compensations registered so far, in reverse, and
+ * reports what it did. It never throws: the order records the report either way.
+ */
+export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutReport> {
+  const { reservationId, paymentId } = checkoutIds(input.orderId, input.attempt);
+  const compensations = new Compensations();
+  const steps: CheckoutStep[] = [];
+  const committed = new Set<string>();
+  try {
+    for (const { productId, quantity } of input.lines) {
+      // Registered before the step: a reservation that timed out may still have been made.
+      // Once committed, its units are sold: undoing it is a return, not a release.
+      compensations.add(`release stock of ${productId}`, () =>
+        committed.has(productId) ? undo.returnStock({ reservationId, productId }) : undo.releaseReservation({ reservationId, productId }),
+      );
+      await forward.reserveStock({ reservationId, productId, quantity });
+      steps.push({ type: 'StockReserved', productId, quantity });
+    }
+    if (input.totalCents > 0) {
+      compensations.add(`refund ${input.totalCents} cents`, () => undo.refundPayment({ paymentId, customerId: input.customerId }));
+      await forward.debitAccount({ paymentId, customerId: input.customerId, orderId: input.orderId, amountCents: input.totalCents });
+      steps.push({ type: 'PaymentDebited', paymentId, amountCents: input.totalCents });
+    }
+    for (const { productId } of input.lines) {
+      await forward.commitReservation({ reservationId, productId });
+      committed.add(productId);
+    }
+    return { outcome: 'succeeded', reservationId, paymentId, steps };
+  } catch (err) {
+    const { code, message } = describeFailure(err);
+    return { outcome: 'failed', code, message, steps, compensations: await compensations.runAll() };
+  }
+}
+
+/** Gives back what a confirmed checkout took: the same compensation machinery, after the fact. */
+export async function undoConfirmedCheckout(input: {
+  customerId: string;
+  reservationId: string;
+  paymentId: string;
+  productIds: string[];
+}): Promise<string[]> {
+  const compensations = new Compensations();
+  for (const productId of input.productIds) {
+    compensations.add(`return stock of ${productId}`, () => undo.returnStock({ reservationId: input.reservationId, productId }));
+  }
+  compensations.add('refund payment', () => undo.refundPayment({ paymentId: input.paymentId, customerId: input.customerId }));
+  return compensations.runAll();
+}
+
+function describeFailure(err: unknown): { code: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  // Activities mark every refusal of theirs non-retryable and name it by its stable code.
+  if (cause instanceof ApplicationFailure && cause.type && (cause.nonRetryable || BUSINESS_FAILURES.includes(cause.type))) {
+    return { code: cause.type, message: cause.message };
+  }
+  return { code: 'CHECKOUT_FAILED', message: 'A checkout step kept failing; everything it did was undone.' };
+}

@@ -1,0 +1,141 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from '../../src/db/pool';
+import { createProduct, http, startTestApi, testClient, testPool, uniqueId, type TestApi } from '../support/harness';
+import { sampleAddress } from '../support/orders';
+
+let client: Client;
+let pool: Pool;
+let api: TestApi;
+
+beforeAll(async () => {
+  client = await testClient();
+  pool = testPool(30);
+  api = await startTestApi({ client, pool });
+});
+
+afterAll(async () => {
+  await api.close();
+  await client.connection.close();
+  await pool.end();
+});
+
+const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(api.baseUrl, method, path, options);
+
+async function productWithStock(name: string, priceCents: number, units: number): Promise<string> {
+  const productId = await createProduct(pool, name, priceCents);
+  if (units > 0) expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: units } })).status).toBe(200);
+  return productId;
+}
+
+async function customerWith(balanceCents: number): Promise<string> {
+  const customerId = uniqueId('cust');
+  if (balanceCents > 0) expect((await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: balanceCents } })).status).toBe(200);
+  return customerId;
+}
+
+async function cart(customerId: string, lines: Array<[string, number]>): Promise<string> {
+  const orderId = uniqueId('order');
+  expect((await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } })).status).toBe(201);
+  for (const [productId, quantity] of lines) {
+    expect((await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity } })).status).toBe(200);
+  }
+  return orderId;
+}
+
+const inventory = async (productId: string) => (await call('GET', `/inventory/${productId}`)).body;
+const balance = async (customerId: string) => (await call('GET', `/accounts/${customerId}`)).body.balanceCents;
+const eventTypes = async (orderId: string) => (await call('GET', `/orders/${orderId}/events`)).body.events.map((e: { type: string }) => e.type);
+
+test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and money agree', async () => {
+  const mug = await productWithStock('Mug', 1250, 10);
+  const plate = await productWithStock('Plate', 2000, 5);
+  const customerId = await customerWith(10_000);
+  const orderId = await cart(customerId, [[mug, 2], [plate, 1]]);
+
+  const placed = await call('POST', `/orders/${orderId}/checkout`);
+  expect(placed).toMatchObject({ status: 202, body: { status: 'PLACED' } });
+  const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'Idempotency-Key': placed.body.commandId } });
+  expect(outcome).toMatchObject({ status: 200, body: { status: 'CONFIRMED', totalCents: 4500, lastCheckoutFailure: null } });
+
+  expect(await inventory(mug)).toMatchObject({ onHand: 8, reserved: 0, available: 8 });
+  expect(await inventory(plate)).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+  expect((await call('GET', `/products/${mug}`)).body.stock).toMatchObject({ onHand: 8, available: 8 });
+  expect(await balance(customerId)).toBe(10_000 - 4500);
+  expect(await eventTypes(orderId)).toEqual([
+    'OrderCreated', 'OrderItemAdded', 'OrderItemAdded', 'OrderPlaced', 'StockReserved', 'StockReserved', 'PaymentDebited', 'CheckoutSucceeded',
+  ]);
+  expect((await call('POST', `/orders/${orderId}/ship`)).body).toMatchObject({ status: 'SHIPPED' });
+});
+
+test('out of stock on the 2nd of 3 lines: the 1st is released, nothing is debited, the order is back to PENDING', async () => {
+  const [a, b, c] = [await productWithStock('A', 100, 10), await productWithStock('B', 100, 1), await productWithStock('C', 100, 10)];
+  const customerId = await customerWith(10_000);
+  const orderId = await cart(customerId, [[a, 2], [b, 2], [c, 2]]);
+
+  const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true`);
+  expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { attempt: 1, code: 'INSUFFICIENT_STOCK' } });
+  for (const [p, units] of [[a, 10], [b, 1], [c, 10]] as const) expect(await inventory(p)).toMatchObject({ onHand: units, reserved: 0 });
+  expect(await balance(customerId)).toBe(10_000);
+  const events = (await call('GET', `/orders/${orderId}/events`)).body.events;
+  expect(events.slice(-2).map((e: { type: string }) => e.type)).toEqual(['StockReserved', 'CheckoutFailed']);
+  expect(events.at(-1).data).toMatchObject({ code: 'INSUFFICIENT_STOCK', compensations: [`release stock of ${b}`, `release stock of ${a}`] });
+
+  // The customer fixes the cart and tries again: attempt 2 succeeds.
+  expect((await call('PATCH', `/orders/${orderId}/items/${b}`, { body: { quantity: 1 } })).status).toBe(200);
+  expect((await call('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', checkoutAttempts: 2 });
+});
+
+test('insufficient funds: every reservation is released and the order is back to PENDING', async () => {
+  const [a, b] = [await productWithStock('A', 3000, 5), await productWithStock('B', 3000, 5)];
+  const customerId = await customerWith(5000);
+  const orderId = await cart(customerId, [[a, 1], [b, 1]]);
+  const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true`);
+  expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'INSUFFICIENT_FUNDS' } });
+  for (const p of [a, b]) expect(await inventory(p)).toMatchObject({ onHand: 5, reserved: 0, available: 5 });
+  expect(await balance(customerId)).toBe(5000);
+});
+
+test('cancelling a CONFIRMED order returns the stock and refunds the payment', async () => {
+  const mug = await productWithStock('Mug', 1250, 3);
+  const customerId = await customerWith(5000);
+  const orderId = await cart(customerId, [[mug, 2]]);
+  expect((await call('POST', `/orders/${orderId}/checkout?wait=true`)).body.status).toBe('CONFIRMED');
+  expect(await inventory(mug)).toMatchObject({ onHand: 1 });
+
+  const cancel = await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'changed my mind' } });
+  expect(cancel).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
+  expect(await inventory(mug)).toMatchObject({ onHand: 3, reserved: 0, available: 3 });
+  expect(await balance(customerId)).toBe(5000);
+  const last = (await call('GET', `/orders/${orderId}/events`)).body.events.at(-1);
+  expect(last).toMatchObject({ type: 'OrderCancelled', data: { previousStatus: 'CONFIRMED', compensations: ['refund payment', `return stock of ${mug}`] } });
+});
+
+test('the same checkout Idempotency-Key twice starts one saga', async () => {
+  const mug = await productWithStock('Mug', 500, 5);
+  const orderId = await cart(await customerWith(5000), [[mug, 1]]);
+  const first = await call('POST', `/orders/${orderId}/checkout`, { headers: { 'Idempotency-Key': 'pay-once' } });
+  const second = await call('POST', `/orders/${orderId}/checkout`, { headers: { 'Idempotency-Key': 'pay-once' } });
+  expect(second.body).toEqual(first.body);
+  await call('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'Idempotency-Key': 'pay-once' } });
+  expect((await eventTypes(orderId)).filter((t: string) => t === 'OrderPlaced')).toHaveLength(1);
+  const sagas = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH "checkout-${orderId}-"` })) sagas.push(w.workflowId);
+  expect(sagas).toEqual([`checkout-${orderId}-1`]);
+});
+
+test('a race: 50 concurrent checkouts for a product with 10 units confirm exactly 10', async () => {
+  const scarce = await productWithStock('Scarce', 700, 10);
+  const buyers = await Promise.all(Array.from({ length: 50 }, async () => {
+    const customerId = await customerWith(700);
+    return { customerId, orderId: await cart(customerId, [[scarce, 1]]) };
+  }));
+  const outcomes = await Promise.all(buyers.map((b) => call('POST', `/orders/${b.orderId}/checkout?wait=true&timeout=30`)));
+  const statuses = outcomes.map((o) => o.body.status);
+  expect(statuses.filter((s) => s === 'CONFIRMED')).toHaveLength(10);
+  expect(statuses.filter((s) => s === 'PENDING')).toHaveLength(40);
+  for (const o of outcomes.filter((x) => x.body.status === 'PENDING')) expect(o.body.lastCheckoutFailure.code).toBe('INSUFFICIENT_STOCK');
+  expect(await inventory(scarce)).toMatchObject({ onHand: 0, reserved: 0, available: 0 });
+  const balances = await Promise.all(buyers.map((b) => balance(b.customerId)));
+  expect(balances.filter((cents) => cents === 0)).toHaveLength(10);
+  expect(balances.filter((cents) => cents === 700)).toHaveLength(40);
+}, 120_000);

@@ -1,0 +1,97 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import type { CheckoutActivities } from '../../src/activities/checkoutActivities';
+import type { Pool } from '../../src/db/pool';
+import { createProduct, http, startTestApi, testClient, testEnv, testPool, uniqueId } from '../support/harness';
+import { sampleAddress } from '../support/orders';
+
+let client: Client;
+let pool: Pool;
+let connection: NativeConnection;
+
+beforeAll(async () => {
+  client = await testClient();
+  pool = testPool();
+  connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
+});
+
+afterAll(async () => {
+  await connection.close();
+  await client.connection.close();
+  await pool.end();
+});
+
+type Call = (method: string, path: string, options?: Parameters<typeof http>[3]) => ReturnType<typeof http>;
+
+/** Real activities on a queue of its own, with some steps replaced by a faulty version. */
+async function withFaultyWorker(faults: Partial<CheckoutActivities>, scenario: (call: Call) => Promise<void>) {
+  const taskQueue = uniqueId('faulty');
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: { codePath: testEnv.workflowBundle },
+    activities: { ...createActivities(pool), ...faults },
+  });
+  const api = await startTestApi({ client, pool, actors: { taskQueue } });
+  try {
+    await worker.runUntil(scenario((method, path, options) => http(api.baseUrl, method, path, options)));
+  } finally {
+    await api.close();
+  }
+}
+
+/** Fails the first `times` calls with a technical error, then does the real thing. */
+function failing<A extends unknown[]>(times: number, real: (...args: A) => Promise<void>, error = () => new Error('database hiccup')) {
+  let calls = 0;
+  const fn = async (...args: A) => {
+    calls++;
+    if (calls <= times) throw error();
+    return real(...args);
+  };
+  return Object.assign(fn, { calls: () => calls });
+}
+
+async function setUp(call: Call) {
+  const productId = await createProduct(pool, 'Lamp', 500);
+  await call('POST', `/products/${productId}/stock`, { body: { quantity: 4 } });
+  const customerId = uniqueId('cust');
+  await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 2000 } });
+  const orderId = uniqueId('order');
+  await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
+  await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 } });
+  return { productId, customerId, orderId };
+}
+
+test('commit fails 3 times with a technical error, then succeeds: the checkout completes', async () => {
+  const real = createActivities(pool);
+  const commit = failing(3, real.commitReservation);
+  await withFaultyWorker({ commitReservation: commit }, async (call) => {
+    const { productId, customerId, orderId } = await setUp(call);
+    const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
+    expect(outcome.body).toMatchObject({ status: 'CONFIRMED' });
+    expect(commit.calls()).toBe(4);
+    expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 2, reserved: 0 });
+    expect((await call('GET', `/accounts/${customerId}`)).body.balanceCents).toBe(1000);
+  });
+});
+
+test('a compensation that fails 3 times is retried until done, and the events say what was undone', async () => {
+  const real = createActivities(pool);
+  // Commit refuses for good after the debit, so the saga must refund and release.
+  const commit = async () => {
+    throw ApplicationFailure.nonRetryable('the reservation was released meanwhile', 'RESERVATION_RELEASED');
+  };
+  const refund = failing(3, real.refundPayment);
+  await withFaultyWorker({ commitReservation: commit, refundPayment: refund }, async (call) => {
+    const { productId, customerId, orderId } = await setUp(call);
+    const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
+    expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
+    expect(refund.calls()).toBe(4);
+    expect((await call('GET', `/accounts/${customerId}`)).body.balanceCents).toBe(2000);
+    expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+    const failed = (await call('GET', `/orders/${orderId}/events`)).body.events.at(-1);
+    expect(failed).toMatchObject({ type: 'CheckoutFailed', data: { compensations: ['refund 1000 cents', `release stock of ${productId}`] } });
+  });
+});
