@@ -12,11 +12,14 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startLocalWorker } from '../src/devstack/localWorker';
+import { executeAccountCommand } from '../src/activities/paymentActivities';
+import { executeStockCommand } from '../src/activities/stockActivities';
 import { productDecider, productStreamId } from '../src/domain/product';
-import { handleCommand, type Queryable } from '../src/eventstore';
+import { handleCommand, type Queryable, type TransactionalDb } from '../src/eventstore';
+import { checkoutWorkflowId } from '../src/workflows/checkout';
 import { connectClient } from '../src/temporal';
 import type { orderWorkflow } from '../src/workflows/order';
-import { commandSignals, commandUpdates, getCommandOutcomeQuery, orderWorkflowId, type OrderWorkflowInput } from '../src/workflows/orderContract';
+import { commandSignals, commandUpdates, getCommandOutcomeQuery, getOrderQuery, orderWorkflowId, type OrderWorkflowInput } from '../src/workflows/orderContract';
 
 const OUT_DIR = path.join(__dirname, '..', 'test', 'replay', 'histories');
 const TASK_QUEUE = 'orders-recording';
@@ -27,23 +30,41 @@ type OrderHandle = WorkflowHandle<typeof orderWorkflow>;
 interface Scenario {
   name: string;
   settings?: Partial<Omit<OrderWorkflowInput, 'orderId'>>;
-  run(handle: OrderHandle, ctx: { productIds: string[]; orderId: string }): Promise<void>;
+  /** Money in the customer's account before the scenario. */
+  depositCents?: number;
+  run(handle: OrderHandle, ctx: Ctx): Promise<void>;
   /** Also record the first run when the scenario continues-as-new. */
   recordFirstRun?: boolean;
+  /** Also record the checkout saga of these attempts. */
+  sagaAttempts?: number[];
 }
 
-const create = (h: OrderHandle, orderId: string, withAddress = true) =>
+interface Ctx {
+  productIds: string[];
+  orderId: string;
+  /** One customer per scenario, so balances do not carry over. */
+  customerId: string;
+}
+
+const create = (h: OrderHandle, { orderId, customerId }: Ctx, withAddress = true) =>
   h.executeUpdate(commandUpdates.CreateOrder, {
-    args: [{ commandId: 'create', orderId, customerId: 'customer-rec', ...(withAddress ? { shippingAddress: address } : {}) }],
+    args: [{ commandId: 'create', orderId, customerId, ...(withAddress ? { shippingAddress: address } : {}) }],
   });
+
+/** Places the cart and waits until the saga has reported back. */
+async function checkOut(h: OrderHandle, commandId: string): Promise<void> {
+  await h.executeUpdate(commandUpdates.PlaceOrder, { args: [{ commandId }] });
+  while ((await h.query(getOrderQuery)).state.status === 'PLACED') await new Promise((r) => setTimeout(r, 50));
+}
 const rejected = (p: Promise<unknown>) => p.then(() => Promise.reject(new Error('expected a rejection')), () => undefined);
 
 const scenarios: Scenario[] = [
-  { name: 'order-created', run: async (h, { orderId }) => void (await create(h, orderId, false)) },
+  { name: 'order-created', run: async (h, ctx) => void (await create(h, ctx, false)) },
   {
     name: 'cart-edits-place-and-cancel',
-    run: async (h, { orderId, productIds: [a, b] }) => {
-      await create(h, orderId, false);
+    run: async (h, ctx) => {
+      const [a, b] = ctx.productIds;
+      await create(h, ctx, false);
       await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-a', productId: a!, quantity: 2 }] });
       await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-b', productId: b!, quantity: 1 }] });
       await h.executeUpdate(commandUpdates.ChangeItemQuantity, { args: [{ commandId: 'qty-a', productId: a!, quantity: 4 }] });
@@ -56,8 +77,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'duplicate-and-rejected-commands',
-    run: async (h, { orderId, productIds: [a] }) => {
-      await create(h, orderId);
+    run: async (h, ctx) => {
+      const [a] = ctx.productIds;
+      await create(h, ctx);
       await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-once', productId: a!, quantity: 1 }] });
       await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-once', productId: a!, quantity: 1 }] });
       await rejected(h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'too-many', productId: a!, quantity: 5000 }] }));
@@ -66,8 +88,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'commands-as-signals',
-    run: async (h, { orderId, productIds: [a, b] }) => {
-      await create(h, orderId);
+    run: async (h, ctx) => {
+      const [a, b] = ctx.productIds;
+      await create(h, ctx);
       await h.signal(commandSignals.AddItem, { commandId: 'sig-a', productId: a!, quantity: 1 });
       await h.signal(commandSignals.AddItem, { commandId: 'sig-b', productId: b!, quantity: 3 });
       await h.signal(commandSignals.RemoveItem, { commandId: 'sig-remove', productId: a! });
@@ -77,9 +100,62 @@ const scenarios: Scenario[] = [
   {
     name: 'cart-expiry',
     settings: { cartTtlMs: 1000 },
-    run: async (h, { orderId, productIds: [a] }) => {
-      await create(h, orderId);
+    run: async (h, ctx) => {
+      const [a] = ctx.productIds;
+      await create(h, ctx);
       await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add', productId: a!, quantity: 1 }] });
+      await h.result();
+    },
+  },
+  {
+    name: 'checkout-succeeds-and-ships',
+    depositCents: 100_000,
+    sagaAttempts: [1],
+    run: async (h, ctx) => {
+      const [a, b] = ctx.productIds;
+      await create(h, ctx);
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-a', productId: a!, quantity: 2 }] });
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-b', productId: b!, quantity: 1 }] });
+      await checkOut(h, 'place');
+      await h.executeUpdate(commandUpdates.MarkShipped, { args: [{ commandId: 'ship' }] });
+      await h.result();
+    },
+  },
+  {
+    name: 'checkout-out-of-stock-then-retried',
+    depositCents: 100_000,
+    sagaAttempts: [1, 2],
+    run: async (h, ctx) => {
+      const [a, , scarce] = ctx.productIds;
+      await create(h, ctx);
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-a', productId: a!, quantity: 1 }] });
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-scarce', productId: scarce!, quantity: 5 }] });
+      await checkOut(h, 'place-1'); // only 1 unit of the scarce product: compensated
+      await h.executeUpdate(commandUpdates.RemoveItem, { args: [{ commandId: 'remove-scarce', productId: scarce! }] });
+      await checkOut(h, 'place-2');
+    },
+  },
+  {
+    name: 'checkout-insufficient-funds',
+    depositCents: 100,
+    sagaAttempts: [1],
+    run: async (h, ctx) => {
+      const [a] = ctx.productIds;
+      await create(h, ctx);
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-a', productId: a!, quantity: 3 }] });
+      await checkOut(h, 'place');
+    },
+  },
+  {
+    name: 'cancel-after-confirm',
+    depositCents: 100_000,
+    sagaAttempts: [1],
+    run: async (h, ctx) => {
+      const [a] = ctx.productIds;
+      await create(h, ctx);
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-a', productId: a!, quantity: 1 }] });
+      await checkOut(h, 'place');
+      await h.executeUpdate(commandUpdates.CancelOrder, { args: [{ commandId: 'cancel', reason: 'no longer needed' }] });
       await h.result();
     },
   },
@@ -87,8 +163,9 @@ const scenarios: Scenario[] = [
     name: 'continue-as-new',
     settings: { historyLimit: 40 },
     recordFirstRun: true,
-    run: async (h, { orderId, productIds: [a] }) => {
-      await create(h, orderId);
+    run: async (h, ctx) => {
+      const [a] = ctx.productIds;
+      await create(h, ctx);
       for (let i = 1; i <= 8; i++) {
         await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: `add-${i}`, productId: a!, quantity: 1 }] });
       }
@@ -99,13 +176,18 @@ const scenarios: Scenario[] = [
   },
 ];
 
-async function createProduct(db: Queryable, name: string, priceCents: number): Promise<string> {
+async function createProduct(db: TransactionalDb, name: string, priceCents: number, units: number): Promise<string> {
   const productId = randomUUID();
   await handleCommand(db, productDecider, { id: productStreamId(productId), type: 'product' }, { type: 'CreateProduct', productId, name, description: '', priceCents }, {
     newEventId: randomUUID,
     now: () => new Date(),
   });
+  await executeStockCommand(db, productId, { type: 'Restock', quantity: units }, randomUUID(), 'recording');
   return productId;
+}
+
+async function deposit(db: Queryable, customerId: string, amountCents: number): Promise<void> {
+  await executeAccountCommand(db, { type: 'Deposit', customerId, amountCents }, randomUUID(), 'recording');
 }
 
 async function save(client: Client, name: string, workflowId: string, runId?: string): Promise<void> {
@@ -132,7 +214,11 @@ async function main(): Promise<void> {
   const client = await connectClient(local.stack.temporalAddress, 'default');
   try {
     mkdirSync(OUT_DIR, { recursive: true });
-    const productIds = [await createProduct(local.pool, 'Notebook', 450), await createProduct(local.pool, 'Pencil', 120)];
+    const productIds = [
+      await createProduct(local.pool, 'Notebook', 450, 1000),
+      await createProduct(local.pool, 'Pencil', 120, 1000),
+      await createProduct(local.pool, 'Fountain pen', 9900, 1),
+    ];
     for (const scenario of scenarios) {
       process.stdout.write(`${scenario.name}\n`);
       const orderId = `rec-${scenario.name}-${randomUUID().slice(0, 8)}`;
@@ -141,7 +227,10 @@ async function main(): Promise<void> {
         taskQueue: TASK_QUEUE,
         args: [{ orderId, cartTtlMs: 30 * 60_000, historyLimit: 2000, ...scenario.settings }],
       });
-      await scenario.run(handle, { productIds, orderId });
+      const customerId = `customer-${scenario.name}`;
+      if (scenario.depositCents) await deposit(local.pool, customerId, scenario.depositCents);
+      await scenario.run(handle, { productIds, orderId, customerId });
+      for (const attempt of scenario.sagaAttempts ?? []) await save(client, `${scenario.name}-saga-${attempt}`, checkoutWorkflowId(orderId, attempt));
       if (scenario.recordFirstRun) await save(client, `${scenario.name}-first-run`, handle.workflowId, handle.firstExecutionRunId);
       await save(client, scenario.name, handle.workflowId);
     }

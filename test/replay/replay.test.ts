@@ -18,7 +18,7 @@ export function loadHistories() {
 
 test('every recorded history replays deterministically against the current workflow bundle', async () => {
   const histories = loadHistories();
-  expect(histories.length).toBeGreaterThanOrEqual(7);
+  expect(histories.length).toBeGreaterThanOrEqual(16);
   const results = [];
   for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: testEnv.workflowBundle } }, histories)) {
     results.push({ workflowId: result.workflowId, error: result.error?.message });
