@@ -13,7 +13,7 @@ function processesUsing(dataDir: string): string[] {
 }
 
 async function startService(dataDir: string): Promise<{ child: ChildProcess; apiUrl: string; output: () => string }> {
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: '0', TEMPORAL_UI_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', TEMPORAL_UI_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
   // Its own process group, like a terminal's foreground job, so Ctrl-C can be sent to all of it.
@@ -36,25 +36,41 @@ async function startService(dataDir: string): Promise<{ child: ChildProcess; api
   return { child, apiUrl, output: () => output };
 }
 
+/** Readiness is a probe: the worker's first poll reaches the server a moment after start. */
+async function waitUntilReady(apiUrl: string): Promise<number> {
+  let status = 0;
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    status = (await fetch(`${apiUrl}/readyz`)).status;
+    if (status === 200) break;
+  }
+  return status;
+}
+
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (code) => resolve(code))));
 }
 
 describe('npm start stops everything it started', () => {
   let dataDir: string;
+  let started: ChildProcess | undefined;
   beforeEach(() => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'order-actors-start-'));
     chmodSync(dataDir, 0o755);
   });
-  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterEach(() => {
+    // Whatever happened in the test, leave nothing running.
+    if (started?.exitCode === null) process.kill(-started.pid!, 'SIGKILL');
+    for (const line of processesUsing(dataDir)) process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   test.each([
     ['SIGTERM to the process', (child: ChildProcess) => child.kill('SIGTERM')],
     ['Ctrl-C (SIGINT to the whole process group)', (child: ChildProcess) => process.kill(-child.pid!, 'SIGINT')],
   ])('%s', async (_name, stop) => {
     const service = await startService(dataDir);
-    const ready = await fetch(`${service.apiUrl}/readyz`);
-    expect(ready.status).toBe(200);
+    started = service.child;
+    expect(await waitUntilReady(service.apiUrl)).toBe(200);
     expect(processesUsing(dataDir).length).toBeGreaterThanOrEqual(2); // postgres and the dev server
 
     stop(service.child);
