@@ -26,8 +26,10 @@ async function main(): Promise<void> {
     persistent: true,
     databaseUrl: config.DATABASE_URL,
     temporalAddress: config.TEMPORAL_ADDRESS,
+    temporalPort: config.TEMPORAL_PORT,
     temporalUiPort: config.TEMPORAL_UI_PORT,
     log: say,
+    callerHandlesSignals: true,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TASK_QUEUE,
   });

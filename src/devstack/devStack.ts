@@ -20,8 +20,11 @@ export async function startDevStack(options: {
   persistent: boolean;
   databaseUrl?: string;
   temporalAddress?: string;
+  temporalPort?: number;
   temporalUiPort?: number;
   temporalLogLevel?: 'debug' | 'info' | 'warn' | 'error' | 'never';
+  /** The caller stops the stack on SIGINT/SIGTERM itself (see startEmbeddedPostgres). */
+  callerHandlesSignals?: boolean;
   log: (line: string) => void;
 }): Promise<DevStack> {
   const stops: Array<() => Promise<void>> = [];
@@ -32,7 +35,12 @@ export async function startDevStack(options: {
   try {
     let databaseUrl = options.databaseUrl;
     if (!databaseUrl) {
-      const db = await startEmbeddedPostgres({ dataDir: path.join(options.dataDir, 'postgres'), persistent: options.persistent, log: options.log });
+      const db = await startEmbeddedPostgres({
+        dataDir: path.join(options.dataDir, 'postgres'),
+        persistent: options.persistent,
+        log: options.log,
+        callerHandlesSignals: options.callerHandlesSignals,
+      });
       stops.push(db.stop);
       started.push('embedded Postgres');
       databaseUrl = db.url;
@@ -42,6 +50,7 @@ export async function startDevStack(options: {
     if (!temporalAddress) {
       const temporal = await startDevTemporal({
         dbFile: options.persistent ? path.join(options.dataDir, 'temporal.sqlite') : undefined,
+        port: options.temporalPort,
         uiPort: options.temporalUiPort,
         logLevel: options.temporalLogLevel,
         log: options.log,

