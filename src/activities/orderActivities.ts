@@ -1,4 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { DatabaseError } from 'pg';
+import { ORDER_STREAM_TYPE } from '../domain/order';
 import { appendToStream, WrongExpectedVersion, type EventData, type Queryable } from '../eventstore';
 import { findProduct } from './catalogLookup';
 
@@ -9,16 +11,23 @@ export interface OrderActivities {
   lookUpProduct(productId: string): Promise<{ name: string; unitPriceCents: number } | null>;
 }
 
+/** Data Postgres will never store (NUL in text, invalid Unicode): retrying cannot help. */
+const UNSTORABLE_DATA = new Set(['22P05', '22021', '22P02']);
+
 export function createOrderActivities(db: Queryable): OrderActivities {
   return {
     async appendOrderEvents({ streamId, expectedVersion, events }) {
       try {
-        const result = await appendToStream(db, streamId, 'order', expectedVersion, events);
+        const result = await appendToStream(db, streamId, ORDER_STREAM_TYPE, expectedVersion, events);
         return { version: result.nextExpectedVersion };
       } catch (err) {
         if (err instanceof WrongExpectedVersion) {
           // Only this order's actor writes its stream: a conflict is a bug, and retrying cannot fix it.
           throw ApplicationFailure.nonRetryable(err.message, 'WrongExpectedVersion', { expected: err.expected, actual: err.actual });
+        }
+        if (err instanceof DatabaseError && err.code && UNSTORABLE_DATA.has(err.code)) {
+          // Otherwise the command would retry forever and every later command would wait behind it.
+          throw ApplicationFailure.nonRetryable(`The command's data cannot be stored: ${err.message}`, 'UnstorableData');
         }
         throw err;
       }

@@ -6,6 +6,9 @@ import { DomainError, type Decider } from './decider';
  * the stored event's envelope, ids are chosen by the host.
  */
 
+/** The stream type of every order's stream, `order-<orderId>`. */
+export const ORDER_STREAM_TYPE = 'order';
+
 export type OrderStatus = 'PENDING' | 'PLACED' | 'CONFIRMED' | 'SHIPPED' | 'CANCELLED' | 'EXPIRED';
 export const TERMINAL_STATUSES: readonly OrderStatus[] = ['SHIPPED', 'CANCELLED', 'EXPIRED'];
 
@@ -84,7 +87,8 @@ export type OrderCommand =
 
 export type OrderEvent =
   | { type: 'OrderCreated'; data: { orderId: string; customerId: string; shippingAddress: Address | null } }
-  | { type: 'OrderItemAdded'; data: { productId: string; name: string; unitPriceCents: number; quantity: number } }
+  /** Schema v2 (src/domain/orderUpcasters.ts): `lineTotalCents` is unitPriceCents × quantity of this event. */
+  | { type: 'OrderItemAdded'; data: { productId: string; name: string; unitPriceCents: number; quantity: number; lineTotalCents: number } }
   | { type: 'OrderItemQuantityChanged'; data: { productId: string; oldQuantity: number; newQuantity: number } }
   | { type: 'OrderItemRemoved'; data: { productId: string; quantity: number } }
   | { type: 'ShippingAddressChanged'; data: { oldAddress: Address | null; newAddress: Address } }
@@ -183,6 +187,7 @@ export function decideOrder(command: OrderCommand, state: OrderState): OrderEven
             name: command.product.name,
             unitPriceCents: command.product.unitPriceCents,
             quantity: command.quantity,
+            lineTotalCents: command.product.unitPriceCents * command.quantity,
           },
         },
       ];

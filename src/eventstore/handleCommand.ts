@@ -1,10 +1,12 @@
 import type { Decider } from '../domain/decider';
 import { appendToStream } from './appendToStream';
+import { eventSchemas } from './eventSchemas';
 import { foldRecorded } from './foldStream';
 import { WrongExpectedVersion } from './errors';
 import type { Queryable } from './queryable';
 import { readStream } from './read';
 import type { EventMetadata } from './types';
+import type { UpcasterRegistry } from './upcasters';
 
 export interface DomainEvent {
   type: string;
@@ -20,19 +22,22 @@ export interface HandledCommand<State, Event> {
 /**
  * Hosts a decider on Postgres: read the stream, fold, decide, append at the version read. When
  * another writer got there first, start over from a fresh read, a bounded number of times.
+ * The decider sees events in their current schema and its new events are stored at the current
+ * schema version of their type (`schemas`, the application's registry by default).
  */
 export async function handleCommand<Command, State, Event extends DomainEvent>(
   db: Queryable,
   decider: Decider<Command, State, Event>,
   stream: { id: string; type: string },
   command: Command,
-  options: { metadata?: EventMetadata; newEventId: () => string; now: () => Date; maxAttempts?: number },
+  options: { metadata?: EventMetadata; newEventId: () => string; now: () => Date; maxAttempts?: number; schemas?: UpcasterRegistry },
 ): Promise<HandledCommand<State, Event>> {
   const maxAttempts = options.maxAttempts ?? 5;
+  const schemas = options.schemas ?? eventSchemas;
   for (let attempt = 1; ; attempt++) {
-    const recorded = await readStream(db, stream.id);
+    const recorded = await readStream(db, stream.id, { schemas });
     const version = recorded.length;
-    const state = foldRecorded(decider, recorded);
+    const state = foldRecorded(decider, recorded, schemas);
     const events = decider.decide(command, state);
     if (events.length === 0) return { state, version, events };
     try {
@@ -42,7 +47,14 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
         stream.id,
         stream.type,
         version === 0 ? 'no_stream' : version,
-        events.map((e) => ({ eventId: options.newEventId(), type: e.type, data: e.data, occurredAt, metadata: options.metadata })),
+        events.map((e) => ({
+          eventId: options.newEventId(),
+          type: e.type,
+          schemaVersion: schemas.currentSchemaVersion(stream.type, e.type),
+          data: e.data,
+          occurredAt,
+          metadata: options.metadata,
+        })),
       );
       return { state: events.reduce(decider.evolve, state), version: result.nextExpectedVersion, events };
     } catch (err) {

@@ -1,8 +1,10 @@
 import type { Decider } from '../domain/decider';
 import { appendToStream } from './appendToStream';
+import { eventSchemas } from './eventSchemas';
 import type { DomainEvent, HandledCommand } from './handleCommand';
 import type { Queryable } from './queryable';
 import type { EventMetadata } from './types';
+import type { UpcasterRegistry } from './upcasters';
 
 /** A connection that can be held for a transaction: a pg Pool is one. */
 export interface TransactionalDb extends Queryable {
@@ -47,15 +49,17 @@ async function lockState<State>(client: Queryable, stream: { id: string; type: s
  * Hosts a decider as a state-stored aggregate: in one transaction, lock the state row, decide,
  * write the new state and append the events at the version the row had. All or nothing. The row
  * lock makes writers to one aggregate take turns, so a decision is never made on a stale state
- * and there is nothing to retry. State must survive a JSON round trip.
+ * and there is nothing to retry. State must survive a JSON round trip. Events are stored at the
+ * current schema version of their type (`schemas`, the application's registry by default).
  */
 export async function handleStateStoredCommand<Command, State, Event extends DomainEvent>(
   db: TransactionalDb,
   decider: Decider<Command, State, Event>,
   stream: { id: string; type: string },
   command: Command,
-  options: { metadata?: EventMetadata; newEventId: () => string; now: () => Date },
+  options: { metadata?: EventMetadata; newEventId: () => string; now: () => Date; schemas?: UpcasterRegistry },
 ): Promise<HandledCommand<State, Event>> {
+  const schemas = options.schemas ?? eventSchemas;
   const client = await db.connect();
   let destroy = false;
   try {
@@ -73,7 +77,14 @@ export async function handleStateStoredCommand<Command, State, Event extends Dom
       stream.id,
       stream.type,
       current.version === 0 ? 'no_stream' : current.version,
-      events.map((e) => ({ eventId: options.newEventId(), type: e.type, data: e.data, occurredAt, metadata: options.metadata })),
+      events.map((e) => ({
+        eventId: options.newEventId(),
+        type: e.type,
+        schemaVersion: schemas.currentSchemaVersion(stream.type, e.type),
+        data: e.data,
+        occurredAt,
+        metadata: options.metadata,
+      })),
     );
     // Under the row lock the stream can only be at the row's version; anything else is corruption.
     if (appended.alreadyAppended) throw new Error(`Stream ${stream.id} already holds these events but its state is at ${current.version}`);

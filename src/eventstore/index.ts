@@ -1,5 +1,5 @@
 export { appendToStream } from './appendToStream';
-export { readStream, readAll } from './read';
+export { readStream, readAll, type ReadOptions } from './read';
 export { WrongExpectedVersion } from './errors';
 export type { Queryable } from './queryable';
 export * from './types';
@@ -11,3 +11,12 @@ export {
   type TransactionalDb,
   type TransactionClient,
 } from './handleStateStoredCommand';
+export {
+  createUpcasterRegistry,
+  defineUpcaster,
+  type EventTypeKey,
+  type Upcaster,
+  type UpcasterRegistry,
+  type VersionedEvent,
+} from './upcasters';
+export { currentSchemaVersion, eventSchemas } from './eventSchemas';

@@ -1,5 +1,7 @@
+import { eventSchemas } from './eventSchemas';
 import type { Queryable } from './queryable';
 import type { Checkpoint, RecordedEvent } from './types';
+import type { UpcasterRegistry } from './upcasters';
 
 const COLUMNS = `global_position, transaction_id::text AS transaction_id, stream_id, stream_type, version, event_id,
   type, schema_version, data, metadata, occurred_at, recorded_at`;
@@ -36,11 +38,19 @@ function toRecorded(row: EventRow): RecordedEvent {
   };
 }
 
-/** A stream's events in version order, optionally between two versions (inclusive). */
+/** Which registry turns stored events into their current shape; the application's by default. */
+export interface ReadOptions {
+  schemas?: UpcasterRegistry;
+}
+
+/**
+ * A stream's events in version order, optionally between two versions (inclusive), each in its
+ * current schema (older stored versions are upcast; the rows themselves are never changed).
+ */
 export async function readStream(
   db: Queryable,
   streamId: string,
-  range: { fromVersion?: number; toVersion?: number } = {},
+  range: { fromVersion?: number; toVersion?: number } & ReadOptions = {},
 ): Promise<RecordedEvent[]> {
   const { rows } = await db.query<EventRow>(
     `SELECT ${COLUMNS} FROM events
@@ -48,17 +58,19 @@ export async function readStream(
       ORDER BY version`,
     [streamId, range.fromVersion ?? 1, range.toVersion ?? null],
   );
-  return rows.map(toRecorded);
+  const schemas = range.schemas ?? eventSchemas;
+  return rows.map((row) => schemas.upcast(toRecorded(row)));
 }
 
 /**
  * The next events of the global order after `after`, for subscribers. Gap-safe: it only returns
  * rows whose writer's transaction is older than every transaction still running, so an event
- * committed late by a slow writer can never land behind a checkpoint already handed out.
+ * committed late by a slow writer can never land behind a checkpoint already handed out. Events
+ * come in their current schema, like `readStream`'s.
  */
 export async function readAll(
   db: Queryable,
-  options: { after: Checkpoint; limit: number },
+  options: { after: Checkpoint; limit: number } & ReadOptions,
 ): Promise<{ events: RecordedEvent[]; checkpoint: Checkpoint }> {
   const { rows } = await db.query<EventRow>(
     `SELECT ${COLUMNS} FROM events
@@ -70,7 +82,8 @@ export async function readAll(
       LIMIT $3`,
     [options.after.transactionId, options.after.globalPosition, options.limit],
   );
-  const events = rows.map(toRecorded);
+  const schemas = options.schemas ?? eventSchemas;
+  const events = rows.map((row) => schemas.upcast(toRecorded(row)));
   const last = events[events.length - 1];
   return {
     events,

@@ -14,7 +14,8 @@ import {
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/orderActivities';
 import { DomainError } from '../domain/decider';
-import { decideOrder, evolveOrder, initialOrderState, isTerminal, type CheckoutReport, type OrderCommand, type OrderState } from '../domain/order';
+import { decideOrder, evolveOrder, initialOrderState, isTerminal, ORDER_STREAM_TYPE, type CheckoutReport, type OrderCommand, type OrderState } from '../domain/order';
+import { currentSchemaVersion } from '../eventstore/eventSchemas';
 import { checkoutWorkflow, checkoutWorkflowId, undoConfirmedCheckout } from './checkout';
 import { CommandLedger } from './commandLedger';
 import {
@@ -88,6 +89,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
       }
     });
   }
+  if (input.carried) describeForOperators(); // a continued run shows where the order is at once
   setHandler(getOrderQuery, () => ({ state, version }));
   setHandler(getCommandOutcomeQuery, (commandId) => {
     if (inbox.some((q) => q.input.commandId === commandId)) return { status: 'pending', commandId };
@@ -165,12 +167,21 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
           streamId: orderStreamId(input.orderId),
           expectedVersion: version,
           // uuid4() is replay-stable, so a retried append carries the same ids and is a no-op.
-          events: events.map((e) => ({ eventId: uuid4(), type: e.type, data: e.data, occurredAt, metadata })),
+          // The schema version is activity input, not a command: changing it is replay-safe.
+          events: events.map((e) => ({
+            eventId: uuid4(),
+            type: e.type,
+            schemaVersion: currentSchemaVersion(ORDER_STREAM_TYPE, e.type),
+            data: e.data,
+            occurredAt,
+            metadata,
+          })),
         });
         const before = state.status;
         state = events.reduce(evolveOrder, state);
         version += events.length;
         if (state.status !== before) publishStatus(before === 'NONE');
+        describeForOperators();
         if (events.some((e) => e.type === 'OrderPlaced')) startCheckout();
       }
       outcome = { status: 'accepted', commandId, version, orderStatus: state.status, events: events.map((e) => e.type) };
@@ -182,15 +193,20 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
     return outcome;
   }
 
+  /** Search attributes an operator filters by in the Web UI. */
   function publishStatus(created: boolean): void {
     upsertSearchAttributes([
       { key: OrderStatusAttribute, value: state.status },
       ...(created && state.customerId ? [{ key: CustomerIdAttribute, value: state.customerId }] : []),
     ]);
-    setCurrentDetails(
-      `**${state.status}** · customer ${state.customerId} · ${state.items.length} line(s) · ` +
-        `${(state.totalCents / 100).toFixed(2)} total · version ${version}`,
-    );
+  }
+
+  /** The one-line summary the Web UI shows for this order (metadata, not part of the history's commands). */
+  function describeForOperators(): void {
+    const cents = state.totalCents;
+    const total = `${Math.trunc(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+    const failure = state.lastCheckoutFailure ? ` · last checkout failed: ${state.lastCheckoutFailure.code}` : '';
+    setCurrentDetails(`**${state.status}** · customer ${state.customerId} · ${state.items.length} line(s) · total ${total} · version ${version}${failure}`);
   }
 
   async function processNext(): Promise<void> {

@@ -39,7 +39,7 @@ const created = (shippingAddress: Address | null = home): OrderEvent => ({
 
 const itemAdded = (item: { productId: string; name: string; unitPriceCents: number }, quantity: number): OrderEvent => ({
   type: 'OrderItemAdded',
-  data: { productId: item.productId, name: item.name, unitPriceCents: item.unitPriceCents, quantity },
+  data: { productId: item.productId, name: item.name, unitPriceCents: item.unitPriceCents, quantity, lineTotalCents: item.unitPriceCents * quantity },
 });
 
 const quantityChanged = (productId: string, oldQuantity: number, newQuantity: number): OrderEvent => ({
@@ -176,7 +176,7 @@ describe('order decider', () => {
       spec
         .given([created()])
         .when({ type: 'AddItem', productId: 'widget', quantity: 3, product: { name: 'Widget (blue)', unitPriceCents: 1999 } })
-        .then([{ type: 'OrderItemAdded', data: { productId: 'widget', name: 'Widget (blue)', unitPriceCents: 1999, quantity: 3 } }]);
+        .then([{ type: 'OrderItemAdded', data: { productId: 'widget', name: 'Widget (blue)', unitPriceCents: 1999, quantity: 3, lineTotalCents: 5997 } }]);
     });
 
     test('a product the catalog does not know is refused with PRODUCT_NOT_FOUND', () => {
@@ -204,7 +204,11 @@ describe('order decider', () => {
 
     test('the same product added twice merges into one line with the summed quantity and the latest price and name', () => {
       const repriced = { ...widget, name: 'Widget v2', unitPriceCents: 1100 };
-      const state = spec.given(pendingWithWidget).when(addItem(repriced, 3)).then([itemAdded(repriced, 3)]);
+      const state = spec
+        .given(pendingWithWidget)
+        .when(addItem(repriced, 3))
+        // lineTotalCents is this event's own price × quantity, not the merged line's total.
+        .then([{ type: 'OrderItemAdded', data: { productId: 'widget', name: 'Widget v2', unitPriceCents: 1100, quantity: 3, lineTotalCents: 3300 } }]);
       expect(state.items).toEqual([{ productId: 'widget', name: 'Widget v2', unitPriceCents: 1100, quantity: 5 }]);
       expect(state.totalCents).toBe(5 * 1100);
     });

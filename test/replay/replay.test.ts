@@ -1,20 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { testEnv } from '../support/harness';
-
-const HISTORIES = path.join(__dirname, 'histories');
-
-export function loadHistories() {
-  return readdirSync(HISTORIES)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((file) => {
-      const { workflowId, history } = JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8')) as { workflowId: string; history: unknown };
-      return { file, workflowId, history: historyFromJSON(history) };
-    });
-}
+import { loadHistories } from './loadHistories';
 
 test('every recorded history replays deterministically against the current workflow bundle', async () => {
   const histories = loadHistories();
