@@ -6,6 +6,7 @@ import { foldRecorded, readStream, WrongExpectedVersion, type Queryable } from '
 import { ApiError } from './problem';
 import { apiErrorFromDomain } from './products';
 import { commandIdOf, pathId } from './requestContext';
+import { consistencyQuery, DEFAULT_READ_WAIT_MS, readAtLeast } from './readConsistency';
 import { parseInput } from './validation';
 
 // Types here, ranges (1 to 1e9 cents) in the decider: a 400 is malformed, a 422 breaks a rule.
@@ -17,7 +18,27 @@ function accountView(customerId: string, state: AccountState, version: number) {
 }
 
 /** Customer wallets: event-sourced, optimistic concurrency, retried on conflict. */
-export function accountsRouter(db: Queryable): Router {
+async function readAccountSummary(db: Queryable, customerId: string) {
+  const { rows } = await db.query<{
+    balance_cents: string;
+    total_deposits_cents: string;
+    total_withdrawals_cents: string;
+    transaction_count: number;
+    version: string;
+  }>('SELECT * FROM account_summary WHERE customer_id = $1', [customerId]);
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    customerId,
+    balanceCents: Number(row.balance_cents),
+    totalDepositsCents: Number(row.total_deposits_cents),
+    totalWithdrawalsCents: Number(row.total_withdrawals_cents),
+    transactionCount: row.transaction_count,
+    version: Number(row.version),
+  };
+}
+
+export function accountsRouter(db: Queryable, readWaitMs = DEFAULT_READ_WAIT_MS): Router {
   const router = Router();
 
   async function run(command: AccountCommand, commandId: string) {
@@ -43,11 +64,25 @@ export function accountsRouter(db: Queryable): Router {
     });
   }
 
+  // The account_summary model; ?minVersion=N waits for it; ?consistency=strong folds the stream.
   router.get('/accounts/:customerId', async (req, res) => {
     const customerId = pathId(req, 'customerId');
-    const events = await readStream(db, accountStreamId(customerId));
-    if (events.length === 0) throw new ApiError(404, 'ACCOUNT_NOT_FOUND', 'There is no such account.');
-    res.json(accountView(customerId, foldRecorded(accountDecider, events), events[events.length - 1]!.version));
+    const query = parseInput(consistencyQuery, req.query, 'query');
+    const { minVersion } = query;
+    if (query.consistency === 'strong') {
+      const events = await readStream(db, accountStreamId(customerId));
+      if (events.length === 0) throw new ApiError(404, 'ACCOUNT_NOT_FOUND', 'There is no such account.');
+      res.json(accountView(customerId, foldRecorded(accountDecider, events), events[events.length - 1]!.version));
+      return;
+    }
+    const summary = await readAtLeast(
+      () => readAccountSummary(db, customerId),
+      minVersion === undefined ? undefined : (row) => (row?.version ?? 0) >= minVersion,
+      readWaitMs,
+      (row) => ({ minVersion, currentVersion: row?.version ?? 0 }),
+    );
+    if (!summary) throw new ApiError(404, 'ACCOUNT_NOT_FOUND', 'There is no such account.');
+    res.setHeader('ETag', `"${summary.version}"`).json(summary);
   });
 
   router.get('/accounts/:customerId/events', async (req, res) => {

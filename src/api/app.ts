@@ -3,6 +3,8 @@ import express, { type Express } from 'express';
 import type { TransactionalDb } from '../eventstore';
 import type { Logger } from '../logger';
 import { accountsRouter } from './accounts';
+import { adminRouter } from './admin';
+import type { Projection } from '../projections';
 import { healthRouter } from './health';
 import { inventoryRouter } from './inventory';
 import { OrderGateway, type OrderActorSettings } from './orderGateway';
@@ -10,8 +12,11 @@ import { ordersRouter } from './orders';
 import { ApiError } from './problem';
 import { problemHandler } from './problem';
 import { productsRouter } from './products';
+import { jsonBodiesOnly } from './requestContext';
 
 export const BODY_LIMIT = '64kb';
+const BODY_LIMIT_BYTES = 64 * 1024;
+const JSON_TYPES = ['application/json', 'application/*+json'];
 
 export interface AppDependencies {
   db: TransactionalDb;
@@ -19,18 +24,24 @@ export interface AppDependencies {
   namespace: string;
   actors: OrderActorSettings;
   logger: Logger;
+  /** How long `?minVersion=` waits for a read model (default 5 s). */
+  readWaitMs?: number;
+  /** The projections /admin reports on and retries dead letters with (default: all the service runs). */
+  projections?: readonly Projection[];
 }
 
 export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are order versions, set by the routes
-  app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  app.use(jsonBodiesOnly(JSON_TYPES, BODY_LIMIT_BYTES));
+  app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));
   app.use(healthRouter({ db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
-  app.use(ordersRouter(new OrderGateway(deps.client, deps.actors), deps.db));
-  app.use(productsRouter(deps.db));
+  app.use(ordersRouter(new OrderGateway(deps.client, deps.actors), deps.db, deps.readWaitMs));
+  app.use(productsRouter(deps.db, deps.readWaitMs));
   app.use(inventoryRouter(deps.db));
-  app.use(accountsRouter(deps.db));
+  app.use(accountsRouter(deps.db, deps.readWaitMs));
+  app.use(adminRouter(deps.db, deps.projections));
   app.use((req, _res, next) => next(new ApiError(404, 'ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`)));
   app.use(problemHandler(deps.logger));
   return app;

@@ -1,11 +1,12 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { orderDecider, type OrderState } from '../domain/order';
+import { orderDecider, type OrderState, type OrderStatus } from '../domain/order';
 import { foldRecorded, readStream, type Queryable } from '../eventstore';
-import { addressSchema, idSchema, orderStreamId, type CommandAccepted, type OrderCommandName } from '../workflows/orderContract';
+import { addressSchema, idSchema, orderStreamId, textSchema, type CommandAccepted, type OrderCommandName } from '../workflows/orderContract';
 import { type CommandPayload, type OrderGateway, newCommandId } from './orderGateway';
 import { ApiError } from './problem';
 import { commandIdOf, expectedVersionOf, pathId, prefersAsync } from './requestContext';
+import { consistencyQuery, DEFAULT_READ_WAIT_MS, readAtLeast } from './readConsistency';
 import { parseInput } from './validation';
 
 const quantity = z.number().int().safe();
@@ -14,7 +15,7 @@ const createOrderBody = z
   .strict();
 const addItemBody = z.object({ productId: idSchema, quantity }).strict();
 const changeQuantityBody = z.object({ quantity }).strict();
-const cancelBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
+const cancelBody = z.object({ reason: textSchema(1, 500) }).strict();
 const emptyBody = z.object({}).strict();
 const versionQuery = z.object({ version: z.coerce.number().int().min(1).safe() });
 const checkoutQuery = z
@@ -42,7 +43,42 @@ async function foldStream(db: Queryable, orderId: string, toVersion?: number) {
   return { state: foldRecorded(orderDecider, events), version: events.length > 0 ? events[events.length - 1]!.version : 0 };
 }
 
-export function ordersRouter(gateway: OrderGateway, db: Queryable): Router {
+const ORDER_STATUSES = ['PENDING', 'PLACED', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'EXPIRED'] as const satisfies readonly OrderStatus[];
+const customerOrdersQuery = z
+  .object({
+    status: z.enum(ORDER_STATUSES).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(500).optional(),
+  })
+  .strict();
+
+async function readOrderSummary(db: Queryable, orderId: string) {
+  const { rows } = await db.query<{ state: OrderState; version: string }>('SELECT state, version FROM order_summary WHERE order_id = $1', [orderId]);
+  const row = rows[0];
+  return row ? { state: row.state, version: Number(row.version) } : undefined;
+}
+
+/** Keyset cursor over (created_at, order_id), newest first: stable while orders change. */
+function encodeCursor(createdAt: Date, orderId: string): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), orderId])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    // Only what we hand out: an ISO instant as Date writes it (Date.parse accepts more than
+    // Postgres does) and a valid order id.
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && idSchema.safeParse(value[1]).success) {
+      const at = new Date(value[0]);
+      if (!Number.isNaN(at.getTime()) && at.toISOString() === value[0]) return [value[0], value[1] as string];
+    }
+  } catch {
+    // falls through to the 400
+  }
+  throw new ApiError(400, 'INVALID_CURSOR', 'The cursor is not one this API handed out.');
+}
+
+export function ordersRouter(gateway: OrderGateway, db: Queryable, readWaitMs = DEFAULT_READ_WAIT_MS): Router {
   const router = Router();
 
   /** Runs one command: as an update (answer now) or, with `Prefer: respond-async`, as a signal. */
@@ -72,7 +108,9 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable): Router {
   router.patch('/orders/:orderId/items/:productId', (req, res) =>
     command(req, res, 'ChangeItemQuantity', { productId: pathId(req, 'productId'), ...parseInput(changeQuantityBody, req.body) }),
   );
-  router.delete('/orders/:orderId/items/:productId', (req, res) => command(req, res, 'RemoveItem', { productId: pathId(req, 'productId') }));
+  router.delete('/orders/:orderId/items/:productId', (req, res) =>
+    command(req, res, 'RemoveItem', { productId: pathId(req, 'productId'), ...parseInput(emptyBody, req.body) }),
+  );
   router.put('/orders/:orderId/shipping-address', (req, res) =>
     command(req, res, 'ChangeShippingAddress', { address: parseInput(addressSchema, req.body) }),
   );
@@ -104,12 +142,65 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable): Router {
     await command(req, res, 'MarkShipped', {});
   });
 
+  // The read model by default; ?minVersion=N waits for it (read-your-writes); ?consistency=strong
+  // asks the actor (a finished one: its stream, folded).
   router.get('/orders/:orderId', async (req, res) => {
     const orderId = pathId(req, 'orderId');
-    // A running actor answers for itself; a finished one is its stream, folded.
-    const snapshot = (await gateway.snapshot(orderId)) ?? (await foldStream(db, orderId));
-    if (snapshot.version === 0) throw new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
+    const query = parseInput(consistencyQuery, req.query, 'query');
+    const { minVersion } = query;
+    const snapshot =
+      query.consistency === 'strong'
+        ? ((await gateway.snapshot(orderId)) ?? (await foldStream(db, orderId)))
+        : await readAtLeast(
+            () => readOrderSummary(db, orderId),
+            minVersion === undefined ? undefined : (row) => (row?.version ?? 0) >= minVersion,
+            readWaitMs,
+            (row) => ({ minVersion, currentVersion: row?.version ?? 0 }),
+          );
+    if (!snapshot || snapshot.version === 0) throw new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
     res.setHeader('ETag', `"${snapshot.version}"`).json(orderView(orderId, snapshot.state, snapshot.version));
+  });
+
+  // A customer's orders from the order_summary model, newest first, optionally by status.
+  router.get('/customers/:customerId/orders', async (req, res) => {
+    const customerId = pathId(req, 'customerId');
+    const query = parseInput(customerOrdersQuery, req.query, 'query');
+    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    const { rows } = await db.query<{
+      order_id: string;
+      status: string;
+      items: unknown;
+      total_cents: string;
+      version: string;
+      created_at: Date;
+      updated_at: Date;
+      last_checkout_failure: unknown;
+    }>(
+      `SELECT order_id, status, items, total_cents, version, created_at, updated_at, last_checkout_failure
+         FROM order_summary
+        WHERE customer_id = $1
+          AND ($2::text IS NULL OR status = $2)
+          AND ($3::timestamptz IS NULL OR (created_at, order_id) < ($3::timestamptz, $4::text))
+        ORDER BY created_at DESC, order_id DESC
+        LIMIT $5`,
+      [customerId, query.status ?? null, after?.[0] ?? null, after?.[1] ?? null, query.limit + 1],
+    );
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    res.json({
+      customerId,
+      orders: page.map((r) => ({
+        orderId: r.order_id,
+        status: r.status,
+        items: r.items,
+        totalCents: Number(r.total_cents),
+        version: Number(r.version),
+        createdAt: r.created_at.toISOString(),
+        updatedAt: r.updated_at.toISOString(),
+        lastCheckoutFailure: r.last_checkout_failure,
+      })),
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.order_id) : null,
+    });
   });
 
   router.get('/orders/:orderId/events', async (req, res) => {

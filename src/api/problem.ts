@@ -39,7 +39,8 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       return sendProblem(res, new ApiError(413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than the 64 kB limit.'));
     }
     if (parserError?.status && parserError.status >= 400 && parserError.status < 500) {
-      return sendProblem(res, new ApiError(parserError.status, 'BAD_REQUEST', 'The request could not be read.'));
+      const code = parserError.status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST'; // an unknown charset or Content-Encoding
+      return sendProblem(res, new ApiError(parserError.status, code, 'The request could not be read.'));
     }
     logger.error({ err, method: req.method, url: req.originalUrl }, 'Unhandled error');
     return sendProblem(res, new ApiError(500, 'INTERNAL_ERROR', 'Something went wrong on our side. Try again later.'));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
-import { DomainError, fold } from '../domain/decider';
+import { DomainError, fold, type Decider } from '../domain/decider';
 import { productDecider, productStreamId, type ProductCommand, type ProductEvent, type ProductState } from '../domain/product';
 import { findProduct } from '../activities/catalogLookup';
 import { executeStockCommand } from '../activities/stockActivities';
@@ -9,6 +9,7 @@ import { foldRecorded, handleCommand, readStream, type TransactionalDb } from '.
 import { readAllStock, readStock, stockLevel } from './inventory';
 import { ApiError } from './problem';
 import { commandIdOf, pathId } from './requestContext';
+import { consistencyQuery, DEFAULT_READ_WAIT_MS, readAtLeast } from './readConsistency';
 import { parseInput } from './validation';
 
 const createProductBody = z
@@ -20,11 +21,55 @@ const patchProductBody = z
   .refine((b) => b.name !== undefined || b.priceCents !== undefined, 'give a name, a priceCents, or both');
 const restockBody = z.object({ quantity: z.number().int().safe() }).strict();
 
+const productQuery = consistencyQuery.extend({
+  /** Also wait for the stock stream (restocks answer with the stock's version). */
+  minStockVersion: z.coerce.number().int().min(1).safe().optional(),
+});
+const listQuery = consistencyQuery.pick({ consistency: true });
+
+interface CatalogRow {
+  product_id: string;
+  product_exists: boolean;
+  name: string;
+  description: string;
+  price_cents: string;
+  product_version: string;
+  on_hand: string;
+  reserved: string;
+  stock_version: string;
+}
+
+function catalogView(row: CatalogRow) {
+  return {
+    productId: row.product_id,
+    name: row.name,
+    description: row.description,
+    priceCents: Number(row.price_cents),
+    version: Number(row.product_version),
+    stock: stockLevel(Number(row.on_hand), Number(row.reserved)),
+  };
+}
+
 const STATUS_BY_KIND = { conflict: 409, rule: 422, not_found: 404, precondition: 412 } as const;
 
 export function apiErrorFromDomain(err: unknown): unknown {
   return err instanceof DomainError ? new ApiError(STATUS_BY_KIND[err.kind], err.code, err.message) : err;
 }
+
+/** Product commands decided in turn and appended together: all their events or none. */
+const productCommandsDecider: Decider<ProductCommand[], ProductState, ProductEvent> = {
+  initialState: productDecider.initialState,
+  evolve: productDecider.evolve,
+  decide(commands, state) {
+    const events: ProductEvent[] = [];
+    for (const command of commands) {
+      const decided = productDecider.decide(command, state);
+      state = decided.reduce(productDecider.evolve, state);
+      events.push(...decided);
+    }
+    return events;
+  },
+};
 
 function productView(state: ProductState, version: number) {
   const { exists: _exists, ...product } = state;
@@ -35,12 +80,12 @@ function productView(state: ProductState, version: number) {
  * The catalog: products are event-sourced in Postgres through the generic command handler. Their
  * stock is a state-stored aggregate of its own (`stock-<productId>`), restocked here.
  */
-export function productsRouter(db: TransactionalDb): Router {
+export function productsRouter(db: TransactionalDb, readWaitMs = DEFAULT_READ_WAIT_MS): Router {
   const router = Router();
 
-  async function run(productId: string, command: ProductCommand, commandId: string) {
+  async function run(productId: string, command: ProductCommand | ProductCommand[], commandId: string) {
     try {
-      return await handleCommand(db, productDecider, { id: productStreamId(productId), type: 'product' }, command, {
+      return await handleCommand(db, productCommandsDecider, { id: productStreamId(productId), type: 'product' }, [command].flat(), {
         metadata: { commandId, correlationId: commandId, causationId: commandId },
         newEventId: randomUUID,
         now: () => new Date(),
@@ -60,15 +105,31 @@ export function productsRouter(db: TransactionalDb): Router {
   router.patch('/products/:productId', async (req, res) => {
     const productId = pathId(req, 'productId');
     const body = parseInput(patchProductBody, req.body);
-    const commandId = commandIdOf(req);
-    let result = undefined;
-    if (body.name !== undefined) result = await run(productId, { type: 'RenameProduct', name: body.name }, commandId);
-    if (body.priceCents !== undefined) result = await run(productId, { type: 'RepriceProduct', priceCents: body.priceCents }, `${commandId}:price`);
-    res.json(productView(result!.state, result!.version));
+    const commands: ProductCommand[] = [];
+    if (body.name !== undefined) commands.push({ type: 'RenameProduct', name: body.name });
+    if (body.priceCents !== undefined) commands.push({ type: 'RepriceProduct', priceCents: body.priceCents });
+    // One append: a valid name with an invalid price is refused whole, not half-applied.
+    const result = await run(productId, commands, commandIdOf(req));
+    res.json(productView(result.state, result.version));
   });
 
+  // The catalog model; ?minVersion / ?minStockVersion wait for it; ?consistency=strong folds the stream.
   router.get('/products/:productId', async (req, res) => {
     const productId = pathId(req, 'productId');
+    const query = parseInput(productQuery, req.query, 'query');
+    if (query.consistency !== 'strong') {
+      const { minVersion = 0, minStockVersion = 0 } = query;
+      const waiting = query.minVersion !== undefined || query.minStockVersion !== undefined;
+      const row = await readAtLeast(
+        async () => (await db.query<CatalogRow>('SELECT * FROM catalog WHERE product_id = $1', [productId])).rows[0],
+        waiting ? (r) => Number(r?.product_version ?? 0) >= minVersion && Number(r?.stock_version ?? 0) >= minStockVersion : undefined,
+        readWaitMs,
+        (r) => ({ minVersion, minStockVersion, currentVersion: Number(r?.product_version ?? 0), currentStockVersion: Number(r?.stock_version ?? 0) }),
+      );
+      if (!row?.product_exists) throw new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');
+      res.json(catalogView(row));
+      return;
+    }
     const events = await readStream(db, productStreamId(productId));
     const state = foldRecorded(productDecider, events);
     if (!state.exists) throw new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');
@@ -77,7 +138,12 @@ export function productsRouter(db: TransactionalDb): Router {
   });
 
   // Every product folded from its stream, with its stock. Unpaginated: fine while the catalog is small.
-  router.get('/products', async (_req, res) => {
+  router.get('/products', async (req, res) => {
+    if (parseInput(listQuery, req.query, 'query').consistency !== 'strong') {
+      const { rows } = await db.query<CatalogRow>('SELECT * FROM catalog WHERE product_exists ORDER BY product_id');
+      res.json({ products: rows.map(catalogView) });
+      return;
+    }
     const [{ rows }, stock] = await Promise.all([
       db.query<{ stream_id: string; type: ProductEvent['type']; data: ProductEvent['data'] }>(
         `SELECT e.stream_id, e.type, e.data

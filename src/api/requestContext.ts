@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { idSchema } from '../workflows/orderContract';
 import { newCommandId } from './orderGateway';
 import { ApiError } from './problem';
@@ -34,4 +34,19 @@ export function pathId(req: Request, name: string): string {
     throw new ApiError(400, 'INVALID_ID', `The ${name} in the path is not a valid id.`);
   }
   return value;
+}
+
+/**
+ * A request body is JSON or nothing. express.json skips other media types without reading them, so
+ * a `text/plain` body would otherwise be ignored: a checkout or a DELETE with one went through, and
+ * one over the limit was not refused as 413.
+ */
+export function jsonBodiesOnly(types: string[], limitBytes: number): RequestHandler {
+  return (req, _res, next) => {
+    const length = Number(req.get('Content-Length') ?? 0);
+    const hasBody = req.get('Transfer-Encoding') !== undefined || length > 0;
+    if (!hasBody || req.is(types)) return next();
+    if (length > limitBytes) return next(new ApiError(413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than the 64 kB limit.'));
+    next(new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON, sent as Content-Type: application/json.'));
+  };
 }

@@ -4,6 +4,7 @@ import { loadConfig, required } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../logger';
+import { allProjections, Projector } from '../projections';
 import { connectWorker } from '../temporal';
 import { createOrderWorker } from '../worker';
 
@@ -11,12 +12,16 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
-  const pool = createPool(required(config, 'DATABASE_URL'));
+  const databaseUrl = required(config, 'DATABASE_URL');
+  const pool = createPool(databaseUrl);
   await migrate(pool);
+  // Every worker runs the projector; an advisory lock per projection keeps one instance active.
+  const projector = new Projector(pool, databaseUrl, allProjections, { logger }).start();
   const connection = await connectWorker(required(config, 'TEMPORAL_ADDRESS'));
   const worker = await createOrderWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE, db: pool });
   logger.info({ taskQueue: config.TASK_QUEUE }, 'worker polling');
   await worker.run(); // returns once a shutdown signal has drained the worker
+  await projector.stop();
   await connection.close();
   await pool.end();
 }

@@ -1,6 +1,7 @@
 import type { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { createPool, type Pool } from '../db/pool';
 import { migrate } from '../db/migrate';
+import { allProjections, Projector } from '../projections';
 import { connectWorker } from '../temporal';
 import { createOrderWorker } from '../worker';
 import { startDevStack, type DevStack } from './devStack';
@@ -9,6 +10,8 @@ export interface LocalWorker {
   stack: DevStack;
   pool: Pool;
   worker: Worker;
+  /** The read side's catch-up subscription, running next to the worker. */
+  projector: Projector;
   /** Settles when the worker has stopped. */
   running: Promise<void>;
   stop(): Promise<void>;
@@ -38,13 +41,16 @@ export async function startLocalWorker(options: Parameters<typeof startDevStack>
       workflowBundle: options.workflowBundle,
     });
     const running = worker.run();
+    const projector = new Projector(pool, stack.databaseUrl, allProjections).start();
     const [openPool, openConnection] = [pool, connection];
     return {
       stack,
       pool,
       worker,
+      projector,
       running,
       async stop() {
+        await projector.stop();
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running.catch(() => undefined);
         await openConnection.close();

@@ -11,13 +11,24 @@ export const idSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'an id of 1 to 128 letters, digits, or _ . : - (starting with a letter or digit)');
 
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text Postgres can store: no NUL, no unpaired surrogate. Checked here so signals are covered too. */
+export const textSchema = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .refine((s) => !UNSTORABLE.test(s), 'must not contain NUL characters or unpaired surrogates');
+
 export const addressSchema = z
   .object({
-    name: z.string().trim().min(1).max(200),
-    line1: z.string().trim().min(1).max(200),
-    line2: z.string().trim().max(200).optional(),
-    city: z.string().trim().min(1).max(100),
-    postalCode: z.string().trim().min(1).max(20),
+    name: textSchema(1, 200),
+    line1: textSchema(1, 200),
+    line2: textSchema(0, 200).optional(),
+    city: textSchema(1, 100),
+    postalCode: textSchema(1, 20),
     country: z.string().regex(/^[A-Z]{2}$/, 'a two-letter ISO country code such as DE or US'),
   })
   .strict();
@@ -39,7 +50,7 @@ export const orderCommandSchemas = {
   RemoveItem: z.object({ ...base, productId: idSchema }).strict(),
   ChangeShippingAddress: z.object({ ...base, address: addressSchema }).strict(),
   PlaceOrder: z.object(base).strict(),
-  CancelOrder: z.object({ ...base, reason: z.string().trim().min(1).max(500) }).strict(),
+  CancelOrder: z.object({ ...base, reason: textSchema(1, 500) }).strict(),
   MarkShipped: z.object(base).strict(),
 } as const;
 

@@ -43,7 +43,7 @@ async function cart(customerId: string, lines: Array<[string, number]>): Promise
 }
 
 const inventory = async (productId: string) => (await call('GET', `/inventory/${productId}`)).body;
-const balance = async (customerId: string) => (await call('GET', `/accounts/${customerId}`)).body.balanceCents;
+const balance = async (customerId: string) => (await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents;
 const eventTypes = async (orderId: string) => (await call('GET', `/orders/${orderId}/events`)).body.events.map((e: { type: string }) => e.type);
 
 test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and money agree', async () => {
@@ -59,7 +59,7 @@ test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and m
 
   expect(await inventory(mug)).toMatchObject({ onHand: 8, reserved: 0, available: 8 });
   expect(await inventory(plate)).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
-  expect((await call('GET', `/products/${mug}`)).body.stock).toMatchObject({ onHand: 8, available: 8 });
+  expect((await call('GET', `/products/${mug}?consistency=strong`)).body.stock).toMatchObject({ onHand: 8, available: 8 });
   expect(await balance(customerId)).toBe(10_000 - 4500);
   expect(await eventTypes(orderId)).toEqual([
     'OrderCreated', 'OrderItemAdded', 'OrderItemAdded', 'OrderPlaced', 'StockReserved', 'StockReserved', 'PaymentDebited', 'CheckoutSucceeded',

@@ -39,7 +39,7 @@ describe('stock', () => {
     await createStockActivities(pool).reserveStock({ reservationId: 'r-1', productId, quantity: 4 });
     expect((await call('GET', `/inventory/${productId}`)).body).toEqual({ productId, onHand: 10, reserved: 4, available: 6, version: 3 });
 
-    const stock = await call('GET', `/products/${productId}`);
+    const stock = await call('GET', `/products/${productId}?minVersion=1&minStockVersion=3`);
     expect(stock.status).toBe(200);
     expect(stock.body).toEqual({ productId, name: 'Kettle', description: '', priceCents: 3999, version: 1, stock: { onHand: 10, reserved: 4, available: 6 } });
 
@@ -74,6 +74,9 @@ describe('stock', () => {
     expect((await call('PATCH', `/products/${renamed}`, { body: { name: 'Big cup', priceCents: 650 } })).status).toBe(200);
     await call('POST', `/products/${plain}/stock`, { body: { quantity: 2 } });
 
+    // The list is the catalog model: wait until it has both products' changes.
+    expect((await call('GET', `/products/${renamed}?minVersion=3`)).status).toBe(200);
+    expect((await call('GET', `/products/${plain}?minVersion=1&minStockVersion=1`)).status).toBe(200);
     const res = await call('GET', '/products');
     expect(res.status).toBe(200);
     const byId = new Map<string, unknown>(res.body.products.map((p: { productId: string }) => [p.productId, p]));
@@ -103,7 +106,7 @@ describe('accounts', () => {
     const withdrawal = await call('POST', `/accounts/${customerId}/withdrawals`, { body: { amountCents: 1250 } });
     expect(withdrawal.body).toEqual({ customerId, balanceCents: 4000, totalDepositsCents: 5250, totalWithdrawalsCents: 1250, transactionCount: 3, version: 4 });
 
-    expect((await call('GET', `/accounts/${customerId}`)).body).toEqual(withdrawal.body);
+    expect((await call('GET', `/accounts/${customerId}?minVersion=4`)).body).toEqual(withdrawal.body);
     const events = await call('GET', `/accounts/${customerId}/events`);
     expect(events.body).toMatchObject({ customerId, version: 4 });
     expect(events.body.events.map((e: { type: string; version: number }) => [e.version, e.type])).toEqual([
@@ -125,7 +128,7 @@ describe('accounts', () => {
     const stranger = uniqueId('cust');
     expectProblem(await call('POST', `/accounts/${stranger}/withdrawals`, { body: { amountCents: 1 } }), 422, 'INSUFFICIENT_FUNDS');
     expectProblem(await call('GET', `/accounts/${stranger}`), 404, 'ACCOUNT_NOT_FOUND');
-    expect((await call('GET', `/accounts/${customerId}`)).body).toMatchObject({ balanceCents: 0, transactionCount: 2, version: 3 });
+    expect((await call('GET', `/accounts/${customerId}?minVersion=3`)).body).toMatchObject({ balanceCents: 0, transactionCount: 2, version: 3 });
   });
 
   test('malformed input is 400, out-of-range amounts are 422 INVALID_AMOUNT, and nothing is written', async () => {
@@ -154,6 +157,6 @@ describe('accounts', () => {
     const customerId = uniqueId('cust');
     const answers = await Promise.all(Array.from({ length: 10 }, () => call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 100 } })));
     expect(answers.map((a) => a.status)).toEqual(Array<number>(10).fill(200));
-    expect((await call('GET', `/accounts/${customerId}`)).body).toMatchObject({ balanceCents: 1000, transactionCount: 10, version: 11 });
+    expect((await call('GET', `/accounts/${customerId}?minVersion=11`)).body).toMatchObject({ balanceCents: 1000, transactionCount: 10, version: 11 });
   });
 });

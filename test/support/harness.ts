@@ -8,6 +8,7 @@ import { createPool, type Pool } from '../../src/db/pool';
 import { productDecider, productStreamId } from '../../src/domain/product';
 import { handleCommand } from '../../src/eventstore';
 import { createLogger } from '../../src/logger';
+import type { Projection } from '../../src/projections';
 import { connectClient } from '../../src/temporal';
 
 /** What global setup started for this run. */
@@ -48,13 +49,15 @@ export interface TestApi {
 }
 
 /** The real express app on a real port, talking to the run's Temporal server and Postgres. */
-export async function startTestApi(deps: { client: Client; pool: Pool; actors?: Partial<OrderActorSettings> }): Promise<TestApi> {
+export async function startTestApi(deps: { client: Client; pool: Pool; actors?: Partial<OrderActorSettings>; readWaitMs?: number; projections?: readonly Projection[] }): Promise<TestApi> {
   const app = createApp({
     db: deps.pool,
     client: deps.client,
     namespace: 'default',
     actors: { taskQueue: testEnv.taskQueue, cartTtlMs: 30 * 60_000, historyLimit: 2000, ...deps.actors },
     logger: createLogger('silent'),
+    readWaitMs: deps.readWaitMs,
+    projections: deps.projections,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

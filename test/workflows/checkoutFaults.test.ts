@@ -73,7 +73,7 @@ test('commit fails 3 times with a technical error, then succeeds: the checkout c
     expect(outcome.body).toMatchObject({ status: 'CONFIRMED' });
     expect(commit.calls()).toBe(4);
     expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 2, reserved: 0 });
-    expect((await call('GET', `/accounts/${customerId}`)).body.balanceCents).toBe(1000);
+    expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(1000);
   });
 });
 
@@ -89,7 +89,7 @@ test('a compensation that fails 3 times is retried until done, and the events sa
     const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
     expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
     expect(refund.calls()).toBe(4);
-    expect((await call('GET', `/accounts/${customerId}`)).body.balanceCents).toBe(2000);
+    expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(2000);
     expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
     const failed = (await call('GET', `/orders/${orderId}/events`)).body.events.at(-1);
     expect(failed).toMatchObject({ type: 'CheckoutFailed', data: { compensations: ['refund 1000 cents', `release stock of ${productId}`] } });

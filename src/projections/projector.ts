@@ -1,0 +1,267 @@
+import pg, { DatabaseError } from 'pg';
+import type { Pool, PoolClient } from '../db/pool';
+import { readAll, type Checkpoint, type Queryable, type RecordedEvent } from '../eventstore';
+import type { Logger } from '../logger';
+import { handles, type Projection } from './types';
+
+/** Advisory lock namespace of "the one active instance of projection X"; the key is hashtext(name). */
+export const PROJECTION_LOCK = 727_002;
+
+export interface ProjectorOptions {
+  batchSize?: number;
+  /** Sleep after a round that found nothing new. */
+  idleMs?: number;
+  /** Attempts of one event's handler before the event is parked as a dead letter. */
+  maxAttempts?: number;
+  /** How often an instance that does not hold a projection's lock tries to take it. */
+  lockRetryMs?: number;
+  logger?: Logger;
+  /** Test hook: runs after a batch's events are applied, before its commit. Throwing aborts the batch. */
+  beforeCommit?: (projection: string, events: readonly RecordedEvent[]) => Promise<void>;
+}
+
+const sleepFor = (ms: number, signal: { wake?: () => void }) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+
+/** Connection loss, serialization failures, overload: the batch is retried, the event is not to blame. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof DatabaseError) return /^(08|40|53|57)/.test(err.code ?? '');
+  return err instanceof Error && /Connection terminated|connection.*(closed|ended)|ECONNRESET|ECONNREFUSED/i.test(err.message);
+}
+
+export async function ensureCheckpoint(db: Queryable, name: string): Promise<void> {
+  await db.query('INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name]);
+}
+
+export async function readCheckpoint(db: Queryable, name: string): Promise<Checkpoint> {
+  const { rows } = await db.query<{ transaction_id: string; global_position: string }>(
+    'SELECT transaction_id::text AS transaction_id, global_position FROM projection_checkpoints WHERE name = $1',
+    [name],
+  );
+  const row = rows[0];
+  return row ? { transactionId: row.transaction_id, globalPosition: Number(row.global_position) } : { transactionId: '0', globalPosition: 0 };
+}
+
+/**
+ * Applies one event, retrying its handler up to `maxAttempts` times inside a savepoint; then parks
+ * it in `dead_letters` (in the same transaction) so the projection moves on. Transient errors are
+ * not the event's fault: they fail the whole batch, which is retried.
+ */
+export async function applyOrPark(tx: Queryable, projection: Projection, event: RecordedEvent, maxAttempts: number): Promise<'applied' | 'parked'> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    await tx.query('SAVEPOINT projection_apply');
+    try {
+      await projection.apply(tx, event);
+      await tx.query('RELEASE SAVEPOINT projection_apply');
+      return 'applied';
+    } catch (err) {
+      // A dead connection cannot roll back to the savepoint: that fails the batch, as it should.
+      await tx.query('ROLLBACK TO SAVEPOINT projection_apply');
+      if (isTransient(err)) throw err;
+      lastError = err;
+    }
+  }
+  await tx.query(
+    `INSERT INTO dead_letters (projection, event_id, stream_id, version, global_position, event_type, error, attempts)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (projection, event_id) DO UPDATE
+       SET error = EXCLUDED.error, attempts = dead_letters.attempts + EXCLUDED.attempts, parked_at = now()`,
+    [projection.name, event.eventId, event.streamId, event.version, event.globalPosition, event.type, describeError(lastError), maxAttempts],
+  );
+  return 'parked';
+}
+
+export function describeError(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 2000);
+}
+
+/**
+ * Runs one batch of `projection` on `client`: reads its checkpoint, the next events of the global
+ * order after it, applies them and moves the checkpoint, all in one transaction. The checkpoint
+ * update only succeeds from the checkpoint the batch started at, so a second instance (a lost
+ * lock, a rebuild's swap) can never make an event count twice: the loser rolls back.
+ * Returns how many events the batch passed (0: nothing new, or lost the race).
+ */
+export async function runBatch(
+  client: PoolClient,
+  projection: Projection,
+  options: { batchSize: number; maxAttempts: number; beforeCommit?: ProjectorOptions['beforeCommit'] },
+): Promise<number> {
+  const from = await readCheckpoint(client, projection.name);
+  // Before BEGIN's first write: a transaction with an id would hold readAll below itself.
+  const { events, checkpoint } = await readAll(client, { after: from, limit: options.batchSize });
+  if (events.length === 0) return 0;
+  await client.query('BEGIN');
+  try {
+    for (const event of events) {
+      if (handles(projection, event)) await applyOrPark(client, projection, event, options.maxAttempts);
+    }
+    await options.beforeCommit?.(projection.name, events);
+    const moved = await client.query(
+      `UPDATE projection_checkpoints SET transaction_id = $2::xid8, global_position = $3, updated_at = now()
+        WHERE name = $1 AND transaction_id = $4::xid8 AND global_position = $5`,
+      [projection.name, checkpoint.transactionId, checkpoint.globalPosition, from.transactionId, from.globalPosition],
+    );
+    if (moved.rowCount !== 1) {
+      await client.query('ROLLBACK');
+      return 0;
+    }
+    await client.query('COMMIT');
+    return events.length;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * A catch-up subscription for a set of projections over the gap-safe `readAll`. Each projection
+ * runs only where its advisory lock is held (on a dedicated connection), so any number of
+ * processes may run a Projector; the others stand by and take over when the holder goes away.
+ */
+export class Projector {
+  private readonly batchSize: number;
+  private readonly idleMs: number;
+  private readonly maxAttempts: number;
+  private readonly lockRetryMs: number;
+  private lockClient: pg.Client | undefined;
+  private readonly held = new Set<string>();
+  private lastLockAttempt = 0;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private readonly sleeper: { wake?: () => void } = {};
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly connectionString: string,
+    readonly projections: readonly Projection[],
+    private readonly options: ProjectorOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 200;
+    this.idleMs = options.idleMs ?? 20;
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.lockRetryMs = options.lockRetryMs ?? 1000;
+  }
+
+  start(): this {
+    this.loop ??= this.run();
+    return this;
+  }
+
+  /** The projections this instance is running now. */
+  running(): string[] {
+    return [...this.held];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.sleeper.wake?.();
+    await this.loop;
+    await this.dropLocks();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        await this.takeLocks();
+        const mine = this.projections.filter((p) => this.held.has(p.name));
+        let passed = 0;
+        if (mine.length > 0 && (await this.anythingNew(mine))) {
+          for (const projection of mine) {
+            if (this.stopped) break;
+            passed += await this.batch(projection);
+          }
+        }
+        failures = 0;
+        if (passed === 0 && !this.stopped) await sleepFor(mine.length > 0 ? this.idleMs : this.lockRetryMs, this.sleeper);
+      } catch (err) {
+        failures++;
+        this.options.logger?.warn({ err, failures }, 'projector round failed; retrying');
+        if (!this.lockClient) this.held.clear();
+        if (!this.stopped) await sleepFor(Math.min(50 * 2 ** failures, 2000), this.sleeper);
+      }
+    }
+  }
+
+  private async batch(projection: Projection): Promise<number> {
+    const client = await this.pool.connect();
+    let broken = false;
+    // A backend that dies under the batch emits 'error' on the checked-out client: not a crash of ours.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
+    try {
+      return await runBatch(client, projection, { batchSize: this.batchSize, maxAttempts: this.maxAttempts, beforeCommit: this.options.beforeCommit });
+    } catch (err) {
+      broken = true; // a connection a batch failed on may be dead or mid-transaction: do not reuse it
+      throw err;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  /** One cheap probe for all projections: is any event readable past any of their checkpoints? */
+  private async anythingNew(projections: readonly Projection[]): Promise<boolean> {
+    const { rows } = await this.pool.query<{ found: boolean }>(
+      `SELECT EXISTS (
+         SELECT 1 FROM projection_checkpoints c
+          CROSS JOIN LATERAL (
+            SELECT 1 FROM events e
+             WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)
+               AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+             LIMIT 1) next
+          WHERE c.name = ANY($1)) AS found`,
+      [projections.map((p) => p.name)],
+    );
+    return rows[0]?.found === true;
+  }
+
+  private async takeLocks(): Promise<void> {
+    if (this.held.size === this.projections.length) return;
+    if (this.held.size > 0 && Date.now() - this.lastLockAttempt < this.lockRetryMs) return;
+    this.lastLockAttempt = Date.now();
+    if (!this.lockClient) {
+      const client = new pg.Client({ connectionString: this.connectionString, application_name: 'order-actors-projector' });
+      // Losing this connection loses the locks: stop running until they are taken again.
+      client.on('error', () => {
+        if (this.lockClient === client) this.lockClient = undefined;
+        this.held.clear();
+      });
+      client.on('end', () => {
+        if (this.lockClient === client) this.lockClient = undefined;
+        this.held.clear();
+      });
+      await client.connect();
+      this.lockClient = client;
+    }
+    for (const projection of this.projections) {
+      if (this.held.has(projection.name)) continue;
+      const { rows } = await this.lockClient.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
+        PROJECTION_LOCK,
+        projection.name,
+      ]);
+      if (rows[0]?.locked) {
+        await ensureCheckpoint(this.pool, projection.name);
+        this.held.add(projection.name);
+        this.options.logger?.info({ projection: projection.name }, 'projection running here');
+      }
+    }
+  }
+
+  private async dropLocks(): Promise<void> {
+    const client = this.lockClient;
+    this.lockClient = undefined;
+    this.held.clear();
+    await client?.end().catch(() => undefined); // ending the session releases its advisory locks
+  }
+}

@@ -1,0 +1,254 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Pool } from '../../src/db/pool';
+import { appendToStream, type EventData, type Queryable, type RecordedEvent } from '../../src/eventstore';
+import { Projector, type Projection, type ProjectorOptions } from '../../src/projections';
+import { http, startTestApi, testClient, testEnv, testPool, uniqueId } from '../support/harness';
+
+/*
+ * The projector against real Postgres, with test projections that record every event they are
+ * handed (no dedup of their own), so a skipped or doubly counted event shows. Other test files
+ * append to the same table at the same time: each test compares only the streams it created.
+ */
+
+let pool: Pool;
+let client: Client;
+const projectors: Projector[] = [];
+
+beforeAll(async () => {
+  pool = testPool(30);
+  client = await testClient();
+  await pool.query(`CREATE TABLE IF NOT EXISTS projector_test_applied (
+      projection text NOT NULL, event_id uuid NOT NULL, stream_id text NOT NULL, version bigint NOT NULL)`);
+});
+
+afterAll(async () => {
+  await Promise.all(projectors.map((p) => p.stop()));
+  await client.connection.close();
+  await pool.end();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function recordingProjection(streamType: string, name = uniqueId('ptest').replace(/-/g, '_'), before?: (tx: Queryable, e: RecordedEvent) => Promise<void>): Projection {
+  return {
+    name,
+    streamTypes: [streamType],
+    async apply(tx, event) {
+      await before?.(tx, event);
+      await tx.query('INSERT INTO projector_test_applied (projection, event_id, stream_id, version) VALUES ($1, $2, $3, $4)', [
+        name,
+        event.eventId,
+        event.streamId,
+        event.version,
+      ]);
+    },
+  };
+}
+
+function startProjector(projections: Projection[], options: ProjectorOptions = {}): Projector {
+  const projector = new Projector(pool, testEnv.databaseUrl, projections, { lockRetryMs: 50, ...options }).start();
+  projectors.push(projector);
+  return projector;
+}
+
+const newEvents = (count: number, type = 'Happened'): EventData[] =>
+  Array.from({ length: count }, () => ({ eventId: randomUUID(), type, data: { n: Math.floor(Math.random() * 100) }, occurredAt: new Date() }));
+
+/** The model: every event id the projection was handed, with repeats. */
+async function applied(projection: string): Promise<string[]> {
+  const { rows } = await pool.query<{ event_id: string }>('SELECT event_id FROM projector_test_applied WHERE projection = $1', [projection]);
+  return rows.map((r) => r.event_id).sort();
+}
+
+/** The fold of the event table for our streams: each event once. */
+async function stored(streamType: string): Promise<string[]> {
+  const { rows } = await pool.query<{ event_id: string }>('SELECT event_id FROM events WHERE stream_type = $1', [streamType]);
+  return rows.map((r) => r.event_id).sort();
+}
+
+/** Waits until the model has as many events as the table, then a little longer so a duplicate would show. */
+async function settled(projection: string, streamType: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [model, table] = await Promise.all([applied(projection), stored(streamType)]);
+    if (model.length >= table.length) break;
+    if (Date.now() > deadline) throw new Error(`projection ${projection} has ${model.length} of ${table.length} events`);
+    await sleep(20);
+  }
+  await sleep(300);
+}
+
+test('16 concurrent writers and one late-committing transaction: the model holds every event exactly once', async () => {
+  const streamType = uniqueId('ptype');
+  const projection = recordingProjection(streamType);
+  startProjector([projection], { batchSize: 7 });
+  const streams = Array.from({ length: 24 }, () => uniqueId('pstream'));
+
+  // A long transaction appends first and commits after everyone else.
+  const slow = await pool.connect();
+  await slow.query('BEGIN');
+  await appendToStream(slow, uniqueId('pslow'), streamType, 'no_stream', newEvents(2, 'Slow'));
+
+  let written = 2;
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, w) => {
+      for (let i = 0; i < 10; i++) {
+        const streamId = streams[(w * 7 + i * 5) % streams.length]!;
+        const batch = newEvents(1 + ((w + i) % 3));
+        await appendToStream(pool, streamId, streamType, 'any', batch);
+        written += batch.length;
+        await sleep(Math.floor(Math.random() * 4));
+      }
+    }),
+  );
+  // While the slow transaction is open, nothing after it may be skipped by a checkpoint.
+  await sleep(200);
+  const beforeCommit = await applied(projection.name);
+  expect(beforeCommit.length).toBeLessThanOrEqual((await stored(streamType)).length);
+  await slow.query('COMMIT');
+  slow.release();
+
+  await settled(projection.name, streamType);
+  const table = await stored(streamType);
+  expect(table.length).toBe(written);
+  expect(await applied(projection.name)).toEqual(table);
+});
+
+test('a new event is noticed within a short time of its commit (median of 10)', async () => {
+  const streamType = uniqueId('ptype');
+  const projection = recordingProjection(streamType);
+  startProjector([projection]);
+  const streamId = uniqueId('platency');
+  const latencies: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    await appendToStream(pool, streamId, streamType, i === 0 ? 'no_stream' : i, newEvents(1));
+    const started = Date.now();
+    while ((await applied(projection.name)).length < i + 1) {
+      if (Date.now() - started > 5000) throw new Error('event not projected within 5 s');
+      await sleep(2);
+    }
+    latencies.push(Date.now() - started);
+  }
+  latencies.sort((a, b) => a - b);
+  // Polls every 20 ms when idle; other test files' open transactions can hold readAll back briefly.
+  expect(latencies[5]).toBeLessThan(150);
+});
+
+test('a crash mid-batch (connection killed inside apply, or failure between apply and commit) leaves the model exact after restart', async () => {
+  const streamType = uniqueId('ptype');
+  const name = uniqueId('pcrash').replace(/-/g, '_');
+  let killedConnection = 0;
+  let failedBeforeCommit = 0;
+  const projection = recordingProjection(streamType, name, async (tx, event) => {
+    // The 5th event of ours: the backend dies under the batch's transaction.
+    if (event.version === 5 && killedConnection === 0) {
+      killedConnection++;
+      await tx.query('SELECT pg_terminate_backend(pg_backend_pid())');
+    }
+  });
+  const streamId = uniqueId('pcrash-stream');
+  await appendToStream(pool, streamId, streamType, 'no_stream', newEvents(12));
+
+  const first = startProjector([projection], {
+    batchSize: 4,
+    beforeCommit: async (_name, events) => {
+      // Once: the batch holding version 9 dies after its applies, before its commit.
+      if (failedBeforeCommit === 0 && events.some((e) => e.streamId === streamId && e.version === 9)) {
+        failedBeforeCommit++;
+        throw new Error('simulated crash between apply and commit');
+      }
+    },
+  });
+  await settled(name, streamType);
+  expect(killedConnection).toBe(1);
+  expect(failedBeforeCommit).toBe(1);
+  expect(await applied(name)).toEqual(await stored(streamType));
+
+  // Restart: a new instance goes on from the committed checkpoint, with nothing twice.
+  await first.stop();
+  await appendToStream(pool, streamId, streamType, 12, newEvents(5));
+  startProjector([projection]);
+  await settled(name, streamType);
+  expect(await applied(name)).toEqual(await stored(streamType));
+  const parked = await pool.query('SELECT 1 FROM dead_letters WHERE projection = $1', [name]);
+  expect(parked.rowCount).toBe(0); // a crash is not the event's fault
+});
+
+test('two instances: one runs the projection, the other takes over when it stops; each event once', async () => {
+  const streamType = uniqueId('ptype');
+  const projection = recordingProjection(streamType);
+  const a = startProjector([projection]);
+  const b = startProjector([projection]);
+  const streamId = uniqueId('pfailover');
+  await appendToStream(pool, streamId, streamType, 'no_stream', newEvents(10));
+  await settled(projection.name, streamType);
+  const runners = [a, b].filter((p) => p.running().includes(projection.name));
+  expect(runners).toHaveLength(1);
+  const [active] = runners;
+  const standby = active === a ? b : a;
+
+  await active!.stop();
+  await appendToStream(pool, streamId, streamType, 10, newEvents(10));
+  await settled(projection.name, streamType);
+  expect(standby.running()).toEqual([projection.name]);
+  expect(await applied(projection.name)).toEqual(await stored(streamType));
+});
+
+describe('dead letters', () => {
+  test('an event whose handler keeps throwing is parked after 3 attempts; the projection moves on; retry applies it', async () => {
+    const streamType = uniqueId('ptype');
+    const poisoned = new Set<string>();
+    const attempts = new Map<string, number>();
+    const projection = recordingProjection(streamType, undefined, async (_tx, event) => {
+      if (poisoned.has(event.eventId)) {
+        attempts.set(event.eventId, (attempts.get(event.eventId) ?? 0) + 1);
+        throw new Error(`cannot handle ${event.eventId}`);
+      }
+    });
+    const api = await startTestApi({ client, pool, projections: [projection] });
+    try {
+      startProjector([projection]);
+      const streamId = uniqueId('pdead');
+      const events = newEvents(6);
+      poisoned.add(events[2]!.eventId);
+      await appendToStream(pool, streamId, streamType, 'no_stream', events);
+
+      const deadline = Date.now() + 10_000;
+      let listed: any[] = [];
+      while (listed.length === 0) {
+        if (Date.now() > deadline) throw new Error('nothing was parked');
+        listed = (await http(api.baseUrl, 'GET', `/admin/dead-letters?projection=${projection.name}`)).body.deadLetters;
+        await sleep(20);
+      }
+      expect(listed).toEqual([
+        expect.objectContaining({ projection: projection.name, eventId: events[2]!.eventId, streamId, version: 3, attempts: 3, error: `cannot handle ${events[2]!.eventId}` }),
+      ]);
+      expect(attempts.get(events[2]!.eventId)).toBe(3);
+      // It moved on: every other event is in the model, the parked one is not.
+      while ((await applied(projection.name)).length < events.length - 1) {
+        if (Date.now() > deadline) throw new Error('the projection did not move on past the parked event');
+        await sleep(20);
+      }
+      await sleep(200);
+      expect(await applied(projection.name)).toEqual(events.filter((_, i) => i !== 2).map((e) => e.eventId).sort());
+
+      const status = (await http(api.baseUrl, 'GET', '/admin/projections')).body.projections;
+      expect(status).toEqual([expect.objectContaining({ name: projection.name, state: 'running', parkedEvents: 1 })]);
+
+      // A retry that fails again keeps it, with one more attempt.
+      const again = await http(api.baseUrl, 'POST', `/admin/dead-letters/${listed[0].id}/retry`);
+      expect(again).toMatchObject({ status: 409, body: { code: 'DEAD_LETTER_RETRY_FAILED', deadLetter: { attempts: 4 } } });
+
+      poisoned.clear();
+      const retried = await http(api.baseUrl, 'POST', `/admin/dead-letters/${listed[0].id}/retry`);
+      expect(retried).toMatchObject({ status: 200, body: { status: 'applied', deadLetter: { eventId: events[2]!.eventId } } });
+      expect(await applied(projection.name)).toEqual(events.map((e) => e.eventId).sort());
+      expect((await http(api.baseUrl, 'GET', `/admin/dead-letters?projection=${projection.name}`)).body.deadLetters).toEqual([]);
+      expect(await http(api.baseUrl, 'POST', `/admin/dead-letters/${listed[0].id}/retry`)).toMatchObject({ status: 404, body: { code: 'DEAD_LETTER_NOT_FOUND' } });
+      expect((await http(api.baseUrl, 'POST', '/admin/dead-letters/abc/retry')).body.code).toBe('VALIDATION_FAILED');
+    } finally {
+      await api.close();
+    }
+  });
+});

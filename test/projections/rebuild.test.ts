@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Pool } from '../../src/db/pool';
+import { accountDecider, accountStreamId } from '../../src/domain/account';
+import { orderDecider } from '../../src/domain/order';
+import { foldRecorded, readStream } from '../../src/eventstore';
+import { accountSummaryProjection, orderSummaryProjection, projectionStatuses, rebuildProjection, allProjections } from '../../src/projections';
+import { http, startTestApi, testClient, testEnv, testPool, uniqueId, type TestApi } from '../support/harness';
+import { sampleAddress } from '../support/orders';
+
+/*
+ * Rebuilds run against the shared database while the run's projector keeps the live models
+ * going and other test files read them: that is the point of the shadow schema and the swap.
+ */
+
+let client: Client;
+let pool: Pool;
+let api: TestApi;
+
+beforeAll(async () => {
+  client = await testClient();
+  pool = testPool(10);
+  api = await startTestApi({ client, pool });
+});
+
+afterAll(async () => {
+  await api.close();
+  await client.connection.close();
+  await pool.end();
+});
+
+const call = (method: string, p: string, options?: Parameters<typeof http>[3]) => http(api.baseUrl, method, p, options);
+
+const accountRow = async (customerId: string) => (await pool.query('SELECT * FROM account_summary WHERE customer_id = $1', [customerId])).rows[0];
+const orderRow = async (orderId: string) => (await pool.query('SELECT * FROM order_summary WHERE order_id = $1', [orderId])).rows[0];
+
+test('a rebuild from position 0 equals the live model, while writes go on; the service serves throughout', async () => {
+  const customerId = uniqueId('rb-cust');
+  let version = 0;
+  for (let i = 0; i < 3; i++) version = (await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 700 } })).body.version;
+  const orderId = uniqueId('rb-order');
+  await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
+  const address = await call('PUT', `/orders/${orderId}/shipping-address`, { body: { ...sampleAddress, city: 'Paris' } });
+  expect((await call('GET', `/orders/${orderId}?minVersion=${address.body.version}`)).status).toBe(200);
+  expect((await call('GET', `/accounts/${customerId}?minVersion=${version}`)).status).toBe(200);
+  const liveOrder = await orderRow(orderId);
+
+  // Order summary: rebuilt, and the status says so while it runs.
+  const states: string[] = [];
+  const progress: Array<[number, number]> = [];
+  const rebuilt = await rebuildProjection(pool, testEnv.databaseUrl, orderSummaryProjection, {
+    batchSize: 200,
+    onProgress: async (processed, total) => {
+      progress.push([processed, total]);
+      if (states.length === 0) {
+        const [status] = await projectionStatuses(pool, [orderSummaryProjection]);
+        states.push(status!.state);
+        expect(status!.rebuild).toEqual({ startedAt: expect.any(String), processed, total: expect.any(Number) });
+      }
+    },
+  });
+  expect(states).toEqual(['rebuilding']);
+  expect(progress.length).toBeGreaterThan(0);
+  expect(rebuilt.events).toBeGreaterThan(0);
+  expect(progress.at(-1)![0]).toBe(rebuilt.events);
+  expect(await orderRow(orderId)).toEqual(liveOrder);
+  expect((await orderRow(orderId)).state).toEqual(JSON.parse(JSON.stringify(foldRecorded(orderDecider, await readStream(pool, `order-${orderId}`)))));
+
+  // Account summary: deposits keep coming during the rebuild and the swap.
+  let writing = true;
+  const writer = (async () => {
+    let n = 0;
+    while (writing) {
+      version = (await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 1 } })).body.version;
+      n++;
+    }
+    return n;
+  })();
+  await rebuildProjection(pool, testEnv.databaseUrl, accountSummaryProjection);
+  writing = false;
+  const during = await writer;
+  expect(during).toBeGreaterThan(0);
+  // The swapped-in model keeps following: the last deposit is readable at its version.
+  const after = await call('GET', `/accounts/${customerId}?minVersion=${version}`);
+  expect(after.status).toBe(200);
+  const fold = foldRecorded(accountDecider, await readStream(pool, accountStreamId(customerId)));
+  expect(after.body).toMatchObject({ balanceCents: 2100 + during, totalDepositsCents: 2100 + during, transactionCount: 3 + during, version });
+  expect(await accountRow(customerId)).toMatchObject({ balance_cents: String(fold.balanceCents), transaction_count: fold.transactionCount, version: String(version) });
+
+  const [status] = await projectionStatuses(pool, [accountSummaryProjection]);
+  expect(status).toMatchObject({ state: 'running', rebuild: null });
+  const leftovers = await pool.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild\\_%'");
+  expect(leftovers.rows.filter((r) => /^rebuild_(order_summary|account_summary)/.test(r.nspname))).toEqual([]);
+});
+
+function runCli(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const root = path.join(__dirname, '..', '..');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/rebuildProjections.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: testEnv.databaseUrl, LOG_LEVEL: 'silent' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+test('npm run projections:rebuild <name> shows progress and swaps in a model equal to the live one', async () => {
+  const created = await call('POST', '/products', { body: { name: 'Lamp', priceCents: 4500 } });
+  await call('POST', `/products/${created.body.productId}/stock`, { body: { quantity: 3 } });
+  const before = await call('GET', `/products/${created.body.productId}?minVersion=1&minStockVersion=1`);
+  expect(before.status).toBe(200);
+
+  const { code, stderr } = await runCli(['catalog']);
+  expect(code).toBe(0);
+  expect(stderr).toMatch(/catalog \[#+\] 100% \d+\/\d+ events/);
+  expect(stderr).toContain('catalog: rebuilt from');
+  expect((await call('GET', `/products/${created.body.productId}`)).body).toEqual(before.body);
+
+  const unknown = await runCli(['no_such_projection']);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain(allProjections.filter((p) => p.tables).map((p) => p.name).join(', '));
+}, 60_000);
