@@ -6,7 +6,7 @@ import type { Pool } from '../../src/db/pool';
 import { findTemporalCli } from '../../src/devstack/temporalCli';
 import { orderDecider } from '../../src/domain/order';
 import { foldRecorded, readStream } from '../../src/eventstore';
-import { commandUpdates, getCommandOutcomeQuery, getOrderQuery, orderStreamId } from '../../src/workflows/orderContract';
+import { commandSignals, commandUpdates, getCommandOutcomeQuery, getOrderQuery, orderStreamId } from '../../src/workflows/orderContract';
 import { createProduct, testClient, testEnv, testPool, uniqueId } from '../support/harness';
 import { sampleAddress, startOrderActor } from '../support/orders';
 
@@ -116,4 +116,19 @@ test('a finished order returns its final state as the workflow result', async ()
   const result = await handle.result();
   expect(result).toEqual({ state: foldRecorded(orderDecider, await stream(orderId)), version: 2 });
   expect(result.state).toMatchObject({ status: 'CANCELLED', cancellationReason: 'duplicate order' });
+});
+
+test('a signal carrying text Postgres cannot store is refused by the shared schema, and the order keeps answering', async () => {
+  const orderId = uniqueId('nul');
+  const handle = await startOrderActor(client, orderId);
+  await handle.executeUpdate(commandUpdates.CreateOrder, { args: [{ commandId: 'create', orderId, customerId: 'c-nul' }] });
+  await handle.signal(commandSignals.CancelOrder, { commandId: 'nul-cancel', reason: 'bad\u0000reason' });
+  let outcome = await handle.query(getCommandOutcomeQuery, 'nul-cancel');
+  for (let i = 0; i < 50 && !outcome; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    outcome = await handle.query(getCommandOutcomeQuery, 'nul-cancel');
+  }
+  expect(outcome).toMatchObject({ status: 'rejected', code: 'INVALID_COMMAND' });
+  const next = await handle.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'after', productId, quantity: 1 }] });
+  expect(next).toMatchObject({ status: 'accepted', version: 2 });
 });
