@@ -15,6 +15,8 @@ const envSchema = z.object({
   ORDER_HISTORY_LIMIT: z.coerce.number().int().min(20).default(2000),
   /** Where `npm start` keeps embedded Postgres and the dev server's SQLite file. */
   DATA_DIR: z.string().min(1).default('.data'),
+  /** Embedded Postgres under `npm start`: a fixed port, clear of a system Postgres on 5432. */
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   /** The dev server `npm start` runs: Temporal's usual ports, so the `temporal` CLI needs no --address. */
   TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),

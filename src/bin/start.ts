@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     dataDir: config.DATA_DIR,
     persistent: true,
     databaseUrl: config.DATABASE_URL,
+    postgresPort: config.EMBEDDED_PG_PORT,
     temporalAddress: config.TEMPORAL_ADDRESS,
     temporalPort: config.TEMPORAL_PORT,
     temporalUiPort: config.TEMPORAL_UI_PORT,
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
   say(`  API:             http://${config.HOST}:${port}`);
   if (stack.temporalUiUrl) say(`  Temporal Web UI: ${stack.temporalUiUrl}`);
   say(`  Temporal:        ${stack.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE}, task queue ${config.TASK_QUEUE})`);
+  // Only the embedded server's URL: a configured DATABASE_URL may carry real credentials.
+  if (!config.DATABASE_URL) say(`  Postgres:        ${stack.databaseUrl} (embedded)`);
   say(`  Started here:    ${stack.started.join(', ') || 'nothing (using DATABASE_URL and TEMPORAL_ADDRESS)'}`);
   say('Press Ctrl-C to stop.');
 

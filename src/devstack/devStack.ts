@@ -19,6 +19,8 @@ export async function startDevStack(options: {
   dataDir: string;
   persistent: boolean;
   databaseUrl?: string;
+  /** Embedded Postgres' port; free when not given. */
+  postgresPort?: number;
   temporalAddress?: string;
   temporalPort?: number;
   temporalUiPort?: number;
@@ -38,6 +40,7 @@ export async function startDevStack(options: {
       const db = await startEmbeddedPostgres({
         dataDir: path.join(options.dataDir, 'postgres'),
         persistent: options.persistent,
+        port: options.postgresPort,
         log: options.log,
         callerHandlesSignals: options.callerHandlesSignals,
       });

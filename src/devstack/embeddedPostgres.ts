@@ -50,6 +50,8 @@ function assertReachableByOthers(dir: string): void {
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   persistent: boolean;
+  /** A free port when not given. */
+  port?: number;
   log?: (line: string) => void;
   /**
    * The caller stops us on SIGINT/SIGTERM itself, in order. The library's own hook would stop
@@ -72,7 +74,7 @@ export async function startEmbeddedPostgres(options: {
   await mkdir(path.dirname(dataDir), { recursive: true });
   if (process.getuid?.() === 0) assertReachableByOthers(dataDir);
   await stopOrphanedPostmaster(dataDir);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const password = 'orders';
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,

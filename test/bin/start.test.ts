@@ -13,7 +13,7 @@ function processesUsing(dataDir: string): string[] {
 }
 
 async function startService(dataDir: string): Promise<{ child: ChildProcess; apiUrl: string; output: () => string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', TEMPORAL_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', TEMPORAL_PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
   // Its own process group, like a terminal's foreground job, so Ctrl-C can be sent to all of it.
