@@ -6,6 +6,7 @@ import { productDecider, productStreamId, type ProductCommand, type ProductEvent
 import { findProduct } from '../activities/catalogLookup';
 import { executeStockCommand } from '../activities/stockActivities';
 import { foldRecorded, handleCommand, readStream, type TransactionalDb } from '../eventstore';
+import type { CatalogRow } from '../projections/readModels';
 import { readAllStock, readStock, stockLevel } from './inventory';
 import { ApiError } from './problem';
 import { commandIdOf, pathId } from './requestContext';
@@ -27,17 +28,6 @@ const productQuery = consistencyQuery.extend({
 });
 const listQuery = consistencyQuery.pick({ consistency: true });
 
-interface CatalogRow {
-  product_id: string;
-  product_exists: boolean;
-  name: string;
-  description: string;
-  price_cents: string;
-  product_version: string;
-  on_hand: string;
-  reserved: string;
-  stock_version: string;
-}
 
 function catalogView(row: CatalogRow) {
   return {

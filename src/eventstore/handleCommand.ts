@@ -5,12 +5,30 @@ import { foldRecorded } from './foldStream';
 import { WrongExpectedVersion } from './errors';
 import type { Queryable } from './queryable';
 import { readStream } from './read';
-import type { EventMetadata } from './types';
+import type { EventData, EventMetadata } from './types';
 import type { UpcasterRegistry } from './upcasters';
 
 export interface DomainEvent {
   type: string;
   data: unknown;
+}
+
+/** A host's new events as stored: fresh ids, the current schema version of each type, one time. */
+export function toEventData(
+  events: readonly DomainEvent[],
+  streamType: string,
+  options: { metadata?: EventMetadata; newEventId: () => string },
+  schemas: UpcasterRegistry,
+  occurredAt: Date,
+): EventData[] {
+  return events.map((e) => ({
+    eventId: options.newEventId(),
+    type: e.type,
+    schemaVersion: schemas.currentSchemaVersion(streamType, e.type),
+    data: e.data,
+    occurredAt,
+    metadata: options.metadata,
+  }));
 }
 
 export interface HandledCommand<State, Event> {
@@ -47,14 +65,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
         stream.id,
         stream.type,
         version === 0 ? 'no_stream' : version,
-        events.map((e) => ({
-          eventId: options.newEventId(),
-          type: e.type,
-          schemaVersion: schemas.currentSchemaVersion(stream.type, e.type),
-          data: e.data,
-          occurredAt,
-          metadata: options.metadata,
-        })),
+        toEventData(events, stream.type, options, schemas, occurredAt),
       );
       return { state: events.reduce(decider.evolve, state), version: result.nextExpectedVersion, events };
     } catch (err) {

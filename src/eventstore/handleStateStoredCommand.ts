@@ -1,7 +1,7 @@
 import type { Decider } from '../domain/decider';
 import { appendToStream } from './appendToStream';
 import { eventSchemas } from './eventSchemas';
-import type { DomainEvent, HandledCommand } from './handleCommand';
+import { toEventData, type DomainEvent, type HandledCommand } from './handleCommand';
 import type { Queryable } from './queryable';
 import type { EventMetadata } from './types';
 import type { UpcasterRegistry } from './upcasters';
@@ -77,14 +77,7 @@ export async function handleStateStoredCommand<Command, State, Event extends Dom
       stream.id,
       stream.type,
       current.version === 0 ? 'no_stream' : current.version,
-      events.map((e) => ({
-        eventId: options.newEventId(),
-        type: e.type,
-        schemaVersion: schemas.currentSchemaVersion(stream.type, e.type),
-        data: e.data,
-        occurredAt,
-        metadata: options.metadata,
-      })),
+      toEventData(events, stream.type, options, schemas, occurredAt),
     );
     // Under the row lock the stream can only be at the row's version; anything else is corruption.
     if (appended.alreadyAppended) throw new Error(`Stream ${stream.id} already holds these events but its state is at ${current.version}`);

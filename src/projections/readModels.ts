@@ -112,7 +112,9 @@ export const accountSummaryProjection: Projection = {
   },
 };
 
-interface CatalogRow {
+/** A row of the `catalog` read model (bigints arrive as strings). */
+export interface CatalogRow {
+  product_id: string;
   product_exists: boolean;
   name: string;
   description: string;

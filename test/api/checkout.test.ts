@@ -1,28 +1,13 @@
-import type { Client } from '@temporalio/client';
-import type { Pool } from '../../src/db/pool';
-import { createProduct, http, startTestApi, testClient, testPool, uniqueId, type TestApi } from '../support/harness';
+import { createProduct, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
-let client: Client;
-let pool: Pool;
-let api: TestApi;
+const app = useTestApi({ poolSize: 30 });
+const { call } = app;
 
-beforeAll(async () => {
-  client = await testClient();
-  pool = testPool(30);
-  api = await startTestApi({ client, pool });
-});
 
-afterAll(async () => {
-  await api.close();
-  await client.connection.close();
-  await pool.end();
-});
-
-const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(api.baseUrl, method, path, options);
 
 async function productWithStock(name: string, priceCents: number, units: number): Promise<string> {
-  const productId = await createProduct(pool, name, priceCents);
+  const productId = await createProduct(app.pool, name, priceCents);
   if (units > 0) expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: units } })).status).toBe(200);
   return productId;
 }
@@ -119,7 +104,7 @@ test('the same checkout Idempotency-Key twice starts one saga', async () => {
   await call('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'Idempotency-Key': 'pay-once' } });
   expect((await eventTypes(orderId)).filter((t: string) => t === 'OrderPlaced')).toHaveLength(1);
   const sagas = [];
-  for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH "checkout-${orderId}-"` })) sagas.push(w.workflowId);
+  for await (const w of app.client.workflow.list({ query: `WorkflowId STARTS_WITH "checkout-${orderId}-"` })) sagas.push(w.workflowId);
   expect(sagas).toEqual([`checkout-${orderId}-1`]);
 });
 

@@ -1,25 +1,10 @@
-import type { Client } from '@temporalio/client';
 import { createStockActivities } from '../../src/activities/stockActivities';
-import type { Pool } from '../../src/db/pool';
-import { createProduct, http, startTestApi, testClient, testPool, uniqueId, type TestApi } from '../support/harness';
+import { createProduct, uniqueId, useTestApi } from '../support/harness';
 
-let client: Client;
-let pool: Pool;
-let api: TestApi;
+const app = useTestApi();
+const { call } = app;
 
-beforeAll(async () => {
-  client = await testClient();
-  pool = testPool();
-  api = await startTestApi({ client, pool });
-});
 
-afterAll(async () => {
-  await api.close();
-  await client.connection.close();
-  await pool.end();
-});
-
-const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(api.baseUrl, method, path, options);
 
 function expectProblem(res: { status: number; headers: Headers; body: any }, status: number, code: string): void {
   expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
@@ -28,7 +13,7 @@ function expectProblem(res: { status: number; headers: Headers; body: any }, sta
 
 describe('stock', () => {
   test('restock, then read the inventory: onHand, reserved, available and version', async () => {
-    const productId = await createProduct(pool, 'Kettle', 3999);
+    const productId = await createProduct(app.pool, 'Kettle', 3999);
     expect((await call('GET', `/inventory/${productId}`)).body).toEqual({ productId, onHand: 0, reserved: 0, available: 0, version: 0 });
 
     const first = await call('POST', `/products/${productId}/stock`, { body: { quantity: 7 } });
@@ -36,7 +21,7 @@ describe('stock', () => {
     expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: 3 } })).body).toMatchObject({ onHand: 10, version: 2 });
 
     // A reservation (the saga's step) shows as reserved, not available.
-    await createStockActivities(pool).reserveStock({ reservationId: 'r-1', productId, quantity: 4 });
+    await createStockActivities(app.pool).reserveStock({ reservationId: 'r-1', productId, quantity: 4 });
     expect((await call('GET', `/inventory/${productId}`)).body).toEqual({ productId, onHand: 10, reserved: 4, available: 6, version: 3 });
 
     const stock = await call('GET', `/products/${productId}?minVersion=1&minStockVersion=3`);
@@ -46,12 +31,12 @@ describe('stock', () => {
     const listed = (await call('GET', '/inventory')).body.inventory.find((i: { productId: string }) => i.productId === productId);
     expect(listed).toEqual({ productId, onHand: 10, reserved: 4, available: 6, version: 3 });
 
-    const { rows } = await pool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY version', [`stock-${productId}`]);
+    const { rows } = await app.pool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY version', [`stock-${productId}`]);
     expect(rows.map((r) => r.type)).toEqual(['StockRestocked', 'StockRestocked', 'StockReserved']);
   });
 
   test('restocking needs a catalog product and a whole quantity of at least 1', async () => {
-    const productId = await createProduct(pool, 'Teapot', 2500);
+    const productId = await createProduct(app.pool, 'Teapot', 2500);
     expectProblem(await call('POST', `/products/${uniqueId('nope')}/stock`, { body: { quantity: 1 } }), 404, 'PRODUCT_NOT_FOUND');
     expectProblem(await call('POST', `/products/${productId}/stock`, { body: { quantity: 0 } }), 422, 'INVALID_QUANTITY');
     expectProblem(await call('POST', `/products/${productId}/stock`, { body: { quantity: 1.5 } }), 400, 'VALIDATION_FAILED');
@@ -69,8 +54,8 @@ describe('stock', () => {
   });
 
   test('GET /products lists the catalog, folded, each with its stock; GET /inventory has every product', async () => {
-    const renamed = await createProduct(pool, 'Cup', 500);
-    const plain = await createProduct(pool, 'Saucer', 300);
+    const renamed = await createProduct(app.pool, 'Cup', 500);
+    const plain = await createProduct(app.pool, 'Saucer', 300);
     expect((await call('PATCH', `/products/${renamed}`, { body: { name: 'Big cup', priceCents: 650 } })).status).toBe(200);
     await call('POST', `/products/${plain}/stock`, { body: { quantity: 2 } });
 

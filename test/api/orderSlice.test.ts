@@ -1,33 +1,19 @@
-import type { Client } from '@temporalio/client';
-import type { Pool } from '../../src/db/pool';
-import { http, startTestApi, testClient, testPool, uniqueId, type TestApi } from '../support/harness';
+import { http, uniqueId, useTestApi } from '../support/harness';
 
-let client: Client;
-let pool: Pool;
-let api: TestApi;
+const app = useTestApi();
+const { call } = app;
 
-beforeAll(async () => {
-  client = await testClient();
-  pool = testPool();
-  api = await startTestApi({ client, pool });
-});
-
-afterAll(async () => {
-  await api.close();
-  await client.connection.close();
-  await pool.end();
-});
 
 describe('the vertical slice over real HTTP', () => {
   test('POST /orders starts the actor, which appends OrderCreated to Postgres; GET /orders/:id/events returns it', async () => {
     const orderId = uniqueId('slice');
-    const created = await http(api.baseUrl, 'POST', '/orders', { body: { orderId, customerId: 'customer-1' } });
+    const created = await http(app.api.baseUrl, 'POST', '/orders', { body: { orderId, customerId: 'customer-1' } });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ orderId, version: 1, status: 'PENDING', events: ['OrderCreated'] });
     expect(created.headers.get('location')).toBe(`/orders/${orderId}`);
     expect(created.headers.get('etag')).toBe('"1"');
 
-    const events = await http(api.baseUrl, 'GET', `/orders/${orderId}/events`);
+    const events = await http(app.api.baseUrl, 'GET', `/orders/${orderId}/events`);
     expect(events.status).toBe(200);
     expect(events.body.events).toHaveLength(1);
     expect(events.body.events[0]).toMatchObject({
@@ -38,13 +24,13 @@ describe('the vertical slice over real HTTP', () => {
       metadata: { workflowId: `order-${orderId}` },
     });
 
-    const description = await client.workflow.getHandle(`order-${orderId}`).describe();
+    const description = await app.client.workflow.getHandle(`order-${orderId}`).describe();
     expect(description.status.name).toBe('RUNNING');
     expect(description.type).toBe('orderWorkflow');
   });
 
   test('malformed JSON is a 400 problem with a stable code', async () => {
-    const res = await http(api.baseUrl, 'POST', '/orders', { rawBody: '{"customerId": ' });
+    const res = await http(app.api.baseUrl, 'POST', '/orders', { rawBody: '{"customerId": ' });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ code: 'MALFORMED_JSON', status: 400 });
@@ -53,19 +39,19 @@ describe('the vertical slice over real HTTP', () => {
 
   test('a missing customerId is a 400 naming the field, and starts nothing', async () => {
     const orderId = uniqueId('nocustomer');
-    const res = await http(api.baseUrl, 'POST', '/orders', { body: { orderId } });
+    const res = await http(app.api.baseUrl, 'POST', '/orders', { body: { orderId } });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(res.body.code).toBe('VALIDATION_FAILED');
     expect(res.body.detail).toContain('customerId');
-    await expect(client.workflow.getHandle(`order-${orderId}`).describe()).rejects.toThrow();
-    const stored = await pool.query('SELECT count(*)::int AS n FROM events WHERE stream_id = $1', [`order-${orderId}`]);
+    await expect(app.client.workflow.getHandle(`order-${orderId}`).describe()).rejects.toThrow();
+    const stored = await app.pool.query('SELECT count(*)::int AS n FROM events WHERE stream_id = $1', [`order-${orderId}`]);
     expect(stored.rows[0].n).toBe(0);
   });
 
   test('an unknown order is a 404 problem', async () => {
     for (const path of ['/orders/no-such-order/events', '/orders/no-such-order']) {
-      const res = await http(api.baseUrl, 'GET', path);
+      const res = await http(app.api.baseUrl, 'GET', path);
       expect(res.status).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(res.body.code).toBe('ORDER_NOT_FOUND');

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
 import type { Decider } from '../../src/domain/decider';
-import type { Pool } from '../../src/db/pool';
 import { ORDER_STREAM_TYPE, orderDecider, type OrderState } from '../../src/domain/order';
 import {
   createUpcasterRegistry,
@@ -16,7 +14,7 @@ import {
   type RecordedEvent,
 } from '../../src/eventstore';
 import { commandUpdates, getOrderQuery, orderStreamId } from '../../src/workflows/orderContract';
-import { createProduct, http, startTestApi, testClient, testPool, uniqueId, type TestApi } from '../support/harness';
+import { createProduct, http, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress, startOrderActor } from '../support/orders';
 
 /*
@@ -25,25 +23,13 @@ import { sampleAddress, startOrderActor } from '../support/orders';
  * themselves stay v1. New writes are v2.
  */
 
-let client: Client;
-let pool: Pool;
-let api: TestApi;
+const app = useTestApi();
+const { call } = app;
 
-beforeAll(async () => {
-  client = await testClient();
-  pool = testPool();
-  api = await startTestApi({ client, pool });
-});
-
-afterAll(async () => {
-  await api.close();
-  await client.connection.close();
-  await pool.end();
-});
 
 /** The stored rows of a stream, exactly as they are in the table. */
 async function rawRows(streamId: string) {
-  const { rows } = await pool.query<{ version: string; type: string; schema_version: number; data: Record<string, unknown> }>(
+  const { rows } = await app.pool.query<{ version: string; type: string; schema_version: number; data: Record<string, unknown> }>(
     'SELECT version, type, schema_version, data FROM events WHERE stream_id = $1 ORDER BY version',
     [streamId],
   );
@@ -57,7 +43,7 @@ async function readAllOf(streamId: string, expected: number): Promise<RecordedEv
     const found: RecordedEvent[] = [];
     let after: Checkpoint = START;
     for (;;) {
-      const { events, checkpoint } = await readAll(pool, { after, limit: 1000 });
+      const { events, checkpoint } = await readAll(app.pool, { after, limit: 1000 });
       found.push(...events.filter((e) => e.streamId === streamId));
       if (events.length === 0) break;
       after = checkpoint;
@@ -98,7 +84,7 @@ describe('OrderItemAdded v1 rows in an order stream', () => {
 
   beforeAll(async () => {
     // Raw SQL, one transaction: the rows an old writer left (schema_version 1, no lineTotalCents).
-    const db = await pool.connect();
+    const db = await app.pool.connect();
     try {
       await db.query('BEGIN');
       await db.query('INSERT INTO streams (stream_id, stream_type, version) VALUES ($1, $2, $3)', [streamId, ORDER_STREAM_TYPE, v1Rows.length]);
@@ -122,21 +108,21 @@ describe('OrderItemAdded v1 rows in an order stream', () => {
   });
 
   test('readStream returns them as v2, with the derived lineTotalCents', async () => {
-    const events = await readStream(pool, streamId);
+    const events = await readStream(app.pool, streamId);
     expect(events.map(({ type, schemaVersion, data }) => ({ type, schemaVersion, data }))).toEqual(expectedV2);
     expect(events.map((e) => e.version)).toEqual([1, 2, 3, 4]);
     // Also a range read, as time travel does.
-    expect((await readStream(pool, streamId, { fromVersion: 3, toVersion: 3 }))[0]).toMatchObject(expectedV2[2]!);
+    expect((await readStream(app.pool, streamId, { fromVersion: 3, toVersion: 3 }))[0]).toMatchObject(expectedV2[2]!);
   });
 
   test('readAll hands subscribers the same v2 events', async () => {
     const events = await readAllOf(streamId, v1Rows.length);
     expect(events.map(({ type, schemaVersion, data }) => ({ type, schemaVersion, data }))).toEqual(expectedV2);
-    expect(events).toEqual(await readStream(pool, streamId));
+    expect(events).toEqual(await readStream(app.pool, streamId));
   });
 
   test('foldRecorded gives evolve the v2 shape, also for events not read through readStream', async () => {
-    const raw = await readStream(pool, streamId, { schemas: createUpcasterRegistry([]) }); // no upcasting: as stored
+    const raw = await readStream(app.pool, streamId, { schemas: createUpcasterRegistry([]) }); // no upcasting: as stored
     expect(raw[1]).toMatchObject({ schemaVersion: 1, data: { ...teapot, unitPriceCents: 2500, quantity: 2 } });
     expect(raw[1]!.data).not.toHaveProperty('lineTotalCents');
     // A decider that keeps what evolve was handed.
@@ -147,26 +133,26 @@ describe('OrderItemAdded v1 rows in an order stream', () => {
     };
     const expectedEvents = expectedV2.map(({ type, data }) => ({ type, data }));
     expect(foldRecorded(seen, raw)).toEqual(expectedEvents);
-    expect(foldRecorded(seen, await readStream(pool, streamId))).toEqual(expectedEvents);
+    expect(foldRecorded(seen, await readStream(app.pool, streamId))).toEqual(expectedEvents);
     expect(foldRecorded(orderDecider, raw)).toMatchObject(finalState);
   });
 
   test('time travel (GET /orders/:id/state?version=N) and GET /orders/:id/events see v2', async () => {
-    const atTwo = await http(api.baseUrl, 'GET', `/orders/${orderId}/state?version=2`);
+    const atTwo = await http(app.api.baseUrl, 'GET', `/orders/${orderId}/state?version=2`);
     expect(atTwo).toMatchObject({ status: 200, body: { version: 2, items: [{ ...teapot, unitPriceCents: 2500, quantity: 2 }], totalCents: 5000 } });
-    const atFour = await http(api.baseUrl, 'GET', `/orders/${orderId}/state?version=4`);
+    const atFour = await http(app.api.baseUrl, 'GET', `/orders/${orderId}/state?version=4`);
     expect(atFour).toMatchObject({ status: 200, body: { version: 4, ...finalState } });
-    const events = await http(api.baseUrl, 'GET', `/orders/${orderId}/events`);
+    const events = await http(app.api.baseUrl, 'GET', `/orders/${orderId}/events`);
     expect(events.status).toBe(200);
     expect(events.body.events.map(({ type, schemaVersion, data }: RecordedEvent) => ({ type, schemaVersion, data }))).toEqual(expectedV2);
   });
 
   test('the order actor continues the stream (as after continue-as-new): a new AddItem is stored as v2, the old rows stay v1', async () => {
-    const mug = await createProduct(pool, 'Mug', 1250);
-    const state = foldRecorded(orderDecider, await readStream(pool, streamId));
-    const handle = await startOrderActor(client, orderId, { carried: { state, version: v1Rows.length, ledger: [], lastActivityAt: Date.now() } });
+    const mug = await createProduct(app.pool, 'Mug', 1250);
+    const state = foldRecorded(orderDecider, await readStream(app.pool, streamId));
+    const handle = await startOrderActor(app.client, orderId, { carried: { state, version: v1Rows.length, ledger: [], lastActivityAt: Date.now() } });
     try {
-      const added = await http(api.baseUrl, 'POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 2 } });
+      const added = await http(app.api.baseUrl, 'POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 2 } });
       expect(added).toMatchObject({ status: 200, body: { version: 5, events: ['OrderItemAdded'] } });
 
       const rows = await rawRows(streamId);
@@ -181,7 +167,7 @@ describe('OrderItemAdded v1 rows in an order stream', () => {
       expect(rows.slice(1, 4).every((r) => !('lineTotalCents' in r.data))).toBe(true);
 
       // One shape for readers across stored versions, and the fold still equals the actor's state.
-      const events = await readStream(pool, streamId);
+      const events = await readStream(app.pool, streamId);
       expect(events.filter((e) => e.type === 'OrderItemAdded').map((e) => [e.schemaVersion, (e.data as { lineTotalCents: number }).lineTotalCents])).toEqual([
         [2, 5000],
         [2, 2300],
@@ -191,7 +177,7 @@ describe('OrderItemAdded v1 rows in an order stream', () => {
       const actor = await handle.query(getOrderQuery);
       expect(actor.version).toBe(5);
       expect(foldRecorded(orderDecider, events)).toEqual(actor.state);
-      const atFive = await http(api.baseUrl, 'GET', `/orders/${orderId}/state?version=5`);
+      const atFive = await http(app.api.baseUrl, 'GET', `/orders/${orderId}/state?version=5`);
       expect(atFive.body).toMatchObject({ version: 5, totalCents: finalState.totalCents + 2500 });
     } finally {
       await handle.terminate('schema evolution test done');
@@ -216,13 +202,13 @@ describe('the generic hosts write the current schema version and decide on the c
 
   test('handleCommand folds a stored v1 event as v2 and appends its new event as v2', async () => {
     const stream = { id: uniqueId('evolution-counter'), type: STREAM_TYPE };
-    await pool.query('INSERT INTO streams (stream_id, stream_type, version) VALUES ($1, $2, 1)', [stream.id, STREAM_TYPE]);
-    await pool.query(
+    await app.pool.query('INSERT INTO streams (stream_id, stream_type, version) VALUES ($1, $2, 1)', [stream.id, STREAM_TYPE]);
+    await app.pool.query(
       `INSERT INTO events (stream_id, stream_type, version, event_id, type, schema_version, data, occurred_at)
        VALUES ($1, $2, 1, $3, 'Counted', 1, '{"count": 5}', now())`,
       [stream.id, STREAM_TYPE, randomUUID()],
     );
-    const result = await handleCommand(pool, counter, stream, { add: 2 }, options);
+    const result = await handleCommand(app.pool, counter, stream, { add: 2 }, options);
     expect(result).toMatchObject({ version: 2, state: { total: 7, units: ['legacy', 'each'] } });
     expect((await rawRows(stream.id)).map((r) => [r.schemaVersion, r.data])).toEqual([
       [1, { count: 5 }],
@@ -232,13 +218,13 @@ describe('the generic hosts write the current schema version and decide on the c
 
   test('handleStateStoredCommand appends its events at the current schema version', async () => {
     const stream = { id: uniqueId('evolution-counter'), type: STREAM_TYPE };
-    await handleStateStoredCommand(pool, counter, stream, { add: 3 }, options);
+    await handleStateStoredCommand(app.pool, counter, stream, { add: 3 }, options);
     expect((await rawRows(stream.id)).map((r) => [r.schemaVersion, r.data])).toEqual([[2, { n: 3, unit: 'each' }]]);
   });
 
   test('types without upcasters are stored at version 1 by the application registry', async () => {
     const stream = { id: uniqueId('evolution-counter'), type: STREAM_TYPE };
-    await handleCommand(pool, counter, stream, { add: 1 }, { newEventId: randomUUID, now: () => new Date() });
+    await handleCommand(app.pool, counter, stream, { add: 1 }, { newEventId: randomUUID, now: () => new Date() });
     expect((await rawRows(stream.id)).map((r) => r.schemaVersion)).toEqual([1]);
   });
 });

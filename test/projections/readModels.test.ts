@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import type { Pool } from '../../src/db/pool';
 import { accountDecider, accountStreamId } from '../../src/domain/account';
 import { orderDecider } from '../../src/domain/order';
 import { productDecider, productStreamId } from '../../src/domain/product';
 import { stockDecider, stockStreamId } from '../../src/domain/stock';
 import { foldRecorded, readStream } from '../../src/eventstore';
 import { deliverNotification } from '../../src/projections';
-import { http, startTestApi, testClient, testPool, uniqueId, type TestApi } from '../support/harness';
+import { http, startTestApi, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 /*
@@ -15,23 +13,10 @@ import { sampleAddress } from '../support/orders';
  * API and the real order workflow. Each model row is compared with the fold of its own stream.
  */
 
-let client: Client;
-let pool: Pool;
-let api: TestApi;
+const app = useTestApi({ poolSize: 20 });
+const { call } = app;
 
-beforeAll(async () => {
-  client = await testClient();
-  pool = testPool(20);
-  api = await startTestApi({ client, pool });
-});
 
-afterAll(async () => {
-  await api.close();
-  await client.connection.close();
-  await pool.end();
-});
-
-const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(api.baseUrl, method, path, options);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function product(name: string, priceCents: number, units: number): Promise<string> {
@@ -59,7 +44,7 @@ async function checkout(orderId: string): Promise<{ status: string; version: num
 }
 
 async function streamVersion(streamId: string): Promise<number> {
-  const { rows } = await pool.query<{ version: string }>('SELECT version FROM streams WHERE stream_id = $1', [streamId]);
+  const { rows } = await app.pool.query<{ version: string }>('SELECT version FROM streams WHERE stream_id = $1', [streamId]);
   return Number(rows[0]?.version ?? 0);
 }
 
@@ -91,9 +76,9 @@ test('order_summary, account_summary and the catalog each equal the fold of thei
 
   for (const { orderId } of [confirmed, failed, cancelled]) {
     const streamId = `order-${orderId}`;
-    const events = await readStream(pool, streamId);
+    const events = await readStream(app.pool, streamId);
     const row = await waitForModel(
-      async () => (await pool.query('SELECT * FROM order_summary WHERE order_id = $1', [orderId])).rows[0],
+      async () => (await app.pool.query('SELECT * FROM order_summary WHERE order_id = $1', [orderId])).rows[0],
       events.length,
     );
     const fold = foldRecorded(orderDecider, events);
@@ -112,13 +97,13 @@ test('order_summary, account_summary and the catalog each equal the fold of thei
     expect(eventual.body).toEqual(strong.body);
     expect(eventual.headers.get('etag')).toBe(`"${events.length}"`);
   }
-  const failedRow = (await pool.query('SELECT last_checkout_failure FROM order_summary WHERE order_id = $1', [failed.orderId])).rows[0];
+  const failedRow = (await app.pool.query('SELECT last_checkout_failure FROM order_summary WHERE order_id = $1', [failed.orderId])).rows[0];
   expect(failedRow.last_checkout_failure).toMatchObject({ code: 'INSUFFICIENT_STOCK', attempt: 1 });
 
-  const accountEvents = await readStream(pool, accountStreamId(customerId));
+  const accountEvents = await readStream(app.pool, accountStreamId(customerId));
   const account = foldRecorded(accountDecider, accountEvents);
   const accountRow = await waitForModel(
-    async () => (await pool.query('SELECT * FROM account_summary WHERE customer_id = $1', [customerId])).rows[0],
+    async () => (await app.pool.query('SELECT * FROM account_summary WHERE customer_id = $1', [customerId])).rows[0],
     accountEvents.length,
   );
   expect(accountRow).toMatchObject({
@@ -134,12 +119,12 @@ test('order_summary, account_summary and the catalog each equal the fold of thei
   );
 
   for (const productId of [mug, plate]) {
-    const productEvents = await readStream(pool, productStreamId(productId));
-    const stockEvents = await readStream(pool, stockStreamId(productId));
+    const productEvents = await readStream(app.pool, productStreamId(productId));
+    const stockEvents = await readStream(app.pool, stockStreamId(productId));
     const p = foldRecorded(productDecider, productEvents);
     const s = foldRecorded(stockDecider, stockEvents);
     const row = await waitForModel(async () => {
-      const r = (await pool.query('SELECT * FROM catalog WHERE product_id = $1', [productId])).rows[0];
+      const r = (await app.pool.query('SELECT * FROM catalog WHERE product_id = $1', [productId])).rows[0];
       return r && Number(r.stock_version) >= stockEvents.length ? { ...r, version: r.product_version } : undefined;
     }, productEvents.length);
     expect(row).toMatchObject({
@@ -184,7 +169,7 @@ test('read-your-writes on accounts and products; a model that stays behind is 50
   const read = await call('GET', `/products/${productId}?minVersion=${renamed.body.version}&minStockVersion=${restocked.body.version}`);
   expect(read.body).toMatchObject({ name: 'Water jug', version: 2, stock: { onHand: 4, available: 4 } });
 
-  const impatient = await startTestApi({ client, pool, readWaitMs: 200 });
+  const impatient = await startTestApi({ client: app.client, pool: app.pool, readWaitMs: 200 });
   try {
     const behind = await http(impatient.baseUrl, 'GET', `/accounts/${customerId}?minVersion=999`);
     expect(behind).toMatchObject({ status: 504, body: { code: 'READ_MODEL_BEHIND', minVersion: 999, currentVersion: 11 } });
@@ -243,7 +228,7 @@ test('notifications: one per confirmed or cancelled order; the same event delive
   const pendingOnly = await order(customerId, [[mug, 1]]);
 
   const notificationsOf = async (orderId: string) =>
-    (await pool.query<{ kind: string; customer_id: string; event_id: string }>('SELECT kind, customer_id, event_id FROM notifications WHERE order_id = $1', [orderId])).rows;
+    (await app.pool.query<{ kind: string; customer_id: string; event_id: string }>('SELECT kind, customer_id, event_id FROM notifications WHERE order_id = $1', [orderId])).rows;
   const deadline = Date.now() + 10_000;
   while ((await notificationsOf(confirmed.orderId)).length === 0 || (await notificationsOf(cancelled.orderId)).length === 0) {
     if (Date.now() > deadline) throw new Error('no notifications');
@@ -253,9 +238,9 @@ test('notifications: one per confirmed or cancelled order; the same event delive
   expect(await notificationsOf(cancelled.orderId)).toEqual([expect.objectContaining({ kind: 'order_cancelled', customer_id: customerId })]);
 
   // Redelivery (the projector already delivered it once): the inbox makes each a no-op.
-  const succeeded = (await readStream(pool, `order-${confirmed.orderId}`)).find((e) => e.type === 'CheckoutSucceeded')!;
+  const succeeded = (await readStream(app.pool, `order-${confirmed.orderId}`)).find((e) => e.type === 'CheckoutSucceeded')!;
   const outcomes = [];
-  for (let i = 0; i < 3; i++) outcomes.push(await deliverNotification(pool, succeeded));
+  for (let i = 0; i < 3; i++) outcomes.push(await deliverNotification(app.pool, succeeded));
   expect(outcomes).toEqual([false, false, false]);
   expect(await notificationsOf(confirmed.orderId)).toHaveLength(1);
   // A pending order is told nothing; its stream is fully projected by now.
@@ -265,13 +250,13 @@ test('notifications: one per confirmed or cancelled order; the same event delive
 
 test('an event delivered for the first time 3 times over makes one notification', async () => {
   const { orderId } = await order(uniqueId('rm-inbox'), []);
-  const created = (await readStream(pool, `order-${orderId}`))[0]!;
+  const created = (await readStream(app.pool, `order-${orderId}`))[0]!;
   // A fabricated expiry envelope with a fresh id (never appended): only the inbox stops repeats.
   const expired = { ...created, eventId: randomUUID(), type: 'OrderExpired', version: 99, data: { previousStatus: 'PENDING' } };
   const outcomes = [];
-  for (let i = 0; i < 3; i++) outcomes.push(await deliverNotification(pool, expired));
+  for (let i = 0; i < 3; i++) outcomes.push(await deliverNotification(app.pool, expired));
   expect(outcomes).toEqual([true, false, false]);
-  const { rows } = await pool.query('SELECT kind FROM notifications WHERE event_id = $1', [expired.eventId]);
+  const { rows } = await app.pool.query('SELECT kind FROM notifications WHERE event_id = $1', [expired.eventId]);
   expect(rows).toEqual([{ kind: 'order_expired' }]);
 });
 

@@ -1,12 +1,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import type { Pool } from '../../src/db/pool';
 import { accountDecider, accountStreamId } from '../../src/domain/account';
 import { orderDecider } from '../../src/domain/order';
 import { foldRecorded, readStream } from '../../src/eventstore';
 import { accountSummaryProjection, orderSummaryProjection, projectionStatuses, rebuildProjection, allProjections } from '../../src/projections';
-import { http, startTestApi, testClient, testEnv, testPool, uniqueId, type TestApi } from '../support/harness';
+import { testEnv, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 /*
@@ -14,26 +12,13 @@ import { sampleAddress } from '../support/orders';
  * going and other test files read them: that is the point of the shadow schema and the swap.
  */
 
-let client: Client;
-let pool: Pool;
-let api: TestApi;
+const app = useTestApi({ poolSize: 10 });
+const { call } = app;
 
-beforeAll(async () => {
-  client = await testClient();
-  pool = testPool(10);
-  api = await startTestApi({ client, pool });
-});
 
-afterAll(async () => {
-  await api.close();
-  await client.connection.close();
-  await pool.end();
-});
 
-const call = (method: string, p: string, options?: Parameters<typeof http>[3]) => http(api.baseUrl, method, p, options);
-
-const accountRow = async (customerId: string) => (await pool.query('SELECT * FROM account_summary WHERE customer_id = $1', [customerId])).rows[0];
-const orderRow = async (orderId: string) => (await pool.query('SELECT * FROM order_summary WHERE order_id = $1', [orderId])).rows[0];
+const accountRow = async (customerId: string) => (await app.pool.query('SELECT * FROM account_summary WHERE customer_id = $1', [customerId])).rows[0];
+const orderRow = async (orderId: string) => (await app.pool.query('SELECT * FROM order_summary WHERE order_id = $1', [orderId])).rows[0];
 
 test('a rebuild from position 0 equals the live model, while writes go on; the service serves throughout', async () => {
   const customerId = uniqueId('rb-cust');
@@ -49,12 +34,12 @@ test('a rebuild from position 0 equals the live model, while writes go on; the s
   // Order summary: rebuilt, and the status says so while it runs.
   const states: string[] = [];
   const progress: Array<[number, number]> = [];
-  const rebuilt = await rebuildProjection(pool, testEnv.databaseUrl, orderSummaryProjection, {
+  const rebuilt = await rebuildProjection(app.pool, testEnv.databaseUrl, orderSummaryProjection, {
     batchSize: 200,
     onProgress: async (processed, total) => {
       progress.push([processed, total]);
       if (states.length === 0) {
-        const [status] = await projectionStatuses(pool, [orderSummaryProjection]);
+        const [status] = await projectionStatuses(app.pool, [orderSummaryProjection]);
         states.push(status!.state);
         expect(status!.rebuild).toEqual({ startedAt: expect.any(String), processed, total: expect.any(Number) });
       }
@@ -65,7 +50,7 @@ test('a rebuild from position 0 equals the live model, while writes go on; the s
   expect(rebuilt.events).toBeGreaterThan(0);
   expect(progress.at(-1)![0]).toBe(rebuilt.events);
   expect(await orderRow(orderId)).toEqual(liveOrder);
-  expect((await orderRow(orderId)).state).toEqual(JSON.parse(JSON.stringify(foldRecorded(orderDecider, await readStream(pool, `order-${orderId}`)))));
+  expect((await orderRow(orderId)).state).toEqual(JSON.parse(JSON.stringify(foldRecorded(orderDecider, await readStream(app.pool, `order-${orderId}`)))));
 
   // Account summary: deposits keep coming during the rebuild and the swap.
   let writing = true;
@@ -77,20 +62,20 @@ test('a rebuild from position 0 equals the live model, while writes go on; the s
     }
     return n;
   })();
-  await rebuildProjection(pool, testEnv.databaseUrl, accountSummaryProjection);
+  await rebuildProjection(app.pool, testEnv.databaseUrl, accountSummaryProjection);
   writing = false;
   const during = await writer;
   expect(during).toBeGreaterThan(0);
   // The swapped-in model keeps following: the last deposit is readable at its version.
   const after = await call('GET', `/accounts/${customerId}?minVersion=${version}`);
   expect(after.status).toBe(200);
-  const fold = foldRecorded(accountDecider, await readStream(pool, accountStreamId(customerId)));
+  const fold = foldRecorded(accountDecider, await readStream(app.pool, accountStreamId(customerId)));
   expect(after.body).toMatchObject({ balanceCents: 2100 + during, totalDepositsCents: 2100 + during, transactionCount: 3 + during, version });
   expect(await accountRow(customerId)).toMatchObject({ balance_cents: String(fold.balanceCents), transaction_count: fold.transactionCount, version: String(version) });
 
-  const [status] = await projectionStatuses(pool, [accountSummaryProjection]);
+  const [status] = await projectionStatuses(app.pool, [accountSummaryProjection]);
   expect(status).toMatchObject({ state: 'running', rebuild: null });
-  const leftovers = await pool.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild\\_%'");
+  const leftovers = await app.pool.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild\\_%'");
   expect(leftovers.rows.filter((r) => /^rebuild_(order_summary|account_summary)/.test(r.nspname))).toEqual([]);
 });
 

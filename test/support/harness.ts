@@ -106,3 +106,29 @@ export async function http(
   }
   return { status: response.status, headers: response.headers, body: parsed };
 }
+
+export type Call = (method: string, path: string, options?: Parameters<typeof http>[3]) => ReturnType<typeof http>;
+
+export interface ApiFixture {
+  client: Client;
+  pool: Pool;
+  api: TestApi;
+  /** An HTTP call to this file's API. */
+  call: Call;
+}
+
+/** One test file's client, pool and real API: opened before its tests, closed after them. */
+export function useTestApi(options: { poolSize?: number; actors?: Partial<OrderActorSettings> } = {}): ApiFixture {
+  const fixture = { call: (method, path, callOptions) => http(fixture.api.baseUrl, method, path, callOptions) } as ApiFixture;
+  beforeAll(async () => {
+    fixture.client = await testClient();
+    fixture.pool = testPool(options.poolSize);
+    fixture.api = await startTestApi({ client: fixture.client, pool: fixture.pool, actors: options.actors });
+  });
+  afterAll(async () => {
+    await fixture.api?.close();
+    await fixture.client?.connection.close();
+    await fixture.pool?.end();
+  });
+  return fixture;
+}
