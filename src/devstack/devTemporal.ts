@@ -28,21 +28,31 @@ export async function startDevTemporal(options: {
 }): Promise<DevTemporal> {
   const cli = await ensureTemporalCli({ log: options.log });
   const ip = options.ip ?? '127.0.0.1';
-  const port = options.port ?? (await freePort());
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: cli.kind === 'path' ? { type: 'existing-path', path: cli.path } : { type: 'cached-download' },
-      ip,
-      port,
-      namespace: options.namespace ?? 'default',
-      dbFilename: options.dbFile ? path.resolve(options.dbFile) : undefined,
-      ui: options.uiPort !== undefined,
-      uiPort: options.uiPort,
-      searchAttributes: orderSearchAttributes,
-      log: { format: 'pretty', level: options.logLevel ?? 'warn' },
-      extraArgs: options.extraArgs,
-    },
-  });
+  const start = (port: number) =>
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: cli.kind === 'path' ? { type: 'existing-path', path: cli.path } : { type: 'cached-download' },
+        ip,
+        port,
+        namespace: options.namespace ?? 'default',
+        dbFilename: options.dbFile ? path.resolve(options.dbFile) : undefined,
+        ui: options.uiPort !== undefined,
+        uiPort: options.uiPort,
+        searchAttributes: orderSearchAttributes,
+        log: { format: 'pretty', level: options.logLevel ?? 'warn' },
+        extraArgs: options.extraArgs,
+      },
+    });
+  let port = options.port ?? (await freePort());
+  let env: TestWorkflowEnvironment;
+  try {
+    env = await start(port);
+  } catch (err) {
+    // The SDK gives the server 5 s to answer; a loaded 2-core machine can miss that once.
+    options.log?.(`The Temporal dev server did not start in time (${(err as Error).message.split('\n')[0]}); trying once more`);
+    port = options.port ?? (await freePort());
+    env = await start(port);
+  }
   return {
     address: `${ip}:${port}`,
     uiUrl: options.uiPort !== undefined ? `http://${ip}:${options.uiPort}` : undefined,
