@@ -1,0 +1,48 @@
+/**
+ * The checkout baseline: a bare workflow shaped like one order (updates, no-op activities, one
+ * child workflow), with none of the domain. Bundled by bench/run.ts onto its own task queue.
+ */
+import { condition, defineQuery, defineUpdate, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+
+export interface BareActivities {
+  noop(): Promise<void>;
+}
+
+const { noop } = proxyActivities<BareActivities>({ startToCloseTimeout: '10 seconds' });
+
+export const createUpdate = defineUpdate<number>('create');
+export const addUpdate = defineUpdate<number>('add');
+export const placeUpdate = defineUpdate<string>('place');
+export const statusQuery = defineQuery<string>('status');
+
+export async function bareCheckoutWorkflow(): Promise<void> {
+  for (let i = 0; i < 3; i++) await noop();
+}
+
+export async function bareOrderWorkflow(): Promise<string> {
+  let status = 'NEW';
+  let version = 0;
+  let done = false;
+  setHandler(statusQuery, () => status);
+  setHandler(createUpdate, async () => {
+    await noop();
+    status = 'PENDING';
+    return ++version;
+  });
+  setHandler(addUpdate, async () => {
+    await noop(); // lookUpProduct
+    await noop(); // appendOrderEvents
+    return ++version;
+  });
+  setHandler(placeUpdate, async () => {
+    await noop();
+    status = 'PLACED';
+    await executeChild(bareCheckoutWorkflow, { workflowId: `${workflowInfo().workflowId}-checkout` });
+    await noop();
+    status = 'CONFIRMED';
+    done = true;
+    return status;
+  });
+  await condition(() => done);
+  return status;
+}
