@@ -1,0 +1,150 @@
+import { ACCOUNT_STREAM_TYPE, evolveAccount, initialAccountState, type AccountEvent, type AccountState } from '../domain/account';
+import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState } from '../domain/order';
+import type { Queryable } from '../eventstore';
+import { foldChecked, idsWithPrefix, streamsOfType } from './streams';
+import { ResultBuilder, suffix, type InvariantFilter, type InvariantResult } from './types';
+
+export const MONEY_INVARIANT = { id: '2', title: 'no balance below zero; debits − refunds = confirmed, not-cancelled orders' };
+
+/** What one order means for its customer's money. */
+interface OrderMoney {
+  orderId: string;
+  status: OrderState['status'];
+  /** Cents the account should hold as paid for this order once nothing is running. */
+  expectedCents: number;
+  paymentId: string | null;
+}
+
+/** One customer's account movements per order. */
+interface AccountMoney {
+  netByOrder: Map<string, number>;
+  /** paymentId → refunded? */
+  payments: Map<string, { orderId: string; amountCents: number; refunded: boolean }>;
+  net: number;
+}
+
+/**
+ * Which customers to reconcile, and their order streams: every customer when there is no filter;
+ * otherwise the filter's customers, the owners of its account streams and of its order streams.
+ */
+async function customersInScope(db: Queryable, filter: InvariantFilter): Promise<string[] | null> {
+  if (!filter.streamIds && !filter.customerIds) return null;
+  const customers = new Set(filter.customerIds ?? []);
+  for (const id of idsWithPrefix(filter.streamIds, 'account-') ?? []) customers.add(suffix(id, 'account-'));
+  const orderIds = idsWithPrefix(filter.streamIds, 'order-') ?? [];
+  if (orderIds.length > 0) {
+    const { rows } = await db.query<{ customer_id: string }>(
+      `SELECT DISTINCT data->>'customerId' AS customer_id FROM events
+        WHERE stream_id = ANY($1::text[]) AND stream_type = $2 AND type = 'OrderCreated'`,
+      [orderIds, ORDER_STREAM_TYPE],
+    );
+    for (const r of rows) if (r.customer_id) customers.add(r.customer_id);
+  }
+  return [...customers];
+}
+
+/**
+ * Invariant 2: every account stream's fold keeps balance ≥ 0 after every event; and per customer,
+ * debits − refunds on the account equal the totals of their confirmed, not-cancelled orders
+ * (CheckoutSucceeded totalCents, unless OrderCancelled came after). Orders whose checkout is still
+ * running (PLACED: the saga may have debited or refunded, the outcome is not recorded yet) are
+ * left out of both sides and reported as in flight; so are confirmed orders whose payment is
+ * already refunded (a cancellation compensating before it records OrderCancelled).
+ */
+export async function checkMoney(db: Queryable, filter: InvariantFilter = {}): Promise<InvariantResult> {
+  const result = new ResultBuilder(MONEY_INVARIANT.id, MONEY_INVARIANT.title);
+  const customers = await customersInScope(db, filter);
+  if (customers?.length === 0) return result.build();
+
+  // The customers' orders (all orders when unfiltered), reduced to what matters for money.
+  let orderStreamIds: string[] | undefined;
+  if (customers) {
+    const { rows } = await db.query<{ stream_id: string }>(
+      `SELECT DISTINCT stream_id FROM events
+        WHERE stream_type = $1 AND type = 'OrderCreated' AND data->>'customerId' = ANY($2::text[])`,
+      [ORDER_STREAM_TYPE, customers],
+    );
+    orderStreamIds = rows.map((r) => r.stream_id);
+  }
+  const ordersByCustomer = new Map<string, Map<string, OrderMoney>>();
+  if (!orderStreamIds || orderStreamIds.length > 0) {
+    for await (const stream of streamsOfType(db, ORDER_STREAM_TYPE, { streamIds: orderStreamIds })) {
+      const state = foldChecked<OrderState, OrderEvent>(initialOrderState, evolveOrder, stream.events);
+      if (!state.customerId) continue; // no OrderCreated: invariant 3 / 4 territory
+      const orderId = state.orderId ?? suffix(stream.streamId, 'order-');
+      const paid = state.checkout !== null && state.status !== 'CANCELLED';
+      const money: OrderMoney = {
+        orderId,
+        status: state.status,
+        expectedCents: paid ? state.checkout!.amountCents : 0,
+        paymentId: state.checkout?.paymentId ?? null,
+      };
+      const forCustomer = ordersByCustomer.get(state.customerId) ?? new Map<string, OrderMoney>();
+      forCustomer.set(orderId, money);
+      ordersByCustomer.set(state.customerId, forCustomer);
+    }
+  }
+
+  // The accounts: balance never below zero, and the money per order.
+  const accounts = new Map<string, AccountMoney>();
+  const accountStreamIds = customers?.map((c) => `account-${c}`);
+  for await (const stream of streamsOfType(db, ACCOUNT_STREAM_TYPE, { streamIds: accountStreamIds })) {
+    result.checked();
+    result.count('accounts');
+    const customerId = suffix(stream.streamId, 'account-');
+    const money: AccountMoney = { netByOrder: new Map(), payments: new Map(), net: 0 };
+    let firstNegative: string | null = null;
+    foldChecked<AccountState, AccountEvent>(initialAccountState, evolveAccount, stream.events, (s, e) => {
+      if (firstNegative === null && s.balanceCents < 0) firstNegative = `at version ${e.version} (${e.type}) balance ${s.balanceCents}`;
+      if (e.type === 'AccountDebited' || e.type === 'PaymentRefunded') {
+        const { paymentId, orderId, amountCents } = e.data as { paymentId: string; orderId: string; amountCents: number };
+        const signed = e.type === 'AccountDebited' ? amountCents : -amountCents;
+        money.net += signed;
+        money.netByOrder.set(orderId, (money.netByOrder.get(orderId) ?? 0) + signed);
+        money.payments.set(paymentId, { orderId, amountCents, refunded: e.type === 'PaymentRefunded' });
+      }
+    });
+    if (firstNegative !== null) result.violation(`${stream.streamId}: balance below zero ${firstNegative}`);
+    accounts.set(customerId, money);
+  }
+
+  const allCustomers = new Set<string>([...(customers ?? []), ...ordersByCustomer.keys(), ...accounts.keys()]);
+  for (const customerId of allCustomers) {
+    result.count('customers');
+    const orders = ordersByCustomer.get(customerId) ?? new Map<string, OrderMoney>();
+    const account = accounts.get(customerId) ?? { netByOrder: new Map<string, number>(), payments: new Map(), net: 0 };
+    let accountNet = account.net;
+    let expected = 0;
+    const details: string[] = [];
+    for (const order of orders.values()) {
+      const paidOnAccount = account.netByOrder.get(order.orderId) ?? 0;
+      if (order.status === 'PLACED') {
+        result.count('inFlight');
+        result.note(`order ${order.orderId} (customer ${customerId}): checkout in flight, account holds ${paidOnAccount} cents for it`);
+        accountNet -= paidOnAccount;
+        continue;
+      }
+      const payment = order.paymentId ? account.payments.get(order.paymentId) : undefined;
+      if (order.status === 'CONFIRMED' && payment?.refunded) {
+        result.count('cancelInFlight');
+        result.note(`order ${order.orderId} (customer ${customerId}): CONFIRMED but payment ${order.paymentId} refunded: cancellation in flight`);
+        accountNet -= paidOnAccount;
+        continue;
+      }
+      expected += order.expectedCents;
+      if (order.expectedCents > 0 && (!payment || payment.orderId !== order.orderId || payment.amountCents !== order.expectedCents)) {
+        details.push(`order ${order.orderId} confirmed with payment ${order.paymentId} (${order.expectedCents} cents) not found on the account`);
+      }
+      if (paidOnAccount !== order.expectedCents) {
+        details.push(`order ${order.orderId} (${order.status}): account net ${paidOnAccount} ≠ expected ${order.expectedCents}`);
+      }
+    }
+    for (const [orderId, net] of account.netByOrder) {
+      if (!orders.has(orderId) && net !== 0) details.push(`account net ${net} cents for order ${orderId}, which is not an order of this customer`);
+    }
+    if (accountNet !== expected || details.length > 0) {
+      result.violation(`customer ${customerId}: debits − refunds = ${accountNet} ≠ confirmed orders ${expected}${details.length ? ` (${details.join('; ')})` : ''}`);
+    }
+  }
+  return result.build();
+}

@@ -1,0 +1,56 @@
+import { evolveStock, initialStockState, STOCK_STREAM_TYPE, type StockEvent, type StockState } from '../domain/stock';
+import type { Queryable } from '../eventstore';
+import { foldChecked, idsWithPrefix, streamsOfType } from './streams';
+import { ResultBuilder, sameJson, type InvariantFilter, type InvariantResult } from './types';
+
+export const STOCK_INVARIANT = { id: '1', title: 'no product oversold (stock fold ≥ 0, reserved ≤ onHand, = aggregate_states)' };
+
+/**
+ * Invariant 1: for every stock stream, the fold of its events never has onHand < 0, reserved < 0
+ * or reserved > onHand (checked after every event, so a past oversell is found too), and the final
+ * fold equals the state stored in aggregate_states (onHand, reserved, reservations, version).
+ */
+export async function checkStock(db: Queryable, filter: InvariantFilter = {}): Promise<InvariantResult> {
+  const result = new ResultBuilder(STOCK_INVARIANT.id, STOCK_INVARIANT.title);
+  const streamIds = idsWithPrefix(filter.streamIds, 'stock-');
+  if (streamIds?.length === 0) return result.build();
+
+  const stored = new Map<string, { state: StockState; version: number }>();
+  const { rows } = await db.query<{ stream_id: string; state: StockState; version: string }>(
+    `SELECT stream_id, state, version FROM aggregate_states
+      WHERE stream_type = $1 AND ($2::text[] IS NULL OR stream_id = ANY($2::text[]))`,
+    [STOCK_STREAM_TYPE, streamIds ?? null],
+  );
+  for (const row of rows) stored.set(row.stream_id, { state: row.state, version: Number(row.version) });
+
+  for await (const stream of streamsOfType(db, STOCK_STREAM_TYPE, { streamIds })) {
+    result.checked();
+    let firstBad: string | null = null;
+    const state = foldChecked<StockState, StockEvent>(initialStockState, evolveStock, stream.events, (s, e) => {
+      if (firstBad === null && (s.onHand < 0 || s.reserved < 0 || s.reserved > s.onHand)) {
+        firstBad = `${stream.streamId}: at version ${e.version} (${e.type}) onHand=${s.onHand} reserved=${s.reserved}`;
+      }
+    });
+    if (firstBad !== null) result.violation(`oversold ${firstBad}`);
+    if (stream.events.length !== stream.version) {
+      result.violation(`${stream.streamId}: ${stream.events.length} event(s) for stream version ${stream.version}`);
+    }
+    const row = stored.get(stream.streamId);
+    stored.delete(stream.streamId);
+    if (!row) {
+      result.violation(`${stream.streamId}: no aggregate_states row`);
+      continue;
+    }
+    const mismatches: string[] = [];
+    if (row.version !== stream.version) mismatches.push(`version stored ${row.version} ≠ stream ${stream.version}`);
+    if (row.state.onHand !== state.onHand) mismatches.push(`onHand stored ${row.state.onHand} ≠ fold ${state.onHand}`);
+    if (row.state.reserved !== state.reserved) mismatches.push(`reserved stored ${row.state.reserved} ≠ fold ${state.reserved}`);
+    if (!sameJson(row.state.reservations ?? {}, state.reservations)) mismatches.push('reservations differ from the fold');
+    if (mismatches.length > 0) result.violation(`${stream.streamId}: aggregate_states disagrees: ${mismatches.join('; ')}`);
+  }
+  // A committed state without a stream cannot exist (deferred foreign key); say so if it does.
+  for (const [streamId, row] of stored) {
+    if (row.version > 0) result.violation(`${streamId}: aggregate_states row at version ${row.version} without a stock stream`);
+  }
+  return result.build();
+}
