@@ -6,7 +6,8 @@ import type { UpcasterRegistry } from './upcasters';
 const COLUMNS = `global_position, transaction_id::text AS transaction_id, stream_id, stream_type, version, event_id,
   type, schema_version, data, metadata, occurred_at, recorded_at`;
 
-interface EventRow {
+/** A row of the events table as node-postgres returns it (bigints as strings). */
+export interface EventRow {
   global_position: string;
   transaction_id: string;
   stream_id: string;
