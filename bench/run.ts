@@ -5,10 +5,10 @@
  * the claim is the ratio. Sizes scale with env vars (see `cfg`). A script, not a test.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -27,6 +27,7 @@ import { connectClient } from '../src/temporal';
 import { orderStreamId } from '../src/workflows/orderContract';
 import { loadHistories } from '../test/replay/loadHistories';
 import { addUpdate, createUpdate, placeUpdate, type bareOrderWorkflow } from './bareWorkflow';
+import { throwawayDataDir } from '../src/devstack/throwawayDataDir';
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const cfg = {
@@ -369,8 +370,7 @@ function table(): string {
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'order-actors-bench-'));
-  chmodSync(dataDir, 0o755);
+  const dataDir = throwawayDataDir('bench');
   progress(`starting stack (budget ${cfg.budgetSeconds}s) ${JSON.stringify(cfg)}`);
   const local = await startLocalWorker({
     dataDir,

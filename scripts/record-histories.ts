@@ -5,8 +5,7 @@
  * workflow code: commit new recordings whenever behaviour changes on purpose.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -20,6 +19,7 @@ import { checkoutWorkflowId } from '../src/workflows/checkout';
 import { connectClient } from '../src/temporal';
 import type { orderWorkflow } from '../src/workflows/order';
 import { commandSignals, commandUpdates, getCommandOutcomeQuery, getOrderQuery, orderWorkflowId, type OrderWorkflowInput } from '../src/workflows/orderContract';
+import { throwawayDataDir } from '../src/devstack/throwawayDataDir';
 
 const OUT_DIR = path.join(__dirname, '..', 'test', 'replay', 'histories');
 const TASK_QUEUE = 'orders-recording';
@@ -199,8 +199,7 @@ async function save(client: Client, name: string, workflowId: string, runId?: st
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'order-actors-record-'));
-  chmodSync(dataDir, 0o755);
+  const dataDir = throwawayDataDir('record');
   const local = await startLocalWorker({
     dataDir,
     persistent: false,

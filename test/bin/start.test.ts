@@ -1,8 +1,8 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../src/devstack/freePort';
+import { throwawayDataDir } from '../../src/devstack/throwawayDataDir';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -54,8 +54,7 @@ describe('npm start stops everything it started', () => {
   let dataDir: string;
   let started: ChildProcess | undefined;
   beforeEach(() => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'order-actors-start-'));
-    chmodSync(dataDir, 0o755);
+    dataDir = throwawayDataDir('start');
   });
   afterEach(() => {
     // Whatever happened in the test, leave nothing running.

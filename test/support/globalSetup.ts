@@ -1,9 +1,9 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Runtime, bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { startLocalWorker, type LocalWorker } from '../../src/devstack/localWorker';
 import { workflowsPath } from '../../src/worker';
+import { throwawayDataDir } from '../../src/devstack/throwawayDataDir';
 
 export const SHARED_TASK_QUEUE = 'orders-test';
 
@@ -15,8 +15,7 @@ export const SHARED_TASK_QUEUE = 'orders-test';
 export default async function globalSetup(): Promise<void> {
   const log = (line: string) => process.stderr.write(`[test setup] ${line}\n`);
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'order-actors-test-'));
-  chmodSync(dataDir, 0o755); // as root, Postgres runs as the `postgres` user and must enter it
+  const dataDir = throwawayDataDir('test');
 
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve(workflowsPath), logger: new DefaultLogger('WARN') });
   const bundlePath = path.join(dataDir, 'workflow-bundle.js');
