@@ -87,12 +87,12 @@ export async function checkReadModels(db: Queryable, filter: InvariantFilter = {
       const row = rows.get(suffix(stream.streamId, 'account-'));
       if (!compareVersions(result, 'account_summary', stream.streamId, row ? Number(row.version) : null, stream.version)) continue;
       const fold = foldChecked<AccountState, AccountEvent>(initialAccountState, evolveAccount, stream.events);
-      const diffs: string[] = [];
-      if (Number(row!.balance_cents) !== fold.balanceCents) diffs.push(`balance ${row!.balance_cents} ≠ ${fold.balanceCents}`);
-      if (Number(row!.total_deposits_cents) !== fold.totalDepositsCents) diffs.push(`deposits ${row!.total_deposits_cents} ≠ ${fold.totalDepositsCents}`);
-      if (Number(row!.total_withdrawals_cents) !== fold.totalWithdrawalsCents) diffs.push(`withdrawals ${row!.total_withdrawals_cents} ≠ ${fold.totalWithdrawalsCents}`);
-      if (Number(row!.transaction_count) !== fold.transactionCount) diffs.push(`transactions ${row!.transaction_count} ≠ ${fold.transactionCount}`);
-      if (diffs.length > 0) result.violation(`account_summary for ${stream.streamId} at version ${stream.version} differs from the fold: ${diffs.join(', ')}`);
+      reportDiffs(result, `account_summary for ${stream.streamId} at version ${stream.version}`, [
+        ['balance', Number(row!.balance_cents), fold.balanceCents],
+        ['deposits', Number(row!.total_deposits_cents), fold.totalDepositsCents],
+        ['withdrawals', Number(row!.total_withdrawals_cents), fold.totalWithdrawalsCents],
+        ['transactions', Number(row!.transaction_count), fold.transactionCount],
+      ]);
     }
   });
 
@@ -109,12 +109,18 @@ export async function checkReadModels(db: Queryable, filter: InvariantFilter = {
       const row = rows.get(suffix(stream.streamId, 'stock-'));
       if (!compareVersions(result, 'catalog stock', stream.streamId, row ? Number(row.stock_version) : null, stream.version)) continue;
       const fold = foldChecked<StockState, StockEvent>(initialStockState, evolveStock, stream.events);
-      const diffs: string[] = [];
-      if (Number(row!.on_hand) !== fold.onHand) diffs.push(`on_hand ${row!.on_hand} ≠ ${fold.onHand}`);
-      if (Number(row!.reserved) !== fold.reserved) diffs.push(`reserved ${row!.reserved} ≠ ${fold.reserved}`);
-      if (diffs.length > 0) result.violation(`catalog for ${stream.streamId} at version ${stream.version} differs from the fold: ${diffs.join(', ')}`);
+      reportDiffs(result, `catalog for ${stream.streamId} at version ${stream.version}`, [
+        ['on_hand', Number(row!.on_hand), fold.onHand],
+        ['reserved', Number(row!.reserved), fold.reserved],
+      ]);
     }
   });
 
   return result.build();
+}
+
+/** One violation naming every column where a model row and the fold disagree. */
+function reportDiffs(result: { violation(message: string): void }, what: string, columns: Array<[string, number, number]>): void {
+  const diffs = columns.filter(([, stored, folded]) => stored !== folded).map(([name, stored, folded]) => `${name} ${stored} ≠ ${folded}`);
+  if (diffs.length > 0) result.violation(`${what} differs from the fold: ${diffs.join(', ')}`);
 }
