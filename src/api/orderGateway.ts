@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { orderWorkflow } from '../workflows/order';
 import {
+  awaitCheckoutUpdate,
   commandSignals,
   commandUpdates,
   getCommandOutcomeQuery,
@@ -67,6 +68,21 @@ export class OrderGateway {
     const description = await this.translate(orderId, () => handle.describe());
     if (description.status.name !== 'RUNNING') return undefined;
     return this.translate(orderId, () => handle.query(getOrderQuery));
+  }
+
+  /**
+   * Waits at most `timeoutMs` for the running checkout to settle. Undefined when it has not yet;
+   * null when the actor has finished meanwhile (read its stream).
+   */
+  async awaitCheckout(orderId: string, timeoutMs: number): Promise<OrderSnapshot | undefined | null> {
+    const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
+    try {
+      return await this.client.withDeadline(Date.now() + timeoutMs, () => handle.executeUpdate(awaitCheckoutUpdate));
+    } catch (err) {
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return undefined;
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw apiErrorFromTemporal(err) ?? err;
+    }
   }
 
   outcome(orderId: string, commandId: string) {

@@ -126,15 +126,10 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, readWaitMs = 
     res.setHeader('ETag', `"${settled.version}"`).json(orderView(orderId, settled.state, settled.version));
   });
 
-  /** Polls the actor until the saga has settled (the order left PLACED), or gives up. */
+  /** The order once its saga has settled, or undefined after `timeoutMs`. */
   async function awaitCheckout(orderId: string, timeoutMs: number) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const snapshot = (await gateway.snapshot(orderId)) ?? (await foldStream(db, orderId));
-      if (snapshot.state.status !== 'PLACED') return snapshot;
-      if (Date.now() >= deadline) return undefined;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const settled = await gateway.awaitCheckout(orderId, timeoutMs);
+    return settled === null ? foldStream(db, orderId) : settled;
   }
   router.post('/orders/:orderId/cancel', (req, res) => command(req, res, 'CancelOrder', parseInput(cancelBody, req.body)));
   router.post('/orders/:orderId/ship', async (req, res) => {

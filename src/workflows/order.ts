@@ -19,6 +19,7 @@ import { currentSchemaVersion } from '../eventstore/eventSchemas';
 import { checkoutWorkflow, checkoutWorkflowId, undoConfirmedCheckout } from './checkout';
 import { CommandLedger } from './commandLedger';
 import {
+  awaitCheckoutUpdate,
   commandSignals,
   commandUpdates,
   getCommandOutcomeQuery,
@@ -91,6 +92,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
   }
   if (input.carried) describeForOperators(); // a continued run shows where the order is at once
   setHandler(getOrderQuery, () => ({ state, version }));
+  setHandler(awaitCheckoutUpdate, async () => {
+    await condition(() => state.status !== 'PLACED');
+    return { state, version };
+  });
   setHandler(getCommandOutcomeQuery, (commandId) => {
     if (inbox.some((q) => q.input.commandId === commandId)) return { status: 'pending', commandId };
     return ledger.get(commandId) ?? null;

@@ -109,6 +109,8 @@ export const commandUpdates = commandDefinitions((name) => defineUpdate<CommandA
 export const commandSignals = commandDefinitions((name) => defineSignal<[OrderCommandInput]>(name));
 
 export const getOrderQuery = defineQuery<OrderSnapshot>('getOrder');
+/** Answers once the running checkout has settled (the order left PLACED): no polling. */
+export const awaitCheckoutUpdate = defineUpdate<OrderSnapshot>('awaitCheckout');
 export const getCommandOutcomeQuery = defineQuery<CommandOutcome | { status: 'pending'; commandId: string } | null, [string]>(
   'getCommandOutcome',
 );
