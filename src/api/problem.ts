@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../logger';
 
 /** An error a client can act on: it becomes an RFC 9457 problem document with a stable `code`. */
@@ -41,6 +42,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (parserError?.status && parserError.status >= 400 && parserError.status < 500) {
       const code = parserError.status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST'; // an unknown charset or Content-Encoding
       return sendProblem(res, new ApiError(parserError.status, code, 'The request could not be read.'));
+    }
+    if (isDatabaseUnavailable(err)) {
+      logger.warn({ err: String(err), method: req.method, url: req.originalUrl }, 'database unavailable');
+      return sendProblem(res, new ApiError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable. Retry shortly.', {}, { 'Retry-After': '2' }));
     }
     logger.error({ err, method: req.method, url: req.originalUrl }, 'Unhandled error');
     return sendProblem(res, new ApiError(500, 'INTERNAL_ERROR', 'Something went wrong on our side. Try again later.'));
