@@ -6,6 +6,12 @@ import { freePort } from './freePort';
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
+  /**
+   * Stops the server but keeps its folder, so `resume` brings it back on the same port (a
+   * database outage, for chaos runs). Persistent only: stopping a throwaway one deletes its folder.
+   */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 function processAlive(pid: number): boolean {
@@ -92,5 +98,13 @@ export async function startEmbeddedPostgres(options: {
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
   const url = `postgres://orders:${password}@127.0.0.1:${port}/postgres`;
-  return { url, stop: () => pg.stop() };
+  return {
+    url,
+    stop: () => pg.stop(),
+    async pause() {
+      if (!options.persistent) throw new Error('Only a persistent embedded Postgres can be paused: stopping a throwaway one deletes its folder.');
+      await pg.stop();
+    },
+    resume: () => pg.start(),
+  };
 }

@@ -1,0 +1,93 @@
+/**
+ * `npm run chaos`: concurrent checkouts competing for scarce stock and funds while faults hit the
+ * service, each fault in its own scenario on one stack the run starts itself (embedded Postgres,
+ * the Temporal dev server, the worker and the API as separate processes, free ports, a throwaway
+ * folder). Prints a progress line, then a table; writes it to chaos-results/. Exits 1 when any
+ * order did not settle, any invariant or exactly-once check failed, or the API answered a 5xx
+ * other than 503 (or a 503 without Retry-After); 2 when the run itself could not proceed.
+ *
+ * Environment: CHAOS_ORDERS (200), CHAOS_SEED (1), CHAOS_FAULTS (all: worker-kill,postgres-stop,
+ * api-kill,temporal-restart), CHAOS_PG_DOWN_MS (5000), CHAOS_TIME_LIMIT_MS (1200000),
+ * CHAOS_KEEP_DATA (keep the folder, with every process's log, for a post-mortem).
+ */
+import { cpus, loadavg } from 'node:os';
+import path from 'node:path';
+import { apiKill, postgresOutage, temporalRestart, workerKill, type Fault } from '../chaos/faults';
+import { formatTable, writeReport, type ChaosReport } from '../chaos/report';
+import { runScenario } from '../chaos/scenario';
+import { ChaosStack } from '../chaos/stack';
+
+function envInt(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number`);
+  return value;
+}
+
+function chosenFaults(): Fault[] {
+  const all = [workerKill(3), postgresOutage(envInt('CHAOS_PG_DOWN_MS', 5000)), apiKill(), temporalRestart()];
+  const wanted = process.env.CHAOS_FAULTS?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!wanted) return all;
+  const unknown = wanted.filter((w) => !all.some((f) => f.slug === w));
+  if (unknown.length > 0) throw new Error(`Unknown CHAOS_FAULTS ${unknown.join(', ')}; choose from ${all.map((f) => f.slug).join(', ')}`);
+  return all.filter((f) => wanted.includes(f.slug));
+}
+
+async function main(): Promise<number> {
+  const orders = envInt('CHAOS_ORDERS', 200);
+  const seed = envInt('CHAOS_SEED', 1);
+  const faults = chosenFaults();
+  const timeLimitMs = envInt('CHAOS_TIME_LIMIT_MS', 20 * 60_000);
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const progress = (line: string) => process.stderr.write(`\r${line.padEnd(120).slice(0, 160)}`);
+  const report: ChaosReport = {
+    command: `CHAOS_ORDERS=${orders} CHAOS_SEED=${seed}${process.env.CHAOS_FAULTS ? ` CHAOS_FAULTS=${process.env.CHAOS_FAULTS}` : ''} npm run chaos`,
+    startedAt: new Date().toISOString(),
+    loadAverage: { start: loadavg(), end: [] },
+    cpus: cpus().length,
+    results: [],
+  };
+
+  say(`Chaos: ${orders} orders per fault, faults: ${faults.map((f) => f.slug).join(', ')}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const startedAt = Date.now();
+  const stack = await ChaosStack.start(say);
+  say(`Stack up in ${((Date.now() - startedAt) / 1000).toFixed(1)}s (API ${stack.apiUrl}, Temporal ${stack.temporalAddress}, data ${stack.dataDir})`);
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stack.stop());
+  process.on('SIGINT', () => void stop().then(() => process.exit(130)));
+  process.on('SIGTERM', () => void stop().then(() => process.exit(143)));
+  process.on('exit', () => stack.killNow());
+  // Bounded in time: past the limit, stop everything and report what there is.
+  const limit = setTimeout(() => {
+    say(`\nTime limit of ${timeLimitMs / 1000}s reached; stopping.`);
+    void stop().then(() => process.exit(1));
+  }, timeLimitMs);
+  limit.unref();
+
+  try {
+    for (const fault of faults) {
+      const result = await runScenario(stack, fault, { orders, seed, settleTimeoutMs: 180_000, onProgress: progress });
+      progress(`[${fault.name}] ${result.passed ? 'passed' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)}s`);
+      process.stderr.write('\n');
+      report.results.push(result);
+    }
+  } finally {
+    clearTimeout(limit);
+    await stop();
+  }
+  report.loadAverage.end = loadavg();
+  const table = formatTable(report.results);
+  process.stdout.write(`\n${table}\n\n`);
+  const file = writeReport(path.resolve(__dirname, '..', '..', 'chaos-results'), report);
+  say(`Load average at start ${report.loadAverage.start.map((l) => l.toFixed(2)).join(' ')}, at end ${report.loadAverage.end.map((l) => l.toFixed(2)).join(' ')}; written to ${path.relative(process.cwd(), file)}`);
+  return report.results.every((r) => r.passed) ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`\nchaos run could not proceed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(2);
+  },
+);
