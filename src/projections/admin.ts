@@ -136,7 +136,7 @@ export async function retryDeadLetter(db: TransactionalDb, id: number, projectio
     else {
       await tx.query('SAVEPOINT dead_letter_retry');
       try {
-        await projection.apply(tx, event);
+        await projection.applyStream(tx, [event]);
       } catch (err) {
         await tx.query('ROLLBACK TO SAVEPOINT dead_letter_retry');
         error = describeError(err);

@@ -41,7 +41,7 @@ export const notificationsConsumer: Projection = {
   streamTypes: ['order'],
   eventTypes: Object.keys(KIND_BY_TYPE),
   // Not rebuilt: notifications are effects already sent, not a model.
-  async apply(tx, event) {
-    await handleNotification(tx, event);
+  async applyStream(tx, events) {
+    for (const event of events) await handleNotification(tx, event);
   },
 };

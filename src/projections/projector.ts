@@ -2,7 +2,7 @@ import pg, { DatabaseError } from 'pg';
 import type { Pool, PoolClient } from '../db/pool';
 import { readAll, type Checkpoint, type Queryable, type RecordedEvent } from '../eventstore';
 import type { Logger } from '../logger';
-import { handles, type Projection } from './types';
+import { handledByStream, handles, type Projection } from './types';
 
 /** Advisory lock namespace of "the one active instance of projection X"; the key is hashtext(name). */
 export const PROJECTION_LOCK = 727_002;
@@ -49,16 +49,16 @@ export async function readCheckpoint(db: Queryable, name: string): Promise<Check
 }
 
 /**
- * Applies one event, retrying its handler up to `maxAttempts` times inside a savepoint; then parks
- * it in `dead_letters` (in the same transaction) so the projection moves on. Transient errors are
- * not the event's fault: they fail the whole batch, which is retried.
+ * Applies one event alone, retrying its handler up to `maxAttempts` times inside a savepoint; then
+ * parks it in `dead_letters` (in the same transaction) so the projection moves on. Transient
+ * errors are not the event's fault: they fail the whole batch, which is retried.
  */
 export async function applyOrPark(tx: Queryable, projection: Projection, event: RecordedEvent, maxAttempts: number): Promise<'applied' | 'parked'> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     await tx.query('SAVEPOINT projection_apply');
     try {
-      await projection.apply(tx, event);
+      await projection.applyStream(tx, [event]);
       await tx.query('RELEASE SAVEPOINT projection_apply');
       return 'applied';
     } catch (err) {
@@ -76,6 +76,29 @@ export async function applyOrPark(tx: Queryable, projection: Projection, event: 
     [projection.name, event.eventId, event.streamId, event.version, event.globalPosition, event.type, describeError(lastError), maxAttempts],
   );
   return 'parked';
+}
+
+/**
+ * Applies the events of a batch that `projection` handles: one `applyStream` per stream, all under
+ * one savepoint, so a model folds and writes each stream once per batch. When that fails (not
+ * transiently) it is rolled back and the batch is applied again event by event (`applyOrPark`),
+ * which finds the event to blame, parks it after its attempts and applies the others.
+ */
+export async function applyBatch(tx: Queryable, projection: Projection, events: readonly RecordedEvent[], maxAttempts: number): Promise<void> {
+  const streams = handledByStream(projection, events);
+  if (streams.length === 0) return;
+  await tx.query('SAVEPOINT projection_batch');
+  try {
+    for (const stream of streams) await projection.applyStream(tx, stream);
+    await tx.query('RELEASE SAVEPOINT projection_batch');
+    return;
+  } catch (err) {
+    await tx.query('ROLLBACK TO SAVEPOINT projection_batch');
+    if (isTransient(err)) throw err;
+  }
+  for (const event of events) {
+    if (handles(projection, event)) await applyOrPark(tx, projection, event, maxAttempts);
+  }
 }
 
 export function describeError(err: unknown): string {
@@ -100,9 +123,7 @@ export async function runBatch(
   if (events.length === 0) return 0;
   await client.query('BEGIN');
   try {
-    for (const event of events) {
-      if (handles(projection, event)) await applyOrPark(client, projection, event, options.maxAttempts);
-    }
+    await applyBatch(client, projection, events, options.maxAttempts);
     await options.beforeCommit?.(projection.name, events);
     const moved = await client.query(
       `UPDATE projection_checkpoints SET transaction_id = $2::xid8, global_position = $3, updated_at = now()

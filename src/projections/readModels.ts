@@ -21,6 +21,32 @@ export async function unfolded(tx: Queryable, event: RecordedEvent, modelVersion
   return missing;
 }
 
+/**
+ * Folds one stream's events of a batch onto a model at `modelVersion`, each event once (see
+ * `unfolded`), so the model is read and written once per batch. Undefined when it had them all.
+ */
+async function foldOnto<S>(
+  tx: Queryable,
+  events: readonly RecordedEvent[],
+  modelVersion: number,
+  start: S,
+  evolve: (state: S, event: RecordedEvent) => S,
+): Promise<{ state: S; first: RecordedEvent; last: RecordedEvent } | undefined> {
+  let state = start;
+  let version = modelVersion;
+  let first: RecordedEvent | undefined;
+  let last: RecordedEvent | undefined;
+  for (const event of events) {
+    for (const e of await unfolded(tx, event, version)) {
+      state = evolve(state, e);
+      first ??= e;
+      last = e;
+      version = e.version;
+    }
+  }
+  return first && last ? { state, first, last } : undefined;
+}
+
 const suffix = (streamId: string, prefix: string) => (streamId.startsWith(prefix) ? streamId.slice(prefix.length) : streamId);
 const asEvent = <E>(e: RecordedEvent) => ({ type: e.type, data: e.data }) as E;
 
@@ -33,18 +59,19 @@ export const orderSummaryProjection: Projection = {
   name: ORDER_SUMMARY,
   streamTypes: ['order'],
   tables: ['order_summary'],
-  async apply(tx, event) {
-    const orderId = suffix(event.streamId, 'order-');
+  async applyStream(tx, events) {
+    const orderId = suffix(events[0]!.streamId, 'order-');
     const { rows } = await tx.query<{ state: OrderState; version: string; created_at: Date }>(
       'SELECT state, version, created_at FROM order_summary WHERE order_id = $1 FOR UPDATE',
       [orderId],
     );
     const current = rows[0];
-    const pending = await unfolded(tx, event, current ? Number(current.version) : 0);
-    if (pending.length === 0) return;
-    const state = pending.reduce((s, e) => evolveOrder(s, asEvent<OrderEvent>(e)), current?.state ?? initialOrderState);
-    const last = pending[pending.length - 1]!;
-    const createdAt = current?.created_at ?? pending[0]!.occurredAt;
+    const folded = await foldOnto(tx, events, current ? Number(current.version) : 0, current?.state ?? initialOrderState, (s, e) =>
+      evolveOrder(s, asEvent<OrderEvent>(e)),
+    );
+    if (!folded) return;
+    const { state, first, last } = folded;
+    const createdAt = current?.created_at ?? first.occurredAt;
     await tx.query(
       `INSERT INTO order_summary (order_id, customer_id, status, items, total_cents, version, created_at, updated_at, last_checkout_failure, state)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -76,8 +103,8 @@ export const accountSummaryProjection: Projection = {
   name: ACCOUNT_SUMMARY,
   streamTypes: [ACCOUNT_STREAM_TYPE],
   tables: ['account_summary'],
-  async apply(tx, event) {
-    const customerId = suffix(event.streamId, 'account-');
+  async applyStream(tx, events) {
+    const customerId = suffix(events[0]!.streamId, 'account-');
     const { rows } = await tx.query<{
       balance_cents: string;
       total_deposits_cents: string;
@@ -86,8 +113,6 @@ export const accountSummaryProjection: Projection = {
       version: string;
     }>('SELECT * FROM account_summary WHERE customer_id = $1 FOR UPDATE', [customerId]);
     const row = rows[0];
-    const pending = await unfolded(tx, event, row ? Number(row.version) : 0);
-    if (pending.length === 0) return;
     const start = row
       ? {
           ...initialAccountState,
@@ -98,8 +123,9 @@ export const accountSummaryProjection: Projection = {
           transactionCount: row.transaction_count,
         }
       : initialAccountState;
-    const state = pending.reduce((s, e) => evolveAccount(s, asEvent<AccountEvent>(e)), start);
-    const last = pending[pending.length - 1]!;
+    const folded = await foldOnto(tx, events, row ? Number(row.version) : 0, start, (s, e) => evolveAccount(s, asEvent<AccountEvent>(e)));
+    if (!folded) return;
+    const { state, last } = folded;
     await tx.query(
       `INSERT INTO account_summary (customer_id, balance_cents, total_deposits_cents, total_withdrawals_cents, transaction_count, version, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -133,35 +159,34 @@ export const catalogProjection: Projection = {
   name: CATALOG,
   streamTypes: ['product', STOCK_STREAM_TYPE],
   tables: ['catalog'],
-  async apply(tx, event) {
-    const isStock = event.streamType === STOCK_STREAM_TYPE;
-    const productId = suffix(event.streamId, isStock ? 'stock-' : 'product-');
+  async applyStream(tx, events) {
+    const isStock = events[0]!.streamType === STOCK_STREAM_TYPE;
+    const productId = suffix(events[0]!.streamId, isStock ? 'stock-' : 'product-');
     await tx.query('INSERT INTO catalog (product_id) VALUES ($1) ON CONFLICT (product_id) DO NOTHING', [productId]);
     const { rows } = await tx.query<CatalogRow>('SELECT * FROM catalog WHERE product_id = $1 FOR UPDATE', [productId]);
     const row = rows[0]!;
     if (isStock) {
-      const pending = await unfolded(tx, event, Number(row.stock_version));
-      if (pending.length === 0) return;
       const start = { onHand: Number(row.on_hand), reserved: Number(row.reserved), reservations: {} };
-      const stock = pending.reduce((s, e) => evolveStock(s, asEvent<StockEvent>(e)), start);
+      const folded = await foldOnto(tx, events, Number(row.stock_version), start, (s, e) => evolveStock(s, asEvent<StockEvent>(e)));
+      if (!folded) return;
       await tx.query('UPDATE catalog SET on_hand = $2, reserved = $3, stock_version = $4, updated_at = now() WHERE product_id = $1', [
         productId,
-        stock.onHand,
-        stock.reserved,
-        pending[pending.length - 1]!.version,
+        folded.state.onHand,
+        folded.state.reserved,
+        folded.last.version,
       ]);
       return;
     }
-    const pending = await unfolded(tx, event, Number(row.product_version));
-    if (pending.length === 0) return;
     const start: ProductState = row.product_exists
       ? { exists: true, productId, name: row.name, description: row.description, priceCents: Number(row.price_cents) }
       : initialProductState;
-    const product = pending.reduce((s, e) => evolveProduct(s, asEvent<ProductEvent>(e)), start);
+    const folded = await foldOnto(tx, events, Number(row.product_version), start, (s, e) => evolveProduct(s, asEvent<ProductEvent>(e)));
+    if (!folded) return;
+    const product = folded.state;
     await tx.query(
       `UPDATE catalog SET product_exists = $2, name = $3, description = $4, price_cents = $5, product_version = $6, updated_at = now()
         WHERE product_id = $1`,
-      [productId, product.exists, product.name, product.description, product.priceCents, pending[pending.length - 1]!.version],
+      [productId, product.exists, product.name, product.description, product.priceCents, folded.last.version],
     );
   },
 };

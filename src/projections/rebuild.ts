@@ -1,8 +1,8 @@
 import pg from 'pg';
 import type { Pool } from '../db/pool';
 import { readAll, START, type Checkpoint, type Queryable } from '../eventstore';
-import { applyOrPark } from './projector';
-import { handles, type Projection } from './types';
+import { applyBatch } from './projector';
+import type { Projection } from './types';
 
 /** Advisory lock namespace of "projection X is being rebuilt"; the key is hashtext(name). */
 export const REBUILD_LOCK = 727_003;
@@ -30,9 +30,7 @@ async function catchUp(
     if (!options.inTransaction) await tx.query('BEGIN');
     // The projection writes unqualified names: they land in the shadow; `events` stays public.
     await tx.query(`SET LOCAL search_path = ${quoteIdent(shadow)}, public`);
-    for (const event of batch.events) {
-      if (handles(projection, event)) await applyOrPark(tx, projection, event, options.maxAttempts);
-    }
+    await applyBatch(tx, projection, batch.events, options.maxAttempts);
     checkpoint = batch.checkpoint;
     if (!options.inTransaction) await tx.query('COMMIT');
     await options.progress(batch.events.length);

@@ -1,18 +1,22 @@
 import type { Queryable, RecordedEvent } from '../eventstore';
 
 /**
- * A read model fed by the projector. `apply` runs inside the batch's transaction and must write
- * only unqualified table names: a rebuild points `search_path` at a shadow schema.
+ * A read model fed by the projector. `applyStream` runs inside the batch's transaction and must
+ * write only unqualified table names: a rebuild points `search_path` at a shadow schema.
  */
 export interface Projection {
   name: string;
-  /** Only these event types reach `apply` (all when absent); the checkpoint passes the others. */
+  /** Only these event types reach `applyStream` (all when absent); the checkpoint passes the others. */
   eventTypes?: readonly string[];
   /** Only events of these stream types (order and stock both have a `StockReserved`). */
   streamTypes?: readonly string[];
-  /** The tables `apply` writes: what a rebuild copies into its shadow schema and swaps in. */
+  /** The tables `applyStream` writes: what a rebuild copies into its shadow schema and swaps in. */
   tables?: readonly string[];
-  apply(tx: Queryable, event: RecordedEvent): Promise<void>;
+  /**
+   * Applies events of ONE stream, in the order the batch read them (one or more): a batch's events
+   * of a stream are handed over together so a model folds them once and writes its row once.
+   */
+  applyStream(tx: Queryable, events: readonly RecordedEvent[]): Promise<void>;
 }
 
 export function handles(projection: Projection, event: RecordedEvent): boolean {
@@ -20,4 +24,16 @@ export function handles(projection: Projection, event: RecordedEvent): boolean {
     (!projection.eventTypes || projection.eventTypes.includes(event.type)) &&
     (!projection.streamTypes || projection.streamTypes.includes(event.streamType))
   );
+}
+
+/** The events `projection` handles, grouped by stream in order of first appearance; each group keeps the batch's order. */
+export function handledByStream(projection: Projection, events: readonly RecordedEvent[]): RecordedEvent[][] {
+  const streams = new Map<string, RecordedEvent[]>();
+  for (const event of events) {
+    if (!handles(projection, event)) continue;
+    const group = streams.get(event.streamId);
+    if (group) group.push(event);
+    else streams.set(event.streamId, [event]);
+  }
+  return [...streams.values()];
 }

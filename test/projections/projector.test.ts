@@ -34,14 +34,16 @@ function recordingProjection(streamType: string, name = uniqueId('ptest').replac
   return {
     name,
     streamTypes: [streamType],
-    async apply(tx, event) {
-      await before?.(tx, event);
-      await tx.query('INSERT INTO projector_test_applied (projection, event_id, stream_id, version) VALUES ($1, $2, $3, $4)', [
-        name,
-        event.eventId,
-        event.streamId,
-        event.version,
-      ]);
+    async applyStream(tx, events) {
+      for (const event of events) {
+        await before?.(tx, event);
+        await tx.query('INSERT INTO projector_test_applied (projection, event_id, stream_id, version) VALUES ($1, $2, $3, $4)', [
+          name,
+          event.eventId,
+          event.streamId,
+          event.version,
+        ]);
+      }
     },
   };
 }
@@ -224,7 +226,8 @@ describe('dead letters', () => {
       expect(listed).toEqual([
         expect.objectContaining({ projection: projection.name, eventId: events[2]!.eventId, streamId, version: 3, attempts: 3, error: `cannot handle ${events[2]!.eventId}` }),
       ]);
-      expect(attempts.get(events[2]!.eventId)).toBe(3);
+      // Once in its stream's grouped apply, which failed and fell back to 3 attempts alone.
+      expect(attempts.get(events[2]!.eventId)).toBe(4);
       // It moved on: every other event is in the model, the parked one is not.
       while ((await applied(projection.name)).length < events.length - 1) {
         if (Date.now() > deadline) throw new Error('the projection did not move on past the parked event');
@@ -250,5 +253,42 @@ describe('dead letters', () => {
     } finally {
       await api.close();
     }
+  });
+
+  test('a failed grouped apply is rolled back and its batch applied event by event: only the poisoned event is parked', async () => {
+    const streamType = uniqueId('ptype');
+    const calls = new Map<string, number>();
+    let poisoned = '';
+    const projection = recordingProjection(streamType, undefined, async (_tx, event) => {
+      calls.set(event.eventId, (calls.get(event.eventId) ?? 0) + 1);
+      if (event.eventId === poisoned) throw new Error('poisoned');
+    });
+    // Three streams in one transaction, so they reach the projection in one batch.
+    const streams = [uniqueId('pgroup'), uniqueId('pgroup'), uniqueId('pgroup')];
+    const perStream = streams.map(() => newEvents(4));
+    poisoned = perStream[1]![1]!.eventId;
+    const tx = await pool.connect();
+    try {
+      await tx.query('BEGIN');
+      for (const [i, streamId] of streams.entries()) await appendToStream(tx, streamId, streamType, 'no_stream', perStream[i]!);
+      await tx.query('COMMIT');
+    } finally {
+      tx.release();
+    }
+    startProjector([projection]);
+    const healthy = perStream.flat().filter((e) => e.eventId !== poisoned).map((e) => e.eventId).sort();
+    const deadline = Date.now() + 10_000;
+    while ((await applied(projection.name)).length < healthy.length) {
+      if (Date.now() > deadline) throw new Error('the healthy events were not applied');
+      await sleep(20);
+    }
+    await sleep(200);
+    // Writes of the streams applied before the failure were rolled back: every healthy event once.
+    expect(await applied(projection.name)).toEqual(healthy);
+    const parked = await pool.query('SELECT event_id, attempts FROM dead_letters WHERE projection = $1', [projection.name]);
+    expect(parked.rows).toEqual([{ event_id: poisoned, attempts: 3 }]);
+    expect(calls.get(poisoned)).toBe(4); // once grouped, 3 times alone
+    // The first stream was applied grouped, rolled back, then applied alone: twice each.
+    for (const e of perStream[0]!) expect(calls.get(e.eventId)).toBe(2);
   });
 });
