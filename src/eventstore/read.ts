@@ -1,41 +1,60 @@
+import pg from 'pg';
 import { eventSchemas } from './eventSchemas';
 import type { Queryable } from './queryable';
 import type { Checkpoint, RecordedEvent } from './types';
 import type { UpcasterRegistry } from './upcasters';
 
-const COLUMNS = `global_position, transaction_id::text AS transaction_id, stream_id, stream_type, version, event_id,
-  type, schema_version, data, metadata, occurred_at, recorded_at`;
+/**
+ * The columns `toRecorded` reads, by position (rows come as arrays: no object per row with 12
+ * keys). Timestamps come as the text of their UTC time, not as `timestamptz`: pg would parse each
+ * into a `Date` only for `toRecorded` to print it back as an ISO string.
+ */
+const COLUMNS = `global_position, transaction_id::text, stream_id, stream_type, version, event_id, type, schema_version,
+  data, metadata, (occurred_at AT TIME ZONE 'UTC')::text, (recorded_at AT TIME ZONE 'UTC')::text`;
 
-/** A row of the events table as node-postgres returns it (bigints as strings). */
-export interface EventRow {
-  global_position: string;
-  transaction_id: string;
-  stream_id: string;
-  stream_type: string;
-  version: string;
-  event_id: string;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: RecordedEvent['metadata'];
-  occurred_at: Date;
-  recorded_at: Date;
+/** A row of `COLUMNS` as node-postgres returns it in array mode (bigints as strings, jsonb parsed). */
+type EventRow = [
+  globalPosition: string,
+  transactionId: string,
+  streamId: string,
+  streamType: string,
+  version: string,
+  eventId: string,
+  type: string,
+  schemaVersion: number,
+  data: unknown,
+  metadata: RecordedEvent['metadata'],
+  occurredAt: string,
+  recordedAt: string,
+];
+
+const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ) as (text: string) => Date;
+
+/**
+ * Postgres' text of a UTC timestamp (`2026-11-22 15:58:21.123456`) as `Date#toISOString` writes
+ * it (`2026-11-22T15:58:21.123Z`; truncated to the millisecond, as pg's own parsing does). Years
+ * outside 1–9999 AD are written differently by the two: those go through pg's parser and a Date.
+ */
+function isoFromUtcText(text: string): string {
+  if (text.charCodeAt(10) !== 32 || text.endsWith('BC')) return parseTimestamptz(text.replace(/( BC)?$/, '+00$1')).toISOString();
+  const millis = text.length > 20 ? text.slice(20, 23).padEnd(3, '0') : '000';
+  return `${text.slice(0, 10)}T${text.slice(11, 19)}.${millis}Z`;
 }
 
 function toRecorded(row: EventRow): RecordedEvent {
   return {
-    globalPosition: Number(row.global_position),
-    transactionId: row.transaction_id,
-    streamId: row.stream_id,
-    streamType: row.stream_type,
-    version: Number(row.version),
-    eventId: row.event_id,
-    type: row.type,
-    schemaVersion: row.schema_version,
-    data: row.data,
-    metadata: row.metadata,
-    occurredAt: row.occurred_at.toISOString(),
-    recordedAt: row.recorded_at.toISOString(),
+    globalPosition: Number(row[0]),
+    transactionId: row[1],
+    streamId: row[2],
+    streamType: row[3],
+    version: Number(row[4]),
+    eventId: row[5],
+    type: row[6],
+    schemaVersion: row[7],
+    data: row[8],
+    metadata: row[9],
+    occurredAt: isoFromUtcText(row[10]),
+    recordedAt: isoFromUtcText(row[11]),
   };
 }
 
@@ -53,12 +72,13 @@ export async function readStream(
   streamId: string,
   range: { fromVersion?: number; toVersion?: number } & ReadOptions = {},
 ): Promise<RecordedEvent[]> {
-  const { rows } = await db.query<EventRow>(
-    `SELECT ${COLUMNS} FROM events
+  const { rows } = await db.query<EventRow>({
+    text: `SELECT ${COLUMNS} FROM events
       WHERE stream_id = $1 AND version >= $2 AND ($3::bigint IS NULL OR version <= $3)
       ORDER BY version`,
-    [streamId, range.fromVersion ?? 1, range.toVersion ?? null],
-  );
+    values: [streamId, range.fromVersion ?? 1, range.toVersion ?? null],
+    rowMode: 'array',
+  });
   const schemas = range.schemas ?? eventSchemas;
   return rows.map((row) => schemas.upcast(toRecorded(row)));
 }
@@ -73,16 +93,17 @@ export async function readAll(
   db: Queryable,
   options: { after: Checkpoint; limit: number } & ReadOptions,
 ): Promise<{ events: RecordedEvent[]; checkpoint: Checkpoint }> {
-  const { rows } = await db.query<EventRow>(
-    `SELECT ${COLUMNS} FROM events
+  const { rows } = await db.query<EventRow>({
+    text: `SELECT ${COLUMNS} FROM events
       WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
       -- events.transaction_id, not the bare name: that would be the text output column, and text
       -- order ('1000' < '999') disagrees with the checkpoint's xid8 order where ids gain a digit
       ORDER BY events.transaction_id, global_position
       LIMIT $3`,
-    [options.after.transactionId, options.after.globalPosition, options.limit],
-  );
+    values: [options.after.transactionId, options.after.globalPosition, options.limit],
+    rowMode: 'array',
+  });
   const schemas = options.schemas ?? eventSchemas;
   const events = rows.map((row) => schemas.upcast(toRecorded(row)));
   const last = events[events.length - 1];

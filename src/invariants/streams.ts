@@ -1,5 +1,4 @@
 import { eventSchemas, type Queryable, type UpcasterRegistry } from '../eventstore';
-import type { EventRow as StoredEventRow } from '../eventstore/read';
 
 /** A stored event as the checks need it, in its current schema. */
 export interface CheckedEvent {
@@ -18,7 +17,16 @@ export interface LoadedStream {
   events: CheckedEvent[];
 }
 
-type EventRow = Pick<StoredEventRow, 'stream_id' | 'stream_type' | 'version' | 'event_id' | 'type' | 'schema_version' | 'data'>;
+/** The columns the checks select from `events` (bigints as strings). */
+interface EventRow {
+  stream_id: string;
+  stream_type: string;
+  version: string;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+}
 
 /**
  * Every stream of a type (or only `streamIds`), a page of streams at a time in stream id order,
