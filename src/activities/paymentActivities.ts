@@ -14,12 +14,13 @@ export type PaymentActivities = Pick<CheckoutActivities, 'debitAccount' | 'refun
 export const ACCOUNT_COMMAND_ATTEMPTS = 32;
 
 /** Runs one account command through the optimistic-concurrency command handler. */
-export function executeAccountCommand(db: Queryable, command: AccountCommand, commandId: string, correlationId: string, maxAttempts = ACCOUNT_COMMAND_ATTEMPTS) {
+export function executeAccountCommand(db: Queryable, command: AccountCommand, commandId: string, correlationId: string, options: { skipIfCommandStored?: boolean } = {}) {
   return handleCommand(db, accountDecider, { id: accountStreamId(command.customerId), type: ACCOUNT_STREAM_TYPE }, command, {
     metadata: activityMetadata(commandId, correlationId),
     newEventId: randomUUID,
     now: () => new Date(),
-    maxAttempts,
+    maxAttempts: ACCOUNT_COMMAND_ATTEMPTS,
+    ...options,
   });
 }
 

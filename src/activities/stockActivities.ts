@@ -8,11 +8,12 @@ import { activityMetadata, refuse, toActivityFailure } from './activityFailures'
 export type StockActivities = Pick<CheckoutActivities, 'reserveStock' | 'releaseReservation' | 'commitReservation' | 'returnStock'>;
 
 /** Runs one stock command on the product's state-stored stock aggregate (row lock, no retries). */
-export function executeStockCommand(db: TransactionalDb, productId: string, command: StockCommand, commandId: string, correlationId: string) {
+export function executeStockCommand(db: TransactionalDb, productId: string, command: StockCommand, commandId: string, correlationId: string, options: { skipIfCommandStored?: boolean } = {}) {
   return handleStateStoredCommand(db, stockDecider, { id: stockStreamId(productId), type: STOCK_STREAM_TYPE }, command, {
     metadata: activityMetadata(commandId, correlationId),
     newEventId: randomUUID,
     now: () => new Date(),
+    ...options,
   });
 }
 

@@ -37,6 +37,18 @@ export interface HandledCommand<State, Event> {
   events: Event[];
 }
 
+export interface CommandHostOptions {
+  metadata?: EventMetadata;
+  newEventId: () => string;
+  now: () => Date;
+  schemas?: UpcasterRegistry;
+  /**
+   * A command whose `metadata.commandId` an event of the stream already carries was applied
+   * before: answer the current state and decide nothing (an HTTP retry with its Idempotency-Key).
+   */
+  skipIfCommandStored?: boolean;
+}
+
 /**
  * Hosts a decider on Postgres: read the stream, fold, decide, append at the version read. When
  * another writer got there first, start over from a fresh read, a bounded number of times.
@@ -48,14 +60,16 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   decider: Decider<Command, State, Event>,
   stream: { id: string; type: string },
   command: Command,
-  options: { metadata?: EventMetadata; newEventId: () => string; now: () => Date; maxAttempts?: number; schemas?: UpcasterRegistry },
+  options: CommandHostOptions & { maxAttempts?: number },
 ): Promise<HandledCommand<State, Event>> {
   const maxAttempts = options.maxAttempts ?? 5;
   const schemas = options.schemas ?? eventSchemas;
+  const commandId = options.skipIfCommandStored ? options.metadata?.commandId : undefined;
   for (let attempt = 1; ; attempt++) {
     const recorded = await readStream(db, stream.id, { schemas });
     const version = recorded.length;
     const state = foldRecorded(decider, recorded, schemas);
+    if (commandId !== undefined && recorded.some((e) => e.metadata.commandId === commandId)) return { state, version, events: [] };
     const events = decider.decide(command, state);
     if (events.length === 0) return { state, version, events };
     try {

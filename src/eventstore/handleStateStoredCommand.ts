@@ -1,7 +1,7 @@
 import type { Decider } from '../domain/decider';
 import { appendToStream } from './appendToStream';
 import { eventSchemas } from './eventSchemas';
-import { toEventData, type DomainEvent, type HandledCommand } from './handleCommand';
+import { toEventData, type CommandHostOptions, type DomainEvent, type HandledCommand } from './handleCommand';
 import type { Queryable } from './queryable';
 import type { EventMetadata } from './types';
 import type { UpcasterRegistry } from './upcasters';
@@ -45,6 +45,14 @@ async function lockState<State>(client: Queryable, stream: { id: string; type: s
   return { state: version === 0 ? initialState : (row.state as State), version };
 }
 
+/** Under the row lock: whether the stream already holds an event of this command (see CommandHostOptions). */
+async function commandStored(client: Queryable, streamId: string, options: CommandHostOptions): Promise<boolean> {
+  const commandId = options.metadata?.commandId;
+  if (!options.skipIfCommandStored || commandId === undefined) return false;
+  const { rowCount } = await client.query(`SELECT 1 FROM events WHERE stream_id = $1 AND metadata->>'commandId' = $2 LIMIT 1`, [streamId, commandId]);
+  return (rowCount ?? 0) > 0;
+}
+
 /**
  * Hosts a decider as a state-stored aggregate: in one transaction, lock the state row, decide,
  * write the new state and append the events at the version the row had. All or nothing. The row
@@ -57,7 +65,7 @@ export async function handleStateStoredCommand<Command, State, Event extends Dom
   decider: Decider<Command, State, Event>,
   stream: { id: string; type: string },
   command: Command,
-  options: { metadata?: EventMetadata; newEventId: () => string; now: () => Date; schemas?: UpcasterRegistry },
+  options: CommandHostOptions,
 ): Promise<HandledCommand<State, Event>> {
   const schemas = options.schemas ?? eventSchemas;
   const client = await db.connect();
@@ -65,7 +73,7 @@ export async function handleStateStoredCommand<Command, State, Event extends Dom
   try {
     await client.query('BEGIN');
     const current = await lockState(client, stream, decider.initialState);
-    const events = decider.decide(command, current.state);
+    const events = (await commandStored(client, stream.id, options)) ? [] : decider.decide(command, current.state);
     if (events.length === 0) {
       await client.query('ROLLBACK'); // also drops a row this transaction just created
       return { state: current.state, version: current.version, events };
