@@ -4,7 +4,7 @@
  * bench/results/<timestamp>.json and prints a markdown table. Every figure sits beside its baseline;
  * the claim is the ratio. Sizes scale with env vars (see `cfg`). A script, not a test.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { executeAccountCommand } from '../src/activities/paymentActivities';
 import { executeStockCommand } from '../src/activities/stockActivities';
 import { createApp } from '../src/api/app';
+import { signToken } from '../src/auth/tokens';
 import { createPool, type Pool } from '../src/db/pool';
 import { startLocalWorker } from '../src/devstack/localWorker';
 import { ACCOUNT_STREAM_TYPE, accountStreamId } from '../src/domain/account';
@@ -206,8 +207,9 @@ async function benchFold(url: string): Promise<void> {
 }
 
 // ---------- 3. checkout over HTTP vs bare workflow ----------
-async function fetchJson(baseUrl: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${baseUrl}${p}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function fetchJson(baseUrl: string, token: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+  const res = await fetch(`${baseUrl}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -248,7 +250,17 @@ async function benchCheckout(pool: Pool, client: Client, temporalAddress: string
   const customers = Array.from({ length: maxC }, (_, i) => `bench-customer-${i}-${randomUUID().slice(0, 6)}`);
   for (const customerId of customers) await executeAccountCommand(pool, { type: 'Deposit', customerId, amountCents: 1_000_000_000 }, randomUUID(), 'bench');
 
-  const app = createApp({ db: pool, client, namespace: 'default', actors: { taskQueue: TASK_QUEUE, cartTtlMs: 30 * 60_000, historyLimit: 2000 }, logger: createLogger('silent') });
+  // Each virtual customer signs in with its own token, so auth and the ownership check are measured too.
+  const authSecret = randomBytes(48).toString('base64url');
+  const tokens = new Map(customers.map((customerId) => [customerId, signToken(authSecret, { sub: customerId, role: 'customer' })]));
+  const app = createApp({
+    db: pool,
+    client,
+    namespace: 'default',
+    actors: { taskQueue: TASK_QUEUE, cartTtlMs: 30 * 60_000, historyLimit: 2000 },
+    logger: createLogger('silent'),
+    auth: { secret: authSecret, rateLimit: { perSecond: 1_000, burst: 1_000 } },
+  });
   const server: Server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -265,15 +277,16 @@ async function benchCheckout(pool: Pool, client: Client, temporalAddress: string
       let n = 0;
       const ours = await closedLoop(c, cfg.checkoutSeconds, async (lat) => {
         const customerId = customers[n++ % c]!;
+        const token = tokens.get(customerId)!;
         const t = performance.now();
-        const created = await timed(lat, 'create', () => fetchJson(baseUrl, 'POST', '/orders', { customerId, shippingAddress: address }));
+        const created = await timed(lat, 'create', () => fetchJson(baseUrl, token, 'POST', '/orders', { customerId, shippingAddress: address }));
         if (created.status !== 201) throw new Error(`create ${created.status} ${JSON.stringify(created.body)}`);
         const orderId = created.body.orderId as string;
         for (const productId of productIds) {
-          const r = await timed(lat, 'addItem', () => fetchJson(baseUrl, 'POST', `/orders/${orderId}/items`, { productId, quantity: 1 }));
+          const r = await timed(lat, 'addItem', () => fetchJson(baseUrl, token, 'POST', `/orders/${orderId}/items`, { productId, quantity: 1 }));
           if (r.status >= 300) throw new Error(`addItem ${r.status} ${JSON.stringify(r.body)}`);
         }
-        const r = await timed(lat, 'checkout?wait', () => fetchJson(baseUrl, 'POST', `/orders/${orderId}/checkout?wait=true`, {}));
+        const r = await timed(lat, 'checkout?wait', () => fetchJson(baseUrl, token, 'POST', `/orders/${orderId}/checkout?wait=true`, {}));
         if (r.status !== 200 || r.body?.status !== 'CONFIRMED') throw new Error(`checkout ${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}`);
         (lat['order total'] ??= []).push(performance.now() - t);
       });

@@ -20,6 +20,12 @@ const envSchema = z.object({
   /** The dev server `npm start` runs: Temporal's usual ports, so the `temporal` CLI needs no --address. */
   TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  /** The HS256 key bearer tokens are signed with (≥ 32 characters). `npm start` keeps one in DATA_DIR. */
+  AUTH_SECRET: z.string().min(32, 'at least 32 characters (for example: openssl rand -base64 48)').optional(),
+  /** Per caller (token subject, or client address when anonymous): sustained requests per second… */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(50),
+  /** …and how many at once after being idle. */
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(200),
 });
 
 export type Config = z.infer<typeof envSchema>;
@@ -46,7 +52,11 @@ export function actorSettings(config: Config) {
   return { taskQueue: config.TASK_QUEUE, cartTtlMs: durationMs(config.ORDER_CART_TTL), historyLimit: config.ORDER_HISTORY_LIMIT };
 }
 
-export function required(config: Config, name: 'DATABASE_URL' | 'TEMPORAL_ADDRESS'): string {
+export function rateLimitSettings(config: Config) {
+  return { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST };
+}
+
+export function required(config: Config, name: 'DATABASE_URL' | 'TEMPORAL_ADDRESS' | 'AUTH_SECRET'): string {
   const value = config[name];
   if (!value) throw new Error(`${name} is required for this process (npm start provides it in development).`);
   return value;

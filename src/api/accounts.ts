@@ -1,8 +1,9 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { accountDecider, accountStreamId, type AccountCommand, type AccountState } from '../domain/account';
 import { executeAccountCommand } from '../activities/paymentActivities';
 import { foldRecorded, readStream, WrongExpectedVersion, type Queryable } from '../eventstore';
+import { assertCustomerAccess, signedIn } from './access';
 import { ApiError } from './problem';
 import { apiErrorFromDomain } from './products';
 import { commandIdOf, pathId } from './requestContext';
@@ -38,12 +39,22 @@ async function readAccountSummary(db: Queryable, customerId: string) {
   };
 }
 
+const accountNotFound = () => new ApiError(404, 'ACCOUNT_NOT_FOUND', 'There is no such account.');
+
 export function accountsRouter(db: Queryable, readWaitMs = DEFAULT_READ_WAIT_MS): Router {
   const router = Router();
+  router.use('/accounts', signedIn);
+
+  /** The path's customer id, once the caller may see that account. */
+  function accessibleCustomerId(req: Request, res: Response): string {
+    const customerId = pathId(req, 'customerId');
+    assertCustomerAccess(res, customerId, accountNotFound);
+    return customerId;
+  }
 
   async function run(command: AccountCommand, commandId: string) {
     try {
-      return await executeAccountCommand(db, command, commandId, commandId);
+      return await executeAccountCommand(db, command, commandId, commandId, { skipIfCommandStored: true });
     } catch (err) {
       if (err instanceof WrongExpectedVersion) {
         throw new ApiError(409, 'CONCURRENT_UPDATE', 'The account changed too often while this was decided. Try again.', {}, { 'Retry-After': '1' });
@@ -57,7 +68,7 @@ export function accountsRouter(db: Queryable, readWaitMs = DEFAULT_READ_WAIT_MS)
     ['withdrawals', 'Withdraw'],
   ] as const) {
     router.post(`/accounts/:customerId/${path}`, async (req, res) => {
-      const customerId = pathId(req, 'customerId');
+      const customerId = accessibleCustomerId(req, res);
       const { amountCents } = parseInput(amountBody, req.body);
       const result = await run({ type, customerId, amountCents }, commandIdOf(req));
       res.json(accountView(customerId, result.state, result.version));
@@ -66,12 +77,12 @@ export function accountsRouter(db: Queryable, readWaitMs = DEFAULT_READ_WAIT_MS)
 
   // The account_summary model; ?minVersion=N waits for it; ?consistency=strong folds the stream.
   router.get('/accounts/:customerId', async (req, res) => {
-    const customerId = pathId(req, 'customerId');
+    const customerId = accessibleCustomerId(req, res);
     const query = parseInput(consistencyQuery, req.query, 'query');
     const { minVersion } = query;
     if (query.consistency === 'strong') {
       const events = await readStream(db, accountStreamId(customerId));
-      if (events.length === 0) throw new ApiError(404, 'ACCOUNT_NOT_FOUND', 'There is no such account.');
+      if (events.length === 0) throw accountNotFound();
       res.json(accountView(customerId, foldRecorded(accountDecider, events), events[events.length - 1]!.version));
       return;
     }
@@ -81,14 +92,14 @@ export function accountsRouter(db: Queryable, readWaitMs = DEFAULT_READ_WAIT_MS)
       readWaitMs,
       (row) => ({ minVersion, currentVersion: row?.version ?? 0 }),
     );
-    if (!summary) throw new ApiError(404, 'ACCOUNT_NOT_FOUND', 'There is no such account.');
+    if (!summary) throw accountNotFound();
     res.setHeader('ETag', `"${summary.version}"`).json(summary);
   });
 
   router.get('/accounts/:customerId/events', async (req, res) => {
-    const customerId = pathId(req, 'customerId');
+    const customerId = accessibleCustomerId(req, res);
     const events = await readStream(db, accountStreamId(customerId));
-    if (events.length === 0) throw new ApiError(404, 'ACCOUNT_NOT_FOUND', 'There is no such account.');
+    if (events.length === 0) throw accountNotFound();
     res.json({ customerId, version: events[events.length - 1]!.version, events });
   });
 

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { TransactionalDb } from '../eventstore';
 import { allProjections, listDeadLetters, projectionStatuses, retryDeadLetter, type Projection } from '../projections';
+import { adminOnly } from './access';
 import { ApiError } from './problem';
 import { parseInput } from './validation';
 
@@ -16,6 +17,7 @@ const deadLetterParams = z.object({ id: z.coerce.number().int().min(1).safe() })
 /** Operating the read side: projection status, parked events and their retry. */
 export function adminRouter(db: TransactionalDb, projections: readonly Projection[] = allProjections): Router {
   const router = Router();
+  router.use('/admin', adminOnly);
 
   router.get('/admin/projections', async (_req, res) => {
     res.json({ projections: await projectionStatuses(db, projections) });

@@ -13,6 +13,9 @@ import { ApiError } from './problem';
 import { problemHandler } from './problem';
 import { productsRouter } from './products';
 import { jsonBodiesOnly } from './requestContext';
+import { authenticate, OrderOwners } from './access';
+import { rateLimit, type RateLimitSettings } from './rateLimit';
+import { securityHeaders } from './securityHeaders';
 
 export const BODY_LIMIT = '64kb';
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -24,6 +27,8 @@ export interface AppDependencies {
   namespace: string;
   actors: OrderActorSettings;
   logger: Logger;
+  /** Bearer tokens are verified with `secret` (HS256); each caller is held to `rateLimit`. */
+  auth: { secret: string; rateLimit: RateLimitSettings };
   /** How long `?minVersion=` waits for a read model (default 5 s). */
   readWaitMs?: number;
   /** The projections /admin reports on and retries dead letters with (default: all the service runs). */
@@ -34,10 +39,15 @@ export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are order versions, set by the routes
+  app.use(securityHeaders);
+  // Probes first: no token, no limit.
+  app.use(healthRouter({ db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
+  // Who is calling and how often, before any body is read.
+  app.use(authenticate(deps.auth.secret));
+  app.use(rateLimit(deps.auth.rateLimit));
   app.use(jsonBodiesOnly(JSON_TYPES, BODY_LIMIT_BYTES));
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));
-  app.use(healthRouter({ db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
-  app.use(ordersRouter(new OrderGateway(deps.client, deps.actors), deps.db, deps.readWaitMs));
+  app.use(ordersRouter(new OrderGateway(deps.client, deps.actors), deps.db, new OrderOwners(deps.db), deps.readWaitMs));
   app.use(productsRouter(deps.db, deps.readWaitMs));
   app.use(inventoryRouter(deps.db));
   app.use(accountsRouter(deps.db, deps.readWaitMs));

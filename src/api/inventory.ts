@@ -3,6 +3,7 @@ import { productStreamId } from '../domain/product';
 import { stockStreamId, type StockState } from '../domain/stock';
 import { readAggregateState, type Queryable } from '../eventstore';
 import { findProduct } from '../activities/catalogLookup';
+import { adminOnly } from './access';
 import { ApiError } from './problem';
 import { pathId } from './requestContext';
 
@@ -45,6 +46,7 @@ export async function readAllStock(db: Queryable): Promise<Array<{ productId: st
 /** Read-only stock levels; restocking is `POST /products/:id/stock`. */
 export function inventoryRouter(db: Queryable): Router {
   const router = Router();
+  router.use('/inventory', adminOnly);
 
   router.get('/inventory', async (_req, res) => {
     res.json({ inventory: await readAllStock(db) });

@@ -4,14 +4,15 @@ import { orderDecider, type OrderState, type OrderStatus } from '../domain/order
 import { foldRecorded, readStream, type Queryable } from '../eventstore';
 import { addressSchema, idSchema, orderStreamId, textSchema, type CommandAccepted, type OrderCommandName } from '../workflows/orderContract';
 import { type CommandPayload, type OrderGateway, newCommandId } from './orderGateway';
+import { adminOnly, assertCustomerAccess, principalOf, signedIn, type OrderOwners } from './access';
 import { ApiError } from './problem';
-import { commandIdOf, expectedVersionOf, pathId, prefersAsync } from './requestContext';
+import { commandIdOf, expectedVersionOf, idFromIdempotencyKey, pathId, prefersAsync } from './requestContext';
 import { consistencyQuery, DEFAULT_READ_WAIT_MS, readAtLeast } from './readConsistency';
 import { parseInput } from './validation';
 
 const quantity = z.number().int().safe();
 const createOrderBody = z
-  .object({ orderId: idSchema.optional(), customerId: idSchema, shippingAddress: addressSchema.optional() })
+  .object({ orderId: idSchema.optional(), customerId: idSchema.optional(), shippingAddress: addressSchema.optional() })
   .strict();
 const addItemBody = z.object({ productId: idSchema, quantity }).strict();
 const changeQuantityBody = z.object({ quantity }).strict();
@@ -78,12 +79,34 @@ function decodeCursor(cursor: string): [string, string] {
   throw new ApiError(400, 'INVALID_CURSOR', 'The cursor is not one this API handed out.');
 }
 
-export function ordersRouter(gateway: OrderGateway, db: Queryable, readWaitMs = DEFAULT_READ_WAIT_MS): Router {
+export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: OrderOwners, readWaitMs = DEFAULT_READ_WAIT_MS): Router {
   const router = Router();
+  router.use(['/orders', '/customers'], signedIn);
+
+  /** The path's order id, once the caller may see that order. */
+  async function accessibleOrderId(req: Request, res: Response): Promise<string> {
+    const orderId = pathId(req, 'orderId');
+    await owners.assertAccess(res, orderId);
+    return orderId;
+  }
+
+  /** A customer orders for itself; an admin names the customer. */
+  function customerOf(res: Response, customerId: string | undefined): string {
+    const principal = principalOf(res);
+    if (principal.role === 'admin') {
+      if (customerId === undefined) {
+        const message = 'an admin must name the customer';
+        throw new ApiError(400, 'VALIDATION_FAILED', `Invalid request body: customerId: ${message}`, { errors: [{ path: 'customerId', message }] });
+      }
+      return customerId;
+    }
+    if (customerId !== undefined && customerId !== principal.sub) throw new ApiError(403, 'FORBIDDEN', 'A customer token can only create orders for its own customer id.');
+    return principal.sub;
+  }
 
   /** Runs one command: as an update (answer now) or, with `Prefer: respond-async`, as a signal. */
   async function command<N extends OrderCommandName>(req: Request, res: Response, name: N, payload: CommandPayload<N>) {
-    const orderId = pathId(req, 'orderId');
+    const orderId = await accessibleOrderId(req, res);
     const commandId = commandIdOf(req);
     const withVersion = { ...payload, expectedVersion: expectedVersionOf(req) } as CommandPayload<N>;
     if (prefersAsync(req)) {
@@ -98,8 +121,13 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, readWaitMs = 
 
   router.post('/orders', async (req, res) => {
     const body = parseInput(createOrderBody, req.body);
-    const orderId = body.orderId ?? newCommandId();
-    const result = await gateway.create(orderId, { orderId, customerId: body.customerId, shippingAddress: body.shippingAddress }, commandIdOf(req));
+    const customerId = customerOf(res, body.customerId);
+    const commandId = commandIdOf(req);
+    // Without an orderId, a retried create (same key, same customer) must name the same order.
+    const orderId = body.orderId ?? (req.get('Idempotency-Key') ? idFromIdempotencyKey(`order:${customerId}`, commandId) : newCommandId());
+    const owner = await owners.ownerOf(orderId);
+    if (owner !== undefined && owner !== customerId) throw new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
+    const result = await gateway.create(orderId, { orderId, customerId, shippingAddress: body.shippingAddress }, commandId);
     res.location(`/orders/${orderId}`);
     sendAccepted(res, orderId, result, 201);
   });
@@ -119,7 +147,7 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, readWaitMs = 
     parseInput(emptyBody, req.body);
     const query = parseInput(checkoutQuery, req.query, 'query');
     if (prefersAsync(req)) return command(req, res, 'PlaceOrder', {});
-    const orderId = pathId(req, 'orderId');
+    const orderId = await accessibleOrderId(req, res);
     const placed = await gateway.send(orderId, 'PlaceOrder', { expectedVersion: expectedVersionOf(req) }, commandIdOf(req));
     const settled = query.wait === 'true' ? await awaitCheckout(orderId, query.timeout * 1000) : undefined;
     if (!settled) return sendAccepted(res, orderId, placed, 202);
@@ -132,7 +160,7 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, readWaitMs = 
     return settled === null ? foldStream(db, orderId) : settled;
   }
   router.post('/orders/:orderId/cancel', (req, res) => command(req, res, 'CancelOrder', parseInput(cancelBody, req.body)));
-  router.post('/orders/:orderId/ship', async (req, res) => {
+  router.post('/orders/:orderId/ship', adminOnly, async (req, res) => {
     parseInput(emptyBody, req.body);
     await command(req, res, 'MarkShipped', {});
   });
@@ -140,7 +168,7 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, readWaitMs = 
   // The read model by default; ?minVersion=N waits for it (read-your-writes); ?consistency=strong
   // asks the actor (a finished one: its stream, folded).
   router.get('/orders/:orderId', async (req, res) => {
-    const orderId = pathId(req, 'orderId');
+    const orderId = await accessibleOrderId(req, res);
     const query = parseInput(consistencyQuery, req.query, 'query');
     const { minVersion } = query;
     const snapshot =
@@ -159,6 +187,7 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, readWaitMs = 
   // A customer's orders from the order_summary model, newest first, optionally by status.
   router.get('/customers/:customerId/orders', async (req, res) => {
     const customerId = pathId(req, 'customerId');
+    assertCustomerAccess(res, customerId, () => new ApiError(404, 'CUSTOMER_NOT_FOUND', 'There is no such customer.'));
     const query = parseInput(customerOrdersQuery, req.query, 'query');
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
     const { rows } = await db.query<{
@@ -199,7 +228,7 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, readWaitMs = 
   });
 
   router.get('/orders/:orderId/events', async (req, res) => {
-    const orderId = pathId(req, 'orderId');
+    const orderId = await accessibleOrderId(req, res);
     const events = await readStream(db, orderStreamId(orderId));
     if (events.length === 0) throw new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
     res.json({ orderId, version: events[events.length - 1]!.version, events });
@@ -207,7 +236,7 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, readWaitMs = 
 
   // Time travel: the order as it was at a version, from the same fold the actor runs.
   router.get('/orders/:orderId/state', async (req, res) => {
-    const orderId = pathId(req, 'orderId');
+    const orderId = await accessibleOrderId(req, res);
     const { version } = parseInput(versionQuery, req.query, 'query');
     const past = await foldStream(db, orderId, version);
     if (past.version === 0) throw new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
@@ -218,7 +247,7 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, readWaitMs = 
   });
 
   router.get('/orders/:orderId/commands/:commandId', async (req, res) => {
-    const orderId = pathId(req, 'orderId');
+    const orderId = await accessibleOrderId(req, res);
     const commandId = pathId(req, 'commandId');
     const outcome = await gateway.outcome(orderId, commandId);
     if (!outcome) throw new ApiError(404, 'COMMAND_NOT_FOUND', 'This order has no record of that command.');

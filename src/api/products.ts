@@ -8,8 +8,9 @@ import { executeStockCommand } from '../activities/stockActivities';
 import { foldRecorded, handleCommand, readStream, type TransactionalDb } from '../eventstore';
 import type { CatalogRow } from '../projections/readModels';
 import { readAllStock, readStock, stockLevel } from './inventory';
+import { adminOnly } from './access';
 import { ApiError } from './problem';
-import { commandIdOf, pathId } from './requestContext';
+import { commandIdOf, idFromIdempotencyKey, pathId } from './requestContext';
 import { consistencyQuery, DEFAULT_READ_WAIT_MS, readAtLeast } from './readConsistency';
 import { parseInput } from './validation';
 
@@ -79,20 +80,24 @@ export function productsRouter(db: TransactionalDb, readWaitMs = DEFAULT_READ_WA
         metadata: { commandId, correlationId: commandId, causationId: commandId },
         newEventId: randomUUID,
         now: () => new Date(),
+        skipIfCommandStored: true,
       });
     } catch (err) {
       throw apiErrorFromDomain(err);
     }
   }
 
-  router.post('/products', async (req, res) => {
+  // Reading the catalog is public; changing it and its stock is for admins.
+  router.post('/products', adminOnly, async (req, res) => {
     const body = parseInput(createProductBody, req.body);
-    const productId = randomUUID();
-    const result = await run(productId, { type: 'CreateProduct', productId, ...body }, commandIdOf(req));
+    const commandId = commandIdOf(req);
+    // A retried create with the same key names the same product, and is then not applied again.
+    const productId = req.get('Idempotency-Key') ? idFromIdempotencyKey('product', commandId) : randomUUID();
+    const result = await run(productId, { type: 'CreateProduct', productId, ...body }, commandId);
     res.status(201).location(`/products/${productId}`).json(productView(result.state, result.version));
   });
 
-  router.patch('/products/:productId', async (req, res) => {
+  router.patch('/products/:productId', adminOnly, async (req, res) => {
     const productId = pathId(req, 'productId');
     const body = parseInput(patchProductBody, req.body);
     const commands: ProductCommand[] = [];
@@ -157,13 +162,13 @@ export function productsRouter(db: TransactionalDb, readWaitMs = DEFAULT_READ_WA
     res.json({ products });
   });
 
-  router.post('/products/:productId/stock', async (req, res) => {
+  router.post('/products/:productId/stock', adminOnly, async (req, res) => {
     const productId = pathId(req, 'productId');
     const { quantity } = parseInput(restockBody, req.body);
     if (!(await findProduct(db, productId))) throw new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');
     const commandId = commandIdOf(req);
     try {
-      const result = await executeStockCommand(db, productId, { type: 'Restock', quantity }, commandId, commandId);
+      const result = await executeStockCommand(db, productId, { type: 'Restock', quantity }, commandId, commandId, { skipIfCommandStored: true });
       res.json({ productId, ...stockLevel(result.state.onHand, result.state.reserved), version: result.version });
     } catch (err) {
       throw apiErrorFromDomain(err);

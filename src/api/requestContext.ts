@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { idSchema } from '../workflows/orderContract';
 import { newCommandId } from './orderGateway';
@@ -11,6 +12,19 @@ export function commandIdOf(req: Request): string {
     throw new ApiError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1 to 128 letters, digits, or _ . : - (a UUID works).');
   }
   return key;
+}
+
+/**
+ * A resource id that follows from the client's Idempotency-Key, so a retried create names the same
+ * resource instead of making a second one. A UUID (version 8: name-based, SHA-256) of the scope
+ * and the key; the scope keeps two customers' equal keys apart.
+ */
+export function idFromIdempotencyKey(scope: string, key: string): string {
+  const hash = createHash('sha256').update(`${scope}\n${key}`).digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x80;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** `If-Match: "3"` → 3; absent or `*` → undefined. */

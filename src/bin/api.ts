@@ -1,6 +1,6 @@
 /** Production API: stateless, scale out freely. Configured only by the environment. */
 import { createApp } from '../api/app';
-import { actorSettings, loadConfig, required } from '../config';
+import { actorSettings, loadConfig, rateLimitSettings, required } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../logger';
@@ -8,11 +8,19 @@ import { connectClient } from '../temporal';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const secret = required(config, 'AUTH_SECRET');
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const pool = createPool(required(config, 'DATABASE_URL'));
   await migrate(pool);
   const client = await connectClient(required(config, 'TEMPORAL_ADDRESS'), config.TEMPORAL_NAMESPACE);
-  const app = createApp({ db: pool, client, namespace: config.TEMPORAL_NAMESPACE, actors: actorSettings(config), logger });
+  const app = createApp({
+    db: pool,
+    client,
+    namespace: config.TEMPORAL_NAMESPACE,
+    actors: actorSettings(config),
+    logger,
+    auth: { secret, rateLimit: rateLimitSettings(config) },
+  });
   const server = app.listen(config.PORT, config.HOST, () => logger.info(`API listening on http://${config.HOST}:${config.PORT}`));
   let stopping = false;
   const stop = () => {

@@ -7,10 +7,14 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app';
-import { actorSettings, loadConfig } from '../config';
+import { signToken } from '../auth/tokens';
+import { actorSettings, loadConfig, rateLimitSettings } from '../config';
+import { devAuthSecret } from '../devstack/devAuth';
 import { startLocalWorker } from '../devstack/localWorker';
 import { createLogger } from '../logger';
 import { connectClient } from '../temporal';
+
+const DEV_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,6 +23,7 @@ async function main(): Promise<void> {
   // We stop the worker ourselves, in order, after the API has stopped taking requests.
   Runtime.install({ shutdownSignals: [] });
   mkdirSync(config.DATA_DIR, { recursive: true });
+  const secret = devAuthSecret(config.DATA_DIR, config.AUTH_SECRET);
 
   const startedAt = Date.now();
   const local = await startLocalWorker({
@@ -36,7 +41,14 @@ async function main(): Promise<void> {
   });
   const { stack, pool } = local;
   const client = await connectClient(stack.temporalAddress, config.TEMPORAL_NAMESPACE);
-  const app = createApp({ db: pool, client, namespace: config.TEMPORAL_NAMESPACE, actors: actorSettings(config), logger });
+  const app = createApp({
+    db: pool,
+    client,
+    namespace: config.TEMPORAL_NAMESPACE,
+    actors: actorSettings(config),
+    logger,
+    auth: { secret, rateLimit: rateLimitSettings(config) },
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
   });
@@ -51,6 +63,10 @@ async function main(): Promise<void> {
   // Only the embedded server's URL: a configured DATABASE_URL may carry real credentials.
   if (!config.DATABASE_URL) say(`  Postgres:        ${stack.databaseUrl} (embedded)`);
   say(`  Started here:    ${stack.started.join(', ') || 'nothing (using DATABASE_URL and TEMPORAL_ADDRESS)'}`);
+  // Development only: ready-made tokens (30 days) so the API can be tried at once; `npm run token` makes more.
+  say('Tokens (Authorization: Bearer …), valid 30 days:');
+  say(`  ADMIN_TOKEN=${signToken(secret, { sub: 'admin', role: 'admin' }, DEV_TOKEN_TTL_SECONDS)}`);
+  say(`  ALICE_TOKEN=${signToken(secret, { sub: 'alice', role: 'customer' }, DEV_TOKEN_TTL_SECONDS)}`);
   say('Press Ctrl-C to stop.');
 
   let stopping = false;

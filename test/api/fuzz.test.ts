@@ -19,13 +19,18 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import fc from 'fast-check';
 import type { Pool } from '../../src/db/pool';
-import { createProduct, startTestApi, testClient, testPool, type TestApi } from '../support/harness';
+import { signToken } from '../../src/auth/tokens';
+import { ADMIN, createProduct, customer, startTestApi, TEST_AUTH_SECRET, testClient, testPool, tokenFor, type TestApi } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 const RUN = `fz${randomUUID().slice(0, 8)}`;
 const BODY_LIMIT_BYTES = 64 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const PAIR_RUNS = 3;
+/** Every request speaks as the admin (who may do everything) unless a defect says otherwise. */
+const ADMIN_AUTHORIZATION = `Bearer ${tokenFor(ADMIN)}`;
+/** A defect's way of sending no Authorization header at all. */
+const NO_AUTHORIZATION = '';
 const READ_RUNS = 5;
 
 let client: Client;
@@ -47,7 +52,7 @@ beforeAll(async () => {
   const ok = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(api.baseUrl + path, {
       method,
-      headers: { 'content-type': 'application/json', 'idempotency-key': `fixture-${RUN}-${randomUUID()}` },
+      headers: { 'content-type': 'application/json', 'idempotency-key': `fixture-${RUN}-${randomUUID()}`, authorization: ADMIN_AUTHORIZATION },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (res.status >= 300) throw new Error(`fixture ${method} ${path}: ${res.status} ${await res.text()}`);
@@ -391,6 +396,20 @@ const badPathId = (slot: string) =>
   kind(`a bad ${slot} id in the path`, badIdSegment.map((seg) => defect(`bad ${slot} id ${seg.slice(0, 40)}`, true, (d) => void (d.ids[slot] = seg))));
 const unknownPathId = (slot: string, atEdge: boolean) =>
   kind(`an unknown ${slot} in the path`, unknownId.map((id) => defect(`unknown ${slot} ${id}`, atEdge, (d) => void (d.ids[slot] = id))));
+/** Credentials that may not do this: none, junk, forged, expired, or a stranger customer's. */
+const CREDENTIALS_REFUSED = [
+  NO_AUTHORIZATION,
+  'Bearer',
+  'Bearer junk',
+  'Basic YWRtaW46YWRtaW4=',
+  `Bearer ${signToken(`${TEST_AUTH_SECRET}-forged`, ADMIN)}`,
+  `Bearer ${signToken(TEST_AUTH_SECRET, ADMIN, 60, Date.now() - 3_600_000)}`,
+  `Bearer ${tokenFor(customer(`${RUN}-stranger`))}`,
+];
+const badCredentials = kind(
+  'credentials that may not do this',
+  fc.constantFrom(...CREDENTIALS_REFUSED).map((authorization) => defect(`Authorization ${authorization.slice(0, 30)}`, true, (d) => void (d.headers.authorization = authorization))),
+);
 const badIdempotencyKey = kind(
   'a bad Idempotency-Key',
   fc.constantFrom(...BAD_IDEMPOTENCY_KEYS).map((key) => defect(`Idempotency-Key ${JSON.stringify(key)}`, true, (d) => void (d.headers['idempotency-key'] = key))),
@@ -689,6 +708,27 @@ const readRoutes: ReadRoute[] = [
   { name: 'GET /accounts/:id', request: () => customerSegment().map((c) => ({ path: `/accounts/${c}` })) },
   { name: 'GET /accounts/:id/events', request: () => customerSegment().map((c) => ({ path: `/accounts/${c}/events` })) },
   {
+    name: 'GET /customers/:id/orders',
+    request: () =>
+      fc
+        .tuple(
+          customerSegment(),
+          fc.constantFrom('', '?limit=1', '?limit=0', '?limit=101', '?limit=abc', '?status=PENDING', '?status=pending', '?status=NOPE', '?cursor=junk',
+            '?cursor=WyIyMDI2LTAxLTAxVDAwOjAwOjAwLjAwMFoiLCIiXQ', '?cursor=%00', '?limit=1&limit=2', '?foo=bar'),
+        )
+        .map(([c, q]) => ({ path: `/customers/${c}/orders${q}` })),
+  },
+  {
+    name: 'GET /admin/projections, /admin/dead-letters; POST /admin/dead-letters/:id/retry',
+    request: () =>
+      fc.oneof(
+        fc.constantFrom('', '?foo=1').map((q) => ({ path: `/admin/projections${q}` })),
+        fc.constantFrom('', '?limit=0', '?limit=501', '?limit=abc', '?projection=', `?projection=${'x'.repeat(101)}`, '?projection=order_summary&limit=5')
+          .map((q) => ({ path: `/admin/dead-letters${q}` })),
+        fc.constantFrom('999999999', '0', '-1', 'abc', '1.5', '9007199254740993', '%00').map((id) => ({ path: `/admin/dead-letters/${id}/retry`, method: 'POST' })),
+      ),
+  },
+  {
     name: 'GET /healthz, /readyz',
     request: () => fc.tuple(fc.constantFrom('/healthz', '/readyz'), junkQuery, fc.constantFrom('GET', 'HEAD')).map(([p, q, method]) => ({ path: p + q, method })),
   },
@@ -703,9 +743,11 @@ function readRequests(route: ReadRoute): fc.Arbitrary<Req> {
       ifMatch: fc.constantFrom(undefined, ...JUNK_IF_MATCH),
       prefer: fc.constantFrom(...PREFER_SYNC, ...PREFER_ASYNC),
       key: fc.constantFrom(undefined, ...BAD_IDEMPOTENCY_KEYS),
+      // Mostly the admin; sometimes none, junk, or a stranger customer's token.
+      authorization: fc.constantFrom(ADMIN_AUTHORIZATION, ADMIN_AUTHORIZATION, ...CREDENTIALS_REFUSED),
     })
-    .map(({ target, method, noise, ifMatch, prefer, key }) => {
-      const headers: Record<string, string> = { ...noise, prefer };
+    .map(({ target, method, noise, ifMatch, prefer, key, authorization }) => {
+      const headers: Record<string, string> = { ...noise, prefer, authorization };
       if (ifMatch !== undefined) headers['if-match'] = ifMatch;
       if (key !== undefined) headers['idempotency-key'] = key;
       return { method: target.method ?? method, path: target.path, headers, mustRefuse: false, label: route.name };
@@ -786,7 +828,8 @@ function strayRequests(): fc.Arbitrary<Req> {
 const STACK_MARKERS = [/\n\s+at /, /node_modules/, /\/src\//, /\.[tj]s:\d+/];
 
 async function send(req: Req): Promise<{ status: number; type: string; text: string; ms: number }> {
-  const headers: Record<string, string> = { ...req.headers };
+  const headers: Record<string, string> = { authorization: ADMIN_AUTHORIZATION, ...req.headers };
+  if (headers.authorization === NO_AUTHORIZATION) delete headers.authorization;
   if (req.mustRefuse && headers['idempotency-key'] === undefined) headers['idempotency-key'] = `${RUN}-${++requestCount}`;
   let body: string | Buffer | undefined = req.body;
   if (body !== undefined) {
@@ -843,7 +886,7 @@ async function fuzz(name: string, requests: fc.Arbitrary<Req>, numRuns: number):
 
 describe('fuzz: every command with a defect is refused as a problem, and writes nothing', () => {
   test.each(commandRoutes.map((r) => [r.name, r] as const))('%s', async (_name, route) => {
-    const kinds = [...route.defects, ...bodyDefects(route)];
+    const kinds = [...route.defects, badCredentials, ...bodyDefects(route)];
     const any = fc.oneof(...kinds.map((k) => k.arb));
     const runs: Array<[string, fc.Arbitrary<Defect[]>, number]> = [
       // Every kind of defect alone, so none hides behind another refused earlier ...
@@ -913,7 +956,7 @@ describe('what the fuzz found, pinned', () => {
     const res = await call('PATCH', `/products/${fx.product}`, { body: '{"name":"Renamed","priceCents":-1}' });
     expect({ status: res.status, code: res.code }).toEqual({ status: 422, code: 'INVALID_PRICE' });
     expect(await productEvents()).toEqual(['ProductCreated']);
-    const product = await fetch(`${api.baseUrl}/products/${fx.product}?consistency=strong`);
+    const product = await fetch(`${api.baseUrl}/products/${fx.product}?consistency=strong`, { headers: { authorization: ADMIN_AUTHORIZATION } });
     expect(((await product.json()) as { name: string }).name).toBe('Fuzz mug');
   });
 
@@ -967,13 +1010,13 @@ describe('after the fuzz', () => {
     const started = Date.now();
     const res = await fetch(`${api.baseUrl}/orders/${fx.order}/items`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: ADMIN_AUTHORIZATION },
       body: JSON.stringify({ productId: fx.product, quantity: 0 }),
       signal: AbortSignal.timeout(10_000),
     });
     expect({ status: res.status, code: ((await res.json()) as { code: string }).code }).toEqual({ status: 422, code: 'INVALID_QUANTITY' });
     expect(Date.now() - started).toBeLessThan(5_000);
-    const stream = (await (await fetch(`${api.baseUrl}/orders/${fx.order}/events`)).json()) as { version: number; events: Array<{ type: string }> };
+    const stream = (await (await fetch(`${api.baseUrl}/orders/${fx.order}/events`, { headers: { authorization: ADMIN_AUTHORIZATION } })).json()) as { version: number; events: Array<{ type: string }> };
     expect(stream.events.map((e) => e.type)).toEqual(['OrderCreated', 'OrderItemAdded']);
   });
 });

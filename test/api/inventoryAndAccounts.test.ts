@@ -1,15 +1,9 @@
 import { createStockActivities } from '../../src/activities/stockActivities';
-import { createProduct, uniqueId, useTestApi } from '../support/harness';
+import { createProduct, expectProblem, uniqueId, useTestApi } from '../support/harness';
 
 const app = useTestApi();
 const { call } = app;
 
-
-
-function expectProblem(res: { status: number; headers: Headers; body: any }, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-}
 
 describe('stock', () => {
   test('restock, then read the inventory: onHand, reserved, available and version', async () => {

@@ -46,6 +46,23 @@ async function waitUntilReady(apiUrl: string): Promise<number> {
   return status;
 }
 
+/** The tokens start prints, and those `npm run token` makes from the same data folder, are real. */
+async function expectPrintedTokensWork(apiUrl: string, output: string, dataDir: string): Promise<void> {
+  const printed = (name: string) => new RegExp(`${name}=(\\S+)`).exec(output)?.[1];
+  const status = async (path: string, token?: string) =>
+    (await fetch(apiUrl + path, { headers: token ? { authorization: `Bearer ${token}` } : {} })).status;
+  const admin = printed('ADMIN_TOKEN');
+  const alice = printed('ALICE_TOKEN');
+  expect({ admin: await status('/admin/projections', admin), alice: await status('/customers/alice/orders', alice) }).toEqual({ admin: 200, alice: 200 });
+  expect({ anonymous: await status('/admin/projections'), alice: await status('/admin/projections', alice) }).toEqual({ anonymous: 401, alice: 403 });
+  const minted = execFileSync(process.execPath, ['--import', 'tsx', 'src/bin/token.ts', '--role', 'customer', '--sub', 'bob'], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: dataDir },
+    encoding: 'utf8',
+  }).trim();
+  expect({ own: await status('/customers/bob/orders', minted), alices: await status('/customers/alice/orders', minted) }).toEqual({ own: 200, alices: 404 });
+}
+
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (code) => resolve(code))));
 }
@@ -71,6 +88,7 @@ describe('npm start stops everything it started', () => {
     started = service.child;
     expect(await waitUntilReady(service.apiUrl)).toBe(200);
     expect(processesUsing(dataDir).length).toBeGreaterThanOrEqual(2); // postgres and the dev server
+    await expectPrintedTokensWork(service.apiUrl, service.output(), dataDir);
 
     stop(service.child);
     expect(await exited(service.child)).toBe(0);

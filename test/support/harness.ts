@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
+import type { RateLimitSettings } from '../../src/api/rateLimit';
+import { signToken, type Principal } from '../../src/auth/tokens';
 import type { OrderActorSettings } from '../../src/api/orderGateway';
 import { createPool, type Pool } from '../../src/db/pool';
 import { productDecider, productStreamId } from '../../src/domain/product';
@@ -43,13 +45,28 @@ export function testClient(): Promise<Client> {
 
 export const uniqueId = (prefix: string): string => `${prefix}-${randomUUID()}`;
 
+/** The test API's token secret: tests sign real tokens with it, exactly as `npm run token` does. */
+export const TEST_AUTH_SECRET = 'test-only-secret-0123456789abcdef0123456789';
+export const ADMIN: Principal = { sub: 'test-admin', role: 'admin' };
+export const customer = (customerId: string): Principal => ({ sub: customerId, role: 'customer' });
+export const tokenFor = (principal: Principal): string => signToken(TEST_AUTH_SECRET, principal);
+/** High enough that only the rate-limit tests meet the limit. */
+const GENEROUS_RATE_LIMIT: RateLimitSettings = { perSecond: 100_000, burst: 100_000 };
+
 export interface TestApi {
   baseUrl: string;
   close(): Promise<void>;
 }
 
 /** The real express app on a real port, talking to the run's Temporal server and Postgres. */
-export async function startTestApi(deps: { client: Client; pool: Pool; actors?: Partial<OrderActorSettings>; readWaitMs?: number; projections?: readonly Projection[] }): Promise<TestApi> {
+export async function startTestApi(deps: {
+  client: Client;
+  pool: Pool;
+  actors?: Partial<OrderActorSettings>;
+  readWaitMs?: number;
+  projections?: readonly Projection[];
+  rateLimit?: RateLimitSettings;
+}): Promise<TestApi> {
   const app = createApp({
     db: deps.pool,
     client: deps.client,
@@ -58,6 +75,7 @@ export async function startTestApi(deps: { client: Client; pool: Pool; actors?: 
     logger: createLogger('silent'),
     readWaitMs: deps.readWaitMs,
     projections: deps.projections,
+    auth: { secret: TEST_AUTH_SECRET, rateLimit: deps.rateLimit ?? GENEROUS_RATE_LIMIT },
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -82,14 +100,21 @@ export async function createProduct(pool: Pool, name: string, priceCents: number
   return productId;
 }
 
-/** A JSON HTTP call that returns status, headers and parsed body. */
+/**
+ * A JSON HTTP call that returns status, headers and parsed body. It carries a real bearer token:
+ * the admin's unless `as` names another caller ('anonymous': none) or the headers set their own.
+ */
 export async function http(
   baseUrl: string,
   method: string,
   path: string,
-  options: { body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  options: { body?: unknown; rawBody?: string; headers?: Record<string, string>; as?: Principal | 'anonymous' } = {},
 ): Promise<{ status: number; headers: Headers; body: any }> {
   const headers: Record<string, string> = { ...options.headers };
+  const as = options.as ?? ADMIN;
+  if (as !== 'anonymous' && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
+    headers.authorization = `Bearer ${tokenFor(as)}`;
+  }
   let body: string | undefined;
   if (options.rawBody !== undefined) body = options.rawBody;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
@@ -105,6 +130,12 @@ export async function http(
     // not JSON: keep the text so the assertion shows it
   }
   return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** A problem+json answer with this status and stable code. */
+export function expectProblem(res: { status: number; headers: Headers; body: any }, status: number, code: string): void {
+  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
 }
 
 export type Call = (method: string, path: string, options?: Parameters<typeof http>[3]) => ReturnType<typeof http>;

@@ -1,0 +1,103 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { InvalidToken, verifyToken, type Principal } from '../auth/tokens';
+import type { Queryable } from '../eventstore';
+import { orderStreamId } from '../workflows/orderContract';
+import { ApiError } from './problem';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** Who the bearer token speaks for; absent on an anonymous request. */
+      principal?: Principal;
+    }
+  }
+}
+
+const unauthenticated = () =>
+  new ApiError(401, 'UNAUTHENTICATED', 'This route needs a bearer token: Authorization: Bearer <token>.', {}, { 'WWW-Authenticate': 'Bearer' });
+
+/**
+ * Reads `Authorization: Bearer <token>`. No header leaves the request anonymous (the routes decide
+ * whether that is enough); a header that is not a valid, unexpired token of ours is a 401 at once.
+ */
+export function authenticate(secret: string): RequestHandler {
+  return (req, res, next) => {
+    const header = req.get('Authorization');
+    if (header === undefined) return next();
+    const match = /^Bearer[ ]+([A-Za-z0-9_.=-]{1,4096})\s*$/i.exec(header);
+    if (!match) {
+      return next(new ApiError(401, 'INVALID_TOKEN', 'The Authorization header must be "Bearer <token>".', {}, { 'WWW-Authenticate': 'Bearer error="invalid_request"' }));
+    }
+    try {
+      res.locals.principal = verifyToken(secret, match[1]!);
+      next();
+    } catch (err) {
+      if (!(err instanceof InvalidToken)) return next(err);
+      next(new ApiError(401, 'INVALID_TOKEN', 'The bearer token is malformed, not signed by this service, or expired.', {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
+    }
+  };
+}
+
+/** The caller, or a 401. */
+export function principalOf(res: Response): Principal {
+  const principal = res.locals.principal;
+  if (!principal) throw unauthenticated();
+  return principal;
+}
+
+/** Any valid token: customers and admins. */
+export const signedIn: RequestHandler = (_req, res, next) => next(res.locals.principal ? undefined : unauthenticated());
+
+/** Running the shop: the catalog, stock, shipping, the read side. */
+export const adminOnly: RequestHandler = (_req: Request, res: Response, next: NextFunction) => {
+  const principal = res.locals.principal;
+  if (!principal) return next(unauthenticated());
+  if (principal.role !== 'admin') return next(new ApiError(403, 'FORBIDDEN', 'Only an admin token may do this.'));
+  next();
+};
+
+/**
+ * A customer sees only its own account and orders; another customer's answer as if they did not
+ * exist (`notFound`), so ids cannot be probed. Admins see every customer.
+ */
+export function assertCustomerAccess(res: Response, customerId: string, notFound: () => ApiError): void {
+  const principal = principalOf(res);
+  if (principal.role === 'customer' && principal.sub !== customerId) throw notFound();
+}
+
+const orderNotFound = () => new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
+
+/**
+ * Who owns an order, from its first event (`OrderCreated`, written before its creation was
+ * answered). Owners never change, so they are cached; a bounded map, oldest out first.
+ */
+export class OrderOwners {
+  private readonly cache = new Map<string, string>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly maxCached = 10_000,
+  ) {}
+
+  async ownerOf(orderId: string): Promise<string | undefined> {
+    const cached = this.cache.get(orderId);
+    if (cached !== undefined) return cached;
+    const { rows } = await this.db.query<{ customer_id: string }>(
+      `SELECT data->>'customerId' AS customer_id FROM events WHERE stream_id = $1 AND version = 1`,
+      [orderStreamId(orderId)],
+    );
+    const owner = rows[0]?.customer_id;
+    if (owner === undefined) return undefined;
+    if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(orderId, owner);
+    return owner;
+  }
+
+  /** A customer's own order passes; another's, or one that does not exist, is a 404. Admins pass. */
+  async assertAccess(res: Response, orderId: string): Promise<void> {
+    const principal = principalOf(res);
+    if (principal.role === 'admin') return;
+    if ((await this.ownerOf(orderId)) !== principal.sub) throw orderNotFound();
+  }
+}

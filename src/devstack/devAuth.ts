@@ -1,0 +1,23 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { assertUsableSecret } from '../auth/tokens';
+
+/**
+ * The token secret of a development machine: AUTH_SECRET when set, else one generated into the
+ * data folder on first use (readable by the owner only), so tokens survive `npm start` restarts.
+ */
+export function devAuthSecret(dataDir: string, configured: string | undefined): string {
+  if (configured) return configured;
+  const file = path.join(dataDir, 'auth-secret');
+  try {
+    const stored = readFileSync(file, 'utf8').trim();
+    assertUsableSecret(stored);
+    return stored;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file} is not a usable token secret: delete it to get a new one`);
+  }
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
+}
