@@ -7,7 +7,8 @@
  * other than 503 (or a 503 without Retry-After); 2 when the run itself could not proceed.
  *
  * Environment: CHAOS_ORDERS (200), CHAOS_SEED (1), CHAOS_FAULTS (all: worker-kill,postgres-stop,
- * api-kill,temporal-restart), CHAOS_PG_DOWN_MS (5000), CHAOS_TIME_LIMIT_MS (1200000),
+ * api-kill,temporal-restart), CHAOS_PG_DOWN_MS (5000), CHAOS_TIME_LIMIT_MS (1200000: past it the
+ * run stops and reports the scenarios it finished, and fails), CHAOS_RESULTS_DIR (chaos-results),
  * CHAOS_KEEP_DATA (keep the folder, with every process's log, for a post-mortem).
  */
 import { cpus, loadavg } from 'node:os';
@@ -39,6 +40,7 @@ async function main(): Promise<number> {
   const seed = envInt('CHAOS_SEED', 1);
   const faults = chosenFaults();
   const timeLimitMs = envInt('CHAOS_TIME_LIMIT_MS', 20 * 60_000);
+  const resultsDir = path.resolve(process.env.CHAOS_RESULTS_DIR ?? path.join(__dirname, '..', '..', 'chaos-results'));
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const progress = (line: string) => process.stderr.write(`\r${line.padEnd(120).slice(0, 160)}`);
   const report: ChaosReport = {
@@ -47,6 +49,14 @@ async function main(): Promise<number> {
     loadAverage: { start: loadavg(), end: [] },
     cpus: cpus().length,
     results: [],
+  };
+  /** Prints and writes the table of the scenarios finished so far; the exit code. */
+  const finish = (complete: boolean): number => {
+    report.loadAverage.end = loadavg();
+    process.stdout.write(`\n${formatTable(report.results)}\n\n`);
+    const file = writeReport(resultsDir, report);
+    say(`Load average at start ${report.loadAverage.start.map((l) => l.toFixed(2)).join(' ')}, at end ${report.loadAverage.end.map((l) => l.toFixed(2)).join(' ')}; written to ${path.relative(process.cwd(), file)}`);
+    return complete && report.results.every((r) => r.passed) ? 0 : 1;
   };
 
   say(`Chaos: ${orders} orders per fault, faults: ${faults.map((f) => f.slug).join(', ')}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -61,8 +71,9 @@ async function main(): Promise<number> {
   // Bounded in time: past the limit, stop everything and report what there is.
   const limit = setTimeout(() => {
     say(`\nTime limit of ${timeLimitMs / 1000}s reached; stopping.`);
-    void stop().then(() => process.exit(1));
-  }, timeLimitMs);
+    const code = finish(false);
+    void stop().then(() => process.exit(code));
+  }, timeLimitMs - (Date.now() - startedAt));
   limit.unref();
 
   try {
@@ -76,12 +87,7 @@ async function main(): Promise<number> {
     clearTimeout(limit);
     await stop();
   }
-  report.loadAverage.end = loadavg();
-  const table = formatTable(report.results);
-  process.stdout.write(`\n${table}\n\n`);
-  const file = writeReport(path.resolve(__dirname, '..', '..', 'chaos-results'), report);
-  say(`Load average at start ${report.loadAverage.start.map((l) => l.toFixed(2)).join(' ')}, at end ${report.loadAverage.end.map((l) => l.toFixed(2)).join(' ')}; written to ${path.relative(process.cwd(), file)}`);
-  return report.results.every((r) => r.passed) ? 0 : 1;
+  return finish(true);
 }
 
 main().then(

@@ -6,6 +6,8 @@ export interface ScenarioResult {
   /** Every order settled, no violation, no bad answer, and the fault was injected and repaired. */
   passed: boolean;
   fault: string;
+  /** The fault's id (`worker-kill`, ...). */
+  slug: string;
   orders: number;
   /** CONFIRMED plus PENDING with a checkout failure, by the order streams. */
   completed: number;
@@ -90,7 +92,7 @@ export function formatTable(results: readonly ScenarioResult[]): string {
   return lines.join('\n');
 }
 
-/** Writes `<dir>/chaos-<time>.json` and `.md`, and `latest.md`; returns the markdown file's path. */
+/** Writes `<dir>/chaos-<time>.json` and `.md`, and `latest.json` / `latest.md`; returns the markdown file's path. */
 export function writeReport(dir: string, report: ChaosReport): string {
   mkdirSync(dir, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
@@ -106,6 +108,8 @@ export function writeReport(dir: string, report: ChaosReport): string {
   const markdownPath = path.join(dir, `chaos-${stamp}.md`);
   writeFileSync(markdownPath, markdown);
   writeFileSync(path.join(dir, 'latest.md'), markdown);
-  writeFileSync(path.join(dir, `chaos-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  writeFileSync(path.join(dir, `chaos-${stamp}.json`), json);
+  writeFileSync(path.join(dir, 'latest.json'), json);
   return markdownPath;
 }

@@ -15,8 +15,12 @@ export interface ScenarioOptions {
   onProgress?: (line: string) => void;
 }
 
-/** A final answer never comes as a 5xx other than 503, and a 503 always says when to retry. */
+/**
+ * A 5xx other than 503, or a 503 that does not say when to retry. /readyz is exempt: its 503 means
+ * "not ready" to a load balancer, which polls on its own schedule.
+ */
 function isBadAnswer(o: Observation): boolean {
+  if (o.route.includes('/readyz')) return false;
   return typeof o.status === 'number' && o.status >= 500 && (o.status !== 503 || o.retryAfter === undefined);
 }
 
@@ -90,6 +94,7 @@ export async function runScenario(stack: ChaosStack, fault: Fault, options: Scen
   return {
     passed: !faultFailed && completed === plan.orders.length && violations === 0 && bad.length === 0,
     fault: fault.name,
+    slug: fault.slug,
     orders: plan.orders.length,
     completed,
     confirmed: settlement.confirmed,
