@@ -4,8 +4,9 @@
  * bench/results/<timestamp>.json and prints a markdown table. Every figure sits beside its baseline;
  * the claim is the ratio. Sizes scale with env vars (see `cfg`). A script, not a test.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
@@ -15,6 +16,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { executeAccountCommand } from '../src/activities/paymentActivities';
 import { executeStockCommand } from '../src/activities/stockActivities';
 import { createApp } from '../src/api/app';
+import { newCommandId, OrderGateway } from '../src/api/orderGateway';
 import { signToken } from '../src/auth/tokens';
 import { createPool, type Pool } from '../src/db/pool';
 import { startLocalWorker } from '../src/devstack/localWorker';
@@ -40,11 +42,18 @@ const cfg = {
   checkoutLevels: (process.env.BENCH_CHECKOUT_LEVELS ?? '1,8,32').split(',').map(Number),
   checkoutSeconds: num('BENCH_CHECKOUT_SECONDS', 15),
   rebuildEvents: num('BENCH_REBUILD_EVENTS', 50_000),
+  memoryOrders: num('BENCH_MEMORY_ORDERS', 10_000),
+  memoryCachedWorkflows: num('BENCH_MEMORY_CACHED_WORKFLOWS', 1000),
+  memoryConcurrency: num('BENCH_MEMORY_CONCURRENCY', 32),
+  /** The memory section stops creating orders after this long and measures what it has. */
+  memorySeconds: num('BENCH_MEMORY_SECONDS', 900),
   /** Hard time budget for the whole run: sections that would start after it are skipped. */
   budgetSeconds: num('BENCH_BUDGET_SECONDS', 240),
 };
 const TASK_QUEUE = 'orders-bench';
 const BARE_QUEUE = 'bare-bench';
+/** Only the memory section's worker process polls it, so every order it creates lives there. */
+const MEMORY_QUEUE = 'orders-bench-memory';
 const t0 = Date.now();
 const progress = (msg: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
 const overBudget = () => Date.now() - t0 > cfg.budgetSeconds * 1000;
@@ -371,6 +380,118 @@ async function benchRebuild(pool: Pool, url: string): Promise<void> {
   progress(`rebuild: ${rate.toFixed(0)} events/s (${ms.toFixed(0)} ms)`);
 }
 
+// ---------- 5. memory of idle orders ----------
+/** Resident and peak resident set of a process in MB, from /proc (Linux only). */
+function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) / 1024;
+  return { rssMb: mb('VmRSS'), peakMb: mb('VmHWM') };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The median of 5 readings a second apart: a single one can land in the middle of a GC. */
+async function steadyRssMb(pid: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    if (i > 0) await sleep(1000);
+    samples.push(memoryOf(pid).rssMb);
+  }
+  return median(samples);
+}
+
+/**
+ * The production worker (`src/bin/worker.ts`, projector included) in its own process, so its RSS
+ * is its own. Resolves once it polls; `stop` sends SIGTERM, which drains it.
+ */
+async function startWorkerProcess(databaseUrl: string, temporalAddress: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/worker.ts'], {
+    cwd: path.join(__dirname, '..'),
+    env: { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TASK_QUEUE: MEMORY_QUEUE, WORKER_MAX_CACHED_WORKFLOWS: String(cfg.memoryCachedWorkflows), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lastLines: string[] = [];
+  let ready: () => void;
+  const polling = new Promise<void>((resolve) => (ready = resolve));
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      for (const line of chunk.split('\n').filter(Boolean)) {
+        if (line.includes('"worker polling"')) ready();
+        lastLines.push(line);
+        if (lastLines.length > 20) lastLines.shift();
+      }
+    });
+  }
+  const outcome = await Promise.race([
+    polling.then(() => 'polling' as const),
+    exited.then(() => 'exited' as const),
+    sleep(180_000).then(() => 'timeout' as const),
+  ]);
+  const stop = async () => {
+    child.kill('SIGTERM');
+    if ((await Promise.race([exited.then(() => 'exited'), sleep(30_000)])) !== 'exited') child.kill('SIGKILL');
+  };
+  if (outcome !== 'polling') {
+    await stop();
+    throw new Error(`worker process ${outcome} before polling: ${lastLines.join('\n')}`);
+  }
+  return { pid: child.pid!, stop };
+}
+
+async function benchMemory(databaseUrl: string, client: Client, temporalAddress: string): Promise<void> {
+  const worker = await startWorkerProcess(databaseUrl, temporalAddress);
+  try {
+    await sleep(10_000); // past start-up (bundling, first polls) before the baseline
+    const idleRssMb = await steadyRssMb(worker.pid);
+    progress(`memory: worker process ${worker.pid} idle with 0 orders: ${idleRssMb.toFixed(0)} MB RSS; creating ${cfg.memoryOrders} orders, c=${cfg.memoryConcurrency}`);
+    // The actors expire after the cart TTL: long enough that none does during the run.
+    const gateway = new OrderGateway(client, { taskQueue: MEMORY_QUEUE, cartTtlMs: 6 * 3_600_000, historyLimit: 2000 });
+    const run = randomUUID().slice(0, 6);
+    const created: string[] = [];
+    const errors: string[] = [];
+    const trace: Array<{ orders: number; seconds: number; rssMb: number }> = [];
+    const start = performance.now();
+    const deadline = start + cfg.memorySeconds * 1000;
+    let next = 0;
+    await Promise.all(Array.from({ length: cfg.memoryConcurrency }, async () => {
+      while (next < cfg.memoryOrders && performance.now() < deadline) {
+        const orderId = `bench-mem-${run}-${next++}`;
+        try {
+          await gateway.create(orderId, { orderId, customerId: `bench-mem-customer-${created.length % 100}` }, newCommandId());
+          created.push(orderId);
+        } catch (err) {
+          errors.push((err as Error).message);
+        }
+        if ((created.length + errors.length) % 500 === 0) {
+          const seconds = (performance.now() - start) / 1000;
+          const { rssMb } = memoryOf(worker.pid);
+          trace.push({ orders: created.length, seconds, rssMb });
+          progress(`memory: ${created.length}/${cfg.memoryOrders} orders (${errors.length} errors), ${(created.length / seconds).toFixed(1)} orders/s, worker RSS ${rssMb.toFixed(0)} MB`);
+        }
+      }
+    }));
+    const createSeconds = (performance.now() - start) / 1000;
+    await sleep(10_000); // let the last tasks finish and the cache settle
+    const loadedRssMb = await steadyRssMb(worker.pid);
+    const { peakMb } = memoryOf(worker.pid);
+    // They are idle PENDING orders: ask a sample (each query replays an evicted actor, a few only).
+    const statuses: Record<string, number> = {};
+    for (const orderId of created.filter((_, i) => i % Math.max(1, Math.floor(created.length / 20)) === 0)) {
+      const status = (await gateway.snapshot(orderId))?.state.status ?? 'not running';
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+    const kbPerOrder = ((loadedRssMb - idleRssMb) * 1024) / Math.max(1, created.length);
+    details.memory = { orders: created.length, errors: errors.length, firstErrors: errors.slice(0, 3), createSeconds, idleRssMb, loadedRssMb, peakMb, kbPerOrder, sampledStatuses: statuses, trace, maxCachedWorkflows: cfg.memoryCachedWorkflows };
+    rows.push({ section: 'memory', case: `worker RSS, ${created.length} idle PENDING orders, maxCachedWorkflows ${cfg.memoryCachedWorkflows}`, ours: loadedRssMb, baseline: idleRssMb, unit: 'MB', higherIsBetter: false, target: '≤ 500 MB', met: loadedRssMb <= 500 && created.length >= 10_000, note: `baseline: the same worker process idle with 0 orders; ${kbPerOrder.toFixed(1)} KB per order; peak ${peakMb.toFixed(0)} MB; sampled statuses ${JSON.stringify(statuses)}` });
+    rows.push({ section: 'memory', case: `order creates (update-with-start + first append), c=${cfg.memoryConcurrency}`, ours: created.length / createSeconds, baseline: NaN, unit: 'orders/s', higherIsBetter: true, note: `${errors.length} errors` });
+    progress(`memory: ${created.length} orders in ${createSeconds.toFixed(0)} s; worker RSS ${idleRssMb.toFixed(0)} MB idle -> ${loadedRssMb.toFixed(0)} MB (peak ${peakMb.toFixed(0)} MB); sampled ${JSON.stringify(statuses)}`);
+  } finally {
+    await worker.stop();
+  }
+}
+
 function table(): string {
   const f = (x: number) => (Number.isNaN(x) ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
   const lines = ['| section | case | ours | baseline | unit | ours/baseline | target | met |', '|---|---|---:|---:|---|---:|---|---|'];
@@ -416,6 +537,7 @@ async function main(): Promise<void> {
     await section('fold', () => benchFold(url));
     await section('checkout', () => benchCheckout(local.pool, client, local.stack.temporalAddress));
     await section('replay', () => benchReplay());
+    await section('memory', () => benchMemory(url, client, local.stack.temporalAddress));
     // the live projector would compete with the rebuild for the same events and CPU
     await local.projector.stop();
     await section('rebuild', () => benchRebuild(local.pool, url));

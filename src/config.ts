@@ -20,6 +20,12 @@ const envSchema = z.object({
   /** The dev server `npm start` runs: Temporal's usual ports, so the `temporal` CLI needs no --address. */
   TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  /**
+   * Workflows the worker keeps in memory between tasks; past it, the least recently used is evicted
+   * and replayed from its history on its next task. Bounds the worker's memory with many idle
+   * orders; 1000 is the setting the memory benchmark measures (docs/performance.md).
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
   /** The HS256 key bearer tokens are signed with (≥ 32 characters). `npm start` keeps one in DATA_DIR. */
   AUTH_SECRET: z.string().min(32, 'at least 32 characters (for example: openssl rand -base64 48)').optional(),
   /** Per caller (token subject, or client address when anonymous): sustained requests per second… */

@@ -14,12 +14,15 @@ export function createOrderWorker(options: {
   /** A prebuilt bundle (tests share one); otherwise the worker bundles `src/workflows` itself. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   activities?: object;
+  /** The SDK's default (sized from the heap limit) when absent. */
+  maxCachedWorkflows?: number;
 }): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities ?? createActivities(options.db),
+    maxCachedWorkflows: options.maxCachedWorkflows,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve(workflowsPath) }),
   });
 }

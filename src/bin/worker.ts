@@ -18,7 +18,13 @@ async function main(): Promise<void> {
   // Every worker runs the projector; an advisory lock per projection keeps one instance active.
   const projector = new Projector(pool, databaseUrl, allProjections, { logger }).start();
   const connection = await connectWorker(required(config, 'TEMPORAL_ADDRESS'));
-  const worker = await createOrderWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE, db: pool });
+  const worker = await createOrderWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TASK_QUEUE,
+    db: pool,
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+  });
   logger.info({ taskQueue: config.TASK_QUEUE }, 'worker polling');
   await worker.run(); // returns once a shutdown signal has drained the worker
   await projector.stop();
