@@ -70,8 +70,14 @@ export class ChaosStack {
       const searchAttributes = orderSearchAttributes.flatMap((a) => ['--search-attribute', `${a.name}=${TypedSearchAttributes.toMetadataType(a.type)}`]);
       const temporal = new SupervisedProcess('temporal', {
         command: cli.path,
-        // One SQLite file across restarts: the server comes back with every workflow it had.
-        args: ['server', 'start-dev', '--db-filename', path.join(dataDir, 'temporal.sqlite'), '--ip', '127.0.0.1', '--port', String(temporalPort), '--headless', '--namespace', NAMESPACE, '--log-level', 'warn', ...searchAttributes],
+        // One SQLite file across restarts: the server comes back with every workflow it had. WAL
+        // with synchronous=normal survives the server process dying (what we inject), not a power
+        // cut; SQLite's default fsyncs every commit, which starves 200 concurrent orders on 2 cores.
+        args: [
+          'server', 'start-dev', '--db-filename', path.join(dataDir, 'temporal.sqlite'),
+          '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
+          '--ip', '127.0.0.1', '--port', String(temporalPort), '--headless', '--namespace', NAMESPACE, '--log-level', 'warn', ...searchAttributes,
+        ],
         env: process.env,
         cwd: dataDir,
         logFile: path.join(dataDir, 'temporal.log'),
