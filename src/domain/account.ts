@@ -3,7 +3,9 @@ import { DomainError, type Decider } from './decider';
 /*
  * A customer's wallet, in integer cents. The balance never goes below zero. Payments (debits for
  * an order) are idempotent on their payment id, and a payment id is used once: once refunded it
- * can never take money again. A refund gives back exactly what its debit took.
+ * can never take money again. A refund gives back exactly what its debit took. A refund that
+ * comes before its debit (a debit that outlived its timeout while the saga compensated) voids the
+ * payment id, so the late debit takes nothing.
  *
  * transactionCount counts every movement of money: deposits, withdrawals, debits and refunds (not
  * the opening). totalDepositsCents / totalWithdrawalsCents count only deposits and withdrawals, so
@@ -11,8 +13,10 @@ import { DomainError, type Decider } from './decider';
  */
 
 export interface Payment {
-  orderId: string;
+  /** null for a voided payment id: refunded before any debit. */
+  orderId: string | null;
   amountCents: number;
+  /** Refunded or voided: the id may never take money again. */
   refunded: boolean;
 }
 
@@ -38,7 +42,8 @@ export type AccountEvent =
   | { type: 'FundsDeposited'; data: { amountCents: number } }
   | { type: 'FundsWithdrawn'; data: { amountCents: number } }
   | { type: 'AccountDebited'; data: { paymentId: string; orderId: string; amountCents: number } }
-  | { type: 'PaymentRefunded'; data: { paymentId: string; orderId: string; amountCents: number } };
+  | { type: 'PaymentRefunded'; data: { paymentId: string; orderId: string; amountCents: number } }
+  | { type: 'PaymentVoided'; data: { paymentId: string } };
 
 export const MAX_AMOUNT_CENTS = 1_000_000_000;
 
@@ -86,6 +91,7 @@ function decideMovement(command: AccountCommand, state: AccountState): AccountEv
       requireAmount(command.amountCents);
       const payment = findPayment(state, command.paymentId);
       // Idempotency comes before the funds check: a retry after the balance dropped is still a retry.
+      if (payment?.refunded) return []; // refunded or voided: it never takes money again
       if (payment) {
         if (payment.orderId !== command.orderId || payment.amountCents !== command.amountCents) {
           throw new DomainError(
@@ -102,7 +108,8 @@ function decideMovement(command: AccountCommand, state: AccountState): AccountEv
     case 'Refund': {
       requirePaymentId(command.paymentId);
       const payment = findPayment(state, command.paymentId);
-      if (!payment || payment.refunded) return [];
+      if (!payment) return [{ type: 'PaymentVoided', data: { paymentId: command.paymentId } }];
+      if (payment.refunded || payment.orderId === null) return [];
       return [{ type: 'PaymentRefunded', data: { paymentId: command.paymentId, orderId: payment.orderId, amountCents: payment.amountCents } }];
     }
   }
@@ -150,6 +157,9 @@ export function evolveAccount(state: AccountState, event: AccountEvent): Account
         payments: { ...state.payments, [paymentId]: { orderId, amountCents, refunded: true } },
       };
     }
+    case 'PaymentVoided':
+      // Not a movement of money: the balance and the transaction count stay.
+      return { ...state, payments: { ...state.payments, [event.data.paymentId]: { orderId: null, amountCents: 0, refunded: true } } };
   }
 }
 

@@ -4,7 +4,9 @@ import { DomainError, type Decider } from './decider';
  * Stock of one product: units on hand, and reservations that hold some of them for a checkout
  * until they are committed (sold) or released. Every step is idempotent on its reservation id, and
  * a reservation id is used once: after it is released it can never hold stock again, so a late
- * retry of a reserve cannot resurrect a reservation its saga already gave back.
+ * retry of a reserve cannot resurrect a reservation its saga already gave back. That holds even
+ * when the release comes first (a reserve that outlived its timeout while the saga compensated):
+ * releasing an unknown reservation records it as released with 0 units, a tombstone.
  */
 
 export type ReservationStatus = 'reserved' | 'released' | 'committed' | 'returned';
@@ -71,6 +73,8 @@ export function decideStock(command: StockCommand, state: StockState): StockEven
   switch (command.type) {
     case 'Reserve': {
       requireQuantity(command.quantity);
+      // Tombstoned by a release that came first: whatever this reserve asks for, it holds nothing.
+      if (reservation?.status === 'released' && reservation.quantity === 0) return [];
       if (reservation) {
         // The same key with another quantity is not a retry but a bug in the caller: say so.
         if (reservation.quantity !== command.quantity) {
@@ -93,7 +97,8 @@ export function decideStock(command: StockCommand, state: StockState): StockEven
         // Its units are sold: giving them back is a Return, and silently ignoring it would lose them.
         throw new DomainError('RESERVATION_COMMITTED', `Reservation ${reservationId} is committed; return it instead.`, 'conflict');
       }
-      return reservation?.status === 'reserved' ? [{ type: 'StockReleased', data: { reservationId, quantity: reservation.quantity } }] : [];
+      if (!reservation) return [{ type: 'StockReleased', data: { reservationId, quantity: 0 } }];
+      return reservation.status === 'reserved' ? [{ type: 'StockReleased', data: { reservationId, quantity: reservation.quantity } }] : [];
     case 'Commit':
       if (!reservation) throw new DomainError('RESERVATION_NOT_FOUND', `There is no reservation ${reservationId}.`, 'not_found');
       if (reservation.status === 'released') {

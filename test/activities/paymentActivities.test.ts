@@ -53,11 +53,11 @@ test('a refund gives back exactly what was debited, once', async () => {
   await payments.debitAccount({ paymentId: 'pay-2', customerId, orderId: 'o-2', amountCents: 100 });
   await payments.refundPayment({ paymentId: 'pay-1', customerId });
   await payments.refundPayment({ paymentId: 'pay-1', customerId });
-  // Refunding what was never debited (a compensation of a step that never ran) is a no-op.
+  // Refunding what was never debited (a compensation of a step that never ran) moves no money.
   await payments.refundPayment({ paymentId: 'never', customerId });
 
   const { state, types, events } = await account(customerId);
-  expect(types).toEqual(['AccountOpened', 'FundsDeposited', 'AccountDebited', 'AccountDebited', 'PaymentRefunded']);
+  expect(types).toEqual(['AccountOpened', 'FundsDeposited', 'AccountDebited', 'AccountDebited', 'PaymentRefunded', 'PaymentVoided']);
   expect(events[4]!.data).toEqual({ paymentId: 'pay-1', orderId: 'o-1', amountCents: 275 });
   expect(state.balanceCents).toBe(900);
   expect(state.transactionCount).toBe(4);
@@ -82,11 +82,22 @@ test('business refusals are non-retryable failures with their code; nothing is w
   await expectRefused(payments.debitAccount({ paymentId: 'pay-2', customerId, orderId: 'o-2', amountCents: 41 }), 'PAYMENT_MISMATCH');
   expect((await account(customerId)).types).toEqual(['AccountOpened', 'FundsDeposited', 'AccountDebited']);
 
-  // A customer who never deposited has no money: no account is opened by the attempt.
+  // A customer who never deposited has no money: the attempt opens no account (its compensating
+  // refund then does, to hold the void at a zero balance).
   const stranger = uniqueId('customer');
   await expectRefused(payments.debitAccount({ paymentId: 'pay-1', customerId: stranger, orderId: 'o-1', amountCents: 1 }), 'INSUFFICIENT_FUNDS');
-  await payments.refundPayment({ paymentId: 'pay-1', customerId: stranger });
   expect((await account(stranger)).events).toEqual([]);
+  await payments.refundPayment({ paymentId: 'pay-1', customerId: stranger });
+  expect((await account(stranger)).types).toEqual(['AccountOpened', 'PaymentVoided']);
+});
+
+test('a debit that arrives after its refund (it outlived its timeout) takes nothing', async () => {
+  const customerId = await customerWith(500);
+  await payments.refundPayment({ paymentId: 'late', customerId });
+  await expectRefused(payments.debitAccount({ paymentId: 'late', customerId, orderId: 'o-1', amountCents: 200 }), 'PAYMENT_REFUNDED');
+  const { state, types } = await account(customerId);
+  expect(types).toEqual(['AccountOpened', 'FundsDeposited', 'PaymentVoided']);
+  expect(state.balanceCents).toBe(500);
 });
 
 test(`${DEBITORS} concurrent debits of 100 on a balance of 1000: exactly 10 succeed, never below zero`, async () => {

@@ -142,10 +142,18 @@ test('steps out of order are refused as non-retryable conflicts', async () => {
   await expectRefused(stock.reserveStock({ ...held, quantity: 2 }), 'RESERVATION_MISMATCH');
   await stock.returnStock(sold);
   await expectRefused(stock.reserveStock({ ...sold, quantity: 1 }), 'RESERVATION_RETURNED');
-  // Compensations of steps that never ran are no-ops.
+  // Compensations of steps that never ran: a release leaves a 0-unit tombstone, a return nothing.
   await stock.releaseReservation({ reservationId: 'never', productId });
   await stock.returnStock({ reservationId: 'never', productId });
-  expect((await streamOf(productId)).map((e) => e.type)).toEqual(['StockRestocked', 'StockReserved', 'StockReserved', 'StockCommitted', 'StockReturned']);
+  expect((await streamOf(productId)).map((e) => e.type)).toEqual(['StockRestocked', 'StockReserved', 'StockReserved', 'StockCommitted', 'StockReturned', 'StockReleased']);
+});
+
+test('a reserve that arrives after its compensation (it outlived its timeout) holds nothing', async () => {
+  const productId = await productWithStock(5);
+  const late = { reservationId: 'late', productId };
+  await stock.releaseReservation(late);
+  await expectRefused(stock.reserveStock({ ...late, quantity: 2 }), 'RESERVATION_RELEASED');
+  expect((await storedStock(productId)).state).toMatchObject({ onHand: 5, reserved: 0 });
 });
 
 test('a catalog product never restocked has no stock: INSUFFICIENT_STOCK, and nothing is stored', async () => {

@@ -185,12 +185,22 @@ describe('account decider', () => {
       spec.given([...paid, refunded('pay-1', 'o-1', 300)]).when(refund('pay-1')).then([]);
     });
 
-    test('an unknown payment is no events (a compensation may run before its debit did)', () => {
-      spec.given(paid).when(refund('pay-unknown')).then([]);
+    const voided = (paymentId: string): AccountEvent => ({ type: 'PaymentVoided', data: { paymentId } });
+
+    test('an unknown payment is voided (a compensation may run before its debit did); no money moves', () => {
+      const state = spec.given(paid).when(refund('pay-late')).then([voided('pay-late')]);
+      expect(state).toMatchObject({ balanceCents: 700, transactionCount: 2 });
+      spec.given([...paid, voided('pay-late')]).when(refund('pay-late')).then([]);
     });
 
-    test('on an account that does not exist: no events, and it is not opened', () => {
-      spec.given([]).when(refund('pay-1')).then([]);
+    test('a debit that arrives after its refund (it outlived its timeout) takes nothing', () => {
+      const state = spec.given([...paid, voided('pay-late')]).when(debit('pay-late', 'o-2', 500)).then([]);
+      expect(state.balanceCents).toBe(700);
+    });
+
+    test('on an account that does not exist, the void opens it with a zero balance', () => {
+      const state = spec.given([]).when(refund('pay-1')).then([opened, voided('pay-1')]);
+      expect(state).toMatchObject({ balanceCents: 0, transactionCount: 0 });
     });
 
     test('an empty payment id is refused with INVALID_PAYMENT_ID (rule)', () => {

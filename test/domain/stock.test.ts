@@ -143,9 +143,16 @@ describe('stock decider', () => {
       expect(state).toMatchObject({ onHand: 10, reserved: 3 });
     });
 
-    test('an unknown reservation is no events (a compensation may run before its step did)', () => {
-      spec.given(held).when(release('r-unknown')).then([]);
-      spec.given([]).when(release('r-unknown')).then([]);
+    test('an unknown reservation is tombstoned: released with 0 units (a compensation may run before its step did)', () => {
+      const state = spec.given(held).when(release('r-late')).then([released('r-late', 0)]);
+      expect(state).toMatchObject({ onHand: 10, reserved: 3 });
+      spec.given([]).when(release('r-late')).then([released('r-late', 0)]);
+    });
+
+    test('a reserve that arrives after its release (it outlived its timeout) holds nothing', () => {
+      spec.given([...held, released('r-late', 0)]).when(reserve('r-late', 2)).then([]);
+      spec.given(histories.released).when(reserve('r-1', 3)).then([]);
+      spec.given([...held, released('r-late', 0)]).when(commit('r-late')).thenThrows('RESERVATION_RELEASED', 'conflict');
     });
 
     test.each(['released', 'returned'] as const)('a %s reservation is no events', (status) => {
