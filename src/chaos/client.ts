@@ -23,11 +23,16 @@ export interface RequestOptions {
   route?: string;
 }
 
-const RETRIED_STATUSES = new Set([429, 503]);
+/**
+ * 429 and every 5xx, not only 503: a client holding an Idempotency-Key can safely retry a 500 too,
+ * and the run should measure what the service does after it. The report still counts each 5xx
+ * other than 503 as a bad answer.
+ */
+const isRetried = (status: number) => status === 429 || status >= 500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * A patient client: it retries network errors, timeouts, 503 and 429 with the same Idempotency-Key,
+ * A patient client: it retries network errors, timeouts, 5xx and 429 with the same Idempotency-Key,
  * waiting as long as Retry-After says (else a short backoff), until an answer is final or
  * `giveUpAfterMs` has passed. Every attempt is reported to `observe`.
  */
@@ -42,7 +47,7 @@ export class PatientClient {
     const giveUpAt = Date.now() + this.options.giveUpAfterMs;
     for (let attempt = 1; ; attempt++) {
       const { observation, answer } = await this.attempt(method, path, options);
-      if (answer && !RETRIED_STATUSES.has(answer.status)) return answer;
+      if (answer && !isRetried(answer.status)) return answer;
       const retryAfter = Number(observation.retryAfter ?? NaN);
       const waitMs = Number.isFinite(retryAfter) ? retryAfter * 1000 : Math.min(2000, 100 * 2 ** attempt);
       if (Date.now() + waitMs > giveUpAt) throw new Error(`${observation.route} (key ${options.key ?? 'none'}) had no final answer after ${attempt} attempts`);

@@ -24,7 +24,8 @@ function isBadAnswer(o: Observation): boolean {
   return typeof o.status === 'number' && o.status >= 500 && (o.status !== 503 || o.retryAfter === undefined);
 }
 
-const RETRIED = new Set<Observation['status']>(['network', 'timeout', 503, 429]);
+/** What the virtual customers had to retry (the fault's probes try once and are not counted). */
+const wasRetried = (o: Observation) => !o.route.endsWith('(probe)') && (typeof o.status !== 'number' || o.status === 429 || o.status >= 500);
 
 function progressLine(fault: string, startedAt: number, p: LoadProgress, faultStatus: string): string {
   const seconds = Math.round((Date.now() - startedAt) / 1000);
@@ -77,9 +78,9 @@ export async function runScenario(stack: ChaosStack, fault: Fault, options: Scen
   const failedOnClient = shoppers.filter((s) => s.error);
   if (failedOnClient.length > 0) notes.push(`${failedOnClient.length} virtual customer(s) got no outcome: ${failedOnClient.slice(0, 3).map((s) => `${s.orderId}: ${s.error}`).join('; ')}`);
   for (const injection of injections) {
-    if (fault.slug === 'postgres-stop') notes.push(`answers while Postgres was down: ${summarizeAnswers(observations.filter((o) => o.at >= injection.injectedAt && o.at <= injection.readyAt))}`);
+    if (fault.slug === 'postgres-stop') notes.push(`answers while Postgres was down: ${summarizeAnswers(observations.filter((o) => o.at >= injection.injectedAt && o.at <= injection.readyAt), true)}`);
   }
-  const retried = observations.filter((o) => RETRIED.has(o.status));
+  const retried = observations.filter(wasRetried);
   if (retried.length > 0) notes.push(`retried: ${summarizeAnswers(retried)}`);
   const exits = stack.unexpectedExits().slice(exitsBefore);
   if (exits.length > 0) notes.push(`unexpected exits (restarted): ${exits.map((e) => `${e.name} code ${e.code} signal ${e.signal}`).join('; ')}`);
