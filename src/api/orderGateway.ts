@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { orderWorkflow } from '../workflows/order';
 import {
-  awaitCheckoutUpdate,
   commandSignals,
   commandUpdates,
   getCommandOutcomeQuery,
   getOrderQuery,
   orderWorkflowId,
+  placeOrderAndAwaitCheckoutUpdate,
   type CommandAccepted,
   type OrderCommandInput,
   type OrderCommandName,
   type OrderSnapshot,
 } from '../workflows/orderContract';
 import { ApiError } from './problem';
-import { apiErrorFromTemporal } from './temporalErrors';
+import { apiErrorFromRejection, apiErrorFromTemporal, commandTimeout } from './temporalErrors';
 
 export interface OrderActorSettings {
   taskQueue: string;
@@ -71,18 +71,27 @@ export class OrderGateway {
   }
 
   /**
-   * Waits at most `timeoutMs` for the running checkout to settle. Undefined when it has not yet;
-   * null when the actor has finished meanwhile (read its stream).
+   * Places the order and waits at most `timeoutMs` for its checkout saga to settle, in one update:
+   * `settled` once it has; `placed` (the answer to PlaceOrder) when time ran out first.
    */
-  async awaitCheckout(orderId: string, timeoutMs: number): Promise<OrderSnapshot | undefined | null> {
+  async placeAndAwaitCheckout(
+    orderId: string,
+    payload: CommandPayload<'PlaceOrder'>,
+    commandId: string,
+    timeoutMs: number,
+  ): Promise<{ settled: OrderSnapshot } | { placed: CommandAccepted }> {
     const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
     try {
-      return await this.client.withDeadline(Date.now() + timeoutMs, () => handle.executeUpdate(awaitCheckoutUpdate));
+      const update = () => handle.executeUpdate(placeOrderAndAwaitCheckoutUpdate, { args: [{ ...payload, commandId }] });
+      return { settled: (await this.translate(orderId, () => this.client.withDeadline(Date.now() + timeoutMs, update))).settled };
     } catch (err) {
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return undefined;
-      if (err instanceof WorkflowNotFoundError) return null;
-      throw apiErrorFromTemporal(err) ?? err;
+      if (!(err instanceof ApiError && err.code === commandTimeout().code)) throw err;
     }
+    // Time ran out: the ledger says whether the order was placed (and the saga is still running).
+    const outcome = await this.outcome(orderId, commandId);
+    if (outcome?.status === 'accepted') return { placed: outcome };
+    if (outcome?.status === 'rejected') throw apiErrorFromRejection(outcome);
+    throw commandTimeout();
   }
 
   outcome(orderId: string, commandId: string) {

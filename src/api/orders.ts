@@ -148,17 +148,12 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: Order
     const query = parseInput(checkoutQuery, req.query, 'query');
     if (prefersAsync(req)) return command(req, res, 'PlaceOrder', {});
     const orderId = await accessibleOrderId(req, res);
-    const placed = await gateway.send(orderId, 'PlaceOrder', { expectedVersion: expectedVersionOf(req) }, commandIdOf(req));
-    const settled = query.wait === 'true' ? await awaitCheckout(orderId, query.timeout * 1000) : undefined;
-    if (!settled) return sendAccepted(res, orderId, placed, 202);
-    res.setHeader('ETag', `"${settled.version}"`).json(orderView(orderId, settled.state, settled.version));
+    const payload = { expectedVersion: expectedVersionOf(req) };
+    if (query.wait !== 'true') return sendAccepted(res, orderId, await gateway.send(orderId, 'PlaceOrder', payload, commandIdOf(req)), 202);
+    const result = await gateway.placeAndAwaitCheckout(orderId, payload, commandIdOf(req), query.timeout * 1000);
+    if ('placed' in result) return sendAccepted(res, orderId, result.placed, 202);
+    res.setHeader('ETag', `"${result.settled.version}"`).json(orderView(orderId, result.settled.state, result.settled.version));
   });
-
-  /** The order once its saga has settled, or undefined after `timeoutMs`. */
-  async function awaitCheckout(orderId: string, timeoutMs: number) {
-    const settled = await gateway.awaitCheckout(orderId, timeoutMs);
-    return settled === null ? foldStream(db, orderId) : settled;
-  }
   router.post('/orders/:orderId/cancel', (req, res) => command(req, res, 'CancelOrder', parseInput(cancelBody, req.body)));
   router.post('/orders/:orderId/ship', adminOnly, async (req, res) => {
     parseInput(emptyBody, req.body);

@@ -20,6 +20,14 @@ function grpcCode(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** The actor's refusal of a command, as the API answers it. */
+export function apiErrorFromRejection(outcome: CommandRejected): ApiError {
+  return new ApiError(STATUS_BY_KIND[outcome.kind], outcome.code, outcome.message);
+}
+
+export const commandTimeout = () =>
+  new ApiError(503, 'COMMAND_TIMEOUT', 'The order did not answer in time. Retry with the same Idempotency-Key to get its answer.', {}, { 'Retry-After': '1' });
+
 /**
  * Translates what Temporal answered into the API's problem vocabulary. Returns undefined for
  * anything that is not the client's mistake or a known transient condition.
@@ -37,9 +45,7 @@ export function apiErrorFromTemporal(err: unknown): ApiError | undefined {
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
     return new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
   }
-  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-    return new ApiError(503, 'COMMAND_TIMEOUT', 'The order did not answer in time. Retry with the same Idempotency-Key to get its answer.', {}, { 'Retry-After': '1' });
-  }
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return commandTimeout();
   const code = grpcCode(err);
   if (code === GRPC_RESOURCE_EXHAUSTED) {
     return new ApiError(429, 'TOO_MANY_REQUESTS', 'This order is busy with other commands. Retry shortly.', {}, { 'Retry-After': '1' });

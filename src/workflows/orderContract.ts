@@ -109,8 +109,15 @@ export const commandUpdates = commandDefinitions((name) => defineUpdate<CommandA
 export const commandSignals = commandDefinitions((name) => defineSignal<[OrderCommandInput]>(name));
 
 export const getOrderQuery = defineQuery<OrderSnapshot>('getOrder');
-/** Answers once the running checkout has settled (the order left PLACED): no polling. */
+/**
+ * Answers once the running checkout has settled (the order left PLACED). The API now uses
+ * `placeOrderAndAwaitCheckoutUpdate`; the handler stays for running orders whose histories hold it.
+ */
 export const awaitCheckoutUpdate = defineUpdate<OrderSnapshot>('awaitCheckout');
+/** Checkout in one round trip: PlaceOrder, then the order once its saga has settled. */
+export const placeOrderAndAwaitCheckoutUpdate = defineUpdate<{ placed: CommandAccepted; settled: OrderSnapshot }, [OrderCommandInput<'PlaceOrder'>]>(
+  'PlaceOrderAndAwaitCheckout',
+);
 export const getCommandOutcomeQuery = defineQuery<CommandOutcome | { status: 'pending'; commandId: string } | null, [string]>(
   'getCommandOutcome',
 );

@@ -95,3 +95,21 @@ test('a compensation that fails 3 times is retried until done, and the events sa
     expect(failed).toMatchObject({ type: 'CheckoutFailed', data: { compensations: ['refund 1000 cents', `release stock of ${productId}`] } });
   });
 });
+
+test('checkout?wait gives up after its timeout with 202 PLACED; a retry with the same key waits for the outcome', async () => {
+  const real = createActivities(pool);
+  const slowCommit = async (...args: Parameters<typeof real.commitReservation>) => {
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    return real.commitReservation(...args);
+  };
+  await withFaultyWorker({ commitReservation: slowCommit }, async (call) => {
+    const { orderId } = await setUp(call);
+    const headers = { 'idempotency-key': uniqueId('checkout') };
+    const impatient = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=1`, { headers });
+    expect(impatient).toMatchObject({ status: 202, body: { status: 'PLACED', commandId: headers['idempotency-key'] } });
+    const patient = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`, { headers });
+    expect(patient).toMatchObject({ status: 200, body: { status: 'CONFIRMED', checkoutAttempts: 1 } });
+    const types = (await call('GET', `/orders/${orderId}/events`)).body.events.map((e: { type: string }) => e.type);
+    expect(types.filter((t: string) => t === 'OrderPlaced')).toHaveLength(1);
+  });
+});
