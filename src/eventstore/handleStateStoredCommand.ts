@@ -3,8 +3,6 @@ import { appendToStream } from './appendToStream';
 import { eventSchemas } from './eventSchemas';
 import { toEventData, type CommandHostOptions, type DomainEvent, type HandledCommand } from './handleCommand';
 import type { Queryable } from './queryable';
-import type { EventMetadata } from './types';
-import type { UpcasterRegistry } from './upcasters';
 
 /** A connection that can be held for a transaction: a pg Pool is one. */
 export interface TransactionalDb extends Queryable {

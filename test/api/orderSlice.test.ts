@@ -1,8 +1,6 @@
 import { http, uniqueId, useTestApi } from '../support/harness';
 
 const app = useTestApi();
-const { call } = app;
-
 
 describe('the vertical slice over real HTTP', () => {
   test('POST /orders starts the actor, which appends OrderCreated to Postgres; GET /orders/:id/events returns it', async () => {

@@ -1,4 +1,4 @@
-import { DomainError, fold } from '../../src/domain/decider';
+import { fold } from '../../src/domain/decider';
 import {
   MAX_QUANTITY,
   initialOrderState,

@@ -13,7 +13,7 @@ import {
   type Checkpoint,
   type RecordedEvent,
 } from '../../src/eventstore';
-import { commandUpdates, getOrderQuery, orderStreamId } from '../../src/workflows/orderContract';
+import { getOrderQuery, orderStreamId } from '../../src/workflows/orderContract';
 import { createProduct, http, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress, startOrderActor } from '../support/orders';
 
@@ -24,8 +24,6 @@ import { sampleAddress, startOrderActor } from '../support/orders';
  */
 
 const app = useTestApi();
-const { call } = app;
-
 
 /** The stored rows of a stream, exactly as they are in the table. */
 async function rawRows(streamId: string) {
