@@ -81,7 +81,7 @@ export async function runScenario(stack: ChaosStack, fault: Fault, options: Scen
     if (fault.slug === 'postgres-stop') notes.push(`answers while Postgres was down: ${summarizeAnswers(observations.filter((o) => o.at >= injection.injectedAt && o.at <= injection.readyAt), true)}`);
   }
   const retried = observations.filter(wasRetried);
-  if (retried.length > 0) notes.push(`retried: ${summarizeAnswers(retried)}`);
+  if (retried.length > 0) notes.push(`retried: ${summarizeAnswers(retried, true)}`);
   const exits = stack.unexpectedExits().slice(exitsBefore);
   if (exits.length > 0) notes.push(`unexpected exits (restarted): ${exits.map((e) => `${e.name} code ${e.code} signal ${e.signal}`).join('; ')}`);
   for (const r of invariants.filter((i) => i.status === 'FAIL')) notes.push(`invariant ${r.id} (${r.title}): ${r.violations.slice(0, 3).join('; ')}`);
