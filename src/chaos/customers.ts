@@ -19,7 +19,7 @@ const ORDERS_PER_CUSTOMER = 4;
 const address = { name: 'Chaos Customer', line1: '1 Fault Lane', city: 'Springfield', postalCode: '12345', country: 'US' };
 
 /** A small seeded PRNG (mulberry32): the same seed plans the same shop. */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -77,9 +77,10 @@ export async function runScenario(stack: ChaosStack, fault: Fault, options: Scen
 
   const failedOnClient = shoppers.filter((s) => s.error);
   if (failedOnClient.length > 0) notes.push(`${failedOnClient.length} virtual customer(s) got no outcome: ${failedOnClient.slice(0, 3).map((s) => `${s.orderId}: ${s.error}`).join('; ')}`);
-  for (const injection of injections) {
-    if (fault.slug === 'postgres-stop') notes.push(`answers while Postgres was down: ${summarizeAnswers(observations.filter((o) => o.at >= injection.injectedAt && o.at <= injection.readyAt), true)}`);
-  }
+  injections.forEach((injection, i) => {
+    const whileDown = observations.filter((o) => o.at >= injection.injectedAt && o.at <= injection.readyAt);
+    if (whileDown.length > 0) notes.push(`answers while down${injections.length > 1 ? ` (${i + 1})` : ''}: ${summarizeAnswers(whileDown, true)}`);
+  });
   const retried = observations.filter(wasRetried);
   if (retried.length > 0) notes.push(`retried: ${summarizeAnswers(retried, true)}`);
   const exits = stack.unexpectedExits().slice(exitsBefore);

@@ -19,7 +19,7 @@ const TASK_QUEUE = 'orders-chaos';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` until it resolves true; throws after `timeoutMs`. */
-export async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
+async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await probe().catch(() => false)) return;
@@ -144,10 +144,6 @@ export class ChaosStack {
 
   apiListening(timeoutMs = 60_000): Promise<void> {
     return waitUntil('API listening', async () => (await fetch(`${this.apiUrl}/healthz`)).ok, timeoutMs, 100);
-  }
-
-  apiReady(timeoutMs = 60_000): Promise<void> {
-    return waitUntil('API ready', async () => (await fetch(`${this.apiUrl}/readyz`)).ok, timeoutMs, 100);
   }
 
   temporalAnswers(timeoutMs = 60_000): Promise<void> {
