@@ -24,7 +24,6 @@ import {
   getCommandOutcomeQuery,
   getOrderQuery,
   orderWorkflowId,
-  placeOrderAndAwaitCheckoutUpdate,
   type OrderWorkflowInput,
 } from '../src/workflows/orderContract';
 import { throwawayDataDir } from '../src/devstack/throwawayDataDir';
@@ -127,19 +126,6 @@ const scenarios: Scenario[] = [
       await checkOut(h, 'place');
       await h.executeUpdate(commandUpdates.MarkShipped, { args: [{ commandId: 'ship' }] });
       await h.result();
-    },
-  },
-  {
-    // The API's checkout?wait=true: one update places the order and answers once the saga settled.
-    name: 'checkout-in-one-update',
-    depositCents: 100_000,
-    sagaAttempts: [1],
-    run: async (h, ctx) => {
-      const [a] = ctx.productIds;
-      await create(h, ctx);
-      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-a', productId: a!, quantity: 1 }] });
-      const { settled } = await h.executeUpdate(placeOrderAndAwaitCheckoutUpdate, { args: [{ commandId: 'place' }] });
-      if (settled.state.status !== 'CONFIRMED') throw new Error(`expected CONFIRMED, got ${settled.state.status}`);
     },
   },
   {

@@ -11,21 +11,17 @@ const STATUS_BY_KIND: Record<CommandRejected['kind'], number> = {
   rule: 422,
 };
 
+const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_RESOURCE_EXHAUSTED = 8;
+const GRPC_FAILED_PRECONDITION = 9;
 const GRPC_UNAVAILABLE = 14;
 
-function grpcCode(err: unknown): number | undefined {
-  const cause = err instanceof ServiceError ? err.cause : err;
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' ? code : undefined;
+function grpcError(err: unknown): { code?: number; message: string } {
+  const cause = (err instanceof ServiceError ? err.cause : err) as { code?: unknown; message?: unknown } | undefined;
+  return { code: typeof cause?.code === 'number' ? cause.code : undefined, message: `${(err as Error)?.message ?? ''} ${String(cause?.message ?? '')}` };
 }
 
-/** The actor's refusal of a command, as the API answers it. */
-export function apiErrorFromRejection(outcome: CommandRejected): ApiError {
-  return new ApiError(STATUS_BY_KIND[outcome.kind], outcome.code, outcome.message);
-}
-
-export const commandTimeout = () =>
+const commandTimeout = () =>
   new ApiError(503, 'COMMAND_TIMEOUT', 'The order did not answer in time. Retry with the same Idempotency-Key to get its answer.', {}, { 'Retry-After': '1' });
 
 /**
@@ -46,7 +42,13 @@ export function apiErrorFromTemporal(err: unknown): ApiError | undefined {
     return new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
   }
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return commandTimeout();
-  const code = grpcCode(err);
+  const { code, message } = grpcError(err);
+  // A query no worker answered in time (the worker is down or restarting).
+  if (code === GRPC_DEADLINE_EXCEEDED) return commandTimeout();
+  // Temporal refuses updates while the order's workflow task is being retried (after a worker crash).
+  if (code === GRPC_FAILED_PRECONDITION && /Workflow Task in failed state/i.test(message)) {
+    return new ApiError(503, 'ORDER_RECOVERING', 'The order is recovering from a worker restart. Retry shortly with the same Idempotency-Key.', {}, { 'Retry-After': '2' });
+  }
   if (code === GRPC_RESOURCE_EXHAUSTED) {
     return new ApiError(429, 'TOO_MANY_REQUESTS', 'This order is busy with other commands. Retry shortly.', {}, { 'Retry-After': '1' });
   }

@@ -25,7 +25,6 @@ import {
   getCommandOutcomeQuery,
   getOrderQuery,
   orderCommandNames,
-  placeOrderAndAwaitCheckoutUpdate,
   orderCommandSchemas,
   orderStreamId,
   type CommandAccepted,
@@ -64,16 +63,20 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
   /** The running checkout saga of the current attempt, if any. */
   let checkout: { attempt: number; report: Promise<CheckoutReport> } | undefined;
 
-  /** Queues a command for the loop: resolves with its acceptance, rejects with its refusal. */
-  const enqueue = (name: OrderCommandName, command: OrderCommandInput) =>
-    new Promise<CommandAccepted>((resolve, reject) => {
-      inbox.push({ name, input: command, answer: (outcome) => (outcome.status === 'accepted' ? resolve(outcome) : reject(rejection(outcome))) });
-    });
-  const checkoutSettled = () => condition(() => state.status !== 'PLACED');
-
   for (const name of orderCommandNames) {
-    // Malformed commands are refused before they reach the history.
-    setHandler(commandUpdates[name], (command) => enqueue(name, command), { validator: (command) => validate(name, command) });
+    setHandler(
+      commandUpdates[name],
+      (command) =>
+        new Promise<CommandAccepted>((resolve, reject) => {
+          inbox.push({
+            name,
+            input: command,
+            answer: (outcome) => (outcome.status === 'accepted' ? resolve(outcome) : reject(rejection(outcome))),
+          });
+        }),
+      // Malformed commands are refused before they reach the history.
+      { validator: (command) => validate(name, command) },
+    );
     setHandler(commandSignals[name], (command) => {
       const parsed = orderCommandSchemas[name].safeParse(command);
       if (parsed.success) {
@@ -90,18 +93,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
   if (input.carried) describeForOperators(); // a continued run shows where the order is at once
   setHandler(getOrderQuery, () => ({ state, version }));
   setHandler(awaitCheckoutUpdate, async () => {
-    await checkoutSettled();
+    await condition(() => state.status !== 'PLACED');
     return { state, version };
   });
-  setHandler(
-    placeOrderAndAwaitCheckoutUpdate,
-    async (command) => {
-      const placed = await enqueue('PlaceOrder', command);
-      await checkoutSettled();
-      return { placed, settled: { state, version } };
-    },
-    { validator: (command) => validate('PlaceOrder', command) },
-  );
   setHandler(getCommandOutcomeQuery, (commandId) => {
     if (inbox.some((q) => q.input.commandId === commandId)) return { status: 'pending', commandId };
     return ledger.get(commandId) ?? null;

@@ -110,14 +110,11 @@ export const commandSignals = commandDefinitions((name) => defineSignal<[OrderCo
 
 export const getOrderQuery = defineQuery<OrderSnapshot>('getOrder');
 /**
- * Answers once the running checkout has settled (the order left PLACED). The API now uses
- * `placeOrderAndAwaitCheckoutUpdate`; the handler stays for running orders whose histories hold it.
+ * Answers once the running checkout has settled (the order left PLACED). The API no longer sends
+ * it (it follows the saga child instead, see OrderGateway.placeAndAwaitCheckout); the handler
+ * stays for running orders whose histories hold it.
  */
 export const awaitCheckoutUpdate = defineUpdate<OrderSnapshot>('awaitCheckout');
-/** Checkout in one round trip: PlaceOrder, then the order once its saga has settled. */
-export const placeOrderAndAwaitCheckoutUpdate = defineUpdate<{ placed: CommandAccepted; settled: OrderSnapshot }, [OrderCommandInput<'PlaceOrder'>]>(
-  'PlaceOrderAndAwaitCheckout',
-);
 export const getCommandOutcomeQuery = defineQuery<CommandOutcome | { status: 'pending'; commandId: string } | null, [string]>(
   'getCommandOutcome',
 );

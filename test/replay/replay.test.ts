@@ -4,7 +4,7 @@ import { loadHistories } from './loadHistories';
 
 test('every recorded history replays deterministically against the current workflow bundle', async () => {
   const histories = loadHistories();
-  expect(histories.length).toBeGreaterThanOrEqual(18);
+  expect(histories.length).toBeGreaterThanOrEqual(16);
   const results = [];
   for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: testEnv.workflowBundle } }, histories)) {
     results.push({ workflowId: result.workflowId, error: result.error?.message });
