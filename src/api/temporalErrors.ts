@@ -11,6 +11,7 @@ const STATUS_BY_KIND: Record<CommandRejected['kind'], number> = {
   rule: 422,
 };
 
+const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_RESOURCE_EXHAUSTED = 8;
 const GRPC_FAILED_PRECONDITION = 9;
@@ -43,8 +44,9 @@ export function apiErrorFromTemporal(err: unknown): ApiError | undefined {
   }
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return commandTimeout();
   const { code, message } = grpcError(err);
-  // A query no worker answered in time (the worker is down or restarting).
-  if (code === GRPC_DEADLINE_EXCEEDED) return commandTimeout();
+  // A call no worker answered in time (the worker is down or restarting): past its deadline, or
+  // cancelled when the deadline cut it short.
+  if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED) return commandTimeout();
   // Temporal refuses updates while the order's workflow task is being retried (after a worker crash).
   if (code === GRPC_FAILED_PRECONDITION && /Workflow Task in failed state/i.test(message)) {
     return new ApiError(503, 'ORDER_RECOVERING', 'The order is recovering from a worker restart. Retry shortly with the same Idempotency-Key.', {}, { 'Retry-After': '2' });

@@ -31,6 +31,16 @@ describe('apiErrorFromTemporal', () => {
     expect(apiErrorFromTemporal(grpcError(14))).toMatchObject({ status: 503, headers: { 'Retry-After': '2' } });
   });
 
+  test('a call cut short by its deadline (DEADLINE_EXCEEDED, CANCELLED) is 503 COMMAND_TIMEOUT', () => {
+    for (const code of [1, 4]) expect(apiErrorFromTemporal(grpcError(code))).toMatchObject({ status: 503, code: 'COMMAND_TIMEOUT', headers: { 'Retry-After': '1' } });
+  });
+
+  test('an order whose workflow task is being retried is 503 ORDER_RECOVERING; other FAILED_PRECONDITIONs are not mapped', () => {
+    const failedTask = new ServiceError('update failed', { cause: Object.assign(new Error('9 FAILED_PRECONDITION: Unable to perform workflow execution update due to Workflow Task in failed state.'), { code: 9 }) });
+    expect(apiErrorFromTemporal(failedTask)).toMatchObject({ status: 503, code: 'ORDER_RECOVERING', headers: { 'Retry-After': '2' } });
+    expect(apiErrorFromTemporal(grpcError(9))).toBeUndefined();
+  });
+
   test('an update that timed out is 503, telling the client to retry with the same key', () => {
     expect(apiErrorFromTemporal(new WorkflowUpdateRPCTimeoutOrCancelledError('timeout'))).toMatchObject({ status: 503, code: 'COMMAND_TIMEOUT' });
   });
