@@ -5,8 +5,11 @@ export type PoolClient = pg.PoolClient;
 
 export function createPool(connectionString: string, max = 20): Pool {
   const pool = new pg.Pool({ connectionString, max, application_name: 'order-actors' });
-  // An idle client losing its server (a Postgres restart) must not crash the process.
+  // A client losing its server (Postgres stopped or restarted) must not crash the process: idle
+  // ones report it to the pool, checked-out ones to themselves, and an 'error' event nobody
+  // listens to is thrown. Their queries still fail, and callers see that.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
