@@ -47,6 +47,8 @@ const cfg = {
   memoryConcurrency: num('BENCH_MEMORY_CONCURRENCY', 32),
   /** The memory section stops creating orders after this long and measures what it has. */
   memorySeconds: num('BENCH_MEMORY_SECONDS', 900),
+  /** Node flags of the memory section's worker process, e.g. `--max-old-space-size=256`. */
+  memoryWorkerNodeOptions: process.env.BENCH_MEMORY_WORKER_NODE_OPTIONS ?? '',
   /** Hard time budget for the whole run: sections that would start after it are skipped. */
   budgetSeconds: num('BENCH_BUDGET_SECONDS', 240),
 };
@@ -407,7 +409,15 @@ async function steadyRssMb(pid: number): Promise<number> {
 async function startWorkerProcess(databaseUrl: string, temporalAddress: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/worker.ts'], {
     cwd: path.join(__dirname, '..'),
-    env: { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TASK_QUEUE: MEMORY_QUEUE, WORKER_MAX_CACHED_WORKFLOWS: String(cfg.memoryCachedWorkflows), LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      TASK_QUEUE: MEMORY_QUEUE,
+      WORKER_MAX_CACHED_WORKFLOWS: String(cfg.memoryCachedWorkflows),
+      LOG_LEVEL: 'info',
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, cfg.memoryWorkerNodeOptions].filter(Boolean).join(' '),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -484,7 +494,7 @@ async function benchMemory(databaseUrl: string, client: Client, temporalAddress:
     }
     const kbPerOrder = ((loadedRssMb - idleRssMb) * 1024) / Math.max(1, created.length);
     details.memory = { orders: created.length, errors: errors.length, firstErrors: errors.slice(0, 3), createSeconds, idleRssMb, loadedRssMb, peakMb, kbPerOrder, sampledStatuses: statuses, trace, maxCachedWorkflows: cfg.memoryCachedWorkflows };
-    rows.push({ section: 'memory', case: `worker RSS, ${created.length} idle PENDING orders, maxCachedWorkflows ${cfg.memoryCachedWorkflows}`, ours: loadedRssMb, baseline: idleRssMb, unit: 'MB', higherIsBetter: false, target: '≤ 500 MB', met: loadedRssMb <= 500 && created.length >= 10_000, note: `baseline: the same worker process idle with 0 orders; ${kbPerOrder.toFixed(1)} KB per order; peak ${peakMb.toFixed(0)} MB; sampled statuses ${JSON.stringify(statuses)}` });
+    rows.push({ section: 'memory', case: `worker RSS, ${created.length} idle PENDING orders, maxCachedWorkflows ${cfg.memoryCachedWorkflows}${cfg.memoryWorkerNodeOptions ? `, ${cfg.memoryWorkerNodeOptions}` : ''}`, ours: loadedRssMb, baseline: idleRssMb, unit: 'MB', higherIsBetter: false, target: '≤ 500 MB', met: loadedRssMb <= 500 && created.length >= 10_000, note: `baseline: the same worker process idle with 0 orders; ${kbPerOrder.toFixed(1)} KB per order; peak ${peakMb.toFixed(0)} MB; sampled statuses ${JSON.stringify(statuses)}` });
     rows.push({ section: 'memory', case: `order creates (update-with-start + first append), c=${cfg.memoryConcurrency}`, ours: created.length / createSeconds, baseline: NaN, unit: 'orders/s', higherIsBetter: true, note: `${errors.length} errors` });
     progress(`memory: ${created.length} orders in ${createSeconds.toFixed(0)} s; worker RSS ${idleRssMb.toFixed(0)} MB idle -> ${loadedRssMb.toFixed(0)} MB (peak ${peakMb.toFixed(0)} MB); sampled ${JSON.stringify(statuses)}`);
   } finally {
