@@ -54,12 +54,17 @@ export function durationMs(text: string): number {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
-export function actorSettings(config: Config) {
+function actorSettings(config: Config) {
   return { taskQueue: config.TASK_QUEUE, cartTtlMs: durationMs(config.ORDER_CART_TTL), historyLimit: config.ORDER_HISTORY_LIMIT };
 }
 
-export function rateLimitSettings(config: Config) {
-  return { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST };
+/** What the API takes from the environment: its namespace, the order actors' settings, access. */
+export function apiSettings(config: Config, authSecret: string) {
+  return {
+    namespace: config.TEMPORAL_NAMESPACE,
+    actors: actorSettings(config),
+    auth: { secret: authSecret, rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST } },
+  };
 }
 
 export function required(config: Config, name: 'DATABASE_URL' | 'TEMPORAL_ADDRESS' | 'AUTH_SECRET'): string {

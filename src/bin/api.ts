@@ -1,6 +1,6 @@
 /** Production API: stateless, scale out freely. Configured only by the environment. */
 import { createApp } from '../api/app';
-import { actorSettings, loadConfig, rateLimitSettings, required } from '../config';
+import { apiSettings, loadConfig, required } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../logger';
@@ -13,14 +13,7 @@ async function main(): Promise<void> {
   const pool = createPool(required(config, 'DATABASE_URL'));
   await migrate(pool);
   const client = await connectClient(required(config, 'TEMPORAL_ADDRESS'), config.TEMPORAL_NAMESPACE);
-  const app = createApp({
-    db: pool,
-    client,
-    namespace: config.TEMPORAL_NAMESPACE,
-    actors: actorSettings(config),
-    logger,
-    auth: { secret, rateLimit: rateLimitSettings(config) },
-  });
+  const app = createApp({ db: pool, client, logger, ...apiSettings(config, secret) });
   const server = app.listen(config.PORT, config.HOST, () => logger.info(`API listening on http://${config.HOST}:${config.PORT}`));
   let stopping = false;
   const stop = () => {

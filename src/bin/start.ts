@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app';
 import { signToken } from '../auth/tokens';
-import { actorSettings, loadConfig, rateLimitSettings } from '../config';
+import { apiSettings, loadConfig } from '../config';
 import { devAuthSecret } from '../devstack/devAuth';
 import { startLocalWorker } from '../devstack/localWorker';
 import { createLogger } from '../logger';
@@ -41,14 +41,7 @@ async function main(): Promise<void> {
   });
   const { stack, pool } = local;
   const client = await connectClient(stack.temporalAddress, config.TEMPORAL_NAMESPACE);
-  const app = createApp({
-    db: pool,
-    client,
-    namespace: config.TEMPORAL_NAMESPACE,
-    actors: actorSettings(config),
-    logger,
-    auth: { secret, rateLimit: rateLimitSettings(config) },
-  });
+  const app = createApp({ db: pool, client, logger, ...apiSettings(config, secret) });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
   });
