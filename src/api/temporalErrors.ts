@@ -33,8 +33,11 @@ export function apiErrorFromTemporal(err: unknown): ApiError | undefined {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const failure = err.cause;
     const outcome = failure.details?.[0] as CommandRejected | undefined;
-    const kind = outcome?.kind ?? (failure.type === 'INVALID_COMMAND' ? 'invalid' : 'conflict');
-    return new ApiError(STATUS_BY_KIND[kind], failure.type ?? 'COMMAND_REJECTED', failure.message);
+    if (outcome) return new ApiError(STATUS_BY_KIND[outcome.kind], failure.type ?? outcome.code, failure.message);
+    if (failure.type === 'INVALID_COMMAND') return new ApiError(400, 'INVALID_COMMAND', failure.message);
+    // Not the actor's decision: the SDK refused the update (a worker older than this API during a
+    // deploy has no handler for it, say). Not the client's mistake, and likely to pass later.
+    return new ApiError(503, 'ORDER_UNAVAILABLE', 'The order could not take this command right now. Retry shortly with the same Idempotency-Key.', {}, { 'Retry-After': '5' });
   }
   if (err instanceof WorkflowNotFoundError) {
     return new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');

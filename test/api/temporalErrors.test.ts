@@ -18,6 +18,11 @@ describe('apiErrorFromTemporal', () => {
     expect(mapped).toMatchObject({ status, code: 'SOME_CODE', message: 'why' });
   });
 
+  test('an update the worker has no handler for (an older worker during a deploy) is 503, not a 409', () => {
+    const failure = ApplicationFailure.create({ type: 'Error', message: 'No registered handler for update: SomeNewCommand' });
+    expect(apiErrorFromTemporal(new WorkflowUpdateFailedError('update failed', failure))).toMatchObject({ status: 503, code: 'ORDER_UNAVAILABLE', headers: { 'Retry-After': '5' } });
+  });
+
   test('a validator rejection (no outcome details) is a 400', () => {
     const failure = ApplicationFailure.create({ type: 'INVALID_COMMAND', message: 'quantity: expected number' });
     expect(apiErrorFromTemporal(new WorkflowUpdateFailedError('update failed', failure))).toMatchObject({ status: 400, code: 'INVALID_COMMAND' });
