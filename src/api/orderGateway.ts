@@ -30,8 +30,6 @@ export type CommandPayload<N extends OrderCommandName> = Omit<OrderCommandInput<
  * (retry with the same key): an actor whose worker is down or whose append waits for Postgres.
  */
 export const COMMAND_DEADLINE_MS = 20_000;
-/** After the saga finished, how often to look whether the order has recorded its report. */
-const RECORD_POLL_MS = 25;
 
 /** How the HTTP API talks to order actors: updates for answers, signals for fire-and-forget. */
 export class OrderGateway {
@@ -82,40 +80,16 @@ export class OrderGateway {
   }
 
   /**
-   * Places the order, then waits at most `timeoutMs` for its checkout saga to settle: `settled`
-   * once the order has recorded the outcome, else `placed` (its answer to PlaceOrder).
-   *
-   * The wait follows the saga, a child workflow, with the client's long poll on its result, then
-   * reads the order with a query. No update is held open on the order meanwhile: an update that
-   * arrives in the same workflow task as the saga's completion, when that task is retried after a
-   * worker crash, has been seen to make the order fail replay (an SDK ordering bug; see
-   * docs/reliability.md), and queries do not enter the history.
+   * Resolves when the checkout saga of `attempt` has finished, or at `deadline`, whichever comes
+   * first: the client's long poll on the child workflow's result. Nothing is sent to the order
+   * itself: an update arriving in the same workflow task as the saga's completion, when that task
+   * was retried after a worker crash, has been seen to make the order fail replay (an SDK ordering
+   * bug; docs/reliability.md), and the order's outcome is read from Postgres anyway.
    */
-  async placeAndAwaitCheckout(
-    orderId: string,
-    payload: CommandPayload<'PlaceOrder'>,
-    commandId: string,
-    timeoutMs: number,
-  ): Promise<{ settled: OrderSnapshot } | { placed: CommandAccepted }> {
-    const deadline = Date.now() + timeoutMs;
-    const placed = await this.send(orderId, 'PlaceOrder', payload, commandId);
-    const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
-    let sagaDone = false;
-    for (;;) {
-      const order = await this.translate(orderId, () => this.client.withDeadline(Math.max(deadline, Date.now() + 1000), () => handle.query(getOrderQuery)));
-      if (order.state.status !== 'PLACED') return { settled: order };
-      if (Date.now() >= deadline) return { placed };
-      if (sagaDone) {
-        await new Promise((resolve) => setTimeout(resolve, RECORD_POLL_MS));
-        continue;
-      }
-      const saga = this.client.workflow.getHandle(checkoutWorkflowId(orderId, order.state.checkoutAttempts));
-      // Resolves when the saga finishes; a deadline or a failure just means: look at the order again.
-      sagaDone = await this.client.withDeadline(deadline, () => saga.result()).then(
-        () => true,
-        () => Date.now() >= deadline,
-      );
-    }
+  async sagaFinished(orderId: string, attempt: number, deadline: number): Promise<void> {
+    const saga = this.client.workflow.getHandle(checkoutWorkflowId(orderId, attempt));
+    // A deadline, a failure or an unknown saga all mean the same here: look at the order's stream.
+    await this.client.withDeadline(deadline, () => saga.result()).catch(() => undefined);
   }
 
   outcome(orderId: string, commandId: string) {

@@ -53,6 +53,26 @@ const customerOrdersQuery = z
   })
   .strict();
 
+/** How often to look for the outcome event once the saga has finished (it is one append away). */
+const OUTCOME_POLL_MS = 25;
+
+/**
+ * The checkout placed at `placedVersion` (its OrderPlaced event): its attempt, and whether its
+ * outcome (the next CheckoutSucceeded or CheckoutFailed) is in the stream yet.
+ */
+async function checkoutProgress(db: Queryable, orderId: string, placedVersion: number): Promise<{ attempt?: number; settled: boolean }> {
+  const { rows } = await db.query<{ type: string; attempt: number | null }>(
+    `SELECT type, (data->>'checkoutAttempt')::int AS attempt
+       FROM events
+      WHERE stream_id = $1 AND version >= $2 AND type IN ('OrderPlaced', 'CheckoutSucceeded', 'CheckoutFailed')
+      ORDER BY version
+      LIMIT 2`,
+    [orderStreamId(orderId), placedVersion],
+  );
+  const placed = rows[0]?.type === 'OrderPlaced' ? rows[0] : undefined;
+  return { attempt: placed?.attempt ?? undefined, settled: rows.some((r) => r.type !== 'OrderPlaced') };
+}
+
 async function readOrderSummary(db: Queryable, orderId: string) {
   const { rows } = await db.query<{ state: OrderState; version: string }>('SELECT state, version FROM order_summary WHERE order_id = $1', [orderId]);
   const row = rows[0];
@@ -150,10 +170,27 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: Order
     const orderId = await accessibleOrderId(req, res);
     const payload = { expectedVersion: expectedVersionOf(req) };
     if (query.wait !== 'true') return sendAccepted(res, orderId, await gateway.send(orderId, 'PlaceOrder', payload, commandIdOf(req)), 202);
-    const result = await gateway.placeAndAwaitCheckout(orderId, payload, commandIdOf(req), query.timeout * 1000);
-    if ('placed' in result) return sendAccepted(res, orderId, result.placed, 202);
-    res.setHeader('ETag', `"${result.settled.version}"`).json(orderView(orderId, result.settled.state, result.settled.version));
+    const deadline = Date.now() + query.timeout * 1000;
+    const placed = await gateway.send(orderId, 'PlaceOrder', payload, commandIdOf(req));
+    if (!(await checkoutSettled(orderId, placed.version, deadline))) return sendAccepted(res, orderId, placed, 202);
+    const settled = await foldStream(db, orderId);
+    res.setHeader('ETag', `"${settled.version}"`).json(orderView(orderId, settled.state, settled.version));
   });
+
+  /**
+   * Whether the checkout placed at `placedVersion` has recorded its outcome by `deadline`: waits for
+   * its saga to finish (a long poll), then for the outcome event in the order's stream, which the
+   * order appends a moment later.
+   */
+  async function checkoutSettled(orderId: string, placedVersion: number, deadline: number): Promise<boolean> {
+    let progress = await checkoutProgress(db, orderId, placedVersion);
+    if (!progress.settled && progress.attempt !== undefined) await gateway.sagaFinished(orderId, progress.attempt, deadline);
+    while (!progress.settled && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, OUTCOME_POLL_MS));
+      progress = await checkoutProgress(db, orderId, placedVersion);
+    }
+    return progress.settled;
+  }
   router.post('/orders/:orderId/cancel', (req, res) => command(req, res, 'CancelOrder', parseInput(cancelBody, req.body)));
   router.post('/orders/:orderId/ship', adminOnly, async (req, res) => {
     parseInput(emptyBody, req.body);
