@@ -1,4 +1,5 @@
-import type { Decider } from '../domain/decider';
+import { createHash } from 'node:crypto';
+import { DomainError, type Decider } from '../domain/decider';
 import { appendToStream } from './appendToStream';
 import { eventSchemas } from './eventSchemas';
 import { foldRecorded } from './foldStream';
@@ -45,8 +46,29 @@ export interface CommandHostOptions {
   /**
    * A command whose `metadata.commandId` an event of the stream already carries was applied
    * before: answer the current state and decide nothing (an HTTP retry with its Idempotency-Key).
+   * The same id on a different command is refused (422 IDEMPOTENCY_KEY_REUSED).
    */
   skipIfCommandStored?: boolean;
+}
+
+/**
+ * With `skipIfCommandStored`: the metadata to store (the command id and a fingerprint of the
+ * command) and how to tell whether a stored event's metadata is this command again.
+ */
+export function idempotency(command: unknown, options: CommandHostOptions) {
+  const commandId = options.skipIfCommandStored ? options.metadata?.commandId : undefined;
+  if (commandId === undefined) return { metadata: options.metadata, isRepeatOf: () => false };
+  const fingerprint = createHash('sha256').update(JSON.stringify(command)).digest('base64url');
+  return {
+    metadata: { ...options.metadata, commandFingerprint: fingerprint },
+    isRepeatOf(stored: EventMetadata): boolean {
+      if (stored.commandId !== commandId) return false;
+      if (stored.commandFingerprint !== undefined && stored.commandFingerprint !== fingerprint) {
+        throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different request.');
+      }
+      return true;
+    },
+  };
 }
 
 /**
@@ -64,12 +86,12 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
 ): Promise<HandledCommand<State, Event>> {
   const maxAttempts = options.maxAttempts ?? 5;
   const schemas = options.schemas ?? eventSchemas;
-  const commandId = options.skipIfCommandStored ? options.metadata?.commandId : undefined;
+  const { metadata, isRepeatOf } = idempotency(command, options);
   for (let attempt = 1; ; attempt++) {
     const recorded = await readStream(db, stream.id, { schemas });
     const version = recorded.length;
     const state = foldRecorded(decider, recorded, schemas);
-    if (commandId !== undefined && recorded.some((e) => e.metadata.commandId === commandId)) return { state, version, events: [] };
+    if (recorded.some((e) => isRepeatOf(e.metadata))) return { state, version, events: [] };
     const events = decider.decide(command, state);
     if (events.length === 0) return { state, version, events };
     try {
@@ -79,7 +101,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
         stream.id,
         stream.type,
         version === 0 ? 'no_stream' : version,
-        toEventData(events, stream.type, options, schemas, occurredAt),
+        toEventData(events, stream.type, { ...options, metadata }, schemas, occurredAt),
       );
       return { state: events.reduce(decider.evolve, state), version: result.nextExpectedVersion, events };
     } catch (err) {

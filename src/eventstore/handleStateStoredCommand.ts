@@ -1,8 +1,9 @@
 import type { Decider } from '../domain/decider';
 import { appendToStream } from './appendToStream';
 import { eventSchemas } from './eventSchemas';
-import { toEventData, type CommandHostOptions, type DomainEvent, type HandledCommand } from './handleCommand';
+import { idempotency, toEventData, type CommandHostOptions, type DomainEvent, type HandledCommand } from './handleCommand';
 import type { Queryable } from './queryable';
+import type { EventMetadata } from './types';
 
 /** A connection that can be held for a transaction: a pg Pool is one. */
 export interface TransactionalDb extends Queryable {
@@ -44,11 +45,14 @@ async function lockState<State>(client: Queryable, stream: { id: string; type: s
 }
 
 /** Under the row lock: whether the stream already holds an event of this command (see CommandHostOptions). */
-async function commandStored(client: Queryable, streamId: string, options: CommandHostOptions): Promise<boolean> {
+async function commandStored(client: Queryable, streamId: string, options: CommandHostOptions, isRepeatOf: (stored: EventMetadata) => boolean): Promise<boolean> {
   const commandId = options.metadata?.commandId;
   if (!options.skipIfCommandStored || commandId === undefined) return false;
-  const { rowCount } = await client.query(`SELECT 1 FROM events WHERE stream_id = $1 AND metadata->>'commandId' = $2 LIMIT 1`, [streamId, commandId]);
-  return (rowCount ?? 0) > 0;
+  const { rows } = await client.query<{ metadata: EventMetadata }>(`SELECT metadata FROM events WHERE stream_id = $1 AND metadata->>'commandId' = $2 LIMIT 1`, [
+    streamId,
+    commandId,
+  ]);
+  return rows.some((r) => isRepeatOf(r.metadata));
 }
 
 /**
@@ -71,7 +75,8 @@ export async function handleStateStoredCommand<Command, State, Event extends Dom
   try {
     await client.query('BEGIN');
     const current = await lockState(client, stream, decider.initialState);
-    const events = (await commandStored(client, stream.id, options)) ? [] : decider.decide(command, current.state);
+    const { metadata, isRepeatOf } = idempotency(command, options);
+    const events = (await commandStored(client, stream.id, options, isRepeatOf)) ? [] : decider.decide(command, current.state);
     if (events.length === 0) {
       await client.query('ROLLBACK'); // also drops a row this transaction just created
       return { state: current.state, version: current.version, events };
@@ -83,7 +88,7 @@ export async function handleStateStoredCommand<Command, State, Event extends Dom
       stream.id,
       stream.type,
       current.version === 0 ? 'no_stream' : current.version,
-      toEventData(events, stream.type, options, schemas, occurredAt),
+      toEventData(events, stream.type, { ...options, metadata }, schemas, occurredAt),
     );
     // Under the row lock the stream can only be at the row's version; anything else is corruption.
     if (appended.alreadyAppended) throw new Error(`Stream ${stream.id} already holds these events but its state is at ${current.version}`);

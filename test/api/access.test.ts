@@ -169,6 +169,24 @@ describe('retries with the same Idempotency-Key have exactly one effect', () => 
     for (let i = 0; i < 2; i++) expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: 4 }, headers: restock })).body).toMatchObject({ onHand: 4, version: 1 });
     expect(await eventCount(`stock-${productId}`)).toBe(1);
   });
+
+  test('the same key on a different request is refused with 422 IDEMPOTENCY_KEY_REUSED, and changes nothing', async () => {
+    const customerId = uniqueId('cust');
+    const as = customer(customerId);
+    const headers = { 'idempotency-key': uniqueId('key') };
+    expect((await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 700 }, headers, as })).status).toBe(200);
+    expectProblem(await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 900 }, headers, as }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expectProblem(await call('POST', `/accounts/${customerId}/withdrawals`, { body: { amountCents: 700 }, headers, as }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expect((await call('GET', `/accounts/${customerId}?consistency=strong`, { as })).body).toMatchObject({ balanceCents: 700, transactionCount: 1 });
+
+    const product = { 'idempotency-key': uniqueId('key') };
+    const created = await call('POST', '/products', { body: { name: 'Bowl', priceCents: 400 }, headers: product });
+    expectProblem(await call('POST', '/products', { body: { name: 'Bowl', priceCents: 1 }, headers: product }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    const restock = { 'idempotency-key': uniqueId('key') };
+    await call('POST', `/products/${created.body.productId}/stock`, { body: { quantity: 2 }, headers: restock });
+    expectProblem(await call('POST', `/products/${created.body.productId}/stock`, { body: { quantity: 3 }, headers: restock }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expect((await call('GET', `/products/${created.body.productId}?consistency=strong`)).body).toMatchObject({ priceCents: 400, stock: { onHand: 2 } });
+  });
 });
 
 describe('guards around every request', () => {
