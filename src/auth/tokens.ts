@@ -60,6 +60,8 @@ export function verifyToken(secret: string, token: string, now = Date.now()): Pr
   const [header, payload, sig] = parts as [string, string, string];
   const expected = signature(secret, `${header}.${payload}`);
   const given = Buffer.from(sig, 'base64url');
+  // Node decodes base64url leniently (padding, spare bits): accept only the one spelling we issue.
+  if (given.toString('base64url') !== sig) throw new InvalidToken('bad signature');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InvalidToken('bad signature');
   // The signature is ours, so the header is too; still insist on the one algorithm we sign with.
   if (parseJson(header)?.alg !== 'HS256') throw new InvalidToken('unsupported algorithm');

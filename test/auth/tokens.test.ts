@@ -19,6 +19,17 @@ describe('bearer tokens (HS256)', () => {
     expect(() => verifyToken(secret, `${header}.${promoted}.${sig}`)).toThrow('bad signature');
   });
 
+  test('only the signature spelling we issue verifies (no padding, no altered spare bits)', () => {
+    const token = signToken(secret, { sub: 'alice', role: 'customer' });
+    expect(() => verifyToken(secret, `${token}=`)).toThrow('bad signature');
+    const last = token.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // A 32-byte HMAC in base64url ends in a character whose lowest 2 bits are spare.
+    const sameBytes = alphabet[(alphabet.indexOf(last) & ~3) | ((alphabet.indexOf(last) + 1) & 3)]!;
+    expect(Buffer.from(`${token.slice(0, -1)}${sameBytes}`.split('.')[2]!, 'base64url')).toEqual(Buffer.from(token.split('.')[2]!, 'base64url'));
+    expect(() => verifyToken(secret, `${token.slice(0, -1)}${sameBytes}`)).toThrow('bad signature');
+  });
+
   test('an expired token is refused; one still in its lifetime is not', () => {
     const issuedAt = Date.now() - 120_000;
     const token = signToken(secret, { sub: 'alice', role: 'customer' }, 60, issuedAt);
