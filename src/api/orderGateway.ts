@@ -30,6 +30,7 @@ export type CommandPayload<N extends OrderCommandName> = Omit<OrderCommandInput<
  * (retry with the same key): an actor whose worker is down or whose append waits for Postgres.
  */
 export const COMMAND_DEADLINE_MS = 20_000;
+const SAGA_NOT_STARTED_RETRY_MS = 50;
 
 /** How the HTTP API talks to order actors: updates for answers, signals for fire-and-forget. */
 export class OrderGateway {
@@ -88,8 +89,18 @@ export class OrderGateway {
    */
   async sagaFinished(orderId: string, attempt: number, deadline: number): Promise<void> {
     const saga = this.client.workflow.getHandle(checkoutWorkflowId(orderId, attempt));
-    // A deadline, a failure or an unknown saga all mean the same here: look at the order's stream.
-    await this.client.withDeadline(deadline, () => saga.result()).catch(() => undefined);
+    while (Date.now() < deadline) {
+      try {
+        await this.client.withDeadline(deadline, () => saga.result());
+        return;
+      } catch (err) {
+        // The order starts its saga as it answers PlaceOrder, and Temporal creates the child a
+        // moment later: not found yet means ask again. Anything else (the deadline, a terminated
+        // saga): stop waiting here and look at the order's stream.
+        if (!(err instanceof WorkflowNotFoundError)) return;
+        await new Promise((resolve) => setTimeout(resolve, SAGA_NOT_STARTED_RETRY_MS));
+      }
+    }
   }
 
   outcome(orderId: string, commandId: string) {

@@ -53,8 +53,8 @@ const customerOrdersQuery = z
   })
   .strict();
 
-/** How often to look for the outcome event once the saga has finished (it is one append away). */
-const OUTCOME_POLL_MS = 25;
+/** Once the saga has finished its outcome is one append away: look after 25 ms, then less often. */
+const OUTCOME_POLL_MS = { first: 25, max: 500 };
 
 /**
  * The checkout placed at `placedVersion` (its OrderPlaced event): its attempt, and whether its
@@ -185,8 +185,8 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: Order
   async function checkoutSettled(orderId: string, placedVersion: number, deadline: number): Promise<boolean> {
     let progress = await checkoutProgress(db, orderId, placedVersion);
     if (!progress.settled && progress.attempt !== undefined) await gateway.sagaFinished(orderId, progress.attempt, deadline);
-    while (!progress.settled && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, OUTCOME_POLL_MS));
+    for (let pause = OUTCOME_POLL_MS.first; !progress.settled && Date.now() < deadline; pause = Math.min(pause * 2, OUTCOME_POLL_MS.max)) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
       progress = await checkoutProgress(db, orderId, placedVersion);
     }
     return progress.settled;

@@ -35,9 +35,11 @@ export function apiErrorFromTemporal(err: unknown): ApiError | undefined {
     const outcome = failure.details?.[0] as CommandRejected | undefined;
     if (outcome) return new ApiError(STATUS_BY_KIND[outcome.kind], failure.type ?? outcome.code, failure.message);
     if (failure.type === 'INVALID_COMMAND') return new ApiError(400, 'INVALID_COMMAND', failure.message);
-    // Not the actor's decision: the SDK refused the update (a worker older than this API during a
-    // deploy has no handler for it, say). Not the client's mistake, and likely to pass later.
-    return new ApiError(503, 'ORDER_UNAVAILABLE', 'The order could not take this command right now. Retry shortly with the same Idempotency-Key.', {}, { 'Retry-After': '5' });
+    // A worker older than this API (mid-deploy) has no handler for the update: likely to pass later.
+    if (/No registered handler for update/.test(failure.message)) {
+      return new ApiError(503, 'ORDER_UNAVAILABLE', 'The order could not take this command right now. Retry shortly with the same Idempotency-Key.', {}, { 'Retry-After': '5' });
+    }
+    return undefined; // an update the workflow failed unexpectedly: a bug, the 500 handler logs it
   }
   if (err instanceof WorkflowNotFoundError) {
     return new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');

@@ -122,6 +122,8 @@ export interface LoadProgress {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long a virtual customer keeps asking for a checkout's outcome (202s) before giving up. */
+const CHECKOUT_PATIENCE_MS = 300_000;
 
 /** Starts every virtual customer at once; resolves when all have a final answer or gave up. */
 export function runShoppers(client: PatientClient, seeded: Seeded, token: (customerId: string) => string): { progress: LoadProgress; done: Promise<ShopperResult[]> } {
@@ -159,9 +161,10 @@ export function runShoppers(client: PatientClient, seeded: Seeded, token: (custo
       }
       // 202 means the saga had not settled within the wait: ask again with the same key, which
       // places nothing new (the actor's ledger answers it) and waits again.
-      for (;;) {
+      for (const giveUpAt = Date.now() + CHECKOUT_PATIENCE_MS; ; ) {
         const answer = await send('POST', `/orders/${order.orderId}/checkout?wait=true&timeout=20`, { token: auth, key: result.checkoutKey, route: '/orders/:id/checkout' });
         if (answer.status === 202) {
+          if (Date.now() > giveUpAt) throw new Error(`checkout still PLACED after ${CHECKOUT_PATIENCE_MS / 1000} s`);
           await sleep(200);
           continue;
         }

@@ -94,7 +94,7 @@ export async function runScenario(stack: ChaosStack, fault: Fault, options: Scen
   const completed = settlement.confirmed + Object.values(settlement.failedBy).reduce((a, b) => a + b, 0);
   const violations = invariants.reduce((n, r) => n + r.violationCount, 0) + duplicates.length;
   return {
-    passed: !faultFailed && completed === plan.orders.length && violations === 0 && bad.length === 0,
+    passed: !faultFailed && failedOnClient.length === 0 && completed === plan.orders.length && violations === 0 && bad.length === 0,
     fault: fault.name,
     slug: fault.slug,
     orders: plan.orders.length,

@@ -91,7 +91,7 @@ function decideMovement(command: AccountCommand, state: AccountState): AccountEv
       requireAmount(command.amountCents);
       const payment = findPayment(state, command.paymentId);
       // Idempotency comes before the funds check: a retry after the balance dropped is still a retry.
-      if (payment?.refunded) return []; // refunded or voided: it never takes money again
+      if (payment?.orderId === null) return []; // voided by a refund that came first: it takes nothing
       if (payment) {
         if (payment.orderId !== command.orderId || payment.amountCents !== command.amountCents) {
           throw new DomainError(
@@ -109,7 +109,7 @@ function decideMovement(command: AccountCommand, state: AccountState): AccountEv
       requirePaymentId(command.paymentId);
       const payment = findPayment(state, command.paymentId);
       if (!payment) return [{ type: 'PaymentVoided', data: { paymentId: command.paymentId } }];
-      if (payment.refunded || payment.orderId === null) return [];
+      if (payment.orderId === null || payment.refunded) return []; // voided, or refunded already
       return [{ type: 'PaymentRefunded', data: { paymentId: command.paymentId, orderId: payment.orderId, amountCents: payment.amountCents } }];
     }
   }

@@ -111,7 +111,7 @@ export const commandSignals = commandDefinitions((name) => defineSignal<[OrderCo
 export const getOrderQuery = defineQuery<OrderSnapshot>('getOrder');
 /**
  * Answers once the running checkout has settled (the order left PLACED). The API no longer sends
- * it (it follows the saga child instead, see OrderGateway.placeAndAwaitCheckout); the handler
+ * it (checkout?wait follows the saga child instead, see `checkoutSettled` in src/api/orders.ts); the handler
  * stays for running orders whose histories hold it.
  */
 export const awaitCheckoutUpdate = defineUpdate<OrderSnapshot>('awaitCheckout');
