@@ -26,6 +26,8 @@ const envSchema = z.object({
    * orders; 1000 is the setting the memory benchmark measures (docs/performance.md).
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
+  /** A workflow bundle built ahead (`writeWorkflowBundle`): the worker starts without bundling. */
+  WORKFLOW_BUNDLE: z.string().min(1).optional(),
   /** The HS256 key bearer tokens are signed with (≥ 32 characters). `npm start` keeps one in DATA_DIR. */
   AUTH_SECRET: z.string().min(32, 'at least 32 characters (for example: openssl rand -base64 48)').optional(),
   /** Per caller (token subject, or client address when anonymous): sustained requests per second… */

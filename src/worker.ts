@@ -1,9 +1,21 @@
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { TransactionalDb } from './eventstore';
 import { createActivities } from './activities';
 
 export const workflowsPath = path.join(__dirname, 'workflows', 'index');
+
+/**
+ * Bundles the workflows once into `dir/workflow-bundle.js` and returns its path: workers started
+ * with it (`workflowBundle: { codePath }`, or WORKFLOW_BUNDLE) skip the seconds of bundling.
+ */
+export async function writeWorkflowBundle(dir: string): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve(workflowsPath), logger: new DefaultLogger('WARN') });
+  const bundlePath = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, code);
+  return bundlePath;
+}
 
 /** The worker that hosts order actors and their activities on one task queue. */
 export function createOrderWorker(options: {

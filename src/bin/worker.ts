@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     taskQueue: config.TASK_QUEUE,
     db: pool,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    workflowBundle: config.WORKFLOW_BUNDLE ? { codePath: config.WORKFLOW_BUNDLE } : undefined,
   });
   logger.info({ taskQueue: config.TASK_QUEUE }, 'worker polling');
   await worker.run(); // returns once a shutdown signal has drained the worker

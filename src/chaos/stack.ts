@@ -10,6 +10,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../devstack/embedd
 import { freePort } from '../devstack/freePort';
 import { ensureTemporalCli } from '../devstack/temporalCli';
 import { throwawayDataDir } from '../devstack/throwawayDataDir';
+import { writeWorkflowBundle } from '../worker';
 import { orderSearchAttributes } from '../workflows/searchAttributes';
 import { SupervisedProcess, type UnexpectedExit } from './childProcess';
 
@@ -96,6 +97,8 @@ export class ChaosStack {
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
         AUTH_SECRET: authSecret,
+        // Bundled once here: every worker restart after a SIGKILL starts polling without rebundling.
+        WORKFLOW_BUNDLE: await writeWorkflowBundle(dataDir),
       };
       const node = (name: string, script: string) =>
         new SupervisedProcess(name, { command: process.execPath, args: ['--import', 'tsx', script], env: serviceEnv, cwd: ROOT, logFile: path.join(dataDir, `${name}.log`) });

@@ -1,8 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { Runtime, bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { startLocalWorker, type LocalWorker } from '../../src/devstack/localWorker';
-import { workflowsPath } from '../../src/worker';
+import { writeWorkflowBundle } from '../../src/worker';
 import { throwawayDataDir } from '../../src/devstack/throwawayDataDir';
 
 export const SHARED_TASK_QUEUE = 'orders-test';
@@ -17,9 +15,7 @@ export default async function globalSetup(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const dataDir = throwawayDataDir('test');
 
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve(workflowsPath), logger: new DefaultLogger('WARN') });
-  const bundlePath = path.join(dataDir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, code);
+  const bundlePath = await writeWorkflowBundle(dataDir);
 
   const local = await startLocalWorker({
     dataDir,
