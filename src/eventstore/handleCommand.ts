@@ -57,9 +57,11 @@ export interface CommandHostOptions {
  */
 export function idempotency(command: unknown, options: CommandHostOptions) {
   const commandId = options.skipIfCommandStored ? options.metadata?.commandId : undefined;
-  if (commandId === undefined) return { metadata: options.metadata, isRepeatOf: () => false };
+  if (commandId === undefined) return { commandId, metadata: options.metadata, isRepeatOf: () => false };
   const fingerprint = createHash('sha256').update(JSON.stringify(command)).digest('base64url');
   return {
+    /** The id to look for in the stream; undefined when the host does not skip stored commands. */
+    commandId,
     metadata: { ...options.metadata, commandFingerprint: fingerprint },
     isRepeatOf(stored: EventMetadata): boolean {
       if (stored.commandId !== commandId) return false;

@@ -45,9 +45,8 @@ async function lockState<State>(client: Queryable, stream: { id: string; type: s
 }
 
 /** Under the row lock: whether the stream already holds an event of this command (see CommandHostOptions). */
-async function commandStored(client: Queryable, streamId: string, options: CommandHostOptions, isRepeatOf: (stored: EventMetadata) => boolean): Promise<boolean> {
-  const commandId = options.metadata?.commandId;
-  if (!options.skipIfCommandStored || commandId === undefined) return false;
+async function commandStored(client: Queryable, streamId: string, { commandId, isRepeatOf }: ReturnType<typeof idempotency>): Promise<boolean> {
+  if (commandId === undefined) return false;
   const { rows } = await client.query<{ metadata: EventMetadata }>(`SELECT metadata FROM events WHERE stream_id = $1 AND metadata->>'commandId' = $2 LIMIT 1`, [
     streamId,
     commandId,
@@ -75,8 +74,8 @@ export async function handleStateStoredCommand<Command, State, Event extends Dom
   try {
     await client.query('BEGIN');
     const current = await lockState(client, stream, decider.initialState);
-    const { metadata, isRepeatOf } = idempotency(command, options);
-    const events = (await commandStored(client, stream.id, options, isRepeatOf)) ? [] : decider.decide(command, current.state);
+    const idempotent = idempotency(command, options);
+    const events = (await commandStored(client, stream.id, idempotent)) ? [] : decider.decide(command, current.state);
     if (events.length === 0) {
       await client.query('ROLLBACK'); // also drops a row this transaction just created
       return { state: current.state, version: current.version, events };
@@ -88,7 +87,7 @@ export async function handleStateStoredCommand<Command, State, Event extends Dom
       stream.id,
       stream.type,
       current.version === 0 ? 'no_stream' : current.version,
-      toEventData(events, stream.type, { ...options, metadata }, schemas, occurredAt),
+      toEventData(events, stream.type, { ...options, metadata: idempotent.metadata }, schemas, occurredAt),
     );
     // Under the row lock the stream can only be at the row's version; anything else is corruption.
     if (appended.alreadyAppended) throw new Error(`Stream ${stream.id} already holds these events but its state is at ${current.version}`);
