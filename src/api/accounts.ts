@@ -4,6 +4,7 @@ import { accountDecider, accountStreamId, type AccountCommand, type AccountState
 import { executeAccountCommand } from '../activities/paymentActivities';
 import { foldRecorded, readStream, WrongExpectedVersion, type Queryable } from '../eventstore';
 import { assertCustomerAccess, signedIn } from './access';
+import type { AccountSummaryRow } from '../projections/readModels';
 import { ApiError } from './problem';
 import { apiErrorFromDomain } from './products';
 import { commandIdOf, pathId } from './requestContext';
@@ -20,13 +21,7 @@ function accountView(customerId: string, state: AccountState, version: number) {
 
 /** Customer wallets: event-sourced, optimistic concurrency, retried on conflict. */
 async function readAccountSummary(db: Queryable, customerId: string) {
-  const { rows } = await db.query<{
-    balance_cents: string;
-    total_deposits_cents: string;
-    total_withdrawals_cents: string;
-    transaction_count: number;
-    version: string;
-  }>('SELECT * FROM account_summary WHERE customer_id = $1', [customerId]);
+  const { rows } = await db.query<AccountSummaryRow>('SELECT * FROM account_summary WHERE customer_id = $1', [customerId]);
   const row = rows[0];
   if (!row) return undefined;
   return {

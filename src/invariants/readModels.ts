@@ -2,6 +2,7 @@ import { ACCOUNT_STREAM_TYPE, evolveAccount, initialAccountState, type AccountEv
 import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState } from '../domain/order';
 import { evolveStock, initialStockState, STOCK_STREAM_TYPE, type StockEvent, type StockState } from '../domain/stock';
 import type { Queryable } from '../eventstore';
+import type { AccountSummaryRow } from '../projections/readModels';
 import { foldChecked, idsWithPrefix, streamsOfType, type LoadedStream } from './streams';
 import { ResultBuilder, sameJson, suffix, type InvariantFilter, type InvariantResult } from './types';
 
@@ -75,7 +76,7 @@ export async function checkReadModels(db: Queryable, filter: InvariantFilter = {
   });
 
   await forEachPage(db, ACCOUNT_STREAM_TYPE, idsWithPrefix(filter.streamIds, 'account-'), async (streams) => {
-    const rows = await rowsByKey<Row & { customer_id: string; balance_cents: string; total_deposits_cents: string; total_withdrawals_cents: string; transaction_count: number }>(
+    const rows = await rowsByKey<Row & AccountSummaryRow>(
       db,
       'SELECT * FROM account_summary WHERE customer_id = ANY($1::text[])',
       streams.map((s) => suffix(s.streamId, 'account-')),

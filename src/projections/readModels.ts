@@ -99,19 +99,23 @@ export const orderSummaryProjection: Projection = {
  * A wallet's counters, folded with the account decider's evolve. The payments map is not kept:
  * no counter depends on it, and the write side has it.
  */
+/** A row of the `account_summary` read model (bigints arrive as strings). */
+export interface AccountSummaryRow {
+  customer_id: string;
+  balance_cents: string;
+  total_deposits_cents: string;
+  total_withdrawals_cents: string;
+  transaction_count: number;
+  version: string;
+}
+
 export const accountSummaryProjection: Projection = {
   name: ACCOUNT_SUMMARY,
   streamTypes: [ACCOUNT_STREAM_TYPE],
   tables: ['account_summary'],
   async applyStream(tx, events) {
     const customerId = suffix(events[0]!.streamId, 'account-');
-    const { rows } = await tx.query<{
-      balance_cents: string;
-      total_deposits_cents: string;
-      total_withdrawals_cents: string;
-      transaction_count: number;
-      version: string;
-    }>('SELECT * FROM account_summary WHERE customer_id = $1 FOR UPDATE', [customerId]);
+    const { rows } = await tx.query<AccountSummaryRow>('SELECT * FROM account_summary WHERE customer_id = $1 FOR UPDATE', [customerId]);
     const row = rows[0];
     const start = row
       ? {
