@@ -145,8 +145,11 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: Order
     const commandId = commandIdOf(req);
     // Without an orderId, a retried create (same key, same customer) must name the same order.
     const orderId = body.orderId ?? (req.get('Idempotency-Key') ? idFromIdempotencyKey(`order:${customerId}`, commandId) : newCommandId());
-    const owner = await owners.ownerOf(orderId);
-    if (owner !== undefined && owner !== customerId) throw new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
+    // Only an id the client chose can be someone else's: derived ids are scoped by customer.
+    if (body.orderId !== undefined) {
+      const owner = await owners.ownerOf(orderId);
+      if (owner !== undefined && owner !== customerId) throw new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
+    }
     const result = await gateway.create(orderId, { orderId, customerId, shippingAddress: body.shippingAddress }, commandId);
     res.location(`/orders/${orderId}`);
     sendAccepted(res, orderId, result, 201);
