@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { internalCommandId } from '../domain/commandIds';
 import { ACCOUNT_STREAM_TYPE, accountDecider, accountStreamId, findPayment, type AccountCommand } from '../domain/account';
 import { handleCommand, type Queryable } from '../eventstore';
 import type { CheckoutActivities } from './checkoutActivities';
@@ -28,7 +29,7 @@ export function executeAccountCommand(db: Queryable, command: AccountCommand, co
 export function createPaymentActivities(db: Queryable): PaymentActivities {
   const run = async (command: Extract<AccountCommand, { paymentId: string }>) => {
     try {
-      return await executeAccountCommand(db, command, `${command.type.toLowerCase()}:${command.paymentId}`, command.paymentId);
+      return await executeAccountCommand(db, command, internalCommandId(command.type.toLowerCase(), command.paymentId), command.paymentId);
     } catch (err) {
       throw toActivityFailure(err);
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { internalCommandId } from '../domain/commandIds';
 import { findReservation, STOCK_STREAM_TYPE, stockDecider, stockStreamId, type StockCommand } from '../domain/stock';
 import { handleStateStoredCommand, type TransactionalDb } from '../eventstore';
 import { findProduct } from './catalogLookup';
@@ -24,7 +25,7 @@ export function executeStockCommand(db: TransactionalDb, productId: string, comm
 export function createStockActivities(db: TransactionalDb): StockActivities {
   const run = async (productId: string, command: StockCommand & { reservationId: string }) => {
     try {
-      return await executeStockCommand(db, productId, command, `${command.type.toLowerCase()}:${command.reservationId}`, command.reservationId);
+      return await executeStockCommand(db, productId, command, internalCommandId(command.type.toLowerCase(), command.reservationId), command.reservationId);
     } catch (err) {
       throw toActivityFailure(err);
     }

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { clientCommandId } from '../domain/commandIds';
 import { accountDecider, accountStreamId, type AccountCommand, type AccountState } from '../domain/account';
 import { executeAccountCommand } from '../activities/paymentActivities';
 import { foldRecorded, readStream, WrongExpectedVersion, type Queryable } from '../eventstore';
@@ -49,7 +50,7 @@ export function accountsRouter(db: Queryable, readWaitMs = DEFAULT_READ_WAIT_MS)
 
   async function run(command: AccountCommand, commandId: string) {
     try {
-      return await executeAccountCommand(db, command, commandId, commandId, { skipIfCommandStored: true });
+      return await executeAccountCommand(db, command, clientCommandId(commandId), commandId, { skipIfCommandStored: true });
     } catch (err) {
       if (err instanceof WrongExpectedVersion) {
         throw new ApiError(409, 'CONCURRENT_UPDATE', 'The account changed too often while this was decided. Try again.', {}, { 'Retry-After': '1' });

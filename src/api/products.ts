@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
+import { clientCommandId } from '../domain/commandIds';
 import { DomainError, fold, type Decider } from '../domain/decider';
 import { productDecider, productStreamId, type ProductCommand, type ProductEvent, type ProductState } from '../domain/product';
 import { findProduct } from '../activities/catalogLookup';
@@ -77,7 +78,7 @@ export function productsRouter(db: TransactionalDb, readWaitMs = DEFAULT_READ_WA
   async function run(productId: string, command: ProductCommand | ProductCommand[], commandId: string) {
     try {
       return await handleCommand(db, productCommandsDecider, { id: productStreamId(productId), type: 'product' }, [command].flat(), {
-        metadata: { commandId, correlationId: commandId, causationId: commandId },
+        metadata: { commandId: clientCommandId(commandId), correlationId: commandId, causationId: commandId },
         newEventId: randomUUID,
         now: () => new Date(),
         skipIfCommandStored: true,
@@ -168,7 +169,7 @@ export function productsRouter(db: TransactionalDb, readWaitMs = DEFAULT_READ_WA
     if (!(await findProduct(db, productId))) throw new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');
     const commandId = commandIdOf(req);
     try {
-      const result = await executeStockCommand(db, productId, { type: 'Restock', quantity }, commandId, commandId, { skipIfCommandStored: true });
+      const result = await executeStockCommand(db, productId, { type: 'Restock', quantity }, clientCommandId(commandId), commandId, { skipIfCommandStored: true });
       res.json({ productId, ...stockLevel(result.state.onHand, result.state.reserved), version: result.version });
     } catch (err) {
       throw apiErrorFromDomain(err);

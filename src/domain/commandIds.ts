@@ -1,0 +1,17 @@
+/*
+ * Who formed a command id. A client's key (an HTTP Idempotency-Key, a signal's commandId) and an
+ * id the service forms for itself (a saga's report, a cart expiry, a reservation step) live in
+ * disjoint namespaces: every command id that is remembered or stored starts with `client:` or
+ * `internal:`, and only these two functions form them. So no string a client sends can ever equal
+ * an internal id, whatever it looks like.
+ */
+
+export const clientCommandId = (key: string): string => `client:${key}`;
+
+/** `kind` names the step (`checkout`, `expire`, `reserve`, `debit`, ...), `id` what it is about. */
+export const internalCommandId = (kind: string, id: string | number): string => `internal:${kind}:${id}`;
+
+/** The client's own key inside a client command id, or undefined for an internal one. */
+export function clientKeyOf(commandId: string): string | undefined {
+  return commandId.startsWith('client:') ? commandId.slice('client:'.length) : undefined;
+}
