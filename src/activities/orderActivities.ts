@@ -1,18 +1,39 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { DatabaseError } from 'pg';
-import { ORDER_STREAM_TYPE } from '../domain/order';
-import { appendToStream, WrongExpectedVersion, type EventData, type Queryable } from '../eventstore';
+import { ORDER_STREAM_TYPE, orderDecider, type CatalogEntry, type OrderState } from '../domain/order';
+import { appendToStream, foldRecorded, readStream, WrongExpectedVersion, type EventData, type Queryable } from '../eventstore';
 import { findProduct } from './catalogLookup';
 
 export interface OrderActivities {
   /** Stores an accepted command's events on the order's stream; a retry with the same event ids is a no-op. */
   appendOrderEvents(input: { streamId: string; expectedVersion: number; events: EventData[] }): Promise<{ version: number }>;
   /** The catalog's current name and price of a product, or null if the catalog does not know it. */
-  lookUpProduct(productId: string): Promise<{ name: string; unitPriceCents: number } | null>;
+  lookUpProduct(productId: string): Promise<CatalogEntry | null>;
+  /** The catalog's current entries of several products (checkout reprices every line). */
+  lookUpProducts(productIds: string[]): Promise<Record<string, CatalogEntry | null>>;
+  /**
+   * What the order's stream says a command id did: the events it stored (their last version and
+   * types), the fingerprint it was stored with, and the order's status right after it; null when
+   * no event carries the id. The stream keeps every accepted id for good; the actor asks it for
+   * keys its ledger has dropped.
+   */
+  findAcceptedCommand(input: { streamId: string; commandId: string }): Promise<AcceptedCommandRecord | null>;
+}
+
+export interface AcceptedCommandRecord {
+  version: number;
+  events: string[];
+  fingerprint: string;
+  orderStatus: OrderState['status'];
 }
 
 /** Data Postgres will never store (NUL in text, invalid Unicode): retrying cannot help. */
 const UNSTORABLE_DATA = new Set(['22P05', '22021', '22P02']);
+
+async function catalogEntry(db: Queryable, productId: string): Promise<CatalogEntry | null> {
+  const product = await findProduct(db, productId);
+  return product ? { name: product.name, unitPriceCents: product.priceCents } : null;
+}
 
 export function createOrderActivities(db: Queryable): OrderActivities {
   return {
@@ -32,9 +53,22 @@ export function createOrderActivities(db: Queryable): OrderActivities {
         throw err;
       }
     },
-    async lookUpProduct(productId) {
-      const product = await findProduct(db, productId);
-      return product ? { name: product.name, unitPriceCents: product.priceCents } : null;
+    lookUpProduct: (productId) => catalogEntry(db, productId),
+    async lookUpProducts(productIds) {
+      const entries = await Promise.all(productIds.map(async (id) => [id, await catalogEntry(db, id)] as const));
+      return Object.fromEntries(entries);
+    },
+    async findAcceptedCommand({ streamId, commandId }) {
+      const events = await readStream(db, streamId);
+      const own = events.filter((e) => e.metadata.commandId === commandId);
+      const last = own[own.length - 1];
+      if (!last) return null;
+      return {
+        version: last.version,
+        events: own.map((e) => e.type),
+        fingerprint: String(last.metadata.commandFingerprint ?? ''),
+        orderStatus: foldRecorded(orderDecider, events.filter((e) => e.version <= last.version)).status,
+      };
     },
   };
 }

@@ -1,3 +1,6 @@
+import { sha256 } from '@noble/hashes/sha256';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
+
 /*
  * Who formed a command id. A client's key (an HTTP Idempotency-Key, a signal's commandId) and an
  * id the service forms for itself (a saga's report, a cart expiry, a reservation step) live in
@@ -14,4 +17,13 @@ export const internalCommandId = (kind: string, id: string | number): string => 
 /** The client's own key inside a client command id, or undefined for an internal one. */
 export function clientKeyOf(commandId: string): string | undefined {
   return commandId.startsWith('client:') ? commandId.slice('client:'.length) : undefined;
+}
+
+/**
+ * What a command asked for, as a short stable digest: the same key sent again with another
+ * command or payload is a different request (422 IDEMPOTENCY_KEY_REUSED), not a retry. Pure
+ * JavaScript SHA-256, so the order actor computes it inside the workflow sandbox too.
+ */
+export function commandFingerprint(command: unknown): string {
+  return bytesToHex(sha256(utf8ToBytes(JSON.stringify(command))));
 }

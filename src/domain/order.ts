@@ -1,9 +1,16 @@
+import { MAX_AMOUNT_CENTS } from './account';
 import { DomainError, type Decider } from './decider';
 
 /*
  * The order: a cart that is placed, checked out by the saga, shipped, or cancelled or expired.
  * Pure: prices arrive inside the command (the host looks them up in the catalog), time lives on
  * the stored event's envelope, ids are chosen by the host.
+ *
+ * Pricing rule: a line shows the catalog price of when it was last added to, as an estimate; the
+ * price paid is the catalog's when the order is placed. PlaceOrder reprices every line and its
+ * OrderPlaced event carries the lines and total that checkout charges. A client that wants to
+ * approve the total first sends it as `expectedTotalCents`, and a different total is refused
+ * (PRICES_CHANGED) before anything is charged.
  */
 
 /** The stream type of every order's stream, `order-<orderId>`. */
@@ -69,15 +76,34 @@ export interface OrderState {
 
 export const MIN_QUANTITY = 1;
 export const MAX_QUANTITY = 1000;
+/** A wallet never pays more in one debit, so a cart never grows past what checkout can take. */
+export const MAX_ORDER_TOTAL_CENTS = MAX_AMOUNT_CENTS;
+
+export interface CatalogEntry {
+  name: string;
+  unitPriceCents: number;
+}
+
+/**
+ * `maxTotalCents`: the host's cap on the order's total. Optional only so that orders whose
+ * histories were decided before the cap existed replay as they were decided (see the workflow).
+ */
+interface TotalLimit {
+  maxTotalCents?: number;
+}
 
 export type OrderCommand =
   | { type: 'CreateOrder'; orderId: string; customerId: string; shippingAddress?: Address }
   /** `product` is the catalog's entry, or null when the catalog does not know the product. */
-  | { type: 'AddItem'; productId: string; quantity: number; product: { name: string; unitPriceCents: number } | null }
-  | { type: 'ChangeItemQuantity'; productId: string; quantity: number }
+  | ({ type: 'AddItem'; productId: string; quantity: number; product: CatalogEntry | null } & TotalLimit)
+  | ({ type: 'ChangeItemQuantity'; productId: string; quantity: number } & TotalLimit)
   | { type: 'RemoveItem'; productId: string }
   | { type: 'ChangeShippingAddress'; address: Address }
-  | { type: 'PlaceOrder' }
+  /**
+   * `catalog`: every line's product as the catalog has it now (null: no longer in it); without it
+   * the lines keep their cart prices (orders placed before checkout repriced).
+   */
+  | ({ type: 'PlaceOrder'; catalog?: Record<string, CatalogEntry | null>; expectedTotalCents?: number } & TotalLimit)
   /** `compensations`: what the host undid before cancelling a confirmed order (refund, returned stock). */
   | { type: 'CancelOrder'; reason: string; compensations?: string[] }
   /** Internal: the saga of attempt `attempt` finished. */
@@ -159,6 +185,21 @@ function totalOf(items: readonly OrderLine[]): number {
   return items.reduce((sum, l) => sum + l.unitPriceCents * l.quantity, 0);
 }
 
+function requireTotalWithin(totalCents: number, { maxTotalCents }: TotalLimit): void {
+  if (maxTotalCents !== undefined && totalCents > maxTotalCents) {
+    throw new DomainError('ORDER_TOTAL_TOO_LARGE', `The order's total would be ${totalCents} cents; an order can total at most ${maxTotalCents}.`);
+  }
+}
+
+/** The cart's lines at the catalog's current prices; a product gone from the catalog cannot be sold. */
+function priceLines(items: readonly OrderLine[], catalog: Record<string, CatalogEntry | null>): OrderLine[] {
+  return items.map((line) => {
+    const product = Object.hasOwn(catalog, line.productId) ? catalog[line.productId] : null;
+    if (!product) throw new DomainError('PRODUCT_NOT_FOUND', `Product ${line.productId} is no longer in the catalog; remove it from the cart.`);
+    return { ...line, name: product.name, unitPriceCents: product.unitPriceCents };
+  });
+}
+
 export function decideOrder(command: OrderCommand, state: OrderState): OrderEvent[] {
   switch (command.type) {
     case 'CreateOrder': {
@@ -179,6 +220,9 @@ export function decideOrder(command: OrderCommand, state: OrderState): OrderEven
       const existing = state.items.find((l) => l.productId === command.productId);
       // The same product added twice is one line: the merged quantity must respect the limit too.
       if (existing) requireQuantity(existing.quantity + command.quantity);
+      // The whole line takes the current price (see evolve), so the new total is priced at it too.
+      const others = state.items.filter((l) => l.productId !== command.productId);
+      requireTotalWithin(totalOf(others) + command.product.unitPriceCents * ((existing?.quantity ?? 0) + command.quantity), command);
       return [
         {
           type: 'OrderItemAdded',
@@ -197,6 +241,7 @@ export function decideOrder(command: OrderCommand, state: OrderState): OrderEven
       requireQuantity(command.quantity);
       const line = findLine(state, command.productId);
       if (line.quantity === command.quantity) return [];
+      requireTotalWithin(state.totalCents + line.unitPriceCents * (command.quantity - line.quantity), command);
       return [
         {
           type: 'OrderItemQuantityChanged',
@@ -220,12 +265,17 @@ export function decideOrder(command: OrderCommand, state: OrderState): OrderEven
       if (!state.shippingAddress) {
         throw new DomainError('SHIPPING_ADDRESS_MISSING', 'Set a shipping address before placing the order.');
       }
-      return [
-        {
-          type: 'OrderPlaced',
-          data: { checkoutAttempt: state.checkoutAttempts + 1, totalCents: state.totalCents, items: state.items },
-        },
-      ];
+      const items = command.catalog ? priceLines(state.items, command.catalog) : state.items;
+      const totalCents = totalOf(items);
+      requireTotalWithin(totalCents, command);
+      if (command.expectedTotalCents !== undefined && command.expectedTotalCents !== totalCents) {
+        throw new DomainError(
+          'PRICES_CHANGED',
+          `At today's catalog prices the order totals ${totalCents} cents, not ${command.expectedTotalCents}; check out again with the new total.`,
+          'conflict',
+        );
+      }
+      return [{ type: 'OrderPlaced', data: { checkoutAttempt: state.checkoutAttempts + 1, totalCents, items } }];
     }
     case 'CancelOrder': {
       const status = requireExisting(state);
@@ -305,7 +355,8 @@ export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
     case 'ShippingAddressChanged':
       return { ...state, shippingAddress: event.data.newAddress };
     case 'OrderPlaced':
-      return { ...state, status: 'PLACED', checkoutAttempts: event.data.checkoutAttempt };
+      // The lines as priced for checkout (before checkout repriced, the cart's own lines).
+      return { ...withItems(state, event.data.items), status: 'PLACED', checkoutAttempts: event.data.checkoutAttempt };
     case 'StockReserved':
     case 'PaymentDebited':
       return state; // the saga's progress, told on the order's stream; the outcome event changes state

@@ -5,6 +5,7 @@ import {
   continueAsNew,
   executeChild,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -13,11 +14,22 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/orderActivities';
+import { clientCommandId, commandFingerprint, internalCommandId } from '../domain/commandIds';
 import { DomainError } from '../domain/decider';
-import { decideOrder, evolveOrder, initialOrderState, isTerminal, ORDER_STREAM_TYPE, type CheckoutReport, type OrderCommand, type OrderState } from '../domain/order';
+import {
+  decideOrder,
+  evolveOrder,
+  initialOrderState,
+  isTerminal,
+  MAX_ORDER_TOTAL_CENTS,
+  ORDER_STREAM_TYPE,
+  type CheckoutReport,
+  type OrderCommand,
+  type OrderState,
+} from '../domain/order';
 import { currentSchemaVersion } from '../eventstore/eventSchemas';
 import { checkoutWorkflow, checkoutWorkflowId, undoConfirmedCheckout } from './checkout';
-import { CommandLedger } from './commandLedger';
+import { CommandLedger, ledgerFromLegacy } from './commandLedger';
 import {
   awaitCheckoutUpdate,
   commandSignals,
@@ -29,6 +41,7 @@ import {
   orderStreamId,
   type CommandAccepted,
   type CommandOutcome,
+  type CommandRejected,
   type OrderCommandInput,
   type OrderCommandName,
   type OrderSnapshot,
@@ -36,17 +49,47 @@ import {
 } from './orderContract';
 import { CustomerIdAttribute, OrderStatusAttribute } from './searchAttributes';
 
-const { appendOrderEvents, lookUpProduct } = proxyActivities<OrderActivities>({
+const { appendOrderEvents, findAcceptedCommand, lookUpProduct, lookUpProducts } = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10 seconds',
   // Technical failures (Postgres down) retry until they succeed; the command waits for them.
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds', nonRetryableErrorTypes: ['WrongExpectedVersion'] },
 });
 
+/**
+ * Changes that alter the commands an order schedules or the answers that decide them: histories
+ * recorded before each one replay on the old path (docs/evolution.md).
+ */
+const PATCHES = {
+  /** A rejection no longer binds its key: the same key is decided afresh. */
+  rejectionsBindNothing: 'rejections-bind-nothing',
+  /** A key the ledger has dropped is looked up in the order's stream. */
+  streamCheckedKeys: 'stream-checked-keys',
+  /** A cart may not total more than a wallet can pay. */
+  orderTotalCap: 'order-total-cap',
+  /** Checkout prices every line at the catalog's current price. */
+  priceAtCheckout: 'price-at-checkout',
+} as const;
+
 /** A command waiting for the actor's loop; updates wait on `answer`, signals do not. */
 interface Queued {
   name: OrderCommandName | 'ExpireOrder' | 'RecordCheckout';
+  /** The ledger's id: `client:<commandId>` for a client's command, an internal id for the actor's own. */
+  id: string;
+  /** What a client's command asked for (empty for the actor's own): a key reused for another request is refused. */
+  fingerprint: string;
   input: { commandId: string; correlationId?: string; expectedVersion?: number } & Record<string, unknown>;
   answer(outcome: CommandOutcome): void;
+}
+
+/** A client's command as the actor queues it: its id in the client namespace, and its fingerprint. */
+function fromClient(name: OrderCommandName, command: OrderCommandInput, answer: Queued['answer']): Queued {
+  const { commandId, correlationId: _correlation, ...request } = command;
+  return { name, id: clientCommandId(commandId), fingerprint: commandFingerprint([name, request]), input: command, answer };
+}
+
+/** A command the actor gives itself: its id is internal, so no client key can equal it. */
+function internal(name: 'ExpireOrder' | 'RecordCheckout', id: string, fields: Record<string, unknown> = {}): Queued {
+  return { name, id, fingerprint: '', input: { commandId: id, ...fields }, answer: () => undefined };
 }
 
 /**
@@ -58,7 +101,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
   let state: OrderState = input.carried?.state ?? initialOrderState;
   let version = input.carried?.version ?? 0;
   let lastActivityAt = input.carried?.lastActivityAt ?? Date.now();
-  const ledger = new CommandLedger(input.carried?.ledger);
+  const carriedLedger = input.carried?.commands ?? (input.carried?.ledger ? ledgerFromLegacy(input.carried.ledger) : undefined);
+  const ledger = new CommandLedger(carriedLedger, input.ledgerCapacity);
   const inbox: Queued[] = [];
   /** The running checkout saga of the current attempt, if any. */
   let checkout: { attempt: number; report: Promise<CheckoutReport> } | undefined;
@@ -68,11 +112,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
       commandUpdates[name],
       (command) =>
         new Promise<CommandAccepted>((resolve, reject) => {
-          inbox.push({
-            name,
-            input: command,
-            answer: (outcome) => (outcome.status === 'accepted' ? resolve(outcome) : reject(rejection(outcome))),
-          });
+          inbox.push(fromClient(name, command, (outcome) => (outcome.status === 'accepted' ? resolve(outcome) : reject(rejection(outcome)))));
         }),
       // Malformed commands are refused before they reach the history.
       { validator: (command) => validate(name, command) },
@@ -80,12 +120,18 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
     setHandler(commandSignals[name], (command) => {
       const parsed = orderCommandSchemas[name].safeParse(command);
       if (parsed.success) {
-        inbox.push({ name, input: parsed.data, answer: () => undefined });
+        inbox.push(fromClient(name, parsed.data, () => undefined));
       } else {
         const commandId = (command as { commandId?: unknown } | undefined)?.commandId;
         log.warn('Dropped a malformed signal', { name, issues: parsed.error.issues.length });
         if (typeof commandId === 'string') {
-          ledger.record({ status: 'rejected', commandId, code: 'INVALID_COMMAND', message: summarize(parsed.error.issues), kind: 'invalid' });
+          ledger.recordRejected(clientCommandId(commandId), {
+            status: 'rejected',
+            commandId,
+            code: 'INVALID_COMMAND',
+            message: summarize(parsed.error.issues),
+            kind: 'invalid',
+          });
         }
       }
     });
@@ -97,8 +143,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
     return { state, version };
   });
   setHandler(getCommandOutcomeQuery, (commandId) => {
-    if (inbox.some((q) => q.input.commandId === commandId)) return { status: 'pending', commandId };
-    return ledger.get(commandId) ?? null;
+    const id = clientCommandId(commandId);
+    if (inbox.some((q) => q.id === id)) return { status: 'pending', commandId };
+    return ledger.outcomeOf(id) ?? null;
   });
 
   async function toDomainCommand(name: Queued['name'], command: Queued['input']): Promise<OrderCommand> {
@@ -111,7 +158,16 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
       const c = command as OrderCommandInput<'AddItem'>;
       // Prices come from the catalog at the moment of adding, never from the client.
       const product = state.status === 'PENDING' ? await lookUpProduct(c.productId) : null;
-      return { type: 'AddItem', productId: c.productId, quantity: c.quantity, product };
+      return { type: 'AddItem', productId: c.productId, quantity: c.quantity, product, ...totalLimit() };
+    }
+    if (name === 'ChangeItemQuantity') {
+      const c = command as OrderCommandInput<'ChangeItemQuantity'>;
+      return { type: 'ChangeItemQuantity', productId: c.productId, quantity: c.quantity, ...totalLimit() };
+    }
+    if (name === 'PlaceOrder' && state.status === 'PENDING' && state.items.length > 0 && patched(PATCHES.priceAtCheckout)) {
+      const { expectedTotalCents } = command as OrderCommandInput<'PlaceOrder'>;
+      const catalog = await lookUpProducts(state.items.map((l) => l.productId));
+      return { type: 'PlaceOrder', catalog, expectedTotalCents, maxTotalCents: MAX_ORDER_TOTAL_CENTS };
     }
     if (name === 'CancelOrder' && state.status === 'CONFIRMED' && state.checkout) {
       const { reason } = command as OrderCommandInput<'CancelOrder'>;
@@ -144,14 +200,44 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
   async function settleCheckout(running: NonNullable<typeof checkout>): Promise<void> {
     const report = await running.report;
     checkout = undefined;
-    const commandId = `checkout-${running.attempt}`;
-    inbox.unshift({ name: 'RecordCheckout', input: { commandId, attempt: running.attempt, report }, answer: () => undefined });
+    inbox.unshift(internal('RecordCheckout', internalCommandId('checkout', running.attempt), { attempt: running.attempt, report }));
     await processNext();
+  }
+
+  /** The cap on a cart's total, for orders decided since it exists. */
+  function totalLimit(): { maxTotalCents?: number } {
+    return patched(PATCHES.orderTotalCap) ? { maxTotalCents: MAX_ORDER_TOTAL_CENTS } : {};
+  }
+
+  /**
+   * The answer to a command whose id was seen before, or undefined when it must be decided: an
+   * accepted key answers its first answer, or IDEMPOTENCY_KEY_REUSED when it now asks for
+   * something else; a key the ledger dropped is looked up in the stream.
+   */
+  async function earlierAnswer(item: Queued): Promise<CommandOutcome | undefined> {
+    const { commandId } = item.input;
+    const reused = (): CommandRejected => ({
+      status: 'rejected',
+      commandId,
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      message: 'This Idempotency-Key was already used for a different request on this order.',
+      kind: 'rule',
+    });
+    const repeat = (outcome: CommandAccepted, fingerprint: string) => (fingerprint === '' || fingerprint === item.fingerprint ? outcome : reused());
+    const accepted = ledger.acceptedAs(item.id);
+    if (accepted) return repeat(accepted.outcome, accepted.fingerprint);
+    const rejected = ledger.outcomeOf(item.id);
+    if (rejected && !patched(PATCHES.rejectionsBindNothing)) return rejected;
+    if (item.fingerprint !== '' && ledger.forgot && patched(PATCHES.streamCheckedKeys)) {
+      const stored = await findAcceptedCommand({ streamId: orderStreamId(input.orderId), commandId: item.id });
+      if (stored) return repeat({ status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events }, stored.fingerprint);
+    }
+    return undefined;
   }
 
   async function handle(item: Queued): Promise<CommandOutcome> {
     const { commandId } = item.input;
-    const earlier = ledger.get(commandId);
+    const earlier = await earlierAnswer(item);
     if (earlier) return earlier;
     let outcome: CommandOutcome;
     try {
@@ -163,9 +249,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
       if (events.length > 0) {
         const occurredAt = new Date().toISOString();
         const metadata = {
-          commandId,
+          commandId: item.id,
+          ...(item.fingerprint ? { commandFingerprint: item.fingerprint } : {}),
           correlationId: item.input.correlationId ?? commandId,
-          causationId: commandId,
+          causationId: item.id,
           workflowId: workflowInfo().workflowId,
         };
         await appendOrderEvents({
@@ -194,7 +281,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
       if (!(err instanceof DomainError)) throw err;
       outcome = { status: 'rejected', commandId, code: err.code, message: err.message, kind: err.kind };
     }
-    ledger.record(outcome);
+    if (outcome.status === 'accepted') ledger.recordAccepted(item.id, outcome, item.fingerprint);
+    else ledger.recordRejected(item.id, outcome);
     return outcome;
   }
 
@@ -251,7 +339,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
     if (shouldContinueAsNew()) {
       await settle();
       if (!checkout && !isTerminal(state.status)) {
-        await continueAsNew<typeof orderWorkflow>({ ...input, carried: { state, version, ledger: ledger.entries(), lastActivityAt } });
+        await continueAsNew<typeof orderWorkflow>({ ...input, carried: { state, version, commands: ledger.carry(), lastActivityAt } });
       }
       continue;
     }
@@ -260,7 +348,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
       const remaining = Math.max(lastActivityAt + input.cartTtlMs - Date.now(), 1);
       if (!(await condition(() => inbox.length > 0, remaining))) {
         if (state.status === 'NONE') break; // started but never created: nothing to keep
-        inbox.push({ name: 'ExpireOrder', input: { commandId: `expire-${version}` }, answer: () => undefined });
+        inbox.push(internal('ExpireOrder', internalCommandId('expire', version)));
       }
     } else {
       await condition(() => inbox.length > 0);

@@ -6,6 +6,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { OrderState } from '../domain/order';
+import type { CarriedLedger } from './commandLedger';
 
 export const idSchema = z
   .string()
@@ -49,7 +50,8 @@ export const orderCommandSchemas = {
   ChangeItemQuantity: z.object({ ...base, productId: idSchema, quantity: quantitySchema }).strict(),
   RemoveItem: z.object({ ...base, productId: idSchema }).strict(),
   ChangeShippingAddress: z.object({ ...base, address: addressSchema }).strict(),
-  PlaceOrder: z.object(base).strict(),
+  /** `expectedTotalCents`: the total the client approves; checkout at any other total is refused. */
+  PlaceOrder: z.object({ ...base, expectedTotalCents: z.number().int().min(0).safe().optional() }).strict(),
   CancelOrder: z.object({ ...base, reason: textSchema(1, 500) }).strict(),
   MarkShipped: z.object(base).strict(),
 } as const;
@@ -86,7 +88,9 @@ export interface OrderSnapshot {
 export interface CarriedOrder {
   state: OrderState;
   version: number;
-  ledger: Array<[string, CommandOutcome]>;
+  commands?: CarriedLedger;
+  /** The ledger as runs carried it before command ids had namespaces (see ledgerFromLegacy). */
+  ledger?: Array<[string, CommandOutcome]>;
   lastActivityAt: number;
 }
 
@@ -96,6 +100,8 @@ export interface OrderWorkflowInput {
   cartTtlMs: number;
   /** History length at which the actor continues-as-new even before Temporal suggests it. */
   historyLimit: number;
+  /** How many accepted commands the actor remembers; older keys are looked up in the stream (default 1000). */
+  ledgerCapacity?: number;
   carried?: CarriedOrder;
 }
 

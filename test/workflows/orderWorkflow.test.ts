@@ -105,7 +105,7 @@ test('a command signalled with the Temporal CLI is decided and appended to Postg
   }
   expect(outcome).toMatchObject({ status: 'accepted', version: 2 });
   const events = await stream(orderId);
-  expect(events[1]).toMatchObject({ type: 'OrderItemAdded', data: { productId, quantity: 3, unitPriceCents: 2999 }, metadata: { commandId: 'cli-add' } });
+  expect(events[1]).toMatchObject({ type: 'OrderItemAdded', data: { productId, quantity: 3, unitPriceCents: 2999 }, metadata: { commandId: 'client:cli-add' } });
 });
 
 test('a finished order returns its final state as the workflow result', async () => {
