@@ -7,7 +7,7 @@ import { type CommandPayload, type OrderGateway, newCommandId } from './orderGat
 import { adminOnly, assertCustomerAccess, principalOf, signedIn, type OrderOwners } from './access';
 import { ApiError } from './problem';
 import { commandIdOf, expectedVersionOf, idFromIdempotencyKey, pathId, prefersAsync } from './requestContext';
-import { consistencyQuery, DEFAULT_READ_WAIT_MS, readAtLeast } from './readConsistency';
+import { consistencyQuery, readAtLeast, type ReadWaits } from './readConsistency';
 import { parseInput } from './validation';
 
 const quantity = z.number().int().safe();
@@ -18,6 +18,8 @@ const addItemBody = z.object({ productId: idSchema, quantity }).strict();
 const changeQuantityBody = z.object({ quantity }).strict();
 const cancelBody = z.object({ reason: textSchema(1, 500) }).strict();
 const emptyBody = z.object({}).strict();
+/** `expectedTotalCents`: the total the customer approves; checkout is refused (409 PRICES_CHANGED) at any other. */
+const checkoutBody = z.object({ expectedTotalCents: z.number().int().min(0).safe().optional() }).strict();
 const versionQuery = z.object({ version: z.coerce.number().int().min(1).safe() });
 const checkoutQuery = z
   .object({
@@ -99,7 +101,7 @@ function decodeCursor(cursor: string): [string, string] {
   throw new ApiError(400, 'INVALID_CURSOR', 'The cursor is not one this API handed out.');
 }
 
-export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: OrderOwners, readWaitMs = DEFAULT_READ_WAIT_MS): Router {
+export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: OrderOwners, reads: ReadWaits): Router {
   const router = Router();
   router.use(['/orders', '/customers'], signedIn);
 
@@ -167,11 +169,11 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: Order
   );
   // Places the order, which starts the checkout saga: 202 at once, or with ?wait=true its outcome.
   router.post('/orders/:orderId/checkout', async (req, res) => {
-    parseInput(emptyBody, req.body);
+    const body = parseInput(checkoutBody, req.body);
     const query = parseInput(checkoutQuery, req.query, 'query');
-    if (prefersAsync(req)) return command(req, res, 'PlaceOrder', {});
+    if (prefersAsync(req)) return command(req, res, 'PlaceOrder', body);
     const orderId = await accessibleOrderId(req, res);
-    const payload = { expectedVersion: expectedVersionOf(req) };
+    const payload = { ...body, expectedVersion: expectedVersionOf(req) };
     if (query.wait !== 'true') return sendAccepted(res, orderId, await gateway.send(orderId, 'PlaceOrder', payload, commandIdOf(req)), 202);
     const deadline = Date.now() + query.timeout * 1000;
     const placed = await gateway.send(orderId, 'PlaceOrder', payload, commandIdOf(req));
@@ -212,7 +214,7 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: Order
         : await readAtLeast(
             () => readOrderSummary(db, orderId),
             minVersion === undefined ? undefined : (row) => (row?.version ?? 0) >= minVersion,
-            readWaitMs,
+            reads.forRequest(res, orderStreamId(orderId)),
             (row) => ({ minVersion, currentVersion: row?.version ?? 0 }),
           );
     if (!snapshot || snapshot.version === 0) throw new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { fold } from '../../src/domain/decider';
 import {
+  MAX_ORDER_TOTAL_CENTS,
   MAX_QUANTITY,
   initialOrderState,
   orderDecider,
@@ -392,6 +394,75 @@ describe('order decider', () => {
         .given([created(null), itemAdded(widget, 1)])
         .when({ type: 'PlaceOrder' })
         .thenThrows('SHIPPING_ADDRESS_MISSING', 'rule');
+    });
+  });
+
+  describe('pricing at checkout', () => {
+    const withWidget = [created(home), itemAdded(widget, 2)];
+
+    test('PlaceOrder with the catalog prices every line at its current price, and OrderPlaced carries them', () => {
+      const repriced = { name: 'Widget v2', unitPriceCents: 10_000 };
+      const state = spec
+        .given(withWidget)
+        .when({ type: 'PlaceOrder', catalog: { widget: repriced } })
+        .then([placed([{ productId: 'widget', ...repriced, quantity: 2 }])]);
+      expect(state).toMatchObject({ totalCents: 20_000, items: [{ productId: 'widget', unitPriceCents: 10_000 }] });
+    });
+
+    test('a product gone from the catalog cannot be placed (PRODUCT_NOT_FOUND)', () => {
+      spec.given(withWidget).when({ type: 'PlaceOrder', catalog: { widget: null } }).thenThrows('PRODUCT_NOT_FOUND', 'rule');
+      spec.given(withWidget).when({ type: 'PlaceOrder', catalog: {} }).thenThrows('PRODUCT_NOT_FOUND', 'rule');
+    });
+
+    test('a total the client did not approve is refused with PRICES_CHANGED (conflict), nothing placed', () => {
+      const catalog = { widget: { name: 'Widget', unitPriceCents: 1300 } };
+      spec.given(withWidget).when({ type: 'PlaceOrder', catalog, expectedTotalCents: 2500 }).thenThrows('PRICES_CHANGED', 'conflict');
+      spec.given(withWidget).when({ type: 'PlaceOrder', catalog, expectedTotalCents: 2600 }).then([placed([line({ ...widget, unitPriceCents: 1300 }, 2)])]);
+    });
+
+    test('whatever the prices did, the order is placed at the catalog prices of the moment', () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 1, maxLength: 5 }),
+          fc.integer({ min: 0, max: 1_000_000 }),
+          fc.integer({ min: 1, max: 20 }),
+          (earlierPrices, placedPrice, quantity) => {
+            // The line was added at each earlier price in turn; the catalog says placedPrice now.
+            const history = [created(home), ...earlierPrices.map((unitPriceCents) => itemAdded({ ...widget, unitPriceCents }, 1))];
+            const changed = [...history, quantityChanged('widget', earlierPrices.length, quantity)];
+            const [event] = orderDecider.decide({ type: 'PlaceOrder', catalog: { widget: { name: 'Widget', unitPriceCents: placedPrice } } }, fold(orderDecider, changed));
+            expect(event).toMatchObject({ type: 'OrderPlaced', data: { totalCents: placedPrice * quantity } });
+          },
+        ),
+      );
+    });
+  });
+
+  describe('the total cap', () => {
+    const pricey = { productId: 'pricey', name: 'Pricey', unitPriceCents: 2_000_000 };
+    const cap = { maxTotalCents: MAX_ORDER_TOTAL_CENTS };
+
+    test('a cart never grows past what one debit can take (ORDER_TOTAL_TOO_LARGE)', () => {
+      spec.given([created(home)]).when({ ...addItem(pricey, 500), ...cap }).then([itemAdded(pricey, 500)]);
+      spec.given([created(home), itemAdded(pricey, 500)]).when({ ...addItem(pricey, 1), ...cap }).thenThrows('ORDER_TOTAL_TOO_LARGE', 'rule');
+      spec
+        .given([created(home), itemAdded(pricey, 400)])
+        .when({ type: 'ChangeItemQuantity', productId: 'pricey', quantity: 501, ...cap })
+        .thenThrows('ORDER_TOTAL_TOO_LARGE', 'rule');
+    });
+
+    test('adding to a line reprices the whole line, and the cap counts it at the new price', () => {
+      const raised = { ...pricey, unitPriceCents: 2_000_001 };
+      spec.given([created(home), itemAdded(pricey, 499)]).when({ ...addItem(raised, 1), ...cap }).thenThrows('ORDER_TOTAL_TOO_LARGE', 'rule');
+    });
+
+    test('checkout reprices, so a raised price can take a cart over the cap there', () => {
+      const catalog = { pricey: { name: 'Pricey', unitPriceCents: 3_000_000 } };
+      spec.given([created(home), itemAdded(pricey, 400)]).when({ type: 'PlaceOrder', catalog, ...cap }).thenThrows('ORDER_TOTAL_TOO_LARGE', 'rule');
+    });
+
+    test('histories decided before the cap are decided as they were', () => {
+      spec.given([created(home), itemAdded(pricey, 500)]).when(addItem(pricey, 1)).then([itemAdded(pricey, 1)]);
     });
   });
 
