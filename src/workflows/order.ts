@@ -305,9 +305,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
   async function processNext(): Promise<void> {
     const item = inbox.shift();
     if (!item) return;
-    lastActivityAt = Date.now();
     try {
-      item.answer(await handle(item));
+      const outcome = await handle(item);
+      // Only a change keeps a cart open: refused commands sent forever must not keep it from expiring.
+      if (outcome.status === 'accepted') lastActivityAt = Date.now();
+      item.answer(outcome);
     } catch (err) {
       // An append that can never succeed (a stream conflict): the command fails, the actor lives on.
       log.error('Command failed', { commandId: item.input.commandId, error: String(err) });

@@ -74,6 +74,19 @@ test('a command keeps a PENDING order alive: the TTL counts from the last comman
   expect((await handle.result()).state.status).toBe('EXPIRED');
 });
 
+test('refused commands do not keep a cart open: it expires while they keep coming', async () => {
+  const orderId = uniqueId('refused-keepalive');
+  const handle = await startOrderActor(client, orderId, { cartTtlMs: 1500 });
+  await handle.executeUpdate(commandUpdates.CreateOrder, { args: [{ commandId: 'create', orderId, customerId: 'c-refused' }] });
+  // A refused command every 300 ms, until the order closes or 40 were sent (the TTL is long gone by then).
+  let sent = 0;
+  while (sent < 40 && (await handle.describe()).status.name === 'RUNNING') {
+    await handle.executeUpdate(commandUpdates.RemoveItem, { args: [{ commandId: `nothere-${sent++}`, productId: 'nothere' }] }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  expect({ closedWhileRefusing: sent < 40, status: (await handle.result()).state.status }).toEqual({ closedWhileRefusing: true, status: 'EXPIRED' });
+});
+
 test('the update validator refuses a malformed command before it reaches the history', async () => {
   const orderId = uniqueId('validator');
   const handle = await startOrderActor(client, orderId);
