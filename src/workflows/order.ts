@@ -137,6 +137,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
     });
   }
   if (input.carried) describeForOperators(); // a continued run shows where the order is at once
+  const pending = input.carried?.pendingCheckout;
+  if (pending) inbox.push(internal('RecordCheckout', internalCommandId('checkout', pending.attempt), pending));
   setHandler(getOrderQuery, () => ({ state, version }));
   setHandler(awaitCheckoutUpdate, async () => {
     await condition(() => state.status !== 'PLACED');

@@ -5,7 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import type { OrderState } from '../domain/order';
+import type { CheckoutReport, OrderState } from '../domain/order';
 import type { CarriedLedger } from './commandLedger';
 
 export const idSchema = z
@@ -92,6 +92,11 @@ export interface CarriedOrder {
   /** The ledger as runs carried it before command ids had namespaces (see ledgerFromLegacy). */
   ledger?: Array<[string, CommandOutcome]>;
   lastActivityAt: number;
+  /**
+   * A saga's report the previous actor never recorded (an actor restarted from its stream by an
+   * operator, src/operations): recorded first, before any command.
+   */
+  pendingCheckout?: { attempt: number; report: CheckoutReport };
 }
 
 export interface OrderWorkflowInput {
