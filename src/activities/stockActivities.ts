@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { internalCommandId } from '../domain/commandIds';
-import { findReservation, STOCK_STREAM_TYPE, stockDecider, stockStreamId, type StockCommand } from '../domain/stock';
+import { findReservation, givenBackAs, STOCK_STREAM_TYPE, stockDecider, stockStreamId, type StockCommand } from '../domain/stock';
 import { handleStateStoredCommand, type TransactionalDb } from '../eventstore';
 import { findProduct } from './catalogLookup';
 import type { CheckoutActivities } from './checkoutActivities';
 import { activityMetadata, refuse, toActivityFailure } from './activityFailures';
 
-export type StockActivities = Pick<CheckoutActivities, 'reserveStock' | 'releaseReservation' | 'commitReservation' | 'returnStock'>;
+export type StockActivities = Pick<CheckoutActivities, 'reserveStock' | 'commitReservation' | 'giveBackReservation' | 'releaseReservation' | 'returnStock'>;
 
 /** Runs one stock command on the product's state-stored stock aggregate (row lock, no retries). */
 export function executeStockCommand(db: TransactionalDb, productId: string, command: StockCommand, commandId: string, correlationId: string, options: { skipIfCommandStored?: boolean } = {}) {
@@ -41,6 +41,13 @@ export function createStockActivities(db: TransactionalDb): StockActivities {
       const status = findReservation(state, reservationId)?.status;
       if (status === 'released') throw refuse('RESERVATION_RELEASED', `Reservation ${reservationId} was already released.`, 'conflict');
       if (status === 'returned') throw refuse('RESERVATION_RETURNED', `Reservation ${reservationId} was already returned.`, 'conflict');
+    },
+    async giveBackReservation({ reservationId, productId }) {
+      const { state } = await run(productId, { type: 'GiveBack', reservationId });
+      const outcome = givenBackAs(findReservation(state, reservationId));
+      // GiveBack accepts every state, so this is a bug: thrown as technical, for Temporal to retry.
+      if (!outcome) throw new Error(`Reservation ${reservationId} of ${productId} still holds stock after it was given back`);
+      return outcome;
     },
     async releaseReservation({ reservationId, productId }) {
       await run(productId, { type: 'Release', reservationId });

@@ -7,6 +7,10 @@ import { DomainError, type Decider } from './decider';
  * retry of a reserve cannot resurrect a reservation its saga already gave back. That holds even
  * when the release comes first (a reserve that outlived its timeout while the saga compensated):
  * releasing an unknown reservation records it as released with 0 units, a tombstone.
+ *
+ * GiveBack is the compensation's command: it gives a reservation's units back whatever became of
+ * it (released if held, returned if committed, tombstoned if unknown, nothing if already back), so
+ * a saga that lost track of a step (a commit that timed out but happened) still undoes it right.
  */
 
 export type ReservationStatus = 'reserved' | 'released' | 'committed' | 'returned';
@@ -28,7 +32,8 @@ export type StockCommand =
   | { type: 'Reserve'; reservationId: string; quantity: number }
   | { type: 'Release'; reservationId: string }
   | { type: 'Commit'; reservationId: string }
-  | { type: 'Return'; reservationId: string };
+  | { type: 'Return'; reservationId: string }
+  | { type: 'GiveBack'; reservationId: string };
 
 export type StockEvent =
   | { type: 'StockRestocked'; data: { quantity: number } }
@@ -59,6 +64,31 @@ function requireReservationId(reservationId: string): void {
 /** Own keys only: an id such as "constructor" must not find Object.prototype's member. */
 export function findReservation(state: StockState, reservationId: string): Reservation | undefined {
   return Object.hasOwn(state.reservations, reservationId) ? state.reservations[reservationId] : undefined;
+}
+
+/** What a given-back reservation came to: its units released or returned, or voided (it never held any). */
+export type GiveBackOutcome = 'released' | 'returned' | 'voided';
+
+/** The outcome of a reservation that is given back; undefined while it still holds or took units. */
+export function givenBackAs(reservation: Reservation | undefined): GiveBackOutcome | undefined {
+  if (reservation?.status === 'returned') return 'returned';
+  if (reservation?.status === 'released') return reservation.quantity === 0 ? 'voided' : 'released';
+  return undefined;
+}
+
+/** The events that give a reservation's units back from whatever state it is in; none when they are back already. */
+function giveBack(reservationId: string, reservation: Reservation | undefined): StockEvent[] {
+  switch (reservation?.status) {
+    case undefined:
+      return [{ type: 'StockReleased', data: { reservationId, quantity: 0 } }];
+    case 'reserved':
+      return [{ type: 'StockReleased', data: { reservationId, quantity: reservation.quantity } }];
+    case 'committed':
+      return [{ type: 'StockReturned', data: { reservationId, quantity: reservation.quantity } }];
+    case 'released':
+    case 'returned':
+      return [];
+  }
 }
 
 export function decideStock(command: StockCommand, state: StockState): StockEvent[] {
@@ -97,8 +127,7 @@ export function decideStock(command: StockCommand, state: StockState): StockEven
         // Its units are sold: giving them back is a Return, and silently ignoring it would lose them.
         throw new DomainError('RESERVATION_COMMITTED', `Reservation ${reservationId} is committed; return it instead.`, 'conflict');
       }
-      if (!reservation) return [{ type: 'StockReleased', data: { reservationId, quantity: 0 } }];
-      return reservation.status === 'reserved' ? [{ type: 'StockReleased', data: { reservationId, quantity: reservation.quantity } }] : [];
+      return giveBack(reservationId, reservation);
     case 'Commit':
       if (!reservation) throw new DomainError('RESERVATION_NOT_FOUND', `There is no reservation ${reservationId}.`, 'not_found');
       if (reservation.status === 'released') {
@@ -110,7 +139,9 @@ export function decideStock(command: StockCommand, state: StockState): StockEven
       if (reservation?.status === 'reserved') {
         throw new DomainError('RESERVATION_NOT_COMMITTED', `Reservation ${reservationId} is not committed; release it instead.`, 'conflict');
       }
-      return reservation?.status === 'committed' ? [{ type: 'StockReturned', data: { reservationId, quantity: reservation.quantity } }] : [];
+      return reservation ? giveBack(reservationId, reservation) : [];
+    case 'GiveBack':
+      return giveBack(reservationId, reservation);
   }
 }
 

@@ -156,6 +156,32 @@ test('a reserve that arrives after its compensation (it outlived its timeout) ho
   expect((await storedStock(productId)).state).toMatchObject({ onHand: 5, reserved: 0 });
 });
 
+test('giveBackReservation gives any reservation back and says how: released, returned, voided; repeated, it acts once', async () => {
+  const productId = await productWithStock(6);
+  const held = { reservationId: 'held', productId };
+  const sold = { reservationId: 'sold', productId };
+  const never = { reservationId: 'never', productId };
+  await stock.reserveStock({ ...held, quantity: 1 });
+  await stock.reserveStock({ ...sold, quantity: 2 });
+  await stock.commitReservation(sold);
+  for (let i = 0; i < 2; i++) {
+    expect(await stock.giveBackReservation(held)).toBe('released');
+    expect(await stock.giveBackReservation(sold)).toBe('returned');
+    expect(await stock.giveBackReservation(never)).toBe('voided');
+  }
+  await expectRefused(stock.reserveStock({ ...never, quantity: 1 }), 'RESERVATION_RELEASED');
+  expect((await streamOf(productId)).map((e) => [e.type, (e.data as { reservationId?: string }).reservationId ?? null])).toEqual([
+    ['StockRestocked', null],
+    ['StockReserved', 'held'],
+    ['StockReserved', 'sold'],
+    ['StockCommitted', 'sold'],
+    ['StockReleased', 'held'],
+    ['StockReturned', 'sold'],
+    ['StockReleased', 'never'],
+  ]);
+  expect((await storedStock(productId)).state).toMatchObject({ onHand: 6, reserved: 0 });
+});
+
 test('a catalog product never restocked has no stock: INSUFFICIENT_STOCK, and nothing is stored', async () => {
   const productId = await createProduct(pool, 'Vase', 900);
   await expectRefused(stock.reserveStock({ reservationId: 'r-1', productId, quantity: 1 }), 'INSUFFICIENT_STOCK');
@@ -185,4 +211,5 @@ test('a technical failure is thrown as it is, for Temporal to retry', async () =
   await expect(activities.releaseReservation({ reservationId: 'r-1', productId: 'p-1' })).rejects.toBe(outage);
   await expect(activities.commitReservation({ reservationId: 'r-1', productId: 'p-1' })).rejects.toBe(outage);
   await expect(activities.returnStock({ reservationId: 'r-1', productId: 'p-1' })).rejects.toBe(outage);
+  await expect(activities.giveBackReservation({ reservationId: 'r-1', productId: 'p-1' })).rejects.toBe(outage);
 });

@@ -63,7 +63,7 @@ test('out of stock on the 2nd of 3 lines: the 1st is released, nothing is debite
   expect(await balance(customerId)).toBe(10_000);
   const events = (await call('GET', `/orders/${orderId}/events`)).body.events;
   expect(events.slice(-2).map((e: { type: string }) => e.type)).toEqual(['StockReserved', 'CheckoutFailed']);
-  expect(events.at(-1).data).toMatchObject({ code: 'INSUFFICIENT_STOCK', compensations: [`release stock of ${b}`, `release stock of ${a}`] });
+  expect(events.at(-1).data).toMatchObject({ code: 'INSUFFICIENT_STOCK', compensations: [`voided reservation of ${b}`, `released stock of ${a}`] });
 
   // The customer fixes the cart and tries again: attempt 2 succeeds.
   expect((await call('PATCH', `/orders/${orderId}/items/${b}`, { body: { quantity: 1 } })).status).toBe(200);
@@ -92,7 +92,7 @@ test('cancelling a CONFIRMED order returns the stock and refunds the payment', a
   expect(await inventory(mug)).toMatchObject({ onHand: 3, reserved: 0, available: 3 });
   expect(await balance(customerId)).toBe(5000);
   const last = (await call('GET', `/orders/${orderId}/events`)).body.events.at(-1);
-  expect(last).toMatchObject({ type: 'OrderCancelled', data: { previousStatus: 'CONFIRMED', compensations: ['refund payment', `return stock of ${mug}`] } });
+  expect(last).toMatchObject({ type: 'OrderCancelled', data: { previousStatus: 'CONFIRMED', compensations: ['refund payment', `returned stock of ${mug}`] } });
 });
 
 test('the same checkout Idempotency-Key twice starts one saga', async () => {

@@ -1,12 +1,16 @@
-import { fold } from '../../src/domain/decider';
+import fc from 'fast-check';
+import { DomainError, fold } from '../../src/domain/decider';
 import {
   MAX_STOCK_QUANTITY,
   availableStock,
+  findReservation,
+  givenBackAs,
   initialStockState,
   stockDecider,
   stockStreamId,
   type StockCommand,
   type StockEvent,
+  type StockState,
 } from '../../src/domain/stock';
 import { deciderSpec } from './spec';
 
@@ -22,7 +26,8 @@ const restock = (quantity: number): StockCommand => ({ type: 'Restock', quantity
 const reserve = (reservationId: string, quantity: number): StockCommand => ({ type: 'Reserve', reservationId, quantity });
 const release = (reservationId: string): StockCommand => ({ type: 'Release', reservationId });
 const commit = (reservationId: string): StockCommand => ({ type: 'Commit', reservationId });
-const giveBack = (reservationId: string): StockCommand => ({ type: 'Return', reservationId });
+const returnStock = (reservationId: string): StockCommand => ({ type: 'Return', reservationId });
+const giveBack = (reservationId: string): StockCommand => ({ type: 'GiveBack', reservationId });
 
 const invalidQuantities: Array<[string, number]> = [
   ['zero', 0],
@@ -185,21 +190,107 @@ describe('stock decider', () => {
 
   describe('Return', () => {
     test('puts a committed reservation back on hand: StockReturned with its quantity', () => {
-      const state = spec.given(histories.committed).when(giveBack('r-1')).then([returned('r-1', 3)]);
+      const state = spec.given(histories.committed).when(returnStock('r-1')).then([returned('r-1', 3)]);
       expect(state).toEqual({ onHand: 10, reserved: 0, reservations: { 'r-1': { quantity: 3, status: 'returned' } } });
     });
 
     test.each(['returned', 'released'] as const)('a %s reservation is no events', (status) => {
-      spec.given(histories[status]).when(giveBack('r-1')).then([]);
+      spec.given(histories[status]).when(returnStock('r-1')).then([]);
     });
 
     test('an unknown reservation is no events', () => {
-      spec.given(held).when(giveBack('r-unknown')).then([]);
+      spec.given(held).when(returnStock('r-unknown')).then([]);
     });
 
     test('a held (not committed) reservation is refused with RESERVATION_NOT_COMMITTED (conflict)', () => {
-      spec.given(held).when(giveBack('r-1')).thenThrows('RESERVATION_NOT_COMMITTED', 'conflict');
+      spec.given(held).when(returnStock('r-1')).thenThrows('RESERVATION_NOT_COMMITTED', 'conflict');
     });
+  });
+
+  describe('GiveBack (the compensation: whatever became of the reservation)', () => {
+    test('a held reservation is released', () => {
+      const state = spec.given(held).when(giveBack('r-1')).then([released('r-1', 3)]);
+      expect(state).toMatchObject({ onHand: 10, reserved: 0 });
+      expect(givenBackAs(findReservation(state, 'r-1'))).toBe('released');
+    });
+
+    test('a committed reservation (a commit that timed out but happened) is returned', () => {
+      const state = spec.given(histories.committed).when(giveBack('r-1')).then([returned('r-1', 3)]);
+      expect(state).toMatchObject({ onHand: 10, reserved: 0 });
+      expect(givenBackAs(findReservation(state, 'r-1'))).toBe('returned');
+    });
+
+    test('an unknown reservation is tombstoned: a late reserve of it holds nothing', () => {
+      const state = spec.given(held).when(giveBack('r-late')).then([released('r-late', 0)]);
+      expect(givenBackAs(findReservation(state, 'r-late'))).toBe('voided');
+      spec.given([...held, released('r-late', 0)]).when(reserve('r-late', 2)).then([]);
+    });
+
+    test.each(['released', 'returned'] as const)('a %s reservation is no events: its units are back already', (status) => {
+      const state = spec.given(histories[status]).when(giveBack('r-1')).then([]);
+      expect(givenBackAs(findReservation(state, 'r-1'))).toBe(status);
+    });
+
+    test('an empty reservation id is refused with INVALID_RESERVATION_ID (rule)', () => {
+      spec.given(held).when(giveBack('')).thenThrows('INVALID_RESERVATION_ID', 'rule');
+    });
+  });
+
+  test('any sequence of steps on a few reservations keeps the counts right and gives each back at most once', () => {
+    const ids = ['a', 'b', 'c'];
+    const id = fc.constantFrom(...ids);
+    const quantity = fc.integer({ min: 1, max: 4 });
+    const command: fc.Arbitrary<StockCommand> = fc.oneof(
+      quantity.map(restock),
+      fc.tuple(id, quantity).map(([r, q]) => reserve(r, q)),
+      id.map(release),
+      id.map(commit),
+      id.map(returnStock),
+      id.map(giveBack),
+    );
+    fc.assert(
+      fc.property(fc.array(command, { maxLength: 40 }), (commands) => {
+        let state: StockState = initialStockState;
+        let restockedUnits = 0;
+        const history = new Map(ids.map((r) => [r, [] as StockEvent['type'][]]));
+        for (const c of commands) {
+          const before = c.type === 'Restock' ? undefined : findReservation(state, c.reservationId);
+          let events: StockEvent[];
+          try {
+            events = stockDecider.decide(c, state);
+          } catch (err) {
+            expect(err).toBeInstanceOf(DomainError);
+            expect(c.type).not.toBe('GiveBack'); // the compensation never refuses
+            continue;
+          }
+          state = events.reduce(stockDecider.evolve, state);
+          for (const e of events) {
+            if (e.type === 'StockRestocked') restockedUnits += e.data.quantity;
+            else history.get(e.data.reservationId)!.push(e.type);
+          }
+          if (c.type === 'GiveBack') {
+            // Afterwards its units are back, by the undo its state called for.
+            const after = givenBackAs(findReservation(state, c.reservationId));
+            const expected = { reserved: 'released', committed: 'returned' } as const;
+            expect(after).toBe(before ? (givenBackAs(before) ?? expected[before.status as keyof typeof expected]) : 'voided');
+          }
+        }
+        // onHand = restocked − sold (committed, not returned); reserved = units of held reservations.
+        const entries = Object.values(state.reservations);
+        const sold = entries.filter((r) => r.status === 'committed').reduce((n, r) => n + r.quantity, 0);
+        const held = entries.filter((r) => r.status === 'reserved').reduce((n, r) => n + r.quantity, 0);
+        expect(state.onHand).toBe(restockedUnits - sold);
+        expect(state.reserved).toBe(held);
+        expect(0 <= state.reserved && state.reserved <= state.onHand).toBe(true);
+        // Each reservation lives once: held, then released or (committed, then returned); a
+        // tombstone (released before it was held) is all it ever gets.
+        for (const [r, types] of history) {
+          expect([[], ['StockReleased'], ['StockReserved'], ['StockReserved', 'StockReleased'], ['StockReserved', 'StockCommitted'], ['StockReserved', 'StockCommitted', 'StockReturned']]).toContainEqual(types);
+          if (types[0] === 'StockReleased') expect(findReservation(state, r)).toEqual({ quantity: 0, status: 'released' });
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test('a whole life folds to onHand (restocks - committed + returned) and reserved (held only)', () => {

@@ -4,6 +4,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import type { CheckoutActivities } from '../../src/activities/checkoutActivities';
 import type { Pool } from '../../src/db/pool';
+import { stockStreamId } from '../../src/domain/stock';
+import { readStream } from '../../src/eventstore';
+import { checkoutWorkflowId } from '../../src/workflows/checkout';
 import { createProduct, http, startTestApi, testClient, testEnv, testPool, uniqueId } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
@@ -53,6 +56,18 @@ function failing<A extends unknown[]>(times: number, real: (...args: A) => Promi
   return Object.assign(fn, { calls: () => calls });
 }
 
+/** Does the real step, then fails as a timeout after it would: the step happened, the saga is never told. */
+function happensButFails<A extends unknown[]>(real: (...args: A) => Promise<void>) {
+  let calls = 0;
+  const fn = async (...args: A) => {
+    calls++;
+    await real(...args);
+    // Retryable, as a timeout is; a short delay keeps the saga's 8 attempts quick.
+    throw ApplicationFailure.create({ message: 'timed out after committing', type: 'SimulatedTimeout', nextRetryDelay: '10 ms' });
+  };
+  return Object.assign(fn, { calls: () => calls });
+}
+
 async function setUp(call: Call) {
   const productId = await createProduct(pool, 'Lamp', 500);
   await call('POST', `/products/${productId}/stock`, { body: { quantity: 4 } });
@@ -92,7 +107,33 @@ test('a compensation that fails 3 times is retried until done, and the events sa
     expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(2000);
     expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
     const failed = (await call('GET', `/orders/${orderId}/events`)).body.events.at(-1);
-    expect(failed).toMatchObject({ type: 'CheckoutFailed', data: { compensations: ['refund 1000 cents', `release stock of ${productId}`] } });
+    expect(failed).toMatchObject({ type: 'CheckoutFailed', data: { compensations: ['refund 1000 cents', `released stock of ${productId}`] } });
+  });
+});
+
+test('a commit that happened but timed out, then the forward path fails: that line is returned, the other released, all refunded', async () => {
+  const real = createActivities(pool);
+  const commit = happensButFails(real.commitReservation);
+  await withFaultyWorker({ commitReservation: commit }, async (call) => {
+    const { productId: lamp, customerId, orderId } = await setUp(call);
+    const mug = await createProduct(pool, 'Mug', 250);
+    await call('POST', `/products/${mug}/stock`, { body: { quantity: 3 } });
+    await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 } });
+
+    const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
+    expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'CHECKOUT_FAILED' } });
+    // The lamp's commit happened on the first attempt and was never acknowledged; the mug's never ran.
+    expect(commit.calls()).toBe(8);
+    const undone = ['refund 1250 cents', `released stock of ${mug}`, `returned stock of ${lamp}`];
+    const report = await client.workflow.getHandle(checkoutWorkflowId(orderId, 1)).result();
+    expect(report).toMatchObject({ outcome: 'failed', code: 'CHECKOUT_FAILED', compensations: undone });
+    const failed = (await call('GET', `/orders/${orderId}/events`)).body.events.at(-1);
+    expect(failed).toMatchObject({ type: 'CheckoutFailed', data: { code: 'CHECKOUT_FAILED', compensations: undone } });
+
+    expect((await call('GET', `/inventory/${lamp}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+    expect((await call('GET', `/inventory/${mug}`)).body).toMatchObject({ onHand: 3, reserved: 0, available: 3 });
+    expect((await readStream(pool, stockStreamId(lamp))).map((e) => e.type)).toEqual(['StockRestocked', 'StockReserved', 'StockCommitted', 'StockReturned']);
+    expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(2000);
   });
 });
 
