@@ -487,12 +487,13 @@ async function startWorkerProcess(databaseUrl: string, temporalAddress: string) 
 
 async function benchMemory(databaseUrl: string, client: Client, temporalAddress: string): Promise<void> {
   const worker = await startWorkerProcess(databaseUrl, temporalAddress);
+  const pool = await pool_(databaseUrl, 2);
   try {
     await sleep(10_000); // past start-up (bundling, first polls) before the baseline
     const idleRssMb = await steadyRssMb(worker.pid);
     progress(`memory: worker process ${worker.pid} idle with 0 orders: ${idleRssMb.toFixed(0)} MB RSS; creating ${cfg.memoryOrders} orders, c=${cfg.memoryConcurrency}`);
     // The actors expire after the cart TTL: long enough that none does during the run.
-    const gateway = new OrderGateway(client, { taskQueue: MEMORY_QUEUE, cartTtlMs: 6 * 3_600_000, historyLimit: 2000 });
+    const gateway = new OrderGateway(client, { taskQueue: MEMORY_QUEUE, cartTtlMs: 6 * 3_600_000, historyLimit: 2000 }, pool);
     const run = randomUUID().slice(0, 6);
     const created: string[] = [];
     const errors: string[] = [];
@@ -533,6 +534,7 @@ async function benchMemory(databaseUrl: string, client: Client, temporalAddress:
     rows.push({ section: 'memory', case: `order creates (update-with-start + first append), c=${cfg.memoryConcurrency}`, ours: created.length / createSeconds, baseline: NaN, unit: 'orders/s', higherIsBetter: true, note: `${errors.length} errors` });
     progress(`memory: ${created.length} orders in ${createSeconds.toFixed(0)} s; worker RSS ${idleRssMb.toFixed(0)} MB idle -> ${loadedRssMb.toFixed(0)} MB (peak ${peakMb.toFixed(0)} MB); sampled ${JSON.stringify(statuses)}`);
   } finally {
+    await pool.end();
     await worker.stop();
   }
 }

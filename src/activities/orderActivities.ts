@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { DatabaseError } from 'pg';
-import { ORDER_STREAM_TYPE, orderDecider, type CatalogEntry, type OrderState } from '../domain/order';
-import { appendToStream, foldRecorded, readStream, WrongExpectedVersion, type EventData, type Queryable } from '../eventstore';
+import { findAcceptedCommand, type AcceptedCommandRecord } from '../application/orderRecord';
+import { ORDER_STREAM_TYPE, type CatalogEntry } from '../domain/order';
+import { appendToStream, WrongExpectedVersion, type EventData, type Queryable } from '../eventstore';
 import { findProduct } from './catalogLookup';
 
 export interface OrderActivities {
@@ -17,14 +18,7 @@ export interface OrderActivities {
    * no event carries the id. The stream keeps every accepted id for good; the actor asks it for
    * keys its ledger has dropped.
    */
-  findAcceptedCommand(input: { streamId: string; commandId: string }): Promise<AcceptedCommandRecord | null>;
-}
-
-export interface AcceptedCommandRecord {
-  version: number;
-  events: string[];
-  fingerprint: string;
-  orderStatus: OrderState['status'];
+  findAcceptedCommand(input: { orderId: string; commandId: string }): Promise<AcceptedCommandRecord | null>;
 }
 
 /** Data Postgres will never store (NUL in text, invalid Unicode): retrying cannot help. */
@@ -58,17 +52,6 @@ export function createOrderActivities(db: Queryable): OrderActivities {
       const entries = await Promise.all(productIds.map(async (id) => [id, await catalogEntry(db, id)] as const));
       return Object.fromEntries(entries);
     },
-    async findAcceptedCommand({ streamId, commandId }) {
-      const events = await readStream(db, streamId);
-      const own = events.filter((e) => e.metadata.commandId === commandId);
-      const last = own[own.length - 1];
-      if (!last) return null;
-      return {
-        version: last.version,
-        events: own.map((e) => e.type),
-        fingerprint: String(last.metadata.commandFingerprint ?? ''),
-        orderStatus: foldRecorded(orderDecider, events.filter((e) => e.version <= last.version)).status,
-      };
-    },
+    findAcceptedCommand: ({ orderId, commandId }) => findAcceptedCommand(db, orderId, commandId),
   };
 }

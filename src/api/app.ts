@@ -47,7 +47,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(rateLimit(deps.auth.rateLimit));
   app.use(jsonBodiesOnly(JSON_TYPES, BODY_LIMIT_BYTES));
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));
-  app.use(ordersRouter(new OrderGateway(deps.client, deps.actors), deps.db, new OrderOwners(deps.db), deps.readWaitMs));
+  app.use(ordersRouter(new OrderGateway(deps.client, deps.actors, deps.db), deps.db, new OrderOwners(deps.db), deps.readWaitMs));
   app.use(productsRouter(deps.db, deps.readWaitMs));
   app.use(inventoryRouter(deps.db));
   app.use(accountsRouter(deps.db, deps.readWaitMs));

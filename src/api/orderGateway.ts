@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { findAcceptedCommand, orderRecorded, readOrder } from '../application/orderRecord';
+import { clientCommandId, commandFingerprint } from '../domain/commandIds';
+import { isTerminal } from '../domain/order';
+import type { Queryable } from '../eventstore';
 import { checkoutWorkflowId } from '../workflows/checkout';
 import type { orderWorkflow } from '../workflows/order';
 import {
@@ -10,6 +14,7 @@ import {
   getOrderQuery,
   orderWorkflowId,
   type CommandAccepted,
+  type CommandOutcome,
   type OrderCommandInput,
   type OrderCommandName,
   type OrderSnapshot,
@@ -30,17 +35,24 @@ export type CommandPayload<N extends OrderCommandName> = Omit<OrderCommandInput<
  * (retry with the same key): an actor whose worker is down or whose append waits for Postgres.
  */
 export const COMMAND_DEADLINE_MS = 20_000;
-const SAGA_NOT_STARTED_RETRY_MS = 50;
+/** The saga is started a moment after PlaceOrder is answered: look again soon, then less often. */
+const SAGA_NOT_STARTED_RETRY_MS = { first: 50, max: 1000 };
 
-/** How the HTTP API talks to order actors: updates for answers, signals for fire-and-forget. */
+/**
+ * How the HTTP API talks to order actors: updates for answers, signals for fire-and-forget. The
+ * order's Postgres stream is the record: when the actor is gone (a finished workflow past
+ * Temporal's retention), reads, refusals and command statuses come from it.
+ */
 export class OrderGateway {
   constructor(
     private readonly client: Client,
     private readonly settings: OrderActorSettings,
+    private readonly db: Queryable,
   ) {}
 
   /** Creates the order's actor and its first event in one round trip (update-with-start). */
   async create(orderId: string, payload: CommandPayload<'CreateOrder'>, commandId: string): Promise<CommandAccepted> {
+    if ((await orderRecorded(this.db, orderId)) && !(await this.actorRunning(orderId))) return this.createdBefore(orderId, payload, commandId);
     const start = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
       workflowId: orderWorkflowId(orderId),
       taskQueue: this.settings.taskQueue,
@@ -72,12 +84,32 @@ export class OrderGateway {
     return this.translate(orderId, () => handle.signal(commandSignals[name], { ...payload, commandId } as OrderCommandInput));
   }
 
-  /** The actor's view; undefined when the actor has finished (read its stream instead). */
+  /** The actor's view; undefined when the actor has finished or is gone (read its stream instead). */
   async snapshot(orderId: string): Promise<OrderSnapshot | undefined> {
-    const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
-    const description = await this.translate(orderId, () => handle.describe());
-    if (description.status.name !== 'RUNNING') return undefined;
-    return this.translate(orderId, () => handle.query(getOrderQuery));
+    if (!(await this.actorRunning(orderId))) return undefined;
+    return this.translate(orderId, () => this.client.workflow.getHandle(orderWorkflowId(orderId)).query(getOrderQuery));
+  }
+
+  private async actorRunning(orderId: string): Promise<boolean> {
+    try {
+      return (await this.client.workflow.getHandle(orderWorkflowId(orderId)).describe()).status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw apiErrorFromTemporal(err) ?? err;
+    }
+  }
+
+  /**
+   * A create for an order whose actor is not running but whose stream exists: the create's retry
+   * gets its first answer from the stream; anything else is a conflict. Never a second actor.
+   */
+  private async createdBefore(orderId: string, payload: CommandPayload<'CreateOrder'>, commandId: string): Promise<CommandAccepted> {
+    const stored = await findAcceptedCommand(this.db, orderId, clientCommandId(commandId));
+    if (!stored?.events.includes('OrderCreated')) throw new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
+    if (stored.fingerprint !== '' && stored.fingerprint !== commandFingerprint(['CreateOrder', payload])) {
+      throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different request on this order.');
+    }
+    return { status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events };
   }
 
   /**
@@ -89,7 +121,7 @@ export class OrderGateway {
    */
   async sagaFinished(orderId: string, attempt: number, deadline: number): Promise<void> {
     const saga = this.client.workflow.getHandle(checkoutWorkflowId(orderId, attempt));
-    while (Date.now() < deadline) {
+    for (let pause = SAGA_NOT_STARTED_RETRY_MS.first; Date.now() < deadline; pause = Math.min(pause * 2, SAGA_NOT_STARTED_RETRY_MS.max)) {
       try {
         await this.client.withDeadline(deadline, () => saga.result());
         return;
@@ -98,14 +130,31 @@ export class OrderGateway {
         // moment later: not found yet means ask again. Anything else (the deadline, a terminated
         // saga): stop waiting here and look at the order's stream.
         if (!(err instanceof WorkflowNotFoundError)) return;
-        await new Promise((resolve) => setTimeout(resolve, SAGA_NOT_STARTED_RETRY_MS));
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(deadline - Date.now(), 0))));
       }
     }
   }
 
-  outcome(orderId: string, commandId: string) {
+  /**
+   * A command's status: the actor's answer while it remembers one; else what the stream recorded
+   * (an accepted command left its id on its events); else, for a closed order, its refusal: a
+   * command a closed order never recorded was refused.
+   */
+  async outcome(orderId: string, commandId: string): Promise<CommandOutcome | { status: 'pending'; commandId: string } | null> {
     const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
-    return this.translate(orderId, () => handle.query(getCommandOutcomeQuery, commandId));
+    try {
+      const answer = await handle.query(getCommandOutcomeQuery, commandId);
+      if (answer) return answer;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw apiErrorFromTemporal(err) ?? err;
+    }
+    const stored = await findAcceptedCommand(this.db, orderId, clientCommandId(commandId));
+    if (stored) return { status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events };
+    const { state, version } = await readOrder(this.db, orderId);
+    if (version > 0 && isTerminal(state.status)) {
+      return { status: 'rejected', commandId, code: 'ORDER_CLOSED', message: `The order is ${state.status.toLowerCase()}; it took no more commands.`, kind: 'conflict' };
+    }
+    return null;
   }
 
   private async translate<T>(orderId: string, call: () => Promise<T>): Promise<T> {
@@ -117,17 +166,15 @@ export class OrderGateway {
     }
   }
 
-  /** A command for an actor that is not running: the order is either finished (409) or unknown (404). */
+  /**
+   * A command for an actor that is not running: finished (409), unknown (404), or, when the stream
+   * holds an open order with no actor, stranded: not the client's doing, and an operator's to heal.
+   */
   private async notRunning(orderId: string): Promise<ApiError> {
-    try {
-      const description = await this.client.workflow.getHandle(orderWorkflowId(orderId)).describe();
-      if (description.status.name !== 'RUNNING') {
-        return new ApiError(409, 'ORDER_CLOSED', 'The order is finished; it takes no more commands.');
-      }
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw apiErrorFromTemporal(err) ?? err;
-    }
-    return new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
+    const { state, version } = await readOrder(this.db, orderId);
+    if (version === 0) return new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
+    if (isTerminal(state.status)) return new ApiError(409, 'ORDER_CLOSED', 'The order is finished; it takes no more commands.');
+    return new ApiError(503, 'ORDER_UNAVAILABLE', 'The order cannot take commands right now; an operator has to bring it back. Retry later with the same Idempotency-Key.', {}, { 'Retry-After': '60' });
   }
 }
 

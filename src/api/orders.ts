@@ -90,10 +90,11 @@ function decodeCursor(cursor: string): [string, string] {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     // Only what we hand out: an ISO instant as Date writes it (Date.parse accepts more than
-    // Postgres does) and a valid order id.
+    // Postgres does), of a year orders can have been created in (Postgres has no year 0, and
+    // Date writes years past 9999 with six digits), and a valid order id.
     if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && idSchema.safeParse(value[1]).success) {
       const at = new Date(value[0]);
-      if (!Number.isNaN(at.getTime()) && at.toISOString() === value[0]) return [value[0], value[1] as string];
+      if (!Number.isNaN(at.getTime()) && at.toISOString() === value[0] && /^(19[7-9]\d|[2-9]\d{3})-/.test(value[0])) return [value[0], value[1] as string];
     }
   } catch {
     // falls through to the 400
@@ -143,11 +144,16 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: Order
 
   router.post('/orders', async (req, res) => {
     const body = parseInput(createOrderBody, req.body);
+    // A customer's order ids come from its Idempotency-Key or the server: a customer naming ids
+    // could probe which exist (201 or 409) and take an id another customer's key would derive.
+    if (body.orderId !== undefined && principalOf(res).role !== 'admin') {
+      throw new ApiError(403, 'FORBIDDEN', "Only an admin names a new order's id; leave orderId out and the order gets one.");
+    }
     const customerId = customerOf(res, body.customerId);
     const commandId = commandIdOf(req);
     // Without an orderId, a retried create (same key, same customer) must name the same order.
     const orderId = body.orderId ?? (req.get('Idempotency-Key') ? idFromIdempotencyKey(`order:${customerId}`, commandId) : newCommandId());
-    // Only an id the client chose can be someone else's: derived ids are scoped by customer.
+    // Only an id an admin chose can be someone else's: derived ids are scoped by customer.
     if (body.orderId !== undefined) {
       const owner = await owners.ownerOf(orderId);
       if (owner !== undefined && owner !== customerId) throw new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');

@@ -1,3 +1,4 @@
+import { idFromIdempotencyKey } from '../api/requestContext';
 import type { OrderStatus } from '../domain/order';
 import type { PatientClient } from './client';
 
@@ -12,7 +13,8 @@ export interface ShopPlan {
   tag: string;
   products: Array<{ name: string; priceCents: number; units: number }>;
   customers: Array<{ customerId: string; balanceCents: number }>;
-  orders: Array<{ orderId: string; customerId: string; lines: Array<{ product: number; quantity: number }> }>;
+  /** `orderId` is the id the API derives from the customer and the create's key (`<label>-create`). */
+  orders: Array<{ label: string; orderId: string; customerId: string; lines: Array<{ product: number; quantity: number }> }>;
 }
 
 const ORDERS_PER_CUSTOMER = 4;
@@ -47,7 +49,9 @@ export function planShop(tag: string, orderCount: number, seed: number): ShopPla
     const first = between(0, products.length - 1);
     const lines = [{ product: first, quantity: between(1, 2) }];
     if (random() < 0.5) lines.push({ product: (first + between(1, products.length - 1)) % products.length, quantity: between(1, 2) });
-    return { orderId: `${tag}-o${i + 1}`, customerId: customers[i % customers.length]!.customerId, lines };
+    const label = `${tag}-o${i + 1}`;
+    const customerId = customers[i % customers.length]!.customerId;
+    return { label, orderId: idFromIdempotencyKey(`order:${customerId}`, `${label}-create`), customerId, lines };
   });
   const demand = products.map(() => 0);
   let totalCents = 0;
@@ -138,20 +142,22 @@ export function runShoppers(client: PatientClient, seeded: Seeded, token: (custo
   };
 
   async function shop(order: ShopPlan['orders'][number]): Promise<ShopperResult> {
-    const result: ShopperResult = { orderId: order.orderId, customerId: order.customerId, createKey: `${order.orderId}-create`, adds: [], checkoutKey: `${order.orderId}-checkout` };
+    const result: ShopperResult = { orderId: order.orderId, customerId: order.customerId, createKey: `${order.label}-create`, adds: [], checkoutKey: `${order.label}-checkout` };
     const auth = token(order.customerId);
     try {
       const created = await send('POST', '/orders', {
         token: auth,
         key: result.createKey,
-        body: { orderId: order.orderId, customerId: order.customerId, shippingAddress: address },
+        // A customer does not name the order: the id follows from the key, so a retried create names the same one.
+        body: { customerId: order.customerId, shippingAddress: address },
         route: '/orders',
       });
       if (created.status !== 201 && created.status !== 200) throw new Error(`create answered ${created.status} ${created.body?.code ?? ''}`);
+      if (created.body.orderId !== order.orderId) throw new Error(`create named order ${created.body.orderId}, not the derived ${order.orderId}`);
       progress.created += 1;
       for (const [i, line] of order.lines.entries()) {
-        const key = `${order.orderId}-add-${i + 1}`;
-        const added = await send('POST', `/orders/${order.orderId}/items`, {
+        const key = `${order.label}-add-${i + 1}`;
+        const added = await send('POST', `/orders/${result.orderId}/items`, {
           token: auth,
           key,
           body: { productId: seeded.productIds[line.product], quantity: line.quantity },
@@ -162,7 +168,7 @@ export function runShoppers(client: PatientClient, seeded: Seeded, token: (custo
       // 202 means the saga had not settled within the wait: ask again with the same key, which
       // places nothing new (the actor's ledger answers it) and waits again.
       for (const giveUpAt = Date.now() + CHECKOUT_PATIENCE_MS; ; ) {
-        const answer = await send('POST', `/orders/${order.orderId}/checkout?wait=true&timeout=20`, { token: auth, key: result.checkoutKey, route: '/orders/:id/checkout' });
+        const answer = await send('POST', `/orders/${result.orderId}/checkout?wait=true&timeout=20`, { token: auth, key: result.checkoutKey, route: '/orders/:id/checkout' });
         if (answer.status === 202) {
           if (Date.now() > giveUpAt) throw new Error(`checkout still PLACED after ${CHECKOUT_PATIENCE_MS / 1000} s`);
           await sleep(200);

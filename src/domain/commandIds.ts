@@ -25,5 +25,11 @@ export function clientKeyOf(commandId: string): string | undefined {
  * JavaScript SHA-256, so the order actor computes it inside the workflow sandbox too.
  */
 export function commandFingerprint(command: unknown): string {
-  return bytesToHex(sha256(utf8ToBytes(JSON.stringify(command))));
+  return bytesToHex(sha256(utf8ToBytes(JSON.stringify(command, sortedKeys))));
+}
+
+/** Objects with their keys in order, so a request means the same however its JSON was spelled. */
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

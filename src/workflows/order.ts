@@ -231,7 +231,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
     const rejected = ledger.outcomeOf(item.id);
     if (rejected && !patched(PATCHES.rejectionsBindNothing)) return rejected;
     if (item.fingerprint !== '' && ledger.forgot && patched(PATCHES.streamCheckedKeys)) {
-      const stored = await findAcceptedCommand({ streamId: orderStreamId(input.orderId), commandId: item.id });
+      const stored = await findAcceptedCommand({ orderId: input.orderId, commandId: item.id });
       if (stored) return repeat({ status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events }, stored.fingerprint);
     }
     return undefined;
