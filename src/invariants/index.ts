@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Queryable } from '../eventstore';
+import { checkCheckouts, type CheckoutCheckOptions } from './checkouts';
 import { checkStreamIntegrity } from './integrity';
 import { checkMoney } from './money';
 import { checkReadModels } from './readModels';
@@ -13,24 +14,26 @@ export { checkMoney, MONEY_INVARIANT } from './money';
 export { checkStreamIntegrity, INTEGRITY_INVARIANT } from './integrity';
 export { checkOrderWorkflows, WORKFLOW_INVARIANT, type WorkflowCheckOptions } from './workflows';
 export { checkReadModels, READ_MODEL_INVARIANT } from './readModels';
+export { checkCheckouts, checkoutDeadlineMs, CHECKOUT_FORWARD_STEP_MS, CHECKOUT_INVARIANT, CHECKOUT_UNDO_STEP_MS, type CheckoutCheckOptions } from './checkouts';
 
 export interface InvariantDeps {
   /** Where 1, 2, 3 and 5 read: ideally one REPEATABLE READ, READ ONLY transaction (one snapshot). */
   db: Queryable;
-  /** Where 4 reads order streams: fresh reads, since the actors keep moving (default: db). */
+  /** Where 4 and 6 read order streams: fresh reads, since the actors keep moving (default: db). */
   freshDb?: Queryable;
-  /** Without it invariant 4 is skipped. */
+  /** Without it invariants 4 and 6 are skipped. */
   client?: Client;
   filter?: InvariantFilter;
   workflows?: WorkflowCheckOptions;
+  checkouts?: CheckoutCheckOptions;
   /**
-   * Called after 1, 2, 3 and 5 and before 4 (which is slow: one Temporal round trip per order):
+   * Called after 1, 2, 3 and 5 and before 4 and 6 (which are slow: Temporal round trips per order):
    * the CLI commits its snapshot transaction here, so it holds no locks while Temporal answers.
    */
   afterSnapshotChecks?: () => Promise<void>;
 }
 
-/** All five invariants, in order. Reads only. */
+/** All six invariants, in order. Reads only. */
 export async function runInvariants(deps: InvariantDeps): Promise<InvariantResult[]> {
   const filter = deps.filter ?? {};
   const stock = await checkStock(deps.db, filter);
@@ -39,7 +42,8 @@ export async function runInvariants(deps: InvariantDeps): Promise<InvariantResul
   const readModels = await checkReadModels(deps.db, filter);
   await deps.afterSnapshotChecks?.();
   const workflows = await checkOrderWorkflows(deps.freshDb ?? deps.db, deps.client, filter, deps.workflows);
-  return [stock, money, integrity, workflows, readModels];
+  const checkouts = await checkCheckouts(deps.freshDb ?? deps.db, deps.client, filter, deps.checkouts);
+  return [stock, money, integrity, workflows, readModels, checkouts];
 }
 
 export const anyFailed = (results: readonly InvariantResult[]): boolean => results.some((r) => r.status === 'FAIL');

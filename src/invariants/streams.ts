@@ -89,3 +89,12 @@ export function foldChecked<State, Event>(
 export function idsWithPrefix(streamIds: readonly string[] | undefined, prefix: string): string[] | undefined {
   return streamIds?.filter((id) => id.startsWith(prefix));
 }
+
+/** Runs `work` over `items`, at most `limit` at a time (the Temporal round trips of invariants 4 and 6). */
+export async function withConcurrency<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(lanes);
+}

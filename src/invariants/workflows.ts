@@ -2,9 +2,10 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { orderDecider, ORDER_STREAM_TYPE } from '../domain/order';
 import { foldRecorded, readStream, type Queryable } from '../eventstore';
+import { conditionOf, describeCondition, inspectWorkflow, isStranded, type WorkflowCondition } from '../operations/workflowHealth';
 import type { orderWorkflow } from '../workflows/order';
 import { getOrderQuery, orderStreamId, orderWorkflowId, type OrderSnapshot } from '../workflows/orderContract';
-import { idsWithPrefix } from './streams';
+import { idsWithPrefix, withConcurrency } from './streams';
 import { ResultBuilder, sameJson, skipped, suffix, type InvariantFilter, type InvariantResult } from './types';
 
 export const WORKFLOW_INVARIANT = { id: '4', title: 'order stream fold = order workflow state (query / result)' };
@@ -17,28 +18,72 @@ export interface WorkflowCheckOptions {
   /** A running order that disagrees is re-read this many times (it may be mid-command). Default 3. */
   attempts?: number;
   /**
-   * Deadline of each order's Temporal calls (describe, then query or result). A query waits for a
+   * Deadline of each try at reading an order (describe, then query or result). A query waits for a
    * worker, so an order whose task queue has none would otherwise hang the check. Default 5000.
    */
   callTimeoutMs?: number;
+  /**
+   * Tries at reading an order that does not answer in time, with backoff from READ_BACKOFF_MS:
+   * under load a query waits for a busy or restarting worker. Default 5. A stranded actor (its
+   * workflow task failing) is not retried: it will not answer.
+   */
+  readAttempts?: number;
 }
 
+const READ_BACKOFF_MS = 500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function withConcurrency<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(lanes);
+type ActorRead =
+  | { kind: 'view'; running: boolean; view: OrderSnapshot; tries: number; tookMs: number }
+  | { kind: 'closedWithoutResult'; status: string }
+  | { kind: 'missing' }
+  | { kind: 'stranded'; condition: WorkflowCondition }
+  | { kind: 'unanswered'; tries: number; tookMs: number; error: string; condition: WorkflowCondition | undefined };
+
+/** The error and, for a gRPC failure, the server's own words (`9 FAILED_PRECONDITION: …`). */
+function describeError(err: unknown): string {
+  const error = err as Error;
+  return error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : String(error.message ?? err);
+}
+
+/**
+ * The actor's view of its order: a running actor's query, a completed one's result. A stranded
+ * actor is told apart from a slow one by its workflow task: failing in the worker (the query is
+ * refused, and will be on every retry) or merely not answered in time (retried with backoff).
+ */
+async function readActor(client: Client, orderId: string, callTimeoutMs: number, readAttempts: number): Promise<ActorRead> {
+  const handle = client.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(orderId));
+  const startedAt = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.withDeadline(Date.now() + callTimeoutMs, async (): Promise<ActorRead> => {
+        const condition = await conditionOf(client, await handle.describe());
+        if (isStranded(condition)) return { kind: 'stranded', condition };
+        const viewed = (running: boolean, view: OrderSnapshot): ActorRead => ({ kind: 'view', running, view, tries: attempt, tookMs: Date.now() - startedAt });
+        if (condition.state === 'running') return viewed(true, await handle.query(getOrderQuery));
+        if (condition.status === 'COMPLETED') return viewed(false, await handle.result());
+        return { kind: 'closedWithoutResult', status: condition.status };
+      });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { kind: 'missing' };
+      // The task may have started failing since the describe: then the query never will answer.
+      const condition = await client.withDeadline(Date.now() + callTimeoutMs, () => inspectWorkflow(client, handle.workflowId)).catch(() => undefined);
+      if (condition && isStranded(condition)) return { kind: 'stranded', condition };
+      if (attempt >= readAttempts) return { kind: 'unanswered', tries: attempt, tookMs: Date.now() - startedAt, error: describeError(err), condition };
+      await sleep(READ_BACKOFF_MS * 2 ** (attempt - 1));
+    }
+  }
 }
 
 /**
  * Invariant 4: for every order, the fold of its Postgres stream equals the actor's state: a running
  * workflow's `getOrder` query, a completed one's result ({state, version}). A running order may be
  * between appending and evolving, so a disagreement is re-read a few times before it counts.
- * Orders Temporal no longer knows (retention) or that closed without a result (terminated) are
- * counted and noted, not violations. `db` should read fresh (not an old snapshot): the actors move on.
+ * A stranded actor (running, its workflow task failing) is a violation that names the failure; an
+ * actor that does not answer in time is asked again with backoff, and counts only if it never
+ * does. Orders Temporal no longer knows (retention) or that closed without a result (terminated)
+ * are counted and noted, not violations. `db` should read fresh (not an old snapshot): the actors
+ * move on.
  */
 export async function checkOrderWorkflows(
   db: Queryable,
@@ -68,38 +113,39 @@ export async function checkOrderWorkflows(
   }
 
   const attempts = Math.max(1, options.attempts ?? 3);
+  const readAttempts = Math.max(1, options.readAttempts ?? 5);
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
   await withConcurrency(rows, options.concurrency ?? 8, async ({ stream_id: streamId }) => {
     const orderId = suffix(streamId, 'order-');
-    const handle = client.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(orderId));
     result.checked();
     for (let attempt = 1; ; attempt++) {
-      let view: OrderSnapshot;
-      let running: boolean;
-      try {
-        const read = await client.withDeadline(Date.now() + callTimeoutMs, async () => {
-          const status = (await handle.describe()).status.name;
-          if (status === 'RUNNING') return { status, view: await handle.query(getOrderQuery) };
-          if (status === 'COMPLETED') return { status, view: await handle.result() };
-          return { status, view: undefined };
-        });
-        running = read.status === 'RUNNING';
-        if (!read.view) {
-          result.count('closedWithoutResult');
-          result.note(`order ${orderId}: workflow ${read.status}, no result to compare`);
-          return;
-        }
-        view = read.view;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) {
-          result.count('workflowNotFound');
-          result.note(`order ${orderId}: no workflow ${orderWorkflowId(orderId)} (past retention?)`);
-          return;
-        }
+      const read = await readActor(client, orderId, callTimeoutMs, readAttempts);
+      if (read.kind === 'missing') {
+        result.count('workflowNotFound');
+        result.note(`order ${orderId}: no workflow ${orderWorkflowId(orderId)} (past retention?)`);
+        return;
+      }
+      if (read.kind === 'closedWithoutResult') {
+        result.count('closedWithoutResult');
+        result.note(`order ${orderId}: workflow ${read.status}, no result to compare`);
+        return;
+      }
+      if (read.kind === 'stranded') {
+        result.count('stranded');
+        result.violation(`order ${orderId}: stranded, actor ${describeCondition(read.condition)}; it takes no command until healed (npm run orders:heal -- ${orderId})`);
+        return;
+      }
+      if (read.kind === 'unanswered') {
         // Not verifiable is not a pass: no worker answering, or Temporal unavailable.
         result.count('unreachable');
-        result.violation(`order ${orderId}: could not read the workflow within ${callTimeoutMs} ms: ${(err as Error).message}`);
+        const actor = read.condition ? `actor ${describeCondition(read.condition)}` : 'could not describe it either';
+        result.violation(`order ${orderId}: did not answer in ${read.tries} tries over ${(read.tookMs / 1000).toFixed(1)} s (${callTimeoutMs} ms each): ${read.error}; ${actor}`);
         return;
+      }
+      const { view, running } = read;
+      if (read.tries > 1 && attempt === 1) {
+        result.count('answeredAfterRetries');
+        result.note(`order ${orderId}: answered on try ${read.tries}, after ${(read.tookMs / 1000).toFixed(1)} s`);
       }
       const events = await readStream(db, orderStreamId(orderId));
       const fold = foldRecorded(orderDecider, events);

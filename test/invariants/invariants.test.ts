@@ -91,22 +91,24 @@ test('after real checkouts (happy, out of stock, cancel after confirm) every inv
   const results = await runInvariants({ db: app.pool, client: app.client, filter: filter(), workflows: { concurrency: 4 } });
   const report = formatReport(results);
   expect({ failed: anyFailed(results), report }).toEqual({ failed: false, report: expect.any(String) });
-  expect(results.map((r) => [r.id, r.status])).toEqual([['1', 'PASS'], ['2', 'PASS'], ['3', 'PASS'], ['4', 'PASS'], ['5', 'PASS']]);
+  expect(results.map((r) => [r.id, r.status])).toEqual([['1', 'PASS'], ['2', 'PASS'], ['3', 'PASS'], ['4', 'PASS'], ['5', 'PASS'], ['6', 'PASS']]);
 
-  const [stock, money, integrity, workflows, readModels] = results;
+  const [stock, money, integrity, workflows, readModels, checkouts] = results;
   expect(stock!.checked).toBe(2); // two products' stock streams
   expect(money!.counts).toMatchObject({ accounts: 3, customers: 3 });
-  expect(money!.counts.inFlight ?? 0).toBe(0);
+  expect(money!.counts.placed ?? 0).toBe(0);
   expect(integrity!.checked).toBe(mine.streamIds.length);
   expect(workflows!.checked).toBe(4);
   expect(workflows!.counts.workflowNotFound ?? 0).toBe(0);
   expect(readModels!.counts).toMatchObject({ orders: 4, accounts: 3, stock: 2 });
   expect(readModels!.counts.lagging ?? 0).toBe(0);
+  expect(checkouts).toMatchObject({ checked: 4, counts: {} }); // none PLACED
 });
 
-test('without a Temporal client the workflow invariant is skipped with a note, not failed', async () => {
+test('without a Temporal client the workflow invariants are skipped with a note, not failed', async () => {
   const results = await runInvariants({ db: app.pool, filter: filter() });
   expect(results[3]).toMatchObject({ id: '4', status: 'SKIP', notes: [expect.stringContaining('no Temporal client')] });
+  expect(results[5]).toMatchObject({ id: '6', status: 'SKIP', notes: [expect.stringContaining('no Temporal client')] });
   expect(anyFailed(results)).toBe(false);
 });
 
@@ -201,7 +203,7 @@ describe('npm run check:invariants', () => {
     expect(stderr).not.toContain('could not run');
     const lines = stdout.split('\n');
     expect(lines[0]).toMatch(/^#\s+invariant\s+result\s+checked\s+violations\s+counts$/);
-    for (const id of ['1', '2', '3', '4', '5']) expect(lines.some((l) => new RegExp(`^${id}\\s+.+\\s+(PASS|FAIL)\\s+\\d+\\s+\\d+`).test(l))).toBe(true);
+    for (const id of ['1', '2', '3', '4', '5', '6']) expect(lines.some((l) => new RegExp(`^${id}\\s+.+\\s+(PASS|FAIL)\\s+\\d+\\s+\\d+`).test(l))).toBe(true);
     // Other test files share this database and may be mid-flight; the verdict and the code must agree.
     expect(code).toBe(stdout.includes('All invariants hold.') ? 0 : 1);
   }, 120_000);

@@ -1,0 +1,184 @@
+import type { Client } from '@temporalio/client';
+import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState } from '../domain/order';
+import type { Queryable } from '../eventstore';
+import { describeCondition, inspectWorkflow, type WorkflowCondition } from '../operations/workflowHealth';
+import { checkoutWorkflowId } from '../workflows/checkout';
+import { orderStreamId, orderWorkflowId } from '../workflows/orderContract';
+import { foldChecked, idsWithPrefix, streamsOfType, withConcurrency } from './streams';
+import { ResultBuilder, skipped, suffix, type InvariantFilter, type InvariantResult } from './types';
+
+export const CHECKOUT_INVARIANT = { id: '6', title: 'no stranded checkout (a PLACED order has its saga running, within its deadline)' };
+
+/** An activity's options as src/workflows/checkout.ts gives them to `proxyActivities`. */
+interface StepPolicy {
+  startToCloseMs: number;
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+  attempts: number;
+}
+
+/**
+ * The longest one saga step can take: every attempt runs to its start-to-close timeout, with the
+ * retry backoff between attempts.
+ */
+function stepBudgetMs(policy: StepPolicy): number {
+  let backoff = 0;
+  for (let retry = 0; retry < policy.attempts - 1; retry++) {
+    backoff += Math.min(policy.initialIntervalMs * policy.backoffCoefficient ** retry, policy.maximumIntervalMs);
+  }
+  return policy.attempts * policy.startToCloseMs + backoff;
+}
+
+/**
+ * A forward step (reserve, debit, commit), as `forward` in src/workflows/checkout.ts: 10 s
+ * start-to-close, retries from 200 ms doubling to 5 s, 8 attempts. 8 × 10 s + 16.2 s = 96.2 s.
+ */
+export const CHECKOUT_FORWARD_STEP_MS = stepBudgetMs({ startToCloseMs: 10_000, initialIntervalMs: 200, backoffCoefficient: 2, maximumIntervalMs: 5_000, attempts: 8 });
+
+/**
+ * An undo step (give back stock, refund), as `undo` in src/workflows/checkout.ts: 10 s
+ * start-to-close, retries from 500 ms doubling to 30 s. The saga gives undos no attempt limit (they
+ * must succeed eventually), so they have no deadline of their own: an undo is allowed as many
+ * attempts as a forward step (8 × 10 s + 61.5 s = 141.5 s), and one still failing after that is
+ * stuck, not slow.
+ */
+export const CHECKOUT_UNDO_STEP_MS = stepBudgetMs({ startToCloseMs: 10_000, initialIntervalMs: 500, backoffCoefficient: 2, maximumIntervalMs: 30_000, attempts: 8 });
+
+/**
+ * The actor's side of a checkout: after OrderPlaced it starts the saga, and after the saga it
+ * records the outcome; each is one workflow task and, for the outcome, one append activity with a
+ * 10 s start-to-close. An actor that has done neither within three such appends is not about to.
+ */
+export const CHECKOUT_HANDOFF_MS = 30_000;
+
+/**
+ * How long an order may stay PLACED: its saga's worst case with `lineCount` lines, every forward
+ * step (reserve each line, debit, commit each line) and every undo (each line, the refund) using
+ * its whole budget, plus the actor's two handoffs. 1 line: 3 × 96.2 + 2 × 141.5 + 2 × 30 = 631.6 s.
+ */
+export function checkoutDeadlineMs(lineCount: number): number {
+  return (2 * lineCount + 1) * CHECKOUT_FORWARD_STEP_MS + (lineCount + 1) * CHECKOUT_UNDO_STEP_MS + 2 * CHECKOUT_HANDOFF_MS;
+}
+
+export interface CheckoutCheckOptions {
+  /** Temporal calls in flight at once (default 8). */
+  concurrency?: number;
+  /** Deadline of each Temporal call (default 5000). */
+  callTimeoutMs?: number;
+  /** How long the actor may take to start its saga or record its outcome (default CHECKOUT_HANDOFF_MS). */
+  handoffMs?: number;
+}
+
+interface PlacedOrder {
+  orderId: string;
+  attempt: number;
+  lineCount: number;
+  /** Since OrderPlaced was stored, by the database's clock. */
+  placedForMs: number;
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+
+async function stillPlaced(db: Queryable, order: PlacedOrder): Promise<boolean> {
+  for await (const stream of streamsOfType(db, ORDER_STREAM_TYPE, { streamIds: [orderStreamId(order.orderId)] })) {
+    const state = foldChecked<OrderState, OrderEvent>(initialOrderState, evolveOrder, stream.events);
+    return state.status === 'PLACED' && state.checkoutAttempts === order.attempt;
+  }
+  return false;
+}
+
+/** `saga checkout-x-1 COMPLETED 42 s ago`, `saga checkout-x-1 TERMINATED without a result 3 s ago`, `no saga checkout-x-1`. */
+function describeSaga(sagaId: string, saga: Exclude<WorkflowCondition, { state: 'running' }>, sinceMs: number): string {
+  if (saga.state === 'missing') return `no saga ${sagaId}`;
+  return `saga ${sagaId} ${saga.status}${saga.status === 'COMPLETED' ? '' : ' without a result'} ${seconds(sinceMs)} ago`;
+}
+
+/**
+ * Invariant 6: every order whose stream says PLACED has a checkout that will end. Its saga
+ * (`checkout-<orderId>-<attempt>`) must be running, and for no longer than the checkout's deadline
+ * (`checkoutDeadlineMs`); a saga that ended (completed, terminated, failed) or never started must
+ * be followed by the actor recording the outcome, which a running actor whose workflow task is
+ * not failing gets CHECKOUT_HANDOFF_MS to do. Everything else is a stranded order: nothing will
+ * move it without an operator (`npm run orders:heal`). Reads streams fresh: the actors move on.
+ */
+export async function checkCheckouts(
+  db: Queryable,
+  client: Client | undefined,
+  filter: InvariantFilter = {},
+  options: CheckoutCheckOptions = {},
+): Promise<InvariantResult> {
+  if (!client) return skipped(CHECKOUT_INVARIANT.id, CHECKOUT_INVARIANT.title, 'skipped: no Temporal client given');
+  const result = new ResultBuilder(CHECKOUT_INVARIANT.id, CHECKOUT_INVARIANT.title);
+  const only = idsWithPrefix(filter.streamIds, 'order-');
+  if (only?.length === 0) return result.build();
+
+  const placed: Omit<PlacedOrder, 'placedForMs'>[] = [];
+  for await (const stream of streamsOfType(db, ORDER_STREAM_TYPE, { streamIds: only })) {
+    result.checked();
+    const state = foldChecked<OrderState, OrderEvent>(initialOrderState, evolveOrder, stream.events);
+    if (state.status === 'PLACED') placed.push({ orderId: suffix(stream.streamId, 'order-'), attempt: state.checkoutAttempts, lineCount: state.items.length });
+  }
+  if (placed.length === 0) return result.build();
+  const { rows } = await db.query<{ stream_id: string; placed_for_ms: string }>(
+    `SELECT stream_id, (extract(epoch FROM now() - max(recorded_at)) * 1000)::bigint AS placed_for_ms FROM events
+      WHERE stream_id = ANY($1::text[]) AND type = 'OrderPlaced' GROUP BY stream_id`,
+    [placed.map((p) => orderStreamId(p.orderId))],
+  );
+  const placedFor = new Map(rows.map((r) => [r.stream_id, Number(r.placed_for_ms)]));
+
+  const callTimeoutMs = options.callTimeoutMs ?? 5000;
+  const handoffMs = options.handoffMs ?? CHECKOUT_HANDOFF_MS;
+  const inspect = (workflowId: string) => client.withDeadline(Date.now() + callTimeoutMs, () => inspectWorkflow(client, workflowId));
+
+  await withConcurrency(placed, options.concurrency ?? 8, async (found) => {
+    const order: PlacedOrder = { ...found, placedForMs: placedFor.get(orderStreamId(found.orderId)) ?? 0 };
+    const sagaId = checkoutWorkflowId(order.orderId, order.attempt);
+    const deadlineMs = checkoutDeadlineMs(order.lineCount);
+    const problems: string[] = [];
+    if (order.placedForMs > deadlineMs) {
+      problems.push(`PLACED for ${seconds(order.placedForMs)}, past the checkout's deadline of ${seconds(deadlineMs)} (${order.lineCount} line(s))`);
+    }
+    const stuck = (what: string[]) => result.violation(`order ${order.orderId} (checkout attempt ${order.attempt}): ${what.join('; ')}`);
+
+    let saga: WorkflowCondition;
+    try {
+      saga = await inspect(sagaId);
+    } catch (err) {
+      result.count('unreachable');
+      stuck([...problems, `could not describe saga ${sagaId}: ${(err as Error).message}`]);
+      return;
+    }
+    if (saga.state === 'running') {
+      if (problems.length > 0) return stuck([...problems, `saga ${sagaId} still running`]);
+      result.count('inFlight');
+      result.note(`order ${order.orderId}: checkout attempt ${order.attempt} in flight for ${seconds(order.placedForMs)} (deadline ${seconds(deadlineMs)})`);
+      return;
+    }
+
+    // The saga is over (or never began): the actor may have recorded it since the stream was read.
+    if (!(await stillPlaced(db, order))) {
+      result.count('settledMeanwhile');
+      return;
+    }
+    const waitingMs = saga.state === 'closed' && saga.closedAt ? Date.now() - saga.closedAt.getTime() : order.placedForMs;
+    const sagaWhat = describeSaga(sagaId, saga, waitingMs);
+    let actor: WorkflowCondition;
+    try {
+      actor = await inspect(orderWorkflowId(order.orderId));
+    } catch (err) {
+      result.count('unreachable');
+      stuck([...problems, `${sagaWhat}, and the actor could not be described: ${(err as Error).message}`]);
+      return;
+    }
+    const actorWorking = actor.state === 'running' && actor.failingTask === null;
+    if (actorWorking && waitingMs <= handoffMs && problems.length === 0) {
+      result.count('handingOver');
+      result.note(`order ${order.orderId}: ${sagaWhat}; the actor is recording it`);
+      return;
+    }
+    result.count('stranded');
+    stuck([...problems, `${sagaWhat}, and the order never recorded an outcome`, `actor ${describeCondition(actor)}`]);
+  });
+  return result.build();
+}

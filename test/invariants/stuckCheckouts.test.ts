@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { createActivities } from '../../src/activities';
+import type { Pool } from '../../src/db/pool';
+import { currentSchemaVersion } from '../../src/eventstore';
+import {
+  anyFailed,
+  checkCheckouts,
+  CHECKOUT_FORWARD_STEP_MS,
+  CHECKOUT_UNDO_STEP_MS,
+  checkoutDeadlineMs,
+  checkOrderWorkflows,
+  formatReport,
+  runInvariants,
+} from '../../src/invariants';
+import { checkoutWorkflowId } from '../../src/workflows/checkout';
+import { commandSignals, orderWorkflowId } from '../../src/workflows/orderContract';
+import { sampleAddress } from '../support/orders';
+import { testClient, testPool, uniqueId } from '../support/harness';
+import { cartReadyToCheckOut, gate, startTestWorker, strandingBundle, waitForWorkflow } from '../operations/stranding';
+
+let client: Client;
+let pool: Pool;
+
+beforeAll(async () => {
+  client = await testClient();
+  pool = testPool(6);
+});
+
+afterAll(async () => {
+  await client.connection.close();
+  await pool.end();
+});
+
+const onlyOrder = (orderId: string) => ({ streamIds: [`order-${orderId}`] });
+
+test('the checkout deadline is the saga\'s retry budget: 96.2 s per forward step, 141.5 s per undo, two 30 s handoffs', () => {
+  expect(CHECKOUT_FORWARD_STEP_MS).toBe(96_200);
+  expect(CHECKOUT_UNDO_STEP_MS).toBe(141_500);
+  expect(checkoutDeadlineMs(1)).toBe(3 * 96_200 + 2 * 141_500 + 60_000);
+  expect(checkoutDeadlineMs(3)).toBe(7 * 96_200 + 4 * 141_500 + 60_000);
+});
+
+test('a checkout in flight is not flagged; once its actor is terminated (and the saga with it) the order is stranded and reported', async () => {
+  const reserving = gate();
+  const worker = await startTestWorker({ client, pool }, { activities: { reserveStock: () => reserving.block() } });
+  try {
+    const { orderId } = await cartReadyToCheckOut(pool, worker.call);
+    expect((await worker.call('POST', `/orders/${orderId}/checkout`)).body).toMatchObject({ status: 'PLACED' });
+    await reserving.entered;
+
+    const inFlight = await checkCheckouts(pool, client, onlyOrder(orderId));
+    expect(inFlight).toMatchObject({ id: '6', status: 'PASS', checked: 1, counts: { inFlight: 1 } });
+    expect(inFlight.notes).toEqual([expect.stringContaining(`order ${orderId}: checkout attempt 1 in flight`)]);
+
+    // The actor dies mid-checkout; Temporal terminates its saga child with it (parent close policy).
+    await client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies mid-checkout');
+    await waitForWorkflow(client, checkoutWorkflowId(orderId, 1), (c) => c.state === 'closed');
+
+    // What `npm run check:invariants` prints: the order, its attempt, and what is wrong.
+    const results = await runInvariants({ db: pool, client, filter: onlyOrder(orderId) });
+    expect(anyFailed(results)).toBe(true);
+    expect(formatReport(results)).toMatch(
+      new RegExp(
+        `\\n6\\. no stranded checkout.*: FAIL\\n  FAIL order ${orderId} \\(checkout attempt 1\\): saga checkout-${orderId}-1 TERMINATED without a result \\d+ s ago, ` +
+          'and the order never recorded an outcome; actor TERMINATED\\n',
+      ),
+    );
+    expect(results[5]).toMatchObject({ status: 'FAIL', violationCount: 1, counts: { stranded: 1 } });
+  } finally {
+    reserving.open();
+    await worker.stop();
+  }
+});
+
+test('a saga that completed while its actor never recorded the outcome is flagged: at once when the actor is gone, after the handoff time when it runs', async () => {
+  const recording = gate();
+  const real = createActivities(pool);
+  const worker = await startTestWorker(
+    { client, pool },
+    {
+      activities: {
+        // The outcome's append never lands: the actor is stuck recording it.
+        appendOrderEvents: (input) => (input.events.some((e) => e.type.startsWith('Checkout')) ? recording.block() : real.appendOrderEvents(input)),
+      },
+    },
+  );
+  try {
+    const { orderId } = await cartReadyToCheckOut(pool, worker.call);
+    expect((await worker.call('POST', `/orders/${orderId}/checkout`)).body).toMatchObject({ status: 'PLACED' });
+    await recording.entered;
+    expect(await waitForWorkflow(client, checkoutWorkflowId(orderId, 1), (c) => c.state === 'closed')).toMatchObject({ status: 'COMPLETED' });
+
+    // A running actor gets its handoff time to record the saga's end...
+    const recordingNow = await checkCheckouts(pool, client, onlyOrder(orderId));
+    expect(recordingNow).toMatchObject({ status: 'PASS', counts: { handingOver: 1 } });
+    // ...and past it, it is stuck even though it runs.
+    const pastHandoff = await checkCheckouts(pool, client, onlyOrder(orderId), { handoffMs: 0 });
+    expect(pastHandoff.violations).toEqual([
+      expect.stringMatching(new RegExp(`^order ${orderId} \\(checkout attempt 1\\): saga checkout-${orderId}-1 COMPLETED \\d+ s ago, and the order never recorded an outcome; actor running$`)),
+    ]);
+
+    await client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies after its saga completed');
+    const stranded = await checkCheckouts(pool, client, onlyOrder(orderId));
+    expect(stranded.violations).toEqual([expect.stringMatching(/COMPLETED \d+ s ago, and the order never recorded an outcome; actor TERMINATED$/)]);
+  } finally {
+    recording.open();
+    await worker.stop();
+  }
+});
+
+test('an order PLACED for longer than its checkout can take is flagged, with every fact that is wrong', async () => {
+  const orderId = uniqueId('long-placed');
+  const streamId = `order-${orderId}`;
+  const db = await pool.connect();
+  const insert = (version: number, type: string, data: unknown) =>
+    db.query(
+      `INSERT INTO events (stream_id, stream_type, version, event_id, type, schema_version, data, occurred_at, recorded_at)
+       VALUES ($1, 'order', $2, $3, $4, $5, $6, now() - interval '2 hours', now() - interval '2 hours')`,
+      [streamId, version, randomUUID(), type, currentSchemaVersion('order', type), JSON.stringify(data)],
+    );
+  try {
+    // Rolled back at the end: nobody else ever sees this order.
+    await db.query('BEGIN');
+    await db.query(`INSERT INTO streams (stream_id, stream_type, version) VALUES ($1, 'order', 3)`, [streamId]);
+    const line = { productId: 'p-1', name: 'Kettle', unitPriceCents: 1500, quantity: 1 };
+    await insert(1, 'OrderCreated', { orderId, customerId: 'c-1', shippingAddress: sampleAddress });
+    await insert(2, 'OrderItemAdded', { ...line, lineTotalCents: 1500 });
+    await insert(3, 'OrderPlaced', { checkoutAttempt: 1, totalCents: 1500, items: [line] });
+
+    const result = await checkCheckouts(db, client, onlyOrder(orderId));
+    expect(result.violations).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^order ${orderId} \\(checkout attempt 1\\): PLACED for 7\\d{3} s, past the checkout's deadline of 632 s \\(1 line\\(s\\)\\); ` +
+            `no saga checkout-${orderId}-1, and the order never recorded an outcome; actor missing$`,
+        ),
+      ),
+    ]);
+  } finally {
+    await db.query('ROLLBACK');
+    db.release();
+  }
+});
+
+describe('invariant 4 tells a stranded actor from a slow one', () => {
+  test('an actor whose workflow task keeps failing is a violation naming the failure, not "could not read"', async () => {
+    const worker = await startTestWorker({ client, pool }, { workflowBundle: await strandingBundle() });
+    try {
+      const { orderId } = await cartReadyToCheckOut(pool, worker.call);
+      await client.workflow.getHandle(orderWorkflowId(orderId)).signal(commandSignals.RemoveItem, { commandId: 'strand', productId: 'none' });
+      await waitForWorkflow(client, orderWorkflowId(orderId), (c) => c.state === 'running' && c.failingTask !== null);
+
+      const result = await checkOrderWorkflows(pool, client, onlyOrder(orderId));
+      expect(result).toMatchObject({ status: 'FAIL', violationCount: 1, counts: { stranded: 1 } });
+      expect(result.violations[0]).toMatch(
+        new RegExp(`^order ${orderId}: stranded, actor running, its workflow task failing \\(attempt \\d+, WORKFLOW_WORKER_UNHANDLED_FAILURE: simulated stranding`),
+      );
+      await client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test done');
+    } finally {
+      await worker.stop();
+    }
+  }, 120_000);
+
+  test('an actor that answers only after its worker comes back is asked again with backoff, and passes', async () => {
+    const first = await startTestWorker({ client, pool });
+    const { orderId } = await cartReadyToCheckOut(pool, first.call);
+    await first.stop();
+    // Nobody polls the order's queue now, so each try's query meets its 1 s deadline; the worker
+    // comes back on the same queue after a few of them.
+    const check = checkOrderWorkflows(pool, client, onlyOrder(orderId), { callTimeoutMs: 1000, readAttempts: 8 });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const second = await startTestWorker({ client, pool }, { taskQueue: first.taskQueue });
+    try {
+      const result = await check;
+      expect(result).toMatchObject({ status: 'PASS', checked: 1, violationCount: 0, counts: { answeredAfterRetries: 1 } });
+      expect(result.notes).toEqual([expect.stringMatching(new RegExp(`^order ${orderId}: answered on try [2-8], after`))]);
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,107 @@
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import type { CheckoutActivities } from '../../src/activities/checkoutActivities';
+import type { OrderActivities } from '../../src/activities/orderActivities';
+import type { Pool } from '../../src/db/pool';
+import { inspectWorkflow, type WorkflowCondition } from '../../src/operations/workflowHealth';
+import { workflowsPath } from '../../src/worker';
+import { createProduct, http, startTestApi, testEnv, uniqueId, type Call } from '../support/harness';
+import { sampleAddress } from '../support/orders';
+
+/*
+ * Orders stranded on purpose, the ways the chaos runs and the SDK ordering bug strand them: the
+ * actor dies mid-checkout, its saga ends with nobody to record it, or its workflow task keeps
+ * failing. Each runs on a task queue of its own with the real workflows and activities, a fault
+ * only where the story needs one.
+ */
+
+/** A worker on a queue of its own; `stop` drains it. */
+export interface TestWorker {
+  taskQueue: string;
+  /** The API on this queue: orders it creates run on this worker. */
+  call: Call;
+  stop(): Promise<void>;
+}
+
+export async function startTestWorker(
+  deps: { client: Client; pool: Pool },
+  options: { activities?: Partial<OrderActivities & CheckoutActivities>; workflowBundle?: { code: string } | { codePath: string }; taskQueue?: string } = {},
+): Promise<TestWorker> {
+  const connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
+  const taskQueue = options.taskQueue ?? uniqueId('stranding');
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: options.workflowBundle ?? { codePath: testEnv.workflowBundle },
+    activities: { ...createActivities(deps.pool), ...options.activities },
+  });
+  const running = worker.run();
+  const api = await startTestApi({ client: deps.client, pool: deps.pool, actors: { taskQueue } });
+  return {
+    taskQueue,
+    call: (method, route, callOptions) => http(api.baseUrl, method, route, callOptions),
+    async stop() {
+      await api.close();
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * The real workflows bundled with test/operations/strandOnSignal.ts: an order on this worker runs
+ * normally until it gets a signal, then its workflow task fails on every retry. Takes seconds.
+ */
+export async function strandingBundle(): Promise<{ code: string }> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve(workflowsPath),
+    workflowInterceptorModules: [path.join(__dirname, 'strandOnSignal.ts')],
+    logger: new DefaultLogger('WARN'),
+  });
+  return { code };
+}
+
+/**
+ * An activity that, while the gate is closed, blocks (Temporal retries it after its timeout, and
+ * that attempt blocks too); `open` makes every blocked and later call fail without doing anything.
+ */
+export function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  let enter!: () => void;
+  const entered = new Promise<void>((resolve) => (enter = resolve));
+  return {
+    /** Resolves once a call is blocked on the gate. */
+    entered,
+    open,
+    async block(): Promise<never> {
+      enter();
+      await opened;
+      throw new Error('gated by the test: not done');
+    },
+  };
+}
+
+/** A product with stock and a customer with money, and a cart on `worker` ready to check out. */
+export async function cartReadyToCheckOut(pool: Pool, call: Call, options: { customerId?: string } = {}) {
+  const productId = await createProduct(pool, 'Kettle', 1500);
+  expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: 5 } })).status).toBe(200);
+  const customerId = options.customerId ?? uniqueId('stranded-cust');
+  expect((await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 10_000 } })).status).toBe(200);
+  const orderId = uniqueId('stranded');
+  expect((await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress }, headers: { 'idempotency-key': `create-${orderId}` } })).status).toBe(201);
+  expect((await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 }, headers: { 'idempotency-key': `add-${orderId}` } })).status).toBe(200);
+  return { productId, customerId, orderId, streamIds: [`order-${orderId}`, `account-${customerId}`, `stock-${productId}`, `product-${productId}`] };
+}
+
+/** Polls the workflow until `until` holds (the test's own deadline bounds it). */
+export async function waitForWorkflow(client: Client, workflowId: string, until: (condition: WorkflowCondition) => boolean): Promise<WorkflowCondition> {
+  for (;;) {
+    const condition = await inspectWorkflow(client, workflowId);
+    if (until(condition)) return condition;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
