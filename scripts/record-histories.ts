@@ -59,8 +59,8 @@ const create = (h: OrderHandle, { orderId, customerId }: Ctx, withAddress = true
   });
 
 /** Places the cart and waits until the saga has reported back. */
-async function checkOut(h: OrderHandle, commandId: string): Promise<void> {
-  await h.executeUpdate(commandUpdates.PlaceOrder, { args: [{ commandId }] });
+async function checkOut(h: OrderHandle, commandId: string, expectedTotalCents?: number): Promise<void> {
+  await h.executeUpdate(commandUpdates.PlaceOrder, { args: [{ commandId, expectedTotalCents }] });
   while ((await h.query(getOrderQuery)).state.status === 'PLACED') await new Promise((r) => setTimeout(r, 50));
 }
 const rejected = (p: Promise<unknown>) => p.then(() => Promise.reject(new Error('expected a rejection')), () => undefined);
@@ -179,6 +179,57 @@ const scenarios: Scenario[] = [
       // The continued run answers a repeat from the carried ledger and takes one new command.
       await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-1', productId: a!, quantity: 1 }] });
       await h.executeUpdate(commandUpdates.RemoveItem, { args: [{ commandId: 'remove', productId: a! }] });
+    },
+  },
+  {
+    // Checkout reprices every line (a catalog look-up of the whole cart) and takes an approved total.
+    name: 'priced-checkout-with-approved-total',
+    depositCents: 100_000,
+    sagaAttempts: [1],
+    run: async (h, ctx) => {
+      const [a, b] = ctx.productIds;
+      await create(h, ctx);
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-a', productId: a!, quantity: 2 }] });
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-b', productId: b!, quantity: 1 }] });
+      await rejected(h.executeUpdate(commandUpdates.PlaceOrder, { args: [{ commandId: 'place', expectedTotalCents: 1 }] }));
+      const { state } = await h.query(getOrderQuery);
+      await checkOut(h, 'place', state.totalCents); // the same key, corrected: decided afresh
+      await h.executeUpdate(commandUpdates.MarkShipped, { args: [{ commandId: 'ship' }] });
+      await h.result();
+    },
+  },
+  {
+    // Client keys shaped like internal ids, a repeated rejection, a reused key, and a key the
+    // two-entry ledger has dropped (looked up in the stream).
+    name: 'keys-rejected-reused-and-forgotten',
+    settings: { ledgerCapacity: 2 },
+    run: async (h, ctx) => {
+      const [a] = ctx.productIds;
+      await h.executeUpdate(commandUpdates.CreateOrder, { args: [{ commandId: 'checkout-1', orderId: ctx.orderId, customerId: ctx.customerId }] });
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'internal:expire:2', productId: a!, quantity: 1 }] });
+      await rejected(h.executeUpdate(commandUpdates.RemoveItem, { args: [{ commandId: 'nothere', productId: 'nothere' }] }));
+      await rejected(h.executeUpdate(commandUpdates.RemoveItem, { args: [{ commandId: 'nothere', productId: 'nothere' }] }));
+      await rejected(h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'internal:expire:2', productId: a!, quantity: 2 }] }));
+      for (const key of ['x', 'y', 'z']) await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: key, productId: a!, quantity: 1 }] });
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'internal:expire:2', productId: a!, quantity: 1 }] });
+    },
+  },
+  {
+    // The ledger carried in its current shape (accepted with fingerprints, rejections apart).
+    name: 'keys-across-continue-as-new',
+    settings: { historyLimit: 40 },
+    recordFirstRun: true,
+    run: async (h, ctx) => {
+      const [a] = ctx.productIds;
+      await create(h, ctx);
+      await rejected(h.executeUpdate(commandUpdates.RemoveItem, { args: [{ commandId: 'refused', productId: 'nothere' }] }));
+      // Past the 40-event limit before the last three commands, so the continued run answers them.
+      for (let i = 1; i <= 12; i++) {
+        await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: `add-${i}`, productId: a!, quantity: 1 }] });
+      }
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-1', productId: a!, quantity: 1 }] });
+      await rejected(h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-2', productId: a!, quantity: 9 }] }));
+      await h.executeUpdate(commandUpdates.RemoveItem, { args: [{ commandId: 'refused', productId: a! }] });
     },
   },
 ];
