@@ -65,11 +65,15 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutRe
   }
 }
 
+/** A free order's cancellation refunds nothing (see undoConfirmedCheckout). */
+const NO_REFUND_FOR_FREE_ORDERS = 'no-refund-for-free-orders';
+
 /** Gives back what a confirmed checkout took: the same compensation machinery, after the fact. */
 export async function undoConfirmedCheckout(input: {
   customerId: string;
   reservationId: string;
   paymentId: string;
+  amountCents: number;
   productIds: string[];
 }): Promise<string[]> {
   const compensations = new Compensations();
@@ -77,7 +81,11 @@ export async function undoConfirmedCheckout(input: {
     const reservation = { reservationId: input.reservationId, productId };
     compensations.add(`return stock of ${productId}`, () => giveBackStock(reservation, () => undo.returnStock(reservation)));
   }
-  compensations.add('refund payment', () => undo.refundPayment({ paymentId: input.paymentId, customerId: input.customerId }));
+  // A free order was never debited (the saga skips its debit): refunding it would open a wallet
+  // and void a payment that never happened. Histories from before kept their refund.
+  if (input.amountCents > 0 || !patched(NO_REFUND_FOR_FREE_ORDERS)) {
+    compensations.add('refund payment', () => undo.refundPayment({ paymentId: input.paymentId, customerId: input.customerId }));
+  }
   return compensations.runAll();
 }
 

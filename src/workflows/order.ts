@@ -178,6 +178,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
         customerId: state.customerId!,
         reservationId: state.checkout.reservationId,
         paymentId: state.checkout.paymentId,
+        amountCents: state.checkout.amountCents,
         productIds: state.items.map((l) => l.productId),
       });
       return { type: 'CancelOrder', reason, compensations };

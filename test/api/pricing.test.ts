@@ -54,3 +54,18 @@ test('a cart refuses a total that no checkout could ever take', async () => {
   expect((await call('PATCH', `/orders/${orderId}/items/${productId}`, { body: { quantity: 500 } })).status).toBe(200);
   expectProblem(await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 } }), 422, 'ORDER_TOTAL_TOO_LARGE');
 });
+
+test('cancelling a confirmed free order gives the stock back and touches no wallet', async () => {
+  const product = await call('POST', '/products', { body: { name: 'Sticker', priceCents: 0 } });
+  const productId: string = product.body.productId;
+  await call('POST', `/products/${productId}/stock`, { body: { quantity: 10 } });
+  const customerId = uniqueId('free');
+  const created = await call('POST', '/orders', { body: { customerId, shippingAddress: sampleAddress } });
+  const orderId: string = created.body.orderId;
+  await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 } });
+  expect((await call('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', totalCents: 0 });
+  expect((await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'free anyway' } })).body.status).toBe('CANCELLED');
+  // No AccountOpened, no PaymentVoided for a payment that never happened.
+  expect((await call('GET', `/accounts/${customerId}/events`)).status).toBe(404);
+  expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 10, reserved: 0 });
+});
