@@ -56,7 +56,8 @@ export function durationMs(text: string): number {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
-function actorSettings(config: Config) {
+/** How the API starts new order actors, and the operator's heal restarts one. */
+export function actorSettings(config: Config) {
   return { taskQueue: config.TASK_QUEUE, cartTtlMs: durationMs(config.ORDER_CART_TTL), historyLimit: config.ORDER_HISTORY_LIMIT };
 }
 

@@ -10,11 +10,8 @@ import { ResultBuilder, sameJson, skipped, suffix, type InvariantFilter, type In
 
 export const WORKFLOW_INVARIANT = { id: '4', title: 'order stream fold = order workflow state (query / result)' };
 
-export interface WorkflowCheckOptions {
-  /** At most this many orders, most recently changed first (default: all). */
-  maxOrders?: number;
-  /** Temporal calls in flight at once (default 8). */
-  concurrency?: number;
+/** How one order's actor is read. */
+export interface ActorReadOptions {
   /** A running order that disagrees is re-read this many times (it may be mid-command). Default 3. */
   attempts?: number;
   /**
@@ -30,12 +27,22 @@ export interface WorkflowCheckOptions {
   readAttempts?: number;
 }
 
+export interface WorkflowCheckOptions extends ActorReadOptions {
+  /** At most this many orders, most recently changed first (default: all). */
+  maxOrders?: number;
+  /** Temporal calls in flight at once (default 8). */
+  concurrency?: number;
+}
+
 const READ_BACKOFF_MS = 500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A workflow that Temporal still holds. */
+type RunCondition = Exclude<WorkflowCondition, { state: 'missing' }>;
+
 type ActorRead =
-  | { kind: 'view'; running: boolean; view: OrderSnapshot; tries: number; tookMs: number }
-  | { kind: 'closedWithoutResult'; status: string }
+  | { kind: 'view'; condition: RunCondition; view: OrderSnapshot; tries: number; tookMs: number }
+  | { kind: 'closedWithoutResult'; condition: RunCondition }
   | { kind: 'missing' }
   | { kind: 'stranded'; condition: WorkflowCondition }
   | { kind: 'unanswered'; tries: number; tookMs: number; error: string; condition: WorkflowCondition | undefined };
@@ -59,10 +66,10 @@ async function readActor(client: Client, orderId: string, callTimeoutMs: number,
       return await client.withDeadline(Date.now() + callTimeoutMs, async (): Promise<ActorRead> => {
         const condition = await conditionOf(client, await handle.describe());
         if (isStranded(condition)) return { kind: 'stranded', condition };
-        const viewed = (running: boolean, view: OrderSnapshot): ActorRead => ({ kind: 'view', running, view, tries: attempt, tookMs: Date.now() - startedAt });
-        if (condition.state === 'running') return viewed(true, await handle.query(getOrderQuery));
-        if (condition.status === 'COMPLETED') return viewed(false, await handle.result());
-        return { kind: 'closedWithoutResult', status: condition.status };
+        const viewed = (view: OrderSnapshot): ActorRead => ({ kind: 'view', condition, view, tries: attempt, tookMs: Date.now() - startedAt });
+        if (condition.state === 'running') return viewed(await handle.query(getOrderQuery));
+        if (condition.status === 'COMPLETED') return viewed(await handle.result());
+        return { kind: 'closedWithoutResult', condition };
       });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return { kind: 'missing' };
@@ -72,6 +79,31 @@ async function readActor(client: Client, orderId: string, callTimeoutMs: number,
       if (attempt >= readAttempts) return { kind: 'unanswered', tries: attempt, tookMs: Date.now() - startedAt, error: describeError(err), condition };
       await sleep(READ_BACKOFF_MS * 2 ** (attempt - 1));
     }
+  }
+}
+
+/** What one order's actor says against the order's stream (the stream is the truth). */
+export type ActorVerdict =
+  | Exclude<ActorRead, { kind: 'view' }>
+  | { kind: 'agrees' | 'differs'; condition: RunCondition; view: OrderSnapshot; tries: number; tookMs: number; streamVersion: number; difference: string };
+
+/**
+ * Reads the actor (see `readActor`) and compares its view with the fold of the stream. A running
+ * actor may be between appending and evolving, so a disagreement is re-read `attempts` times.
+ */
+export async function compareActorWithStream(db: Queryable, client: Client, orderId: string, options: ActorReadOptions = {}): Promise<ActorVerdict> {
+  const attempts = Math.max(1, options.attempts ?? 3);
+  for (let attempt = 1; ; attempt++) {
+    const read = await readActor(client, orderId, options.callTimeoutMs ?? 5000, Math.max(1, options.readAttempts ?? 5));
+    if (read.kind !== 'view') return read;
+    const events = await readStream(db, orderStreamId(orderId));
+    const fold = foldRecorded(orderDecider, events);
+    const { view } = read;
+    const difference =
+      view.version !== events.length ? `version ${view.version} ≠ stream ${events.length}` : sameJson(view.state, fold) ? '' : `state differs (workflow ${view.state.status}, fold ${fold.status})`;
+    if (difference === '') return { ...read, kind: 'agrees', streamVersion: events.length, difference };
+    if (read.condition.state !== 'running' || attempt >= attempts) return { ...read, kind: 'differs', streamVersion: events.length, difference };
+    await sleep(200 * attempt);
   }
 }
 
@@ -112,51 +144,37 @@ export async function checkOrderWorkflows(
     result.note(`${notChecked} older order(s) not checked (maxOrders ${options.maxOrders})`);
   }
 
-  const attempts = Math.max(1, options.attempts ?? 3);
-  const readAttempts = Math.max(1, options.readAttempts ?? 5);
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
   await withConcurrency(rows, options.concurrency ?? 8, async ({ stream_id: streamId }) => {
     const orderId = suffix(streamId, 'order-');
     result.checked();
-    for (let attempt = 1; ; attempt++) {
-      const read = await readActor(client, orderId, callTimeoutMs, readAttempts);
-      if (read.kind === 'missing') {
+    const verdict = await compareActorWithStream(db, client, orderId, { ...options, callTimeoutMs });
+    switch (verdict.kind) {
+      case 'missing':
         result.count('workflowNotFound');
         result.note(`order ${orderId}: no workflow ${orderWorkflowId(orderId)} (past retention?)`);
         return;
-      }
-      if (read.kind === 'closedWithoutResult') {
+      case 'closedWithoutResult':
         result.count('closedWithoutResult');
-        result.note(`order ${orderId}: workflow ${read.status}, no result to compare`);
+        result.note(`order ${orderId}: workflow ${describeCondition(verdict.condition)}, no result to compare`);
         return;
-      }
-      if (read.kind === 'stranded') {
+      case 'stranded':
         result.count('stranded');
-        result.violation(`order ${orderId}: stranded, actor ${describeCondition(read.condition)}; it takes no command until healed (npm run orders:heal -- ${orderId})`);
+        result.violation(`order ${orderId}: stranded, actor ${describeCondition(verdict.condition)}; it takes no command until healed (npm run orders:heal -- ${orderId})`);
         return;
-      }
-      if (read.kind === 'unanswered') {
+      case 'unanswered': {
         // Not verifiable is not a pass: no worker answering, or Temporal unavailable.
         result.count('unreachable');
-        const actor = read.condition ? `actor ${describeCondition(read.condition)}` : 'could not describe it either';
-        result.violation(`order ${orderId}: did not answer in ${read.tries} tries over ${(read.tookMs / 1000).toFixed(1)} s (${callTimeoutMs} ms each): ${read.error}; ${actor}`);
+        const actor = verdict.condition ? `actor ${describeCondition(verdict.condition)}` : 'could not describe it either';
+        result.violation(`order ${orderId}: did not answer in ${verdict.tries} tries over ${(verdict.tookMs / 1000).toFixed(1)} s (${callTimeoutMs} ms each): ${verdict.error}; ${actor}`);
         return;
       }
-      const { view, running } = read;
-      if (read.tries > 1 && attempt === 1) {
-        result.count('answeredAfterRetries');
-        result.note(`order ${orderId}: answered on try ${read.tries}, after ${(read.tookMs / 1000).toFixed(1)} s`);
-      }
-      const events = await readStream(db, orderStreamId(orderId));
-      const fold = foldRecorded(orderDecider, events);
-      if (view.version === events.length && sameJson(view.state, fold)) return;
-      if (running && attempt < attempts) {
-        await sleep(200 * attempt);
-        continue;
-      }
-      const what = view.version !== events.length ? `version ${view.version} ≠ stream ${events.length}` : `state differs (workflow ${view.state.status}, fold ${fold.status})`;
-      result.violation(`order ${orderId} (${running ? 'running' : 'completed'}): ${what}`);
-      return;
+      default:
+        if (verdict.tries > 1) {
+          result.count('answeredAfterRetries');
+          result.note(`order ${orderId}: answered on try ${verdict.tries}, after ${(verdict.tookMs / 1000).toFixed(1)} s`);
+        }
+        if (verdict.kind === 'differs') result.violation(`order ${orderId} (${verdict.condition.state === 'running' ? 'running' : 'completed'}): ${verdict.difference}`);
     }
   });
   return result.build();

@@ -65,8 +65,9 @@ export async function strandingBundle(): Promise<{ code: string }> {
 }
 
 /**
- * An activity that, while the gate is closed, blocks (Temporal retries it after its timeout, and
- * that attempt blocks too); `open` makes every blocked and later call fail without doing anything.
+ * Holds activity calls while closed (Temporal retries a held call after its timeout, and that
+ * attempt is held too). Once opened, `block` calls fail without doing anything and `pass` calls
+ * go on to do the real thing, late: as a step of a dead saga would.
  */
 export function gate() {
   let open!: () => void;
@@ -74,13 +75,18 @@ export function gate() {
   let enter!: () => void;
   const entered = new Promise<void>((resolve) => (enter = resolve));
   return {
-    /** Resolves once a call is blocked on the gate. */
+    /** Resolves once a call is held at the gate. */
     entered,
     open,
     async block(): Promise<never> {
       enter();
       await opened;
       throw new Error('gated by the test: not done');
+    },
+    async pass<T>(then: () => Promise<T>): Promise<T> {
+      enter();
+      await opened;
+      return then();
     },
   };
 }

@@ -1,0 +1,200 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { createActivities } from '../../src/activities';
+import { readStream } from '../../src/eventstore';
+import { anyFailed, formatReport, runInvariants } from '../../src/invariants';
+import { healOrder, type HealReport } from '../../src/operations/healOrder';
+import { checkoutWorkflowId } from '../../src/workflows/checkout';
+import { commandSignals, orderWorkflowId } from '../../src/workflows/orderContract';
+import { testEnv, useTestApi } from '../support/harness';
+import { cartReadyToCheckOut, gate, startTestWorker, strandingBundle, waitForWorkflow } from './stranding';
+
+/** The API on the shared worker's queue: where healed actors run, and where orders are used after. */
+const app = useTestApi({ poolSize: 10 });
+const actors = () => ({ taskQueue: testEnv.taskQueue, cartTtlMs: 30 * 60_000, historyLimit: 2000 });
+const heal = (orderId: string) => healOrder({ db: app.pool, client: app.client, actors: actors() }, orderId);
+
+const eventTypes = async (orderId: string) => (await readStream(app.pool, `order-${orderId}`)).map((e) => e.type);
+
+/** The checker of check:invariants over one scenario's streams: clean, or the report says why not. */
+async function expectInvariantsHold(streamIds: string[]): Promise<void> {
+  const results = await runInvariants({ db: app.pool, client: app.client, filter: { streamIds } });
+  expect({ failed: anyFailed(results), report: formatReport(results) }).toEqual({ failed: false, report: expect.any(String) });
+}
+
+test('an actor terminated mid-cart is healed: commands work again, the version goes on from the stream, a retried key answers its first answer', async () => {
+  const { orderId, productId, streamIds } = await cartReadyToCheckOut(app.pool, app.call);
+  await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies mid-cart');
+  // Stranded: the order takes no command until an operator brings it back.
+  expect(await app.call('PATCH', `/orders/${orderId}/items/${productId}`, { body: { quantity: 3 } })).toMatchObject({ status: 503, body: { code: 'ORDER_UNAVAILABLE' } });
+
+  const healed = await heal(orderId);
+  expect(healed).toMatchObject({ outcome: 'healed', retryLater: false, stream: { status: 'PENDING', version: 2 }, actorBefore: 'TERMINATED' });
+  expect(healed.actions).toEqual([expect.stringMatching(/^started run .+ carrying version 2 and 2 accepted client command\(s\)$/)]);
+
+  // The add from before the heal, retried with its key: its first answer, acted once.
+  const retried = await app.call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 }, headers: { 'idempotency-key': `add-${orderId}` } });
+  expect(retried).toMatchObject({ status: 200, body: { version: 2, status: 'PENDING', events: ['OrderItemAdded'] } });
+  // The same key for another request is still refused: the fingerprint came back too.
+  const reused = await app.call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 3 }, headers: { 'idempotency-key': `add-${orderId}` } });
+  expect(reused).toMatchObject({ status: 422, body: { code: 'IDEMPOTENCY_KEY_REUSED' } });
+  const changed = await app.call('PATCH', `/orders/${orderId}/items/${productId}`, { body: { quantity: 3 } });
+  expect(changed).toMatchObject({ status: 200, body: { version: 3, status: 'PENDING' } });
+  expect(await eventTypes(orderId)).toEqual(['OrderCreated', 'OrderItemAdded', 'OrderItemQuantityChanged']);
+
+  // Healing again changes nothing.
+  expect(await heal(orderId)).toMatchObject({ outcome: 'in-line', actions: [], stream: { version: 3 } });
+  await expectInvariantsHold(streamIds);
+});
+
+test('an actor that died after its saga completed is healed with the saga\'s report: the order is CONFIRMED and goes on', async () => {
+  const recording = gate();
+  const real = createActivities(app.pool);
+  const worker = await startTestWorker(
+    { client: app.client, pool: app.pool },
+    { activities: { appendOrderEvents: (input) => (input.events.some((e) => e.type.startsWith('Checkout')) ? recording.block() : real.appendOrderEvents(input)) } },
+  );
+  try {
+    const { orderId, customerId, streamIds } = await cartReadyToCheckOut(app.pool, worker.call);
+    const placed = await worker.call('POST', `/orders/${orderId}/checkout`, { headers: { 'idempotency-key': `checkout-${orderId}` } });
+    expect(placed).toMatchObject({ status: 202, body: { version: 3, status: 'PLACED' } });
+    await recording.entered;
+    await waitForWorkflow(app.client, checkoutWorkflowId(orderId, 1), (c) => c.state === 'closed');
+    await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies before recording its checkout');
+    expect(anyFailed(await runInvariants({ db: app.pool, client: app.client, filter: { streamIds } }))).toBe(true);
+
+    const healed = await heal(orderId);
+    expect(healed).toMatchObject({ outcome: 'healed', stream: { status: 'CONFIRMED', version: 6 }, actorBefore: 'TERMINATED' });
+    expect(healed.actions).toEqual([`handed saga checkout-${orderId}-1's report (succeeded) to the new actor to record`, expect.stringMatching(/carrying version 3/)]);
+    expect(await eventTypes(orderId)).toEqual(['OrderCreated', 'OrderItemAdded', 'OrderPlaced', 'StockReserved', 'PaymentDebited', 'CheckoutSucceeded']);
+
+    // The checkout retried with its key answers as it first did; the order ships.
+    const retried = await app.call('POST', `/orders/${orderId}/checkout`, { headers: { 'idempotency-key': `checkout-${orderId}` } });
+    expect(retried).toMatchObject({ status: 202, body: { version: 3, status: 'PLACED' } });
+    expect((await app.call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(10_000 - 3000);
+    expect(await app.call('POST', `/orders/${orderId}/ship`)).toMatchObject({ status: 200, body: { version: 7, status: 'SHIPPED' } });
+    await expectInvariantsHold(streamIds);
+  } finally {
+    recording.open();
+    await worker.stop();
+  }
+});
+
+test('an actor whose workflow task keeps failing mid-checkout: refused while its saga runs ("wait for the saga"), healed once the saga completed', async () => {
+  const reserving = gate();
+  const real = createActivities(app.pool);
+  const worker = await startTestWorker(
+    { client: app.client, pool: app.pool },
+    { workflowBundle: await strandingBundle(), activities: { reserveStock: (input) => reserving.pass(() => real.reserveStock(input)) } },
+  );
+  try {
+    const { orderId, productId, streamIds } = await cartReadyToCheckOut(app.pool, worker.call);
+    expect(await worker.call('POST', `/orders/${orderId}/checkout`)).toMatchObject({ status: 202, body: { status: 'PLACED' } });
+    await reserving.entered;
+    // The SDK ordering bug's effect, on purpose: the order's workflow task fails from now on.
+    await app.client.workflow.getHandle(orderWorkflowId(orderId)).signal(commandSignals.RemoveItem, { commandId: `strand-${orderId}`, productId });
+    await waitForWorkflow(app.client, orderWorkflowId(orderId), (c) => c.state === 'running' && c.failingTask !== null);
+
+    const refused = await heal(orderId);
+    expect(refused).toMatchObject({ outcome: 'refused', reason: 'SAGA_RUNNING', retryLater: true, actions: [] });
+    expect(refused.message).toContain('wait for the saga');
+    expect(refused.actorBefore).toMatch(/^running, its workflow task failing \(attempt \d+, WORKFLOW_WORKER_UNHANDLED_FAILURE: simulated stranding/);
+
+    reserving.open();
+    await waitForWorkflow(app.client, checkoutWorkflowId(orderId, 1), (c) => c.state === 'closed');
+    const healed = await heal(orderId);
+    expect(healed).toMatchObject({ outcome: 'healed', stream: { status: 'CONFIRMED', version: 6 } });
+    expect(healed.actions).toEqual([
+      expect.stringMatching(/^terminated run /),
+      `handed saga checkout-${orderId}-1's report (succeeded) to the new actor to record`,
+      expect.stringMatching(/^started run /),
+    ]);
+    // The signal that stranded it was never decided: it left no event, and the order moves on.
+    expect(await app.call('POST', `/orders/${orderId}/ship`)).toMatchObject({ status: 200, body: { status: 'SHIPPED' } });
+    await expectInvariantsHold(streamIds);
+  } finally {
+    reserving.open();
+    await worker.stop();
+  }
+}, 120_000);
+
+test('a saga terminated without a result: the heal undoes its attempt and records it failed; its late step finds the tombstone and takes nothing', async () => {
+  const reserving = gate();
+  const real = createActivities(app.pool);
+  let lateReserve: Promise<unknown> | undefined;
+  const worker = await startTestWorker(
+    { client: app.client, pool: app.pool },
+    {
+      activities: {
+        reserveStock: (input) => {
+          const run = reserving.pass(() => real.reserveStock(input));
+          lateReserve ??= run.catch((err: unknown) => err);
+          return run;
+        },
+      },
+    },
+  );
+  try {
+    const { orderId, productId, streamIds } = await cartReadyToCheckOut(app.pool, worker.call);
+    expect(await worker.call('POST', `/orders/${orderId}/checkout`)).toMatchObject({ status: 202, body: { status: 'PLACED' } });
+    await reserving.entered;
+    // The actor dies mid-checkout, and its saga with it, while a reserve is on its way.
+    await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies mid-checkout');
+    await waitForWorkflow(app.client, checkoutWorkflowId(orderId, 1), (c) => c.state === 'closed');
+
+    const healed = await heal(orderId);
+    expect(healed).toMatchObject({ outcome: 'healed', stream: { status: 'PENDING', version: 4 } });
+    expect(healed.actions[0]).toBe(
+      `saga checkout-${orderId}-1 ended TERMINATED without a result: undid attempt 1 (refund of payment ${orderId}-1, voided reservation of ${productId}) and handed a failed report to the new actor`,
+    );
+    const failed = (await readStream(app.pool, `order-${orderId}`)).at(-1);
+    expect(failed).toMatchObject({ type: 'CheckoutFailed', data: { attempt: 1, code: 'CHECKOUT_ABORTED' } });
+
+    // The dead saga's reserve lands now: refused, nothing held.
+    reserving.open();
+    expect(await lateReserve).toMatchObject({ type: 'RESERVATION_RELEASED' });
+    expect((await app.call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 5, reserved: 0 });
+
+    // The customer checks out again, on the healed actor.
+    expect((await app.call('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', version: 8 });
+    await expectInvariantsHold(streamIds);
+  } finally {
+    reserving.open();
+    await worker.stop();
+  }
+});
+
+describe('npm run orders:heal', () => {
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/healOrder.ts', ...args], {
+        cwd: path.resolve(__dirname, '../..'),
+        env: { ...process.env, DATABASE_URL: testEnv.databaseUrl, TEMPORAL_ADDRESS: testEnv.temporalAddress, TASK_QUEUE: testEnv.taskQueue, ...env },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  test('heals a stranded order and says so in JSON (exit 0); an unknown order is refused (exit 1); bad arguments exit 2', async () => {
+    const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
+    await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies');
+
+    const healed = await run([orderId, '--json']);
+    expect(healed).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(healed.stdout) as HealReport).toMatchObject({ orderId, outcome: 'healed', stream: { status: 'PENDING', version: 2 } });
+
+    const again = await run([orderId]);
+    expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining(`order ${orderId}: IN-LINE`) });
+
+    const unknown = await run(['no-such-order', '--json']);
+    expect(unknown.code).toBe(1);
+    expect(JSON.parse(unknown.stdout)).toMatchObject({ outcome: 'refused', reason: 'ORDER_NOT_FOUND', retryLater: false });
+
+    expect(await run([orderId, '--force'])).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--force'") });
+    expect(await run([])).toMatchObject({ code: 2, stderr: expect.stringContaining('exactly one order id') });
+  }, 120_000);
+});
