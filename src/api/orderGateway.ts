@@ -35,6 +35,14 @@ export type CommandPayload<N extends OrderCommandName> = Omit<OrderCommandInput<
  * (retry with the same key): an actor whose worker is down or whose append waits for Postgres.
  */
 export const COMMAND_DEADLINE_MS = 20_000;
+/**
+ * Commands this API process has in flight to one order at most. Temporal admits 10 in-flight
+ * updates per workflow and the client retries the ones it refuses until their deadline; a command
+ * past this bound is refused here at once (429), never sent, so it certainly did nothing. Below
+ * 10, so a second API process or an operator's CLI still finds room.
+ */
+export const MAX_COMMANDS_IN_FLIGHT_PER_ORDER = 8;
+
 /** The saga is started a moment after PlaceOrder is answered: look again soon, then less often. */
 const SAGA_NOT_STARTED_RETRY_MS = { first: 50, max: 1000 };
 
@@ -44,11 +52,29 @@ const SAGA_NOT_STARTED_RETRY_MS = { first: 50, max: 1000 };
  * Temporal's retention), reads, refusals and command statuses come from it.
  */
 export class OrderGateway {
+  private readonly inFlight = new Map<string, number>();
+
   constructor(
     private readonly client: Client,
     private readonly settings: OrderActorSettings,
     private readonly db: Queryable,
   ) {}
+
+  /** Runs an update to the order within the per-order bound, or refuses it before it is sent. */
+  private async admitted<T>(orderId: string, update: () => Promise<T>): Promise<T> {
+    const running = this.inFlight.get(orderId) ?? 0;
+    if (running >= MAX_COMMANDS_IN_FLIGHT_PER_ORDER) {
+      throw new ApiError(429, 'TOO_MANY_REQUESTS', 'This order is busy with other commands. Retry shortly with the same Idempotency-Key.', {}, { 'Retry-After': '1' });
+    }
+    this.inFlight.set(orderId, running + 1);
+    try {
+      return await update();
+    } finally {
+      const left = (this.inFlight.get(orderId) ?? 1) - 1;
+      if (left === 0) this.inFlight.delete(orderId);
+      else this.inFlight.set(orderId, left);
+    }
+  }
 
   /** Creates the order's actor and its first event in one round trip (update-with-start). */
   async create(orderId: string, payload: CommandPayload<'CreateOrder'>, commandId: string): Promise<CommandAccepted> {
@@ -61,12 +87,14 @@ export class OrderGateway {
       // A finished order's id is never reused: its stream already holds its history.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });
-    return this.translate(orderId, () =>
-      this.client.withDeadline(Date.now() + COMMAND_DEADLINE_MS, () =>
-        this.client.workflow.executeUpdateWithStart(commandUpdates.CreateOrder, {
-          args: [{ ...payload, commandId }],
-          startWorkflowOperation: start,
-        }),
+    return this.admitted(orderId, () =>
+      this.translate(orderId, () =>
+        this.client.withDeadline(Date.now() + COMMAND_DEADLINE_MS, () =>
+          this.client.workflow.executeUpdateWithStart(commandUpdates.CreateOrder, {
+            args: [{ ...payload, commandId }],
+            startWorkflowOperation: start,
+          }),
+        ),
       ),
     );
   }
@@ -75,7 +103,7 @@ export class OrderGateway {
   send<N extends OrderCommandName>(orderId: string, name: N, payload: CommandPayload<N>, commandId: string): Promise<CommandAccepted> {
     const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
     const update = () => handle.executeUpdate(commandUpdates[name], { args: [{ ...payload, commandId } as OrderCommandInput] });
-    return this.translate(orderId, () => this.client.withDeadline(Date.now() + COMMAND_DEADLINE_MS, update));
+    return this.admitted(orderId, () => this.translate(orderId, () => this.client.withDeadline(Date.now() + COMMAND_DEADLINE_MS, update)));
   }
 
   /** Sends a command as a signal; its outcome is read later with `outcome`. */

@@ -77,24 +77,6 @@ test('every command sent to a closed order has a status: refused as ORDER_CLOSED
   expect((await call('GET', `/orders/${orderId}/commands/late`)).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
 });
 
-test('more commands at once than Temporal admits for one order: the rest are a prompt 429, and act not at all', async () => {
-  const created = await call('POST', '/orders', { body: { customerId: uniqueId('busy') } });
-  const orderId: string = created.body.orderId;
-  const answers = await Promise.all(
-    Array.from({ length: 30 }, (_, i) => call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, headers: { 'Idempotency-Key': `busy-${i}` } })),
-  );
-  const statuses = answers.map((a) => a.status);
-  expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
-  const refused = answers.filter((a) => a.status === 429);
-  expect(refused.length).toBeGreaterThan(0);
-  for (const answer of refused) {
-    expectProblem(answer, 429, 'TOO_MANY_REQUESTS');
-    expect(answer.headers.get('retry-after')).not.toBeNull();
-  }
-  const order = await call('GET', `/orders/${orderId}?consistency=strong`);
-  expect(order.body.items[0]?.quantity ?? 0).toBe(statuses.filter((s) => s === 200).length);
-});
-
 test('a customers cursor the API never handed out is a 400, whatever instant it names', async () => {
   const customerId = uniqueId('cursor');
   await fc.assert(
