@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { accountStreamId } from '../domain/account';
+import { clientCommandId } from '../domain/commandIds';
 import { orderDecider, type OrderState } from '../domain/order';
 import { productStreamId } from '../domain/product';
 import { stockStreamId } from '../domain/stock';
@@ -68,7 +69,8 @@ export async function duplicateEffects(db: Queryable, shoppers: readonly Shopper
       if (actual !== wanted) problems.push(`${streamId}: ${actual} ${what}, expected ${wanted}`);
     };
     expect('OrderCreated', count(streamId, 'OrderCreated'), 1);
-    for (const add of shopper.adds) expect(`OrderItemAdded for key ${add.key}`, count(streamId, 'OrderItemAdded', add.key), add.status === 200 ? 1 : 0);
+    // The actor stores a client's key in its namespace (src/domain/commandIds.ts).
+    for (const add of shopper.adds) expect(`OrderItemAdded for key ${add.key}`, count(streamId, 'OrderItemAdded', clientCommandId(add.key)), add.status === 200 ? 1 : 0);
     if (shopper.outcome) expect('OrderPlaced', count(streamId, 'OrderPlaced'), 1);
     const debited = debitsByOrder.get(shopper.orderId) ?? 0;
     if (debited > 1) problems.push(`${streamId}: debited ${debited} times for one checkout`);

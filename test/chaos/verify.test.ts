@@ -1,0 +1,35 @@
+import { duplicateEffects } from '../../src/chaos/verify';
+import { createProduct, uniqueId, useTestApi } from '../support/harness';
+import { sampleAddress } from '../support/orders';
+
+const app = useTestApi({ poolSize: 4 });
+
+test('exactly-once effects are counted by the key as the actor stores it: an accepted add once, a refused add never', async () => {
+  const productId = await createProduct(app.pool, 'Teapot', 900);
+  const customerId = uniqueId('verify-cust');
+  const orderId = uniqueId('verify-order');
+  const keys = { create: uniqueId('create'), add: uniqueId('add'), refused: uniqueId('add-refused'), checkout: uniqueId('checkout') };
+  const withKey = (key: string) => ({ headers: { 'idempotency-key': key } });
+  expect((await app.call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress }, ...withKey(keys.create) })).status).toBe(201);
+  expect((await app.call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, ...withKey(keys.add) })).status).toBe(200);
+  // Retried with its key: acts once.
+  expect((await app.call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, ...withKey(keys.add) })).status).toBe(200);
+  expect((await app.call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 0 }, ...withKey(keys.refused) })).status).toBe(422);
+
+  const shopper = {
+    orderId,
+    customerId,
+    createKey: keys.create,
+    adds: [
+      { key: keys.add, status: 200 },
+      { key: keys.refused, status: 422 },
+    ],
+    checkoutKey: keys.checkout,
+  };
+  expect(await duplicateEffects(app.pool, [shopper])).toEqual([]);
+  // An add the client saw accepted that the stream does not hold is found.
+  const lost = uniqueId('add-lost');
+  expect(await duplicateEffects(app.pool, [{ ...shopper, adds: [...shopper.adds, { key: lost, status: 200 }] }])).toEqual([
+    `order-${orderId}: 0 OrderItemAdded for key ${lost}, expected 1`,
+  ]);
+});
