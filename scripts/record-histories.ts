@@ -14,7 +14,7 @@ import { startLocalWorker } from '../src/devstack/localWorker';
 import { executeAccountCommand } from '../src/activities/paymentActivities';
 import { executeStockCommand } from '../src/activities/stockActivities';
 import { productDecider, productStreamId } from '../src/domain/product';
-import { handleCommand, type Queryable, type TransactionalDb } from '../src/eventstore';
+import { handleCommand, type TransactionalDb } from '../src/eventstore';
 import { checkoutWorkflowId } from '../src/workflows/checkout';
 import { connectClient } from '../src/temporal';
 import type { orderWorkflow } from '../src/workflows/order';
@@ -244,7 +244,7 @@ async function createProduct(db: TransactionalDb, name: string, priceCents: numb
   return productId;
 }
 
-async function deposit(db: Queryable, customerId: string, amountCents: number): Promise<void> {
+async function deposit(db: TransactionalDb, customerId: string, amountCents: number): Promise<void> {
   await executeAccountCommand(db, { type: 'Deposit', customerId, amountCents }, randomUUID(), 'recording');
 }
 

@@ -5,15 +5,20 @@ import { handleStateStoredCommand, type TransactionalDb } from '../eventstore';
 import { findProduct } from './catalogLookup';
 import type { CheckoutActivities } from './checkoutActivities';
 import { activityMetadata, refuse, toActivityFailure } from './activityFailures';
+import { stockReservationRows } from './stockReservationRows';
 
 export type StockActivities = Pick<CheckoutActivities, 'reserveStock' | 'commitReservation' | 'giveBackReservation' | 'releaseReservation' | 'returnStock'>;
 
-/** Runs one stock command on the product's state-stored stock aggregate (row lock, no retries). */
+/**
+ * Runs one stock command on the product's state-stored stock aggregate (row lock, no retries). The
+ * answer's state holds only the reservation the command names.
+ */
 export function executeStockCommand(db: TransactionalDb, productId: string, command: StockCommand, commandId: string, correlationId: string, options: { skipIfCommandStored?: boolean } = {}) {
   return handleStateStoredCommand(db, stockDecider, { id: stockStreamId(productId), type: STOCK_STREAM_TYPE }, command, {
     metadata: activityMetadata(commandId, correlationId),
     newEventId: randomUUID,
     now: () => new Date(),
+    entries: stockReservationRows,
     ...options,
   });
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { clientCommandId } from '../domain/commandIds';
 import { accountDecider, accountStreamId, type AccountCommand, type AccountState } from '../domain/account';
 import { executeAccountCommand } from '../activities/paymentActivities';
-import { foldRecorded, readStream, WrongExpectedVersion, type Queryable } from '../eventstore';
+import { foldRecorded, readStream, WrongExpectedVersion, type Queryable, type TransactionalDb } from '../eventstore';
 import { assertCustomerAccess, signedIn } from './access';
 import type { AccountSummaryRow } from '../projections/readModels';
 import { ApiError } from './problem';
@@ -37,7 +37,7 @@ async function readAccountSummary(db: Queryable, customerId: string) {
 
 const accountNotFound = () => new ApiError(404, 'ACCOUNT_NOT_FOUND', 'There is no such account.');
 
-export function accountsRouter(db: Queryable, readWaitMs = DEFAULT_READ_WAIT_MS): Router {
+export function accountsRouter(db: TransactionalDb, readWaitMs = DEFAULT_READ_WAIT_MS): Router {
   const router = Router();
   router.use('/accounts', signedIn);
 

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { productStreamId } from '../domain/product';
-import { stockStreamId, type StockState } from '../domain/stock';
+import { stockStreamId, type StockLevels } from '../domain/stock';
 import { readAggregateState, type Queryable } from '../eventstore';
 import { findProduct } from '../activities/catalogLookup';
 import { adminOnly } from './access';
@@ -20,13 +20,13 @@ const STOCK_PREFIX = stockStreamId('');
 
 /** The stock of a product as its state row says now; zero (version 0) when it was never stocked. */
 export async function readStock(db: Queryable, productId: string): Promise<StockLevel & { version: number }> {
-  const stored = await readAggregateState<StockState>(db, stockStreamId(productId));
+  const stored = await readAggregateState<StockLevels>(db, stockStreamId(productId));
   return stored ? { ...stockLevel(stored.state.onHand, stored.state.reserved), version: stored.version } : { ...stockLevel(0, 0), version: 0 };
 }
 
 /**
- * Every catalog product's stock, zero for those never stocked. Reads only the counters of each
- * state row, not its reservations. Unpaginated: fine while the catalog is small.
+ * Every catalog product's stock, zero for those never stocked: the counters of each state row
+ * (reservations are rows of their own). Unpaginated: fine while the catalog is small.
  */
 export async function readAllStock(db: Queryable): Promise<Array<{ productId: string } & StockLevel & { version: number }>> {
   const { rows } = await db.query<{ product_id: string; on_hand: string; reserved: string; version: string }>(

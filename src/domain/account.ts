@@ -20,6 +20,11 @@ export interface Payment {
   refunded: boolean;
 }
 
+/**
+ * `decide` reads the totals and the entry of its command's payment id, `evolve` the totals and the
+ * entry its event names, nothing else: a host may load only those entries
+ * (src/activities/accountPaymentRows.ts).
+ */
 export interface AccountState {
   /** null until the account is opened (by its first event). */
   customerId: string | null;
@@ -29,6 +34,15 @@ export interface AccountState {
   transactionCount: number;
   payments: Record<string, Payment>;
 }
+
+/** An account's totals, without its payments: what its snapshot stores. */
+export type AccountTotals = Omit<AccountState, 'payments'>;
+
+/**
+ * The shape of a stored account snapshot (AccountTotals) and its payment rows. Bump it when
+ * AccountState or evolveAccount changes: snapshots of another schema are rebuilt from the stream.
+ */
+export const ACCOUNT_SNAPSHOT_SCHEMA = 1;
 
 /** Every command names its customer: the first event of an account is AccountOpened with it. */
 export type AccountCommand =

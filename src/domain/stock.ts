@@ -20,12 +20,20 @@ export interface Reservation {
   status: ReservationStatus;
 }
 
+/**
+ * `decide` reads the counters and the entry of its command's reservation id, `evolve` the counters
+ * and the entry its event names, nothing else: a host may load only those entries
+ * (src/activities/stockReservationRows.ts).
+ */
 export interface StockState {
   onHand: number;
   /** Units held by reservations in status 'reserved'. */
   reserved: number;
   reservations: Record<string, Reservation>;
 }
+
+/** The counters of a stock, without its reservations: what its state row stores. */
+export type StockLevels = Omit<StockState, 'reservations'>;
 
 export type StockCommand =
   | { type: 'Restock'; quantity: number }

@@ -1,19 +1,12 @@
 import type { Decider } from '../domain/decider';
 import { appendToStream } from './appendToStream';
 import { eventSchemas } from './eventSchemas';
-import { idempotency, toEventData, type CommandHostOptions, type DomainEvent, type HandledCommand } from './handleCommand';
+import { commandStored, idempotency, toEventData, type CommandHostOptions, type DomainEvent, type HandledCommand } from './handleCommand';
+import { EntryFold, wholeState, type KeyedEntries } from './keyedEntries';
 import type { Queryable } from './queryable';
-import type { EventMetadata } from './types';
+import { inTransaction, type TransactionalDb } from './transaction';
 
-/** A connection that can be held for a transaction: a pg Pool is one. */
-export interface TransactionalDb extends Queryable {
-  connect(): Promise<TransactionClient>;
-}
-
-export interface TransactionClient extends Queryable {
-  /** `true` destroys the connection instead of returning it to the pool. */
-  release(destroy?: Error | boolean): void;
-}
+export type { TransactionalDb, TransactionClient } from './transaction';
 
 interface StateRow {
   stream_type: string;
@@ -27,13 +20,13 @@ const SELECT_FOR_UPDATE = 'SELECT stream_type, state, version FROM aggregate_sta
  * Locks the aggregate's state row, creating it (version 0) when it is missing. Concurrent creators
  * queue on the insert's key and then on the row lock, so exactly one of them sees version 0.
  */
-async function lockState<State>(client: Queryable, stream: { id: string; type: string }, initialState: State) {
+async function lockState(client: Queryable, stream: { id: string; type: string }, initialRoot: unknown) {
   let { rows } = await client.query<StateRow>(SELECT_FOR_UPDATE, [stream.id]);
   if (rows.length === 0) {
     await client.query(
       `INSERT INTO aggregate_states (stream_id, stream_type, state, version) VALUES ($1, $2, $3, 0)
          ON CONFLICT (stream_id) DO NOTHING`,
-      [stream.id, stream.type, JSON.stringify(initialState)],
+      [stream.id, stream.type, JSON.stringify(initialRoot)],
     );
     ({ rows } = await client.query<StateRow>(SELECT_FOR_UPDATE, [stream.id]));
   }
@@ -41,17 +34,7 @@ async function lockState<State>(client: Queryable, stream: { id: string; type: s
   if (!row) throw new Error(`Could not lock the state of ${stream.id}`);
   if (row.stream_type !== stream.type) throw new Error(`Stream ${stream.id} is a ${row.stream_type}, not a ${stream.type}`);
   const version = Number(row.version);
-  return { state: version === 0 ? initialState : (row.state as State), version };
-}
-
-/** Under the row lock: whether the stream already holds an event of this command (see CommandHostOptions). */
-async function commandStored(client: Queryable, streamId: string, { commandId, isRepeatOf }: ReturnType<typeof idempotency>): Promise<boolean> {
-  if (commandId === undefined) return false;
-  const { rows } = await client.query<{ metadata: EventMetadata }>(`SELECT metadata FROM events WHERE stream_id = $1 AND metadata->>'commandId' = $2 LIMIT 1`, [
-    streamId,
-    commandId,
-  ]);
-  return rows.some((r) => isRepeatOf(r.metadata));
+  return { root: version === 0 ? initialRoot : row.state, version };
 }
 
 /**
@@ -60,55 +43,50 @@ async function commandStored(client: Queryable, streamId: string, { commandId, i
  * lock makes writers to one aggregate take turns, so a decision is never made on a stale state
  * and there is nothing to retry. State must survive a JSON round trip. Events are stored at the
  * current schema version of their type (`schemas`, the application's registry by default).
+ *
+ * With `entries`, the row holds only the state's root and its growing map lives in keyed rows
+ * (see KeyedEntries): the answer's `state` then holds only the entries the command read or changed.
  */
-export async function handleStateStoredCommand<Command, State, Event extends DomainEvent>(
+export async function handleStateStoredCommand<Command, State, Event extends DomainEvent, Entry = never>(
   db: TransactionalDb,
   decider: Decider<Command, State, Event>,
   stream: { id: string; type: string },
   command: Command,
-  options: CommandHostOptions,
+  options: CommandHostOptions & { entries?: KeyedEntries<Command, State, Event, Entry> },
 ): Promise<HandledCommand<State, Event>> {
   const schemas = options.schemas ?? eventSchemas;
-  const client = await db.connect();
-  let destroy = false;
-  try {
-    await client.query('BEGIN');
-    const current = await lockState(client, stream, decider.initialState);
+  const keyed: KeyedEntries<Command, State, Event, Entry> = options.entries ?? wholeState<State>();
+  return inTransaction(db, async (client) => {
+    const locked = await lockState(client, stream, keyed.rootOf(decider.initialState));
+    const keys = keyed.keysOf(command);
+    const fold = new EntryFold(keyed, decider.evolve, locked.root, await keyed.load(client, stream.id, locked.root, keys));
+    const current = fold.stateWith(keys);
     const idempotent = idempotency(command, options);
-    const events = (await commandStored(client, stream.id, idempotent)) ? [] : decider.decide(command, current.state);
-    if (events.length === 0) {
-      await client.query('ROLLBACK'); // also drops a row this transaction just created
-      return { state: current.state, version: current.version, events };
-    }
-    const state = events.reduce(decider.evolve, current.state);
-    const occurredAt = options.now();
+    const events = (await commandStored(client, stream, idempotent)) ? [] : decider.decide(command, current);
+    // No events: the rollback also drops a row this transaction just created.
+    if (events.length === 0) return { commit: false, result: { state: current, version: locked.version, events } };
+    events.forEach((e) => fold.apply(e));
+    const state = fold.stateWith([...keys, ...fold.changed.keys()]);
     const appended = await appendToStream(
       client,
       stream.id,
       stream.type,
-      current.version === 0 ? 'no_stream' : current.version,
-      toEventData(events, stream.type, { ...options, metadata: idempotent.metadata }, schemas, occurredAt),
+      locked.version === 0 ? 'no_stream' : locked.version,
+      toEventData(events, stream.type, { ...options, metadata: idempotent.metadata }, schemas, options.now()),
     );
     // Under the row lock the stream can only be at the row's version; anything else is corruption.
-    if (appended.alreadyAppended) throw new Error(`Stream ${stream.id} already holds these events but its state is at ${current.version}`);
+    if (appended.alreadyAppended) throw new Error(`Stream ${stream.id} already holds these events but its state is at ${locked.version}`);
     await client.query('UPDATE aggregate_states SET state = $2, version = $3, updated_at = now() WHERE stream_id = $1', [
       stream.id,
-      JSON.stringify(state),
+      JSON.stringify(fold.currentRoot),
       appended.nextExpectedVersion,
     ]);
-    await client.query('COMMIT');
-    return { state, version: appended.nextExpectedVersion, events };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      destroy = true; // a connection that cannot roll back must not go back to the pool
-    });
-    throw err;
-  } finally {
-    client.release(destroy);
-  }
+    await keyed.save(client, stream.id, fold.changed);
+    return { commit: true, result: { state, version: appended.nextExpectedVersion, events } };
+  });
 }
 
-/** The stored state and version of a state-stored aggregate, or null when it has none yet. */
+/** The stored state (the root, for an aggregate with keyed entries) and version, or null when it has none yet. */
 export async function readAggregateState<State>(db: Queryable, streamId: string): Promise<{ state: State; version: number } | null> {
   const { rows } = await db.query<{ state: State; version: string }>('SELECT state, version FROM aggregate_states WHERE stream_id = $1', [streamId]);
   const row = rows[0];

@@ -3,7 +3,8 @@ export { readStream, readAll, type ReadOptions } from './read';
 export { WrongExpectedVersion } from './errors';
 export type { Queryable } from './queryable';
 export * from './types';
-export { handleCommand, type DomainEvent, type HandledCommand } from './handleCommand';
+export { handleCommand, handleSnapshottedCommand, type DomainEvent, type HandledCommand, type SnapshotOptions } from './handleCommand';
+export { EntryFold, type KeyedEntries } from './keyedEntries';
 export { foldRecorded } from './foldStream';
 export {
   handleStateStoredCommand,

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { createPaymentActivities, executeAccountCommand, type PaymentActivities } from '../../src/activities/paymentActivities';
 import type { Pool } from '../../src/db/pool';
 import { accountDecider, accountStreamId } from '../../src/domain/account';
-import { foldRecorded, readStream, type Queryable } from '../../src/eventstore';
+import { appendToStream, foldRecorded, readStream, type TransactionalDb } from '../../src/eventstore';
+import { checkMoney } from '../../src/invariants';
 import { testPool, uniqueId } from '../support/harness';
 import { expectRefused } from './failures';
 
@@ -124,9 +126,50 @@ test(`${DEBITORS} concurrent debits of 100 on a balance of 1000: exactly 10 succ
   }
 });
 
+describe('the snapshot a command reads instead of the stream', () => {
+  const snapshotViolations = async (customerId: string) =>
+    (await checkMoney(pool, { streamIds: [accountStreamId(customerId)] })).violations.filter((v) => v.includes('snapshot'));
+
+  test('events a writer without snapshots appended (an older worker mid-deploy) are folded on top, and the snapshot catches up', async () => {
+    const customerId = await customerWith(1000);
+    // A debit stored the old way: the event only, no snapshot, no payment row.
+    await appendToStream(pool, accountStreamId(customerId), 'account', 2, [
+      { eventId: randomUUID(), type: 'AccountDebited', data: { paymentId: 'pay-old', orderId: 'o-1', amountCents: 400 }, occurredAt: new Date() },
+    ]);
+    await payments.refundPayment({ paymentId: 'pay-old', customerId });
+    await payments.refundPayment({ paymentId: 'pay-old', customerId });
+    await expectRefused(payments.debitAccount({ paymentId: 'pay-old', customerId, orderId: 'o-1', amountCents: 400 }), 'PAYMENT_REFUNDED');
+    const { types, state } = await account(customerId);
+    expect(types).toEqual(['AccountOpened', 'FundsDeposited', 'AccountDebited', 'PaymentRefunded']);
+    expect(state.balanceCents).toBe(1000);
+    const { rows } = await pool.query('SELECT version FROM stream_snapshots WHERE stream_id = $1', [accountStreamId(customerId)]);
+    expect(rows).toEqual([{ version: '4' }]);
+    expect(await snapshotViolations(customerId)).toEqual([]);
+  });
+
+  test('a snapshot of another schema is ignored: the next command folds the stream and rewrites it', async () => {
+    const customerId = await customerWith(1000);
+    await payments.debitAccount({ paymentId: 'pay-1', customerId, orderId: 'o-1', amountCents: 300 });
+    // As if the snapshot were written by a version whose AccountState had another shape.
+    await pool.query(`UPDATE stream_snapshots SET schema_version = 0, state = '{"balance": 5}' WHERE stream_id = $1`, [accountStreamId(customerId)]);
+    await pool.query('UPDATE account_payments SET amount_cents = 1 WHERE stream_id = $1', [accountStreamId(customerId)]);
+    await payments.refundPayment({ paymentId: 'pay-1', customerId });
+    const { events, state } = await account(customerId);
+    expect(events.at(-1)!.data).toEqual({ paymentId: 'pay-1', orderId: 'o-1', amountCents: 300 });
+    expect(state.balanceCents).toBe(1000);
+    expect(await snapshotViolations(customerId)).toEqual([]);
+  });
+
+  test('a customer never seen has no snapshot until a command stores an event', async () => {
+    const customerId = uniqueId('customer');
+    await expectRefused(payments.debitAccount({ paymentId: 'pay-1', customerId, orderId: 'o-1', amountCents: 1 }), 'INSUFFICIENT_FUNDS');
+    expect((await pool.query('SELECT 1 FROM stream_snapshots WHERE stream_id = $1', [accountStreamId(customerId)])).rowCount).toBe(0);
+  });
+});
+
 test('a technical failure is thrown as it is, for Temporal to retry', async () => {
   const outage = new Error('connection terminated unexpectedly');
-  const broken: Queryable = { query: () => Promise.reject(outage) };
+  const broken: TransactionalDb = { query: () => Promise.reject(outage), connect: () => Promise.reject(outage) };
   const activities = createPaymentActivities(broken);
   await expect(activities.debitAccount({ paymentId: 'p', customerId: 'c', orderId: 'o', amountCents: 1 })).rejects.toBe(outage);
   await expect(activities.refundPayment({ paymentId: 'p', customerId: 'c' })).rejects.toBe(outage);

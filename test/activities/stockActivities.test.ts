@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { createStockActivities, executeStockCommand, type StockActivities } from '../../src/activities/stockActivities';
 import type { Pool } from '../../src/db/pool';
-import { stockDecider, stockStreamId, type StockState } from '../../src/domain/stock';
-import { foldRecorded, readAggregateState, readStream, type TransactionalDb } from '../../src/eventstore';
+import { stockDecider, stockStreamId, type ReservationStatus, type StockLevels, type StockState } from '../../src/domain/stock';
+import { appendToStream, foldRecorded, readAggregateState, readStream, type TransactionalDb } from '../../src/eventstore';
 import { createProduct, testPool, uniqueId } from '../support/harness';
 import { expectRefused } from './failures';
 
@@ -38,14 +39,19 @@ async function streamOf(productId: string) {
   return readStream(pool, stockStreamId(productId));
 }
 
-/** The stored state, checked against the fold of the stream: they must never disagree. */
+/** The stored state (the row's levels and the reservation rows), checked against the fold of the stream: they must never disagree. */
 async function storedStock(productId: string): Promise<{ state: StockState; version: number }> {
-  const stored = await readAggregateState<StockState>(pool, stockStreamId(productId));
+  const stored = await readAggregateState<StockLevels>(pool, stockStreamId(productId));
   if (!stored) throw new Error(`no stock state for ${productId}`);
+  const { rows } = await pool.query<{ reservation_id: string; quantity: number; status: ReservationStatus }>(
+    'SELECT reservation_id, quantity, status FROM stock_reservations WHERE stream_id = $1',
+    [stockStreamId(productId)],
+  );
+  const state = { ...stored.state, reservations: Object.fromEntries(rows.map((r) => [r.reservation_id, { quantity: r.quantity, status: r.status }])) };
   const events = await streamOf(productId);
   expect(stored.version).toBe(events.length);
-  expect(stored.state).toEqual(foldRecorded(stockDecider, events));
-  return stored;
+  expect(state).toEqual(foldRecorded(stockDecider, events));
+  return { state, version: stored.version };
 }
 
 test(`${BUYERS} concurrent buyers of 1 unit on 10 in stock: exactly 10 get one, nobody oversells`, async () => {
@@ -180,6 +186,24 @@ test('giveBackReservation gives any reservation back and says how: released, ret
     ['StockReleased', 'never'],
   ]);
   expect((await storedStock(productId)).state).toMatchObject({ onHand: 6, reserved: 0 });
+});
+
+test('a state row an older worker wrote with its reservations in it: the next command moves them to rows, tombstones included', async () => {
+  const productId = await createProduct(pool, 'Jug', 800);
+  const streamId = stockStreamId(productId);
+  const history = [
+    { type: 'StockRestocked', data: { quantity: 5 } },
+    { type: 'StockReserved', data: { reservationId: 'held', quantity: 2 } },
+    { type: 'StockReleased', data: { reservationId: 'late', quantity: 0 } },
+  ];
+  await appendToStream(pool, streamId, 'stock', 'no_stream', history.map((e) => ({ ...e, eventId: randomUUID(), occurredAt: new Date() })));
+  const legacy = { onHand: 5, reserved: 2, reservations: { held: { quantity: 2, status: 'reserved' }, late: { quantity: 0, status: 'released' } } };
+  await pool.query(`INSERT INTO aggregate_states (stream_id, stream_type, state, version) VALUES ($1, 'stock', $2, 3)`, [streamId, JSON.stringify(legacy)]);
+
+  await expectRefused(stock.reserveStock({ reservationId: 'late', productId, quantity: 1 }), 'RESERVATION_RELEASED');
+  await stock.commitReservation({ reservationId: 'held', productId });
+  expect((await readAggregateState(pool, streamId))!.state).toEqual({ onHand: 3, reserved: 0 });
+  expect((await storedStock(productId)).state.reservations).toEqual({ held: { quantity: 2, status: 'committed' }, late: { quantity: 0, status: 'released' } });
 });
 
 test('a catalog product never restocked has no stock: INSUFFICIENT_STOCK, and nothing is stored', async () => {
