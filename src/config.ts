@@ -1,5 +1,21 @@
 import { z } from 'zod';
 
+/**
+ * express's `trust proxy` value: `false` (trust no proxy: the client address is the socket's
+ * peer), `true` (trust every hop: only when nothing but the proxy can reach the API), a number of
+ * hops, or addresses, subnets and names (`loopback`, `linklocal`, `uniquelocal`), comma-separated.
+ */
+export type TrustProxy = boolean | number | string;
+
+/** TRUST_PROXY as express reads it: `true`/`false`, a hop count, or the proxies' addresses as written. */
+export function parseTrustProxy(text: string | undefined): TrustProxy {
+  const value = text?.trim() ?? '';
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
 /** Everything the processes read from the environment, validated once at start. */
 const envSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
@@ -34,6 +50,17 @@ const envSchema = z.object({
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(50),
   /** …and how many at once after being idle. */
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(200),
+  /**
+   * Which reverse proxies' X-Forwarded-For gives the client address (anonymous callers are rate
+   * limited by it). Unset: none, every caller is the socket's peer. See `TrustProxy`.
+   */
+  TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
+  /** Reads waiting for a read model (`?minVersion=`) at once, per API process: one more is 503 READ_WAITS_EXHAUSTED… */
+  READ_WAIT_MAX: z.coerce.number().int().min(1).default(1000),
+  /** …and per caller: one more is 429 TOO_MANY_READ_WAITS. */
+  READ_WAIT_MAX_PER_CALLER: z.coerce.number().int().min(1).default(100),
+  /** How long a query waits for a pooled Postgres connection before failing (the API answers 503 DATABASE_UNAVAILABLE). */
+  DATABASE_POOL_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
 });
 
 export type Config = z.infer<typeof envSchema>;
@@ -61,12 +88,14 @@ export function actorSettings(config: Config) {
   return { taskQueue: config.TASK_QUEUE, cartTtlMs: durationMs(config.ORDER_CART_TTL), historyLimit: config.ORDER_HISTORY_LIMIT };
 }
 
-/** What the API takes from the environment: its namespace, the order actors' settings, access. */
+/** What the API takes from the environment: its namespace, the order actors' settings, access, limits. */
 export function apiSettings(config: Config, authSecret: string) {
   return {
     namespace: config.TEMPORAL_NAMESPACE,
     actors: actorSettings(config),
     auth: { secret: authSecret, rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST } },
+    trustProxy: config.TRUST_PROXY,
+    readWaitLimits: { maxWaiting: config.READ_WAIT_MAX, maxWaitingPerCaller: config.READ_WAIT_MAX_PER_CALLER },
   };
 }
 

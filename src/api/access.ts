@@ -10,6 +10,8 @@ declare global {
     interface Locals {
       /** Who the bearer token speaks for; absent on an anonymous request. */
       principal?: Principal;
+      /** Why the Authorization header was refused; `refuseInvalidToken` answers it, after the rate limit counted it. */
+      tokenRefusal?: ApiError;
     }
   }
 }
@@ -19,7 +21,9 @@ const unauthenticated = () =>
 
 /**
  * Reads `Authorization: Bearer <token>`. No header leaves the request anonymous (the routes decide
- * whether that is enough); a header that is not a valid, unexpired token of ours is a 401 at once.
+ * whether that is enough). A header that is not a valid, unexpired token of ours is recorded, not
+ * refused here: the rate limiter counts the request by its address first, and
+ * `refuseInvalidToken` then answers 401, so bad tokens cannot skip the limit.
  */
 export function authenticate(secret: string): RequestHandler {
   return (req, res, next) => {
@@ -27,17 +31,22 @@ export function authenticate(secret: string): RequestHandler {
     if (header === undefined) return next();
     const match = /^Bearer[ ]+([A-Za-z0-9_.=-]{1,4096})\s*$/i.exec(header);
     if (!match) {
-      return next(new ApiError(401, 'INVALID_TOKEN', 'The Authorization header must be "Bearer <token>".', {}, { 'WWW-Authenticate': 'Bearer error="invalid_request"' }));
+      res.locals.tokenRefusal = new ApiError(401, 'INVALID_TOKEN', 'The Authorization header must be "Bearer <token>".', {}, { 'WWW-Authenticate': 'Bearer error="invalid_request"' });
+      return next();
     }
     try {
       res.locals.principal = verifyToken(secret, match[1]!);
       next();
     } catch (err) {
       if (!(err instanceof InvalidToken)) return next(err);
-      next(new ApiError(401, 'INVALID_TOKEN', 'The bearer token is malformed, not signed by this service, or expired.', {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
+      res.locals.tokenRefusal = new ApiError(401, 'INVALID_TOKEN', 'The bearer token is malformed, not signed by this service, or expired.', {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      next();
     }
   };
 }
+
+/** A bad Authorization header is 401 INVALID_TOKEN on every route, open ones included. Mount after the rate limit. */
+export const refuseInvalidToken: RequestHandler = (_req, res, next) => next(res.locals.tokenRefusal);
 
 /** The caller, or a 401. */
 export function principalOf(res: Response): Principal {

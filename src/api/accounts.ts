@@ -5,11 +5,11 @@ import { accountDecider, accountStreamId, type AccountCommand, type AccountState
 import { executeAccountCommand } from '../activities/paymentActivities';
 import { foldRecorded, readStream, WrongExpectedVersion, type Queryable, type TransactionalDb } from '../eventstore';
 import { assertCustomerAccess, signedIn } from './access';
-import type { AccountSummaryRow } from '../projections/readModels';
+import { ACCOUNT_SUMMARY, type AccountSummaryRow } from '../projections/readModels';
 import { ApiError } from './problem';
 import { apiErrorFromDomain } from './products';
 import { commandIdOf, pathId } from './requestContext';
-import { consistencyQuery, DEFAULT_READ_WAIT_MS, readAtLeast } from './readConsistency';
+import { consistencyQuery, readAtLeast, type ReadWaits } from './readConsistency';
 import { parseInput } from './validation';
 
 // Types here, ranges (1 to 1e9 cents) in the decider: a 400 is malformed, a 422 breaks a rule.
@@ -37,7 +37,7 @@ async function readAccountSummary(db: Queryable, customerId: string) {
 
 const accountNotFound = () => new ApiError(404, 'ACCOUNT_NOT_FOUND', 'There is no such account.');
 
-export function accountsRouter(db: TransactionalDb, readWaitMs = DEFAULT_READ_WAIT_MS): Router {
+export function accountsRouter(db: TransactionalDb, reads: ReadWaits): Router {
   const router = Router();
   router.use('/accounts', signedIn);
 
@@ -85,7 +85,7 @@ export function accountsRouter(db: TransactionalDb, readWaitMs = DEFAULT_READ_WA
     const summary = await readAtLeast(
       () => readAccountSummary(db, customerId),
       minVersion === undefined ? undefined : (row) => (row?.version ?? 0) >= minVersion,
-      readWaitMs,
+      reads.forRequest(res, ACCOUNT_SUMMARY, accountStreamId(customerId)),
       (row) => ({ minVersion, currentVersion: row?.version ?? 0 }),
     );
     if (!summary) throw accountNotFound();

@@ -1,5 +1,8 @@
 import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
+import pg from 'pg';
+import type { TrustProxy } from '../config';
+import { ReadModelChanges, type ReadModelChangeFeed } from '../db/readModelChanges';
 import type { TransactionalDb } from '../eventstore';
 import type { Logger } from '../logger';
 import { accountsRouter } from './accounts';
@@ -13,8 +16,9 @@ import { ApiError } from './problem';
 import { problemHandler } from './problem';
 import { productsRouter } from './products';
 import { jsonBodiesOnly } from './requestContext';
-import { authenticate, OrderOwners } from './access';
+import { authenticate, OrderOwners, refuseInvalidToken } from './access';
 import { rateLimit, type RateLimitSettings } from './rateLimit';
+import { ReadWaits, type ReadWaitLimits } from './readConsistency';
 import { securityHeaders } from './securityHeaders';
 
 export const BODY_LIMIT = '64kb';
@@ -31,6 +35,18 @@ export interface AppDependencies {
   auth: { secret: string; rateLimit: RateLimitSettings };
   /** How long `?minVersion=` waits for a read model (default 5 s). */
   readWaitMs?: number;
+  /** How many `?minVersion=` reads may wait at once, per process and per caller (default 1000 and 100). */
+  readWaitLimits?: ReadWaitLimits;
+  /**
+   * What wakes waiting reads: the projector's notifications. Default: `ReadModelChanges` on its
+   * own LISTEN connection to `db`'s server (then `db` must be a pg Pool).
+   */
+  readModelChanges?: ReadModelChangeFeed;
+  /**
+   * express's `trust proxy` (TRUST_PROXY): whose X-Forwarded-For to believe for the client
+   * address, which anonymous callers are rate limited by. Default: nobody's (the socket's peer).
+   */
+  trustProxy?: TrustProxy;
   /** The projections /admin reports on and retries dead letters with (default: all the service runs). */
   projections?: readonly Projection[];
 }
@@ -39,20 +55,28 @@ export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are order versions, set by the routes
+  app.set('trust proxy', deps.trustProxy ?? false);
+  const reads = new ReadWaits(deps.readModelChanges ?? changesOf(deps.db), deps.readWaitMs, deps.readWaitLimits);
   app.use(securityHeaders);
   // Probes first: no token, no limit.
   app.use(healthRouter({ db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
-  // Who is calling and how often, before any body is read.
+  // Who is calling and how often, before any body is read; a bad token is counted, then refused.
   app.use(authenticate(deps.auth.secret));
   app.use(rateLimit(deps.auth.rateLimit));
+  app.use(refuseInvalidToken);
   app.use(jsonBodiesOnly(JSON_TYPES, BODY_LIMIT_BYTES));
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));
-  app.use(ordersRouter(new OrderGateway(deps.client, deps.actors, deps.db), deps.db, new OrderOwners(deps.db), deps.readWaitMs));
-  app.use(productsRouter(deps.db, deps.readWaitMs));
+  app.use(ordersRouter(new OrderGateway(deps.client, deps.actors, deps.db), deps.db, new OrderOwners(deps.db), reads));
+  app.use(productsRouter(deps.db, reads));
   app.use(inventoryRouter(deps.db));
-  app.use(accountsRouter(deps.db, deps.readWaitMs));
+  app.use(accountsRouter(deps.db, reads));
   app.use(adminRouter(deps.db, deps.projections));
   app.use((req, _res, next) => next(new ApiError(404, 'ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`)));
   app.use(problemHandler(deps.logger));
   return app;
+}
+
+function changesOf(db: TransactionalDb): ReadModelChangeFeed {
+  if (db instanceof pg.Pool) return ReadModelChanges.forPool(db);
+  throw new Error('createApp: pass readModelChanges when db is not a pg Pool');
 }

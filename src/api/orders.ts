@@ -8,6 +8,7 @@ import { adminOnly, assertCustomerAccess, principalOf, signedIn, type OrderOwner
 import { ApiError } from './problem';
 import { commandIdOf, expectedVersionOf, idFromIdempotencyKey, pathId, prefersAsync } from './requestContext';
 import { consistencyQuery, readAtLeast, type ReadWaits } from './readConsistency';
+import { ORDER_SUMMARY } from '../projections/readModels';
 import { parseInput } from './validation';
 
 const quantity = z.number().int().safe();
@@ -220,7 +221,7 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: Order
         : await readAtLeast(
             () => readOrderSummary(db, orderId),
             minVersion === undefined ? undefined : (row) => (row?.version ?? 0) >= minVersion,
-            reads.forRequest(res, orderStreamId(orderId)),
+            reads.forRequest(res, ORDER_SUMMARY, orderStreamId(orderId)),
             (row) => ({ minVersion, currentVersion: row?.version ?? 0 }),
           );
     if (!snapshot || snapshot.version === 0) throw new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');

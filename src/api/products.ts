@@ -4,15 +4,16 @@ import { z } from 'zod';
 import { clientCommandId } from '../domain/commandIds';
 import { DomainError, fold, type Decider } from '../domain/decider';
 import { productDecider, productStreamId, type ProductCommand, type ProductEvent, type ProductState } from '../domain/product';
+import { stockStreamId } from '../domain/stock';
 import { findProduct } from '../activities/catalogLookup';
 import { executeStockCommand } from '../activities/stockActivities';
 import { foldRecorded, handleCommand, readStream, type TransactionalDb } from '../eventstore';
-import type { CatalogRow } from '../projections/readModels';
+import { CATALOG, type CatalogRow } from '../projections/readModels';
 import { readAllStock, readStock, stockLevel } from './inventory';
 import { adminOnly } from './access';
 import { ApiError } from './problem';
 import { commandIdOf, idFromIdempotencyKey, pathId } from './requestContext';
-import { consistencyQuery, DEFAULT_READ_WAIT_MS, readAtLeast } from './readConsistency';
+import { consistencyQuery, readAtLeast, type ReadWaits } from './readConsistency';
 import { parseInput } from './validation';
 
 const createProductBody = z
@@ -72,7 +73,7 @@ function productView(state: ProductState, version: number) {
  * The catalog: products are event-sourced in Postgres through the generic command handler. Their
  * stock is a state-stored aggregate of its own (`stock-<productId>`), restocked here.
  */
-export function productsRouter(db: TransactionalDb, readWaitMs = DEFAULT_READ_WAIT_MS): Router {
+export function productsRouter(db: TransactionalDb, reads: ReadWaits): Router {
   const router = Router();
 
   async function run(productId: string, command: ProductCommand | ProductCommand[], commandId: string) {
@@ -119,7 +120,7 @@ export function productsRouter(db: TransactionalDb, readWaitMs = DEFAULT_READ_WA
       const row = await readAtLeast(
         async () => (await db.query<CatalogRow>('SELECT * FROM catalog WHERE product_id = $1', [productId])).rows[0],
         waiting ? (r) => Number(r?.product_version ?? 0) >= minVersion && Number(r?.stock_version ?? 0) >= minStockVersion : undefined,
-        readWaitMs,
+        reads.forRequest(res, CATALOG, productStreamId(productId), stockStreamId(productId)),
         (r) => ({ minVersion, minStockVersion, currentVersion: Number(r?.product_version ?? 0), currentStockVersion: Number(r?.stock_version ?? 0) }),
       );
       if (!row?.product_exists) throw new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');

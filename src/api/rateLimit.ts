@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ApiError } from './problem';
 
 export interface RateLimitSettings {
@@ -14,15 +14,24 @@ interface Bucket {
 }
 
 /**
- * A token bucket per caller: per token subject when signed in, per client address otherwise. In
- * memory, so each API process limits on its own; behind N processes a caller gets up to N times
- * the rate. The map is bounded: at `maxCallers` the least recently seen caller starts afresh.
+ * Who a request counts against: its token's subject when the token is valid, else its client
+ * address (`req.ip`: the socket's peer, or what a trusted proxy forwarded; see TRUST_PROXY). A
+ * missing, malformed or forged token is counted by address like an anonymous request.
+ */
+export function callerOf(req: Request, res: Response): string {
+  const principal = res.locals.principal;
+  return principal ? `${principal.role}:${principal.sub}` : `ip:${req.ip ?? 'unknown'}`;
+}
+
+/**
+ * A token bucket per caller (`callerOf`). Runs before a bad token is refused, so 401s are counted
+ * too. In memory, so each API process limits on its own; behind N processes a caller gets up to
+ * N times the rate. The map is bounded: at `maxCallers` the least recently seen caller starts afresh.
  */
 export function rateLimit(settings: RateLimitSettings, now: () => number = Date.now, maxCallers = 100_000): RequestHandler {
   const buckets = new Map<string, Bucket>();
   return (req, res, next) => {
-    const principal = res.locals.principal;
-    const caller = principal ? `${principal.role}:${principal.sub}` : `ip:${req.ip ?? 'unknown'}`;
+    const caller = callerOf(req, res);
     const at = now();
     const bucket = buckets.get(caller) ?? { tokens: settings.burst, updatedAt: at };
     bucket.tokens = Math.min(settings.burst, bucket.tokens + ((at - bucket.updatedAt) / 1000) * settings.perSecond);

@@ -3,6 +3,7 @@ import { createApp } from '../api/app';
 import { apiSettings, loadConfig, required } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
+import { ReadModelChanges } from '../db/readModelChanges';
 import { createLogger } from '../logger';
 import { connectClient } from '../temporal';
 
@@ -10,10 +11,12 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const secret = required(config, 'AUTH_SECRET');
   const logger = createLogger(config.LOG_LEVEL, 'api');
-  const pool = createPool(required(config, 'DATABASE_URL'));
+  const pool = createPool(required(config, 'DATABASE_URL'), undefined, config.DATABASE_POOL_TIMEOUT_MS);
   await migrate(pool);
+  // One LISTEN connection for every read that waits for the projector (?minVersion).
+  const readModelChanges = ReadModelChanges.forPool(pool, { logger });
   const client = await connectClient(required(config, 'TEMPORAL_ADDRESS'), config.TEMPORAL_NAMESPACE);
-  const app = createApp({ db: pool, client, logger, ...apiSettings(config, secret) });
+  const app = createApp({ db: pool, client, logger, readModelChanges, ...apiSettings(config, secret) });
   const server = app.listen(config.PORT, config.HOST, () => logger.info(`API listening on http://${config.HOST}:${config.PORT}`));
   let stopping = false;
   const stop = () => {
@@ -21,6 +24,7 @@ async function main(): Promise<void> {
     stopping = true;
     server.close(async () => {
       await client.connection.close();
+      await readModelChanges.close();
       await pool.end();
       process.exit(0);
     });

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
   const databaseUrl = required(config, 'DATABASE_URL');
-  const pool = createPool(databaseUrl);
+  const pool = createPool(databaseUrl, undefined, config.DATABASE_POOL_TIMEOUT_MS);
   await migrate(pool);
   // Every worker runs the projector; an advisory lock per projection keeps one instance active.
   const projector = new Projector(pool, databaseUrl, allProjections, { logger }).start();

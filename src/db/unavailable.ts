@@ -12,7 +12,9 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '08006', // connection_failure
 ]);
 const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-// node-postgres reports a lost or never-made connection with these messages and no code.
+// node-postgres reports a lost or never-made connection with these messages and no code. The
+// second is also the pool's checkout deadline (`connectionTimeoutMillis`, src/db/pool.ts): every
+// connection busy for that long is an overload the caller should back off from, not a 500.
 const UNAVAILABLE_MESSAGES = [/^Connection terminated/, /^timeout exceeded when trying to connect/, /^Client has encountered a connection error/];
 
 export function isDatabaseUnavailable(err: unknown): boolean {

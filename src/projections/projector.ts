@@ -1,5 +1,6 @@
 import pg, { DatabaseError } from 'pg';
 import type { Pool, PoolClient } from '../db/pool';
+import { changePayload, READ_MODEL_CHANNEL } from '../db/readModelChanges';
 import { readAll, type Checkpoint, type Queryable, type RecordedEvent } from '../eventstore';
 import type { Logger } from '../logger';
 import { handledByStream, handles, type Projection } from './types';
@@ -109,7 +110,8 @@ export function describeError(err: unknown): string {
  * Runs one batch of `projection` on `client`: reads its checkpoint, the next events of the global
  * order after it, applies them and moves the checkpoint, all in one transaction. The checkpoint
  * update only succeeds from the checkpoint the batch started at, so a second instance (a lost
- * lock, a rebuild's swap) can never make an event count twice: the loser rolls back.
+ * lock, a rebuild's swap) can never make an event count twice: the loser rolls back. A batch that
+ * applied events notifies READ_MODEL_CHANNEL with their streams as it commits.
  * Returns how many events the batch passed (0: nothing new, or lost the race).
  */
 export async function runBatch(
@@ -134,6 +136,9 @@ export async function runBatch(
       await client.query('ROLLBACK');
       return 0;
     }
+    // Reads waiting for these streams (?minVersion) are woken by this, delivered on COMMIT only.
+    const applied = events.filter((event) => handles(projection, event)).map((event) => event.streamId);
+    if (applied.length > 0) await client.query('SELECT pg_notify($1, $2)', [READ_MODEL_CHANNEL, changePayload(projection.name, applied)]);
     await client.query('COMMIT');
     return events.length;
   } catch (err) {

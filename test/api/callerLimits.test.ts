@@ -1,0 +1,99 @@
+import { loadConfig, parseTrustProxy } from '../../src/config';
+import { customer, expectProblem, http, TEST_AUTH_SECRET, uniqueId, useTestApi } from '../support/harness';
+import { startApiWith } from './appWith';
+
+/*
+ * Who a request counts against: a valid token's subject, else the client address. Bad tokens and
+ * no token are counted by address; the address is the socket's peer unless TRUST_PROXY says which
+ * proxies' X-Forwarded-For to believe.
+ */
+
+const shared = useTestApi();
+/** Three requests at once, then (practically) none: the fourth from a caller is over its limit. */
+const TIGHT = { perSecond: 0.001, burst: 3 };
+
+async function statuses(baseUrl: string, times: number, options: Parameters<typeof http>[3]): Promise<number[]> {
+  const seen: number[] = [];
+  for (let i = 0; i < times; i++) seen.push((await http(baseUrl, 'GET', '/products', options)).status);
+  return seen;
+}
+
+describe('bad and missing tokens are rate limited by address', () => {
+  test('invalid bearer tokens are 401 until the limit, then 429 RATE_LIMITED with Retry-After', async () => {
+    const api = await startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: TIGHT } });
+    try {
+      expect(await statuses(api.baseUrl, 3, { headers: { authorization: 'Bearer a.b.c' } })).toEqual([401, 401, 401]);
+      const limited = await http(api.baseUrl, 'GET', '/products', { headers: { authorization: 'Bearer a.b.c' } });
+      expectProblem(limited, 429, 'RATE_LIMITED');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // A malformed header and no header at all come from the same address: the same bucket.
+      expectProblem(await http(api.baseUrl, 'GET', '/products', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 429, 'RATE_LIMITED');
+      expectProblem(await http(api.baseUrl, 'GET', '/products', { as: 'anonymous' }), 429, 'RATE_LIMITED');
+      // A valid token is its own caller.
+      const alice = customer(uniqueId('alice'));
+      expect((await http(api.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice })).status).toBe(200);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('requests without a token to a signed-in route are 401 until the limit, then 429', async () => {
+    const api = await startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: TIGHT } });
+    try {
+      const seen: number[] = [];
+      for (let i = 0; i < 5; i++) seen.push((await http(api.baseUrl, 'GET', '/orders/some-order', { as: 'anonymous' })).status);
+      expect(seen).toEqual([401, 401, 401, 429, 429]);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  const from = (address: string) => ({ as: 'anonymous' as const, headers: { 'x-forwarded-for': address } });
+
+  test('with the proxy trusted, two clients behind it get a bucket each', async () => {
+    // The tests' requests come from 127.0.0.1: here that is the proxy.
+    const api = await startApiWith({ db: shared.pool, client: shared.client, trustProxy: 'loopback', auth: { secret: TEST_AUTH_SECRET, rateLimit: TIGHT } });
+    try {
+      expect(await statuses(api.baseUrl, 4, from('203.0.113.7'))).toEqual([200, 200, 200, 429]);
+      expect(await statuses(api.baseUrl, 4, from('203.0.113.8'))).toEqual([200, 200, 200, 429]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('without it, every client behind the proxy is the proxy: one bucket, and X-Forwarded-For cannot escape it', async () => {
+    const api = await startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: TIGHT } });
+    try {
+      expect(await statuses(api.baseUrl, 4, from('203.0.113.7'))).toEqual([200, 200, 200, 429]);
+      expect(await statuses(api.baseUrl, 1, from('203.0.113.8'))).toEqual([429]);
+      expect(await statuses(api.baseUrl, 1, from('198.51.100.1, 203.0.113.9'))).toEqual([429]);
+      expect(await statuses(api.baseUrl, 1, { as: 'anonymous' })).toEqual([429]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('trusting one hop believes only the address the proxy appended, not what the client wrote before it', async () => {
+    const api = await startApiWith({ db: shared.pool, client: shared.client, trustProxy: 1, auth: { secret: TEST_AUTH_SECRET, rateLimit: TIGHT } });
+    try {
+      // The proxy appends the real client (203.0.113.7); the entries before it are the client's own words.
+      expect(await statuses(api.baseUrl, 4, from('203.0.113.7'))).toEqual([200, 200, 200, 429]);
+      expect(await statuses(api.baseUrl, 1, from('198.51.100.1, 203.0.113.7'))).toEqual([429]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('the setting reads as express does: unset or false trusts nobody; true, a hop count, or addresses', () => {
+    expect(parseTrustProxy(undefined)).toBe(false);
+    expect(parseTrustProxy('')).toBe(false);
+    expect(parseTrustProxy('false')).toBe(false);
+    expect(parseTrustProxy('true')).toBe(true);
+    expect(parseTrustProxy('2')).toBe(2);
+    expect(parseTrustProxy(' loopback, 10.0.0.0/8 ')).toBe('loopback, 10.0.0.0/8');
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
+  });
+});
