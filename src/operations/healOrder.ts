@@ -134,20 +134,19 @@ function describeVerdict(verdict: ActorVerdict): string {
   }
 }
 
-/** The saga report a new actor records first, or the refusal to make one up. */
-type PendingCheckout = { pending: NonNullable<CarriedOrder['pendingCheckout']>; action: string } | { refusal: string };
+/** The saga report a new actor records first, and what it took to have one. */
+type PendingCheckout = { pending: NonNullable<CarriedOrder['pendingCheckout']>; action: string };
 
 /**
  * A PLACED order's checkout as it ended. A completed saga's report is handed over as it is. A saga
  * that ended without one (terminated, failed, timed out) or never started has an unknown outcome:
  * rather than refuse, the heal undoes that attempt (see `undoAttempt`), which is safe whatever the
  * saga did, and records it as failed (CHECKOUT_ABORTED, what the actor itself records for a
- * terminated saga), so the customer can check out again. A running saga is waited for.
+ * terminated saga), so the customer can check out again. A running saga is waited for (see `healOrder`).
  */
-async function pendingCheckout(deps: HealDeps, state: OrderState, saga: WorkflowCondition): Promise<PendingCheckout> {
+async function pendingCheckout(deps: HealDeps, state: OrderState, saga: Exclude<WorkflowCondition, { state: 'running' }>): Promise<PendingCheckout> {
   const attempt = state.checkoutAttempts;
   const sagaId = checkoutWorkflowId(state.orderId!, attempt);
-  if (saga.state === 'running') return { refusal: `its checkout saga ${sagaId} is still running: wait for the saga, then run the heal again` };
   if (saga.state === 'closed' && saga.status === 'COMPLETED') {
     const report = await deps.client.workflow.getHandle<typeof checkoutWorkflow>(sagaId).result();
     return { pending: { attempt, report }, action: `handed saga ${sagaId}'s report (${report.outcome}) to the new actor to record` };
@@ -181,6 +180,13 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
     actions,
   });
   const refuse = (reason: string, message: string, retryLater: boolean) => report('refused', message, { reason, retryLater });
+  /** The saga of a PLACED order, unless it still runs: then the heal waits for it. */
+  const endedSaga = async (state: OrderState) => {
+    const sagaId = checkoutWorkflowId(orderId, state.checkoutAttempts);
+    const saga = await inspectWorkflow(client, sagaId);
+    if (saga.state !== 'running') return { saga };
+    return { refusal: refuse('SAGA_RUNNING', `Checkout saga ${sagaId} is still running: wait for the saga, then run the heal again.`, true) };
+  };
 
   if (record.events.length === 0) return refuse('ORDER_NOT_FOUND', `There is no stream ${orderStreamId(orderId)}: nothing to heal.`, false);
   const verdict = await compareActorWithStream(deps.db, client, orderId);
@@ -203,11 +209,10 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
   if (running?.pendingActivities.includes('appendOrderEvents')) {
     return refuse('APPEND_IN_FLIGHT', 'The actor has an append to its stream in flight; run the heal again once it has finished.', true);
   }
-  const { state } = record.carried;
   // Terminating the actor would terminate a running saga with it (the parent close policy).
-  if (state.status === 'PLACED') {
-    const saga = await inspectWorkflow(client, checkoutWorkflowId(orderId, state.checkoutAttempts));
-    if (saga.state === 'running') return refuse('SAGA_RUNNING', `Checkout saga ${checkoutWorkflowId(orderId, state.checkoutAttempts)} is still running: wait for the saga, then run the heal again.`, true);
+  if (record.carried.state.status === 'PLACED') {
+    const { refusal } = await endedSaga(record.carried.state);
+    if (refusal) return refusal;
   }
   if (running) {
     await client.workflow.getHandle(workflowId).terminate(`orders:heal: replaced by a run carrying its stream (${actorBefore})`);
@@ -219,9 +224,9 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
   if (isTerminal(record.carried.state.status)) return report('no-actor-needed', `The order became ${record.carried.state.status} in its stream: it needs no actor.`);
   let pending: CarriedOrder['pendingCheckout'];
   if (record.carried.state.status === 'PLACED') {
-    const saga = await inspectWorkflow(client, checkoutWorkflowId(orderId, record.carried.state.checkoutAttempts));
+    const { saga, refusal } = await endedSaga(record.carried.state);
+    if (refusal) return refusal;
     const checkout = await pendingCheckout(deps, record.carried.state, saga);
-    if ('refusal' in checkout) return refuse('SAGA_RUNNING', `The order is PLACED and ${checkout.refusal}.`, true);
     pending = checkout.pending;
     actions.push(checkout.action);
   }
