@@ -65,11 +65,15 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutRe
   }
 }
 
-/** A free order's cancellation refunds nothing (see undoConfirmedCheckout). */
+/** A free order's cancellation refunds nothing (see undoCheckoutAttempt). */
 const NO_REFUND_FOR_FREE_ORDERS = 'no-refund-for-free-orders';
 
-/** Gives back what a confirmed checkout took: the same compensation machinery, after the fact. */
-export async function undoConfirmedCheckout(input: {
+/**
+ * Gives back what a checkout attempt took, after the fact: the stock of every line (released,
+ * returned or tombstoned, whatever state it is in) and the payment. For a confirmed order being
+ * cancelled, and for a saga ended from outside before it could compensate.
+ */
+export async function undoCheckoutAttempt(input: {
   customerId: string;
   reservationId: string;
   paymentId: string;

@@ -28,7 +28,7 @@ import {
   type OrderState,
 } from '../domain/order';
 import { currentSchemaVersion } from '../eventstore/eventSchemas';
-import { checkoutWorkflow, checkoutWorkflowId, undoConfirmedCheckout } from './checkout';
+import { checkoutIds, checkoutWorkflow, checkoutWorkflowId, undoCheckoutAttempt } from './checkout';
 import { CommandLedger, ledgerFromLegacy } from './commandLedger';
 import {
   awaitCheckoutUpdate,
@@ -68,6 +68,8 @@ const PATCHES = {
   orderTotalCap: 'order-total-cap',
   /** Checkout prices every line at the catalog's current price. */
   priceAtCheckout: 'price-at-checkout',
+  /** A saga ended from outside has its attempt undone before the order records it. */
+  undoAbortedCheckout: 'undo-aborted-checkout',
 } as const;
 
 /** A command waiting for the actor's loop; updates wait on `answer`, signals do not. */
@@ -174,7 +176,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
     if (name === 'CancelOrder' && state.status === 'CONFIRMED' && state.checkout) {
       const { reason } = command as OrderCommandInput<'CancelOrder'>;
       decideOrder({ type: 'CancelOrder', reason, compensations: [] }, state); // refuse before undoing anything
-      const compensations = await undoConfirmedCheckout({
+      const compensations = await undoCheckoutAttempt({
         customerId: state.customerId!,
         reservationId: state.checkout.reservationId,
         paymentId: state.checkout.paymentId,
@@ -189,12 +191,21 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSna
 
   function startCheckout(): void {
     const attempt = state.checkoutAttempts;
-    const report = executeChild(checkoutWorkflow, {
-      workflowId: checkoutWorkflowId(input.orderId, attempt),
-      args: [{ orderId: input.orderId, customerId: state.customerId!, attempt, lines: state.items, totalCents: state.totalCents }],
-    }).catch(
-      // The saga never fails by itself; only an operator terminating it gets here.
-      (err): CheckoutReport => ({ outcome: 'failed', code: 'CHECKOUT_ABORTED', message: String(err), steps: [], compensations: [] }),
+    const saga = { orderId: input.orderId, customerId: state.customerId!, attempt, lines: state.items, totalCents: state.totalCents };
+    const report = executeChild(checkoutWorkflow, { workflowId: checkoutWorkflowId(input.orderId, attempt), args: [saga] }).catch(
+      // The saga never fails by itself; only an operator terminating it gets here, and it may have
+      // reserved or debited before it was stopped: give all of it back before the order is told.
+      async (err): Promise<CheckoutReport> => {
+        const compensations = patched(PATCHES.undoAbortedCheckout)
+          ? await undoCheckoutAttempt({
+              customerId: saga.customerId,
+              ...checkoutIds(saga.orderId, attempt),
+              amountCents: saga.totalCents,
+              productIds: saga.lines.map((l) => l.productId),
+            })
+          : [];
+        return { outcome: 'failed', code: 'CHECKOUT_ABORTED', message: String(err), steps: [], compensations };
+      },
     );
     checkout = { attempt, report };
   }

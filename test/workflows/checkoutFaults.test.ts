@@ -137,6 +137,36 @@ test('a commit that happened but timed out, then the forward path fails: that li
   });
 });
 
+test('a saga stopped from outside mid-checkout: the order gives back what it took before it records CHECKOUT_ABORTED', async () => {
+  let reachedCommit!: () => void;
+  const atCommit = new Promise<void>((resolve) => (reachedCommit = resolve));
+  let letGo!: () => void;
+  const stopped = new Promise<void>((resolve) => (letGo = resolve));
+  // Holds the saga between its debit and its commit, until the test has terminated it.
+  const commitReservation = async () => {
+    reachedCommit();
+    await stopped;
+    throw new Error('the saga was terminated meanwhile');
+  };
+  await withFaultyWorker({ commitReservation }, async (call) => {
+    const { productId, customerId, orderId } = await setUp(call);
+    expect((await call('POST', `/orders/${orderId}/checkout`)).status).toBe(202);
+    await atCommit;
+    await client.workflow.getHandle(checkoutWorkflowId(orderId, 1)).terminate('test: an operator stops the saga');
+    letGo();
+    let order = (await call('GET', `/orders/${orderId}?consistency=strong`)).body;
+    for (let i = 0; i < 100 && order.status === 'PLACED'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      order = (await call('GET', `/orders/${orderId}?consistency=strong`)).body;
+    }
+    expect(order).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'CHECKOUT_ABORTED' } });
+    const failed = (await call('GET', `/orders/${orderId}/events`)).body.events.at(-1);
+    expect(failed).toMatchObject({ type: 'CheckoutFailed', data: { code: 'CHECKOUT_ABORTED', compensations: ['refund payment', `released stock of ${productId}`] } });
+    expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+    expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(2000);
+  });
+});
+
 test('checkout?wait gives up after its timeout with 202 PLACED; a retry with the same key waits for the outcome', async () => {
   const real = createActivities(pool);
   const slowCommit = async (...args: Parameters<typeof real.commitReservation>) => {
