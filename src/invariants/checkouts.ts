@@ -2,39 +2,30 @@ import type { Client } from '@temporalio/client';
 import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState } from '../domain/order';
 import type { Queryable } from '../eventstore';
 import { describeCondition, inspectWorkflow, type WorkflowCondition } from '../operations/workflowHealth';
-import { checkoutWorkflowId } from '../workflows/checkout';
+import { checkoutWorkflowId, FORWARD_STEP, UNDO_STEP, type StepPolicy } from '../workflows/checkout';
 import { orderStreamId, orderWorkflowId } from '../workflows/orderContract';
 import { foldChecked, idsWithPrefix, streamsOfType, withConcurrency } from './streams';
 import { ResultBuilder, skipped, suffix, type InvariantFilter, type InvariantResult } from './types';
 
 export const CHECKOUT_INVARIANT = { id: '6', title: 'no stranded checkout (a PLACED order has its saga running, within its deadline)' };
 
-/** An activity's options as src/workflows/checkout.ts gives them to `proxyActivities`. */
-interface StepPolicy {
-  startToCloseMs: number;
-  initialIntervalMs: number;
-  backoffCoefficient: number;
-  maximumIntervalMs: number;
-  attempts: number;
-}
-
 /**
- * The longest one saga step can take: every attempt runs to its start-to-close timeout, with the
- * retry backoff between attempts.
+ * The longest one saga step can take in `attempts` attempts: every attempt runs to its
+ * start-to-close timeout, with the retry backoff between attempts.
  */
-function stepBudgetMs(policy: StepPolicy): number {
+function stepBudgetMs(policy: StepPolicy, attempts: number): number {
   let backoff = 0;
-  for (let retry = 0; retry < policy.attempts - 1; retry++) {
+  for (let retry = 0; retry < attempts - 1; retry++) {
     backoff += Math.min(policy.initialIntervalMs * policy.backoffCoefficient ** retry, policy.maximumIntervalMs);
   }
-  return policy.attempts * policy.startToCloseMs + backoff;
+  return attempts * policy.startToCloseMs + backoff;
 }
 
 /**
  * A forward step (reserve, debit, commit), as `forward` in src/workflows/checkout.ts: 10 s
  * start-to-close, retries from 200 ms doubling to 5 s, 8 attempts. 8 × 10 s + 16.2 s = 96.2 s.
  */
-export const CHECKOUT_FORWARD_STEP_MS = stepBudgetMs({ startToCloseMs: 10_000, initialIntervalMs: 200, backoffCoefficient: 2, maximumIntervalMs: 5_000, attempts: 8 });
+export const CHECKOUT_FORWARD_STEP_MS = stepBudgetMs(FORWARD_STEP, FORWARD_STEP.maximumAttempts!);
 
 /**
  * An undo step (give back stock, refund), as `undo` in src/workflows/checkout.ts: 10 s
@@ -43,7 +34,7 @@ export const CHECKOUT_FORWARD_STEP_MS = stepBudgetMs({ startToCloseMs: 10_000, i
  * attempts as a forward step (8 × 10 s + 61.5 s = 141.5 s), and one still failing after that is
  * stuck, not slow.
  */
-export const CHECKOUT_UNDO_STEP_MS = stepBudgetMs({ startToCloseMs: 10_000, initialIntervalMs: 500, backoffCoefficient: 2, maximumIntervalMs: 30_000, attempts: 8 });
+export const CHECKOUT_UNDO_STEP_MS = stepBudgetMs(UNDO_STEP, FORWARD_STEP.maximumAttempts!);
 
 /**
  * The actor's side of a checkout: after OrderPlaced it starts the saga, and after the saga it

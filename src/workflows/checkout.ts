@@ -14,16 +14,30 @@ export interface CheckoutInput {
 /** Refusals that no retry can change: they end the forward path at once. */
 export const BUSINESS_FAILURES = ['INSUFFICIENT_STOCK', 'INSUFFICIENT_FUNDS', 'PRODUCT_NOT_FOUND', 'RESERVATION_RELEASED'];
 
-const forward = proxyActivities<CheckoutActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 8, nonRetryableErrorTypes: BUSINESS_FAILURES },
-});
+/** A step's timeout and retries, in numbers the invariants derive the checkout's deadline from. */
+export interface StepPolicy {
+  startToCloseMs: number;
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+  /** Undefined: retried until it succeeds. */
+  maximumAttempts?: number;
+}
 
-// Undoing must succeed eventually: no attempt limit.
-const undo = proxyActivities<CheckoutActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+export const FORWARD_STEP: StepPolicy = { startToCloseMs: 10_000, initialIntervalMs: 200, backoffCoefficient: 2, maximumIntervalMs: 5_000, maximumAttempts: 8 };
+/** Undoing must succeed eventually: no attempt limit. */
+export const UNDO_STEP: StepPolicy = { startToCloseMs: 10_000, initialIntervalMs: 500, backoffCoefficient: 2, maximumIntervalMs: 30_000 };
+
+function activityOptions(policy: StepPolicy, nonRetryableErrorTypes?: string[]) {
+  const { startToCloseMs, initialIntervalMs, backoffCoefficient, maximumIntervalMs, maximumAttempts } = policy;
+  return {
+    startToCloseTimeout: startToCloseMs,
+    retry: { initialInterval: initialIntervalMs, backoffCoefficient, maximumInterval: maximumIntervalMs, maximumAttempts, nonRetryableErrorTypes },
+  };
+}
+
+const forward = proxyActivities<CheckoutActivities>(activityOptions(FORWARD_STEP, BUSINESS_FAILURES));
+const undo = proxyActivities<CheckoutActivities>(activityOptions(UNDO_STEP));
 
 export const checkoutIds = (orderId: string, attempt: number) => ({ reservationId: `${orderId}-${attempt}`, paymentId: `${orderId}-${attempt}` });
 export const checkoutWorkflowId = (orderId: string, attempt: number): string => `checkout-${orderId}-${attempt}`;
