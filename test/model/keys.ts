@@ -10,8 +10,16 @@ import fc from 'fast-check';
 /** Short keys that every kind of command draws again and again: reuse across routes and orders. */
 const REUSED_KEYS = ['k', 'retry-1', 'same-key'];
 
-/** What the order actor, the saga and the command ids use or used for themselves. */
-const INTERNAL_LOOKALIKES = ['checkout-1', 'checkout-2', 'expire-1', 'expire-3', 'internal:checkout:1', 'internal:expire:2', 'client:x'];
+/**
+ * What the order actor, the saga and the command ids use or used for themselves. Every checkout
+ * attempt files a saga report (checkout-<attempt>); a cart expires only after its TTL, which no run
+ * reaches: so the report's shapes are drawn most.
+ */
+const INTERNAL_LOOKALIKES = fc.oneof(
+  { weight: 3, arbitrary: fc.constant('checkout-1') },
+  { weight: 2, arbitrary: fc.constant('checkout-2') },
+  { weight: 4, arbitrary: fc.constantFrom('expire-1', 'expire-3', 'internal:checkout:1', 'internal:expire:2', 'client:x') },
+);
 
 /**
  * Internal ids that name an order: `{order}` becomes an order id. Reservations and payments are
@@ -50,7 +58,7 @@ const randomKey = fc.oneof(
 const fixed = (keys: fc.Arbitrary<string>) => keys.map((key): KeySpec => ({ kind: 'fixed', key }));
 const keyWithValue: fc.Arbitrary<KeySpec> = fc.oneof(
   { weight: 2, arbitrary: fixed(fc.constantFrom(...REUSED_KEYS)) },
-  { weight: 4, arbitrary: fixed(fc.constantFrom(...INTERNAL_LOOKALIKES)) },
+  { weight: 4, arbitrary: fixed(INTERNAL_LOOKALIKES) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('order' as const), template: fc.constantFrom(...ORDER_TEMPLATES), pick: fc.nat() }) },
   { weight: 4, arbitrary: fixed(randomKey) },
 );

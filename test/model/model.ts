@@ -229,7 +229,8 @@ function accessRefusal(state: ModelState, call: Call): Refusal | undefined {
   const customer = as.role === 'customer' ? as.sub : undefined;
   if ((op.type === 'Ship' || op.type === 'Restock') && as.role !== 'admin') return [[403, 'FORBIDDEN']];
   if (op.type === 'Restock' && target.kind === 'product' && state.catalog[target.productId] === undefined) return [[404, 'PRODUCT_NOT_FOUND']];
-  if (op.type === 'CreateOrder') return customer !== undefined && customer !== op.customerId ? [[403, 'FORBIDDEN']] : undefined;
+  // A customer creates only its own orders, and names no order id (the id comes from its key or the server).
+  if (op.type === 'CreateOrder') return customer !== undefined && (customer !== op.customerId || target.kind === 'order') ? [[403, 'FORBIDDEN']] : undefined;
   // Another customer's order or account answers as if it did not exist.
   if (target.kind === 'order' && customer !== undefined && state.orders[target.orderId]?.customerId !== customer) return [[404, 'ORDER_NOT_FOUND']];
   if (target.kind === 'account' && customer !== undefined && customer !== target.customerId) return [[404, 'ACCOUNT_NOT_FOUND']];

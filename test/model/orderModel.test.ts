@@ -12,10 +12,11 @@ import { useTestApi } from '../support/harness';
 import { checkModel } from './modelCheck';
 import { Stats } from './world';
 
-const NUM_RUNS = 10;
+/** A run takes a second or two: the time budget, not the count, usually ends the search. */
+const NUM_RUNS = 40;
 const MAX_COMMANDS = 25;
 /** Runs stop starting after this, so the file stays near a minute on a loaded two-core machine. */
-const SEARCH_MS = 75_000;
+const SEARCH_MS = 60_000;
 /** A failure is shrunk for at most this long: each failing run can wait out a stuck checkout. */
 const SHRINK_MS = 90_000;
 
