@@ -105,13 +105,16 @@ async function appendInChunks(streamId: string, streamType: string, history: Rea
 
 /** Parameter bytes differ with the lengths of ids and version numbers, never with the age. */
 const BYTES_SLACK = 64;
+/**
+ * Tuples the planner's choice can add: beside a whole suite that keeps writing, the statistics
+ * change and a plan may read a few index entries more (seen: 24 instead of 13). A command whose
+ * cost grew with the age would read thousands here.
+ */
+const TUPLES_SLACK = 50;
 
 function expectSameCost(old: Cost, young: Cost): void {
-  expect({ rowsReturned: old.rowsReturned, tuplesRead: old.tuplesRead, tuplesWritten: old.tuplesWritten }).toEqual({
-    rowsReturned: young.rowsReturned,
-    tuplesRead: young.tuplesRead,
-    tuplesWritten: young.tuplesWritten,
-  });
+  expect({ rowsReturned: old.rowsReturned, tuplesWritten: old.tuplesWritten }).toEqual({ rowsReturned: young.rowsReturned, tuplesWritten: young.tuplesWritten });
+  expect(Math.abs(old.tuplesRead - young.tuplesRead)).toBeLessThanOrEqual(TUPLES_SLACK);
   expect(Math.abs(old.bytesSent - young.bytesSent)).toBeLessThanOrEqual(BYTES_SLACK);
 }
 
