@@ -1,5 +1,5 @@
 /**
- * `npm run test:model [-- --minutes 10 --runs 200 --seed N --path P --max-commands 25 --shrink-minutes 3]`:
+ * `npm run test:model [-- --minutes 10 --runs 1000 --seed=N --path P --max-commands 25 --shrink-minutes 3]`:
  * the long model-based search. Starts what the tests start (embedded Postgres, the Temporal dev
  * server, a worker, the API), then runs the model in rounds until the runs or the minutes are used
  * up: a round ends at its first failure, which is shrunk and printed with its seed, and the next
@@ -13,7 +13,7 @@ import { startTestApi, testClient, testPool } from '../support/harness';
 import { checkModel, type CheckOutcome } from './modelCheck';
 import { Stats } from './world';
 
-const USAGE = 'usage: npm run test:model -- [--minutes M] [--runs N] [--seed S [--path P]] [--max-commands C] [--shrink-minutes M]';
+const USAGE = 'usage: npm run test:model -- [--minutes M] [--runs N] [--seed=S [--path P]] [--max-commands C] [--shrink-minutes M]  (a negative seed needs the = form)';
 
 function wholeNumber(name: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
