@@ -103,7 +103,13 @@ export class OrderGateway {
   send<N extends OrderCommandName>(orderId: string, name: N, payload: CommandPayload<N>, commandId: string): Promise<CommandAccepted> {
     const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
     const update = () => handle.executeUpdate(commandUpdates[name], { args: [{ ...payload, commandId } as OrderCommandInput] });
-    return this.admitted(orderId, () => this.translate(orderId, () => this.client.withDeadline(Date.now() + COMMAND_DEADLINE_MS, update)));
+    return this.admitted(orderId, () =>
+      this.translate(
+        orderId,
+        () => this.client.withDeadline(Date.now() + COMMAND_DEADLINE_MS, update),
+        () => this.answeredBefore(orderId, name, payload, commandId),
+      ),
+    );
   }
 
   /** Sends a command as a signal; its outcome is read later with `outcome`. */
@@ -132,9 +138,21 @@ export class OrderGateway {
    * gets its first answer from the stream; anything else is a conflict. Never a second actor.
    */
   private async createdBefore(orderId: string, payload: CommandPayload<'CreateOrder'>, commandId: string): Promise<CommandAccepted> {
+    const earlier = await this.answeredBefore(orderId, 'CreateOrder', payload, commandId);
+    if (!earlier?.events.includes('OrderCreated')) throw new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
+    return earlier;
+  }
+
+  /**
+   * The first answer to a command the stream holds, for an actor that can no longer give it (a
+   * closed order): the same request gets it, another one under the same key is refused, and a key
+   * the stream does not know is undefined.
+   */
+  private async answeredBefore<N extends OrderCommandName>(orderId: string, name: N, payload: CommandPayload<N>, commandId: string): Promise<CommandAccepted | undefined> {
     const stored = await findAcceptedCommand(this.db, orderId, clientCommandId(commandId));
-    if (!stored?.events.includes('OrderCreated')) throw new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
-    if (stored.fingerprint !== '' && stored.fingerprint !== commandFingerprint(['CreateOrder', payload])) {
+    if (!stored) return undefined;
+    // The fingerprint the actor stored: its command's name and payload, without the ids.
+    if (stored.fingerprint !== '' && stored.fingerprint !== commandFingerprint([name, payload])) {
       throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different request on this order.');
     }
     return { status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events };
@@ -185,12 +203,15 @@ export class OrderGateway {
     return null;
   }
 
-  private async translate<T>(orderId: string, call: () => Promise<T>): Promise<T> {
+  /** `earlier`: what the stream says the call answered before, when the actor is not running. */
+  private async translate<T>(orderId: string, call: () => Promise<T>, earlier?: () => Promise<T | undefined>): Promise<T> {
     try {
       return await call();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw await this.notRunning(orderId);
-      throw apiErrorFromTemporal(err) ?? err;
+      if (!(err instanceof WorkflowNotFoundError)) throw apiErrorFromTemporal(err) ?? err;
+      const answer = await earlier?.();
+      if (answer !== undefined) return answer;
+      throw await this.notRunning(orderId);
     }
   }
 

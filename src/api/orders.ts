@@ -63,9 +63,9 @@ const OUTCOME_POLL_MS = { first: 25, max: 500 };
  * The checkout placed at `placedVersion` (its OrderPlaced event): its attempt, and whether its
  * outcome (the next CheckoutSucceeded or CheckoutFailed) is in the stream yet.
  */
-async function checkoutProgress(db: Queryable, orderId: string, placedVersion: number): Promise<{ attempt?: number; settled: boolean }> {
-  const { rows } = await db.query<{ type: string; attempt: number | null }>(
-    `SELECT type, (data->>'checkoutAttempt')::int AS attempt
+async function checkoutProgress(db: Queryable, orderId: string, placedVersion: number): Promise<{ attempt?: number; settledAt?: number }> {
+  const { rows } = await db.query<{ type: string; attempt: number | null; version: string }>(
+    `SELECT type, (data->>'checkoutAttempt')::int AS attempt, version
        FROM events
       WHERE stream_id = $1 AND version >= $2 AND type IN ('OrderPlaced', 'CheckoutSucceeded', 'CheckoutFailed')
       ORDER BY version
@@ -73,7 +73,8 @@ async function checkoutProgress(db: Queryable, orderId: string, placedVersion: n
     [orderStreamId(orderId), placedVersion],
   );
   const placed = rows[0]?.type === 'OrderPlaced' ? rows[0] : undefined;
-  return { attempt: placed?.attempt ?? undefined, settled: rows.some((r) => r.type !== 'OrderPlaced') };
+  const outcome = rows.find((r) => r.type !== 'OrderPlaced');
+  return { attempt: placed?.attempt ?? undefined, settledAt: outcome ? Number(outcome.version) : undefined };
 }
 
 async function readOrderSummary(db: Queryable, orderId: string) {
@@ -184,24 +185,26 @@ export function ordersRouter(gateway: OrderGateway, db: Queryable, owners: Order
     if (query.wait !== 'true') return sendAccepted(res, orderId, await gateway.send(orderId, 'PlaceOrder', payload, commandIdOf(req)), 202);
     const deadline = Date.now() + query.timeout * 1000;
     const placed = await gateway.send(orderId, 'PlaceOrder', payload, commandIdOf(req));
-    if (!(await checkoutSettled(orderId, placed.version, deadline))) return sendAccepted(res, orderId, placed, 202);
-    const settled = await foldStream(db, orderId);
+    const settledAt = await checkoutSettled(orderId, placed.version, deadline);
+    if (settledAt === undefined) return sendAccepted(res, orderId, placed, 202);
+    // The order as this checkout left it: a retry with the same key gets the same answer, whatever came after.
+    const settled = await foldStream(db, orderId, settledAt);
     res.setHeader('ETag', `"${settled.version}"`).json(orderView(orderId, settled.state, settled.version));
   });
 
   /**
-   * Whether the checkout placed at `placedVersion` has recorded its outcome by `deadline`: waits for
-   * its saga to finish (a long poll), then for the outcome event in the order's stream, which the
-   * order appends a moment later.
+   * The version at which the checkout placed at `placedVersion` recorded its outcome, if it did by
+   * `deadline`: waits for its saga to finish (a long poll), then for the outcome event in the
+   * order's stream, which the order appends a moment later.
    */
-  async function checkoutSettled(orderId: string, placedVersion: number, deadline: number): Promise<boolean> {
+  async function checkoutSettled(orderId: string, placedVersion: number, deadline: number): Promise<number | undefined> {
     let progress = await checkoutProgress(db, orderId, placedVersion);
-    if (!progress.settled && progress.attempt !== undefined) await gateway.sagaFinished(orderId, progress.attempt, deadline);
-    for (let pause = OUTCOME_POLL_MS.first; !progress.settled && Date.now() < deadline; pause = Math.min(pause * 2, OUTCOME_POLL_MS.max)) {
+    if (progress.settledAt === undefined && progress.attempt !== undefined) await gateway.sagaFinished(orderId, progress.attempt, deadline);
+    for (let pause = OUTCOME_POLL_MS.first; progress.settledAt === undefined && Date.now() < deadline; pause = Math.min(pause * 2, OUTCOME_POLL_MS.max)) {
       await new Promise((resolve) => setTimeout(resolve, pause));
       progress = await checkoutProgress(db, orderId, placedVersion);
     }
-    return progress.settled;
+    return progress.settledAt;
   }
   router.post('/orders/:orderId/cancel', (req, res) => command(req, res, 'CancelOrder', parseInput(cancelBody, req.body)));
   router.post('/orders/:orderId/ship', adminOnly, async (req, res) => {

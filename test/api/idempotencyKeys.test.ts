@@ -95,3 +95,15 @@ test('a rejection binds no key: the corrected retry with the same key is decided
   // Its status is the accepted answer now.
   expect((await call('GET', `/orders/${orderId}/commands/fix-me`)).body).toMatchObject({ status: 'accepted', version: 3 });
 });
+
+test('a retried checkout?wait answers the order as its checkout left it, whatever came after', async () => {
+  const productId = await productWithStock(5);
+  const customerId = uniqueId('keys');
+  await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 1000 } });
+  const orderId = await cart(customerId, productId);
+  const first = await call('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'Idempotency-Key': 'pay' } });
+  expect(first.body).toMatchObject({ status: 'CONFIRMED' });
+  expect((await call('POST', `/orders/${orderId}/ship`)).body.status).toBe('SHIPPED');
+  const again = await call('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'Idempotency-Key': 'pay' } });
+  expect({ status: again.status, body: again.body }).toEqual({ status: 200, body: first.body });
+});

@@ -69,6 +69,16 @@ test('an open order whose actor is gone is not the client’s mistake: 503, and 
   expect((await call('GET', `/orders/${orderId}?consistency=strong`)).body).toMatchObject({ status: 'PENDING', version: 1 });
 });
 
+test('a closed order answers a retried command with its first answer, another request under its key with 422', async () => {
+  const created = await call('POST', '/orders', { body: { customerId: uniqueId('closed') } });
+  const orderId: string = created.body.orderId;
+  const cancelled = await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'bye' }, headers: { 'Idempotency-Key': 'bye' } });
+  expect(cancelled.body).toMatchObject({ status: 'CANCELLED', version: 2 });
+  await fixture.client.workflow.getHandle(orderWorkflowId(orderId)).result();
+  expect(await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'bye' }, headers: { 'Idempotency-Key': 'bye' } })).toMatchObject({ status: 200, body: cancelled.body });
+  expectProblem(await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'other' }, headers: { 'Idempotency-Key': 'bye' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+});
+
 test('every command sent to a closed order has a status: refused as ORDER_CLOSED', async () => {
   const created = await call('POST', '/orders', { body: { customerId: uniqueId('closed') } });
   const orderId: string = created.body.orderId;
