@@ -207,7 +207,9 @@ export function step(state: ModelState, call: Call, answer: Answer, contention: 
   const scope = scopeOf(call, order);
   const bound = call.key === undefined ? undefined : state.keys[bindingKey(scope, call.key)];
   if (bound) {
-    if (bound.fingerprint === fingerprint(call.op)) return sameAnswer(state, bound.answer, digestOf(call.op, answer), answer);
+    if (bound.fingerprint === fingerprint(call.op)) {
+      return order ? sameAnswer(state, bound.answer, digestOf(call.op, answer), answer) : answeredAsNow(state, call, bound.answer, digestOf(call.op, answer), answer);
+    }
     const alternatives: Array<readonly [number, string]> = [[422, 'IDEMPOTENCY_KEY_REUSED']];
     // Which refusal comes first is not a rule: a closed order or an existing id may be told first.
     if (order && isClosed(order)) alternatives.push([409, 'ORDER_CLOSED']);
@@ -248,6 +250,17 @@ function sameAnswer(state: ModelState, first: AnswerDigest, now: AnswerDigest, a
   return {
     why: `a repeat of an accepted request (same key, same command and payload) must get its first answer ${first.status} v${first.version} ${first.summary}, got ${describeAnswer(answer)}`,
   };
+}
+
+/**
+ * A repeated deposit, withdrawal or restock acts once and answers the account or stock as it is
+ * now (README: they answer the current state), not as it was after the first time.
+ */
+function answeredAsNow(state: ModelState, call: Call, first: AnswerDigest, now: AnswerDigest, answer: Answer): Verdict {
+  const { target } = call;
+  const current = target.kind === 'account' ? state.wallets[target.customerId]?.balanceCents : target.kind === 'product' ? state.stock[target.productId]?.onHand : undefined;
+  if (now.status === first.status && now.summary === current) return { branches: [{ state }] };
+  return { why: `a repeat of an accepted request must act once and answer ${first.status} with the current ${current}, got ${describeAnswer(answer)}` };
 }
 
 function createdOrder(state: ModelState, call: Call, op: Extract<Op, { type: 'CreateOrder' }>, answer: Answer): Verdict {
