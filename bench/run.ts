@@ -13,8 +13,9 @@ import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { executeAccountCommand } from '../src/activities/paymentActivities';
-import { executeStockCommand } from '../src/activities/stockActivities';
+import { executeAccountCommand } from '../src/application/accounts';
+import { commandMetadata } from '../src/application/commandMetadata';
+import { executeStockCommand } from '../src/application/stock';
 import { createApp } from '../src/api/app';
 import { newCommandId, OrderGateway } from '../src/api/orderGateway';
 import { signToken } from '../src/auth/tokens';
@@ -275,12 +276,12 @@ async function benchCheckout(pool: Pool, client: Client, temporalAddress: string
   for (const [name, price] of [['Notebook', 450], ['Pencil', 120]] as const) {
     const productId = randomUUID();
     await handleCommand(pool, productDecider, { id: productStreamId(productId), type: 'product' }, { type: 'CreateProduct', productId, name, description: '', priceCents: price }, { newEventId: randomUUID, now: () => new Date() });
-    await executeStockCommand(pool, productId, { type: 'Restock', quantity: 10_000_000 }, randomUUID(), 'bench');
+    await executeStockCommand(pool, productId, { type: 'Restock', quantity: 10_000_000 }, commandMetadata(randomUUID(), 'bench'));
     productIds.push(productId);
   }
   const maxC = Math.max(...cfg.checkoutLevels);
   const customers = Array.from({ length: maxC }, (_, i) => `bench-customer-${i}-${randomUUID().slice(0, 6)}`);
-  for (const customerId of customers) await executeAccountCommand(pool, { type: 'Deposit', customerId, amountCents: 1_000_000_000 }, randomUUID(), 'bench');
+  for (const customerId of customers) await executeAccountCommand(pool, { type: 'Deposit', customerId, amountCents: 1_000_000_000 }, commandMetadata(randomUUID(), 'bench'));
 
   // Each virtual customer signs in with its own token, so auth and the ownership check are measured too.
   const authSecret = randomBytes(48).toString('base64url');

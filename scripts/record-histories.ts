@@ -11,8 +11,9 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startLocalWorker } from '../src/devstack/localWorker';
-import { executeAccountCommand } from '../src/activities/paymentActivities';
-import { executeStockCommand } from '../src/activities/stockActivities';
+import { executeAccountCommand } from '../src/application/accounts';
+import { commandMetadata } from '../src/application/commandMetadata';
+import { executeStockCommand } from '../src/application/stock';
 import { productDecider, productStreamId } from '../src/domain/product';
 import { handleCommand, type TransactionalDb } from '../src/eventstore';
 import { checkoutWorkflowId } from '../src/workflows/checkout';
@@ -240,12 +241,12 @@ async function createProduct(db: TransactionalDb, name: string, priceCents: numb
     newEventId: randomUUID,
     now: () => new Date(),
   });
-  await executeStockCommand(db, productId, { type: 'Restock', quantity: units }, randomUUID(), 'recording');
+  await executeStockCommand(db, productId, { type: 'Restock', quantity: units }, commandMetadata(randomUUID(), 'recording'));
   return productId;
 }
 
 async function deposit(db: TransactionalDb, customerId: string, amountCents: number): Promise<void> {
-  await executeAccountCommand(db, { type: 'Deposit', customerId, amountCents }, randomUUID(), 'recording');
+  await executeAccountCommand(db, { type: 'Deposit', customerId, amountCents }, commandMetadata(randomUUID(), 'recording'));
 }
 
 async function save(client: Client, name: string, workflowId: string, runId?: string): Promise<void> {

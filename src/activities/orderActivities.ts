@@ -3,7 +3,7 @@ import { DatabaseError } from 'pg';
 import { findAcceptedCommand, type AcceptedCommandRecord } from '../application/orderRecord';
 import { ORDER_STREAM_TYPE, type CatalogEntry } from '../domain/order';
 import { appendToStream, WrongExpectedVersion, type EventData, type Queryable } from '../eventstore';
-import { findProduct } from './catalogLookup';
+import { findProduct } from '../application/catalog';
 
 export interface OrderActivities {
   /** Stores an accepted command's events on the order's stream; a retry with the same event ids is a no-op. */

@@ -1,27 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { findProduct } from '../application/catalog';
+import { executeStockCommand } from '../application/stock';
 import { internalCommandId } from '../domain/commandIds';
-import { findReservation, givenBackAs, STOCK_STREAM_TYPE, stockDecider, stockStreamId, type StockCommand } from '../domain/stock';
-import { handleStateStoredCommand, type TransactionalDb } from '../eventstore';
-import { findProduct } from './catalogLookup';
+import { findReservation, givenBackAs, type StockCommand } from '../domain/stock';
+import type { TransactionalDb } from '../eventstore';
 import type { CheckoutActivities } from './checkoutActivities';
 import { activityMetadata, refuse, toActivityFailure } from './activityFailures';
-import { stockReservationRows } from './stockReservationRows';
 
 export type StockActivities = Pick<CheckoutActivities, 'reserveStock' | 'commitReservation' | 'giveBackReservation' | 'releaseReservation' | 'returnStock'>;
-
-/**
- * Runs one stock command on the product's state-stored stock aggregate (row lock, no retries). The
- * answer's state holds only the reservation the command names.
- */
-export function executeStockCommand(db: TransactionalDb, productId: string, command: StockCommand, commandId: string, correlationId: string, options: { skipIfCommandStored?: boolean } = {}) {
-  return handleStateStoredCommand(db, stockDecider, { id: stockStreamId(productId), type: STOCK_STREAM_TYPE }, command, {
-    metadata: activityMetadata(commandId, correlationId),
-    newEventId: randomUUID,
-    now: () => new Date(),
-    entries: stockReservationRows,
-    ...options,
-  });
-}
 
 /**
  * The saga's stock steps. Each is idempotent on (productId, reservationId): a retry after a crash
@@ -30,7 +15,7 @@ export function executeStockCommand(db: TransactionalDb, productId: string, comm
 export function createStockActivities(db: TransactionalDb): StockActivities {
   const run = async (productId: string, command: StockCommand & { reservationId: string }) => {
     try {
-      return await executeStockCommand(db, productId, command, internalCommandId(command.type.toLowerCase(), command.reservationId), command.reservationId);
+      return await executeStockCommand(db, productId, command, activityMetadata(internalCommandId(command.type.toLowerCase(), command.reservationId), command.reservationId));
     } catch (err) {
       throw toActivityFailure(err);
     }

@@ -2,7 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { clientCommandId } from '../domain/commandIds';
 import { accountDecider, accountStreamId, type AccountCommand, type AccountState } from '../domain/account';
-import { executeAccountCommand } from '../activities/paymentActivities';
+import { executeAccountCommand } from '../application/accounts';
+import { commandMetadata } from '../application/commandMetadata';
 import { foldRecorded, readStream, WrongExpectedVersion, type Queryable, type TransactionalDb } from '../eventstore';
 import { assertCustomerAccess, signedIn } from './access';
 import { ACCOUNT_SUMMARY, type AccountSummaryRow } from '../projections/readModels';
@@ -50,7 +51,7 @@ export function accountsRouter(db: TransactionalDb, reads: ReadWaits): Router {
 
   async function run(command: AccountCommand, commandId: string) {
     try {
-      return await executeAccountCommand(db, command, clientCommandId(commandId), commandId, { skipIfCommandStored: true });
+      return await executeAccountCommand(db, command, commandMetadata(clientCommandId(commandId), commandId), { skipIfCommandStored: true });
     } catch (err) {
       if (err instanceof WrongExpectedVersion) {
         throw new ApiError(409, 'CONCURRENT_UPDATE', 'The account changed too often while this was decided. Try again.', {}, { 'Retry-After': '1' });

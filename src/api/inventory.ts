@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { productStreamId } from '../domain/product';
 import { stockStreamId, type StockLevels } from '../domain/stock';
 import { readAggregateState, type Queryable } from '../eventstore';
-import { findProduct } from '../activities/catalogLookup';
+import { findProduct } from '../application/catalog';
 import { adminOnly } from './access';
 import { ApiError } from './problem';
 import { pathId } from './requestContext';

@@ -5,8 +5,9 @@ import { clientCommandId } from '../domain/commandIds';
 import { DomainError, fold, type Decider } from '../domain/decider';
 import { productDecider, productStreamId, type ProductCommand, type ProductEvent, type ProductState } from '../domain/product';
 import { stockStreamId } from '../domain/stock';
-import { findProduct } from '../activities/catalogLookup';
-import { executeStockCommand } from '../activities/stockActivities';
+import { findProduct } from '../application/catalog';
+import { commandMetadata } from '../application/commandMetadata';
+import { executeStockCommand } from '../application/stock';
 import { foldRecorded, handleCommand, readStream, type TransactionalDb } from '../eventstore';
 import { CATALOG, type CatalogRow } from '../projections/readModels';
 import { readAllStock, readStock, stockLevel } from './inventory';
@@ -170,7 +171,7 @@ export function productsRouter(db: TransactionalDb, reads: ReadWaits): Router {
     if (!(await findProduct(db, productId))) throw new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');
     const commandId = commandIdOf(req);
     try {
-      const result = await executeStockCommand(db, productId, { type: 'Restock', quantity }, clientCommandId(commandId), commandId, { skipIfCommandStored: true });
+      const result = await executeStockCommand(db, productId, { type: 'Restock', quantity }, commandMetadata(clientCommandId(commandId), commandId), { skipIfCommandStored: true });
       res.json({ productId, ...stockLevel(result.state.onHand, result.state.reserved), version: result.version });
     } catch (err) {
       throw apiErrorFromDomain(err);

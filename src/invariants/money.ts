@@ -9,7 +9,7 @@ import {
   type Payment,
 } from '../domain/account';
 import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState } from '../domain/order';
-import { accountPaymentRows } from '../activities/accountPaymentRows';
+import { accountPaymentRows } from '../application/accountPaymentRows';
 import { EntryFold, type Queryable } from '../eventstore';
 import { foldChecked, idsWithPrefix, streamsOfType } from './streams';
 import { ResultBuilder, sameJson, suffix, type InvariantFilter, type InvariantResult } from './types';

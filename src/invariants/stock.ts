@@ -1,4 +1,4 @@
-import { stockReservationRows, type StoredStock } from '../activities/stockReservationRows';
+import { stockReservationRows, type StoredStock } from '../application/stockReservationRows';
 import { evolveStock, initialStockState, STOCK_STREAM_TYPE, type Reservation, type StockEvent, type StockLevels, type StockState } from '../domain/stock';
 import { EntryFold, type Queryable } from '../eventstore';
 import { idsWithPrefix, streamsOfType } from './streams';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { executeAccountCommand } from '../../src/activities/paymentActivities';
-import { executeStockCommand } from '../../src/activities/stockActivities';
+import { executeAccountCommand } from '../../src/application/accounts';
+import { commandMetadata } from '../../src/application/commandMetadata';
+import { executeStockCommand } from '../../src/application/stock';
 import type { Pool } from '../../src/db/pool';
 import { ACCOUNT_STREAM_TYPE, accountStreamId, type AccountCommand, type AccountEvent } from '../../src/domain/account';
 import { clientCommandId, internalCommandId } from '../../src/domain/commandIds';
@@ -120,7 +121,7 @@ function expectSameCost(old: Cost, young: Cost): void {
 
 describe('stock', () => {
   const stock = (db: TransactionalDb, productId: string, command: StockCommand, commandId = internalCommandId('test', randomUUID())) =>
-    executeStockCommand(db, productId, command, commandId, 'test', { skipIfCommandStored: commandId.startsWith('client:') });
+    executeStockCommand(db, productId, command, commandMetadata(commandId, 'test'), { skipIfCommandStored: commandId.startsWith('client:') });
 
   /**
    * A product that has seen `reservations` reservations (a third released, a third sold), stored
@@ -185,7 +186,7 @@ describe('stock', () => {
 
 describe('accounts', () => {
   const account = (db: TransactionalDb, command: AccountCommand, commandId = internalCommandId('test', randomUUID())) =>
-    executeAccountCommand(db, command, commandId, 'test', { skipIfCommandStored: commandId.startsWith('client:') });
+    executeAccountCommand(db, command, commandMetadata(commandId, 'test'), { skipIfCommandStored: commandId.startsWith('client:') });
 
   /**
    * A customer with `payments` past payments, written straight to the stream as an account from

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
-import { createPaymentActivities, executeAccountCommand, type PaymentActivities } from '../../src/activities/paymentActivities';
+import { executeAccountCommand } from '../../src/application/accounts';
+import { commandMetadata } from '../../src/application/commandMetadata';
+import { createPaymentActivities, type PaymentActivities } from '../../src/activities/paymentActivities';
 import type { Pool } from '../../src/db/pool';
 import { accountDecider, accountStreamId } from '../../src/domain/account';
 import { appendToStream, foldRecorded, readStream, type TransactionalDb } from '../../src/eventstore';
@@ -28,7 +30,7 @@ afterAll(async () => {
 
 async function customerWith(balanceCents: number): Promise<string> {
   const customerId = uniqueId('customer');
-  await executeAccountCommand(pool, { type: 'Deposit', customerId, amountCents: balanceCents }, uniqueId('deposit'), 'test');
+  await executeAccountCommand(pool, { type: 'Deposit', customerId, amountCents: balanceCents }, commandMetadata(uniqueId('deposit'), 'test'));
   return customerId;
 }
 

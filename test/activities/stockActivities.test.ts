@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
-import { createStockActivities, executeStockCommand, type StockActivities } from '../../src/activities/stockActivities';
+import { executeStockCommand } from '../../src/application/stock';
+import { commandMetadata } from '../../src/application/commandMetadata';
+import { createStockActivities, type StockActivities } from '../../src/activities/stockActivities';
 import type { Pool } from '../../src/db/pool';
 import { stockDecider, stockStreamId, type ReservationStatus, type StockLevels, type StockState } from '../../src/domain/stock';
 import { appendToStream, foldRecorded, readAggregateState, readStream, type TransactionalDb } from '../../src/eventstore';
@@ -31,7 +33,7 @@ afterAll(async () => {
 
 async function productWithStock(quantity: number): Promise<string> {
   const productId = await createProduct(pool, 'Lamp', 4500);
-  await executeStockCommand(pool, productId, { type: 'Restock', quantity }, uniqueId('restock'), 'test');
+  await executeStockCommand(pool, productId, { type: 'Restock', quantity }, commandMetadata(uniqueId('restock'), 'test'));
   return productId;
 }
 

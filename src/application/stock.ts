@@ -1,0 +1,18 @@
+import { randomUUID } from 'node:crypto';
+import { STOCK_STREAM_TYPE, stockDecider, stockStreamId, type StockCommand } from '../domain/stock';
+import { handleStateStoredCommand, type EventMetadata, type TransactionalDb } from '../eventstore';
+import { stockReservationRows } from './stockReservationRows';
+
+/**
+ * Runs one stock command on the product's state-stored stock aggregate (row lock, no retries). The
+ * answer's state holds only the reservation the command names.
+ */
+export function executeStockCommand(db: TransactionalDb, productId: string, command: StockCommand, metadata: EventMetadata, options: { skipIfCommandStored?: boolean } = {}) {
+  return handleStateStoredCommand(db, stockDecider, { id: stockStreamId(productId), type: STOCK_STREAM_TYPE }, command, {
+    metadata,
+    newEventId: randomUUID,
+    now: () => new Date(),
+    entries: stockReservationRows,
+    ...options,
+  });
+}
