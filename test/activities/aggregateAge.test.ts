@@ -108,10 +108,13 @@ async function appendInChunks(streamId: string, streamType: string, history: Rea
 const BYTES_SLACK = 64;
 /**
  * Tuples the planner's choice can add: beside a whole suite that keeps writing, the statistics
- * change and a plan may read a few index entries more (seen: 24 instead of 13). A command whose
- * cost grew with the age would read thousands here.
+ * change and a plan may read more index entries (seen: 24 instead of 13 alone, and about 160 for
+ * old and new aggregates alike in a full run). A command whose cost grew with the age reads more
+ * than the age itself (1,672 tuples at an age of 1,000 before the keyed rows), so bounds a tenth
+ * of the age and below still tell the two apart.
  */
-const TUPLES_SLACK = 50;
+const TUPLES_SLACK = AGE / 25;
+const MOST_TUPLES_READ = AGE / 10;
 
 function expectSameCost(old: Cost, young: Cost): void {
   expect({ rowsReturned: old.rowsReturned, tuplesWritten: old.tuplesWritten }).toEqual({ rowsReturned: young.rowsReturned, tuplesWritten: young.tuplesWritten });
@@ -176,7 +179,7 @@ describe('stock', () => {
     const [oldCosts, youngCosts] = [await costsOn(old), await costsOn(young)];
     for (const step of Object.keys(oldCosts)) {
       expectSameCost(oldCosts[step]!, youngCosts[step]!);
-      expect(oldCosts[step]!.tuplesRead).toBeLessThan(20);
+      expect(oldCosts[step]!.tuplesRead).toBeLessThan(MOST_TUPLES_READ);
       expect(oldCosts[step]!.bytesSent).toBeLessThan(2_000);
     }
     // …and every guarantee still holds over the whole of it.
@@ -229,7 +232,7 @@ describe('accounts', () => {
     const [oldCosts, youngCosts] = [await costsOn(old), await costsOn(young)];
     for (const step of Object.keys(oldCosts)) {
       expectSameCost(oldCosts[step]!, youngCosts[step]!);
-      expect(oldCosts[step]!.tuplesRead).toBeLessThan(20);
+      expect(oldCosts[step]!.tuplesRead).toBeLessThan(MOST_TUPLES_READ);
       expect(oldCosts[step]!.bytesSent).toBeLessThan(2_000);
     }
     // The answers are still right: 10,000 + 2 × 5,000 deposited, 2 × 2,500 kept, then this run's steps.
