@@ -139,8 +139,11 @@ export class OrderGateway {
    */
   private async createdBefore(orderId: string, payload: CommandPayload<'CreateOrder'>, commandId: string): Promise<CommandAccepted> {
     const earlier = await this.answeredBefore(orderId, 'CreateOrder', payload, commandId);
-    if (!earlier?.events.includes('OrderCreated')) throw new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
-    return earlier;
+    if (earlier?.events.includes('OrderCreated')) return earlier;
+    // An open order with no actor is stranded (503, for an operator), not a reason to make another.
+    const { state } = await readOrder(this.db, orderId);
+    if (!isTerminal(state.status)) throw await this.notRunning(orderId);
+    throw new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
   }
 
   /**
@@ -151,8 +154,9 @@ export class OrderGateway {
   private async answeredBefore<N extends OrderCommandName>(orderId: string, name: N, payload: CommandPayload<N>, commandId: string): Promise<CommandAccepted | undefined> {
     const stored = await findAcceptedCommand(this.db, orderId, clientCommandId(commandId));
     if (!stored) return undefined;
-    // The fingerprint the actor stored: its command's name and payload, without the ids.
-    if (stored.fingerprint !== '' && stored.fingerprint !== commandFingerprint([name, payload])) {
+    // The fingerprint the actor stored: its command's name and payload, without the ids and If-Match.
+    const { expectedVersion: _expected, ...request } = payload as CommandPayload<N> & { expectedVersion?: number };
+    if (stored.fingerprint !== '' && stored.fingerprint !== commandFingerprint([name, request])) {
       throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different request on this order.');
     }
     return { status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events };

@@ -1,3 +1,4 @@
+import { clientKeyOf, orderCommandIdAsStored } from '../domain/commandIds';
 import { orderDecider, type OrderState } from '../domain/order';
 import { foldRecorded, readStream, type Queryable } from '../eventstore';
 import { orderStreamId } from '../workflows/orderContract';
@@ -34,12 +35,14 @@ export interface AcceptedCommandRecord {
  */
 export async function findAcceptedCommand(db: Queryable, orderId: string, commandId: string): Promise<AcceptedCommandRecord | null> {
   const streamId = orderStreamId(orderId);
-  const { rows } = await db.query<{ version: string; type: string; fingerprint: string | null }>(
-    `SELECT version, type, metadata->>'commandFingerprint' AS fingerprint
-       FROM events WHERE stream_id = $1 AND stream_type = 'order' AND metadata->>'commandId' = $2
+  // A client's key stored before the namespaces carries no prefix: look for that spelling too.
+  const { rows: found } = await db.query<{ version: string; type: string; command_id: string; fingerprint: string | null }>(
+    `SELECT version, type, metadata->>'commandId' AS command_id, metadata->>'commandFingerprint' AS fingerprint
+       FROM events WHERE stream_id = $1 AND stream_type = 'order' AND metadata->>'commandId' = ANY($2::text[])
       ORDER BY version`,
-    [streamId, commandId],
+    [streamId, [commandId, clientKeyOf(commandId) ?? commandId]],
   );
+  const rows = found.filter((r) => orderCommandIdAsStored(r.command_id) === commandId);
   const last = rows[rows.length - 1];
   if (!last) return null;
   const version = Number(last.version);

@@ -20,6 +20,17 @@ export function clientKeyOf(commandId: string): string | undefined {
 }
 
 /**
+ * The namespaced id of a command id an order's event carries. Events stored before the
+ * namespaces carry the raw id: the actor's own were `checkout-<n>` (a saga's report) and
+ * `expire-<v>` (an expiry), every other one was a client's key.
+ */
+export function orderCommandIdAsStored(stored: string): string {
+  if (stored.startsWith('client:') || stored.startsWith('internal:')) return stored;
+  const own = /^(checkout|expire)-(\d+)$/.exec(stored);
+  return own ? internalCommandId(own[1]!, own[2]!) : clientCommandId(stored);
+}
+
+/**
  * What a command asked for, as a short stable digest: the same key sent again with another
  * command or payload is a different request (422 IDEMPOTENCY_KEY_REUSED), not a retry. Pure
  * JavaScript SHA-256, so the order actor computes it inside the workflow sandbox too.

@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { createPaymentActivities } from '../activities/paymentActivities';
 import { createStockActivities } from '../activities/stockActivities';
 import type { OrderActorSettings } from '../api/orderGateway';
-import { clientKeyOf } from '../domain/commandIds';
+import { clientKeyOf, orderCommandIdAsStored } from '../domain/commandIds';
 import { evolveOrder, initialOrderState, isTerminal, type CheckoutReport, type OrderEvent, type OrderState } from '../domain/order';
 import { readStream, type RecordedEvent, type TransactionalDb } from '../eventstore';
 import { compareActorWithStream, type ActorVerdict } from '../invariants/workflows';
@@ -74,8 +74,10 @@ export function carriedFromStream(events: readonly RecordedEvent[]): Omit<Carrie
   let state = initialOrderState;
   for (const event of events) {
     state = evolveOrder(state, { type: event.type, data: event.data } as OrderEvent);
-    const commandId = event.metadata.commandId;
-    if (typeof commandId !== 'string' || clientKeyOf(commandId) === undefined) continue;
+    const stored = event.metadata.commandId;
+    if (typeof stored !== 'string') continue;
+    const commandId = orderCommandIdAsStored(stored); // keys stored before the namespaces too
+    if (clientKeyOf(commandId) === undefined) continue;
     const entry = accepted.get(commandId) ?? { fingerprint: String(event.metadata.commandFingerprint ?? ''), version: 0, events: [], orderStatus: state.status };
     entry.version = event.version;
     entry.events.push(event.type);

@@ -85,7 +85,8 @@ interface Queued {
 
 /** A client's command as the actor queues it: its id in the client namespace, and its fingerprint. */
 function fromClient(name: OrderCommandName, command: OrderCommandInput, answer: Queued['answer']): Queued {
-  const { commandId, correlationId: _correlation, ...request } = command;
+  // If-Match is a precondition, not part of the request: a retry after re-reading the version is the same request.
+  const { commandId, correlationId: _correlation, expectedVersion: _expected, ...request } = command;
   return { name, id: clientCommandId(commandId), fingerprint: commandFingerprint([name, request]), input: command, answer };
 }
 

@@ -94,6 +94,9 @@ test('a rejection binds no key: the corrected retry with the same key is decided
   expect(corrected).toMatchObject({ status: 200, body: { version: 3 } });
   // Its status is the accepted answer now.
   expect((await call('GET', `/orders/${orderId}/commands/fix-me`)).body).toMatchObject({ status: 'accepted', version: 3 });
+  // A retry after re-reading the version (its own change) is the same request: the first answer, not 422.
+  const reread = await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, headers: { 'Idempotency-Key': 'fix-me', 'If-Match': '"3"' } });
+  expect({ status: reread.status, body: reread.body }).toEqual({ status: 200, body: corrected.body });
 });
 
 test('a retried checkout?wait answers the order as its checkout left it, whatever came after', async () => {

@@ -67,6 +67,21 @@ test('an open order whose actor is gone is not the client’s mistake: 503, and 
   expectProblem(refused, 503, 'ORDER_UNAVAILABLE');
   expect(refused.headers.get('retry-after')).not.toBeNull();
   expect((await call('GET', `/orders/${orderId}?consistency=strong`)).body).toMatchObject({ status: 'PENDING', version: 1 });
+  // Creating it again is no way around it: the same 503, and no second actor.
+  expectProblem(await call('POST', '/orders', { body: { orderId, customerId: 'c-stranded' } }), 503, 'ORDER_UNAVAILABLE');
+  expect(await actorExists(orderId)).toBe(false);
+});
+
+test('keys stored before the namespaces are still found: a client key answers accepted, the saga report stays internal', async () => {
+  // A cancelled order whose events carry raw command ids, as the actor stored them before, and no workflow.
+  const orderId = uniqueId('legacy');
+  const event = (type: string, data: unknown, commandId: string) => ({ eventId: randomUUID(), type, data, occurredAt: new Date(), metadata: { commandId } });
+  await appendToStream(fixture.pool, orderStreamId(orderId), ORDER_STREAM_TYPE, 'no_stream', [
+    event('OrderCreated', { orderId, customerId: 'c-legacy', shippingAddress: null }, 'legacy-create'),
+    event('OrderCancelled', { reason: 'old', previousStatus: 'PENDING', compensations: [] }, 'checkout-1'),
+  ]);
+  expect((await call('GET', `/orders/${orderId}/commands/legacy-create`)).body).toMatchObject({ status: 'accepted', version: 1, events: ['OrderCreated'] });
+  expect((await call('GET', `/orders/${orderId}/commands/checkout-1`)).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
 });
 
 test('a closed order answers a retried command with its first answer, another request under its key with 422', async () => {
