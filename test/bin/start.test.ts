@@ -63,8 +63,9 @@ async function expectPrintedTokensWork(apiUrl: string, output: string, dataDir: 
   expect({ own: await status('/customers/bob/orders', minted), alices: await status('/customers/alice/orders', minted) }).toEqual({ own: 200, alices: 404 });
 }
 
+/** 'close', not 'exit': only once the child's output is closed has all it printed been read. */
 function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (code) => resolve(code))));
+  return new Promise((resolve) => (child.exitCode !== null && child.stdout?.destroyed ? resolve(child.exitCode) : child.on('close', (code) => resolve(code))));
 }
 
 describe('npm start stops everything it started', () => {
