@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { orderStreamId } from '../domain/order';
 import { InvalidToken, verifyToken, type Principal } from '../auth/tokens';
 import type { Queryable } from '../eventstore';
-import { orderStreamId } from '../workflows/orderContract';
 import { ApiError } from './problem';
 
 declare global {

@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { orderDecider, type OrderState, type OrderStatus } from '../domain/order';
+import { orderDecider, type OrderState, type OrderStatus, orderStreamId } from '../domain/order';
 import { foldRecorded, readStream, type Queryable } from '../eventstore';
-import { addressSchema, idSchema, orderStreamId, textSchema, type CommandAccepted, type OrderCommandName } from '../workflows/orderContract';
+import { addressSchema, idSchema, textSchema, type CommandAccepted, type OrderCommandName } from '../workflows/orderContract';
 import { type CommandPayload, type OrderGateway, newCommandId } from './orderGateway';
 import { adminOnly, assertCustomerAccess, principalOf, signedIn, type OrderOwners } from './access';
 import { ApiError } from './problem';

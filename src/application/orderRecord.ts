@@ -1,7 +1,6 @@
 import { clientKeyOf, orderCommandIdAsStored } from '../domain/commandIds';
-import { orderDecider, type OrderState } from '../domain/order';
+import { orderDecider, type OrderState, orderStreamId } from '../domain/order';
 import { foldRecorded, readStream, type Queryable } from '../eventstore';
-import { orderStreamId } from '../workflows/orderContract';
 
 /*
  * An order as its Postgres stream records it: the record outlives the actor (Temporal deletes a

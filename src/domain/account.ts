@@ -1,4 +1,5 @@
 import { DomainError, type Decider } from './decider';
+import { streamNames } from './streamNames';
 
 /*
  * A customer's wallet, in integer cents. The balance never goes below zero. Payments (debits for
@@ -183,5 +184,7 @@ export const accountDecider: Decider<AccountCommand, AccountState, AccountEvent>
   evolve: evolveAccount,
 };
 
-export const ACCOUNT_STREAM_TYPE = 'account';
-export const accountStreamId = (customerId: string): string => `account-${customerId}`;
+/** `account-<customerId>`. */
+export const accountStreams = streamNames('account');
+export const ACCOUNT_STREAM_TYPE = accountStreams.streamType;
+export const accountStreamId = accountStreams.streamId;

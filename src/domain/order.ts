@@ -1,5 +1,6 @@
 import { MAX_AMOUNT_CENTS } from './account';
 import { DomainError, type Decider } from './decider';
+import { streamNames } from './streamNames';
 
 /*
  * The order: a cart that is placed, checked out by the saga, shipped, or cancelled or expired.
@@ -13,8 +14,10 @@ import { DomainError, type Decider } from './decider';
  * (PRICES_CHANGED) before anything is charged.
  */
 
-/** The stream type of every order's stream, `order-<orderId>`. */
-export const ORDER_STREAM_TYPE = 'order';
+/** `order-<orderId>`: every order's stream. */
+export const orderStreams = streamNames('order');
+export const ORDER_STREAM_TYPE = orderStreams.streamType;
+export const orderStreamId = orderStreams.streamId;
 
 export type OrderStatus = 'PENDING' | 'PLACED' | 'CONFIRMED' | 'SHIPPED' | 'CANCELLED' | 'EXPIRED';
 export const TERMINAL_STATUSES: readonly OrderStatus[] = ['SHIPPED', 'CANCELLED', 'EXPIRED'];

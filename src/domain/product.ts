@@ -1,4 +1,5 @@
 import { DomainError, type Decider } from './decider';
+import { streamNames } from './streamNames';
 
 /* A catalog entry. Prices are integer minor units; the catalog, never a client, sets them. */
 
@@ -80,4 +81,7 @@ export const productDecider: Decider<ProductCommand, ProductState, ProductEvent>
   evolve: evolveProduct,
 };
 
-export const productStreamId = (productId: string): string => `product-${productId}`;
+/** `product-<productId>`. */
+export const productStreams = streamNames('product');
+export const PRODUCT_STREAM_TYPE = productStreams.streamType;
+export const productStreamId = productStreams.streamId;

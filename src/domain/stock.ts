@@ -1,4 +1,5 @@
 import { DomainError, type Decider } from './decider';
+import { streamNames } from './streamNames';
 
 /*
  * Stock of one product: units on hand, and reservations that hold some of them for a checkout
@@ -190,5 +191,7 @@ export const stockDecider: Decider<StockCommand, StockState, StockEvent> = {
   evolve: evolveStock,
 };
 
-export const STOCK_STREAM_TYPE = 'stock';
-export const stockStreamId = (productId: string): string => `stock-${productId}`;
+/** `stock-<productId>`. */
+export const stockStreams = streamNames('stock');
+export const STOCK_STREAM_TYPE = stockStreams.streamType;
+export const stockStreamId = stockStreams.streamId;

@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
-import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState } from '../domain/order';
+import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState, orderStreamId } from '../domain/order';
 import type { Queryable } from '../eventstore';
 import { describeCondition, inspectWorkflow, type WorkflowCondition } from '../operations/workflowHealth';
 import { checkoutWorkflowId, FORWARD_STEP, UNDO_STEP, type StepPolicy } from '../workflows/checkout';
-import { orderStreamId, orderWorkflowId } from '../workflows/orderContract';
+import { orderWorkflowId } from '../workflows/orderContract';
 import { foldChecked, idsWithPrefix, streamsOfType, withConcurrency } from './streams';
 import { ResultBuilder, skipped, suffix, type InvariantFilter, type InvariantResult } from './types';
 

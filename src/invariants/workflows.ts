@@ -1,10 +1,10 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { orderDecider, ORDER_STREAM_TYPE } from '../domain/order';
+import { orderDecider, ORDER_STREAM_TYPE, orderStreamId } from '../domain/order';
 import { foldRecorded, readStream, type Queryable } from '../eventstore';
 import { conditionOf, describeCondition, inspectWorkflow, isStranded, type WorkflowCondition } from '../operations/workflowHealth';
 import type { orderWorkflow } from '../workflows/order';
-import { getOrderQuery, orderStreamId, orderWorkflowId, type OrderSnapshot } from '../workflows/orderContract';
+import { getOrderQuery, orderWorkflowId, type OrderSnapshot } from '../workflows/orderContract';
 import { idsWithPrefix, withConcurrency } from './streams';
 import { ResultBuilder, sameJson, skipped, suffix, type InvariantFilter, type InvariantResult } from './types';
 

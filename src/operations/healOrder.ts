@@ -4,13 +4,13 @@ import { createPaymentActivities } from '../activities/paymentActivities';
 import { createStockActivities } from '../activities/stockActivities';
 import type { OrderActorSettings } from '../api/orderGateway';
 import { clientKeyOf, orderCommandIdAsStored } from '../domain/commandIds';
-import { evolveOrder, initialOrderState, isTerminal, type CheckoutReport, type OrderEvent, type OrderState } from '../domain/order';
+import { evolveOrder, initialOrderState, isTerminal, type CheckoutReport, type OrderEvent, type OrderState, orderStreamId } from '../domain/order';
 import { readStream, type RecordedEvent, type TransactionalDb } from '../eventstore';
 import { compareActorWithStream, type ActorVerdict } from '../invariants/workflows';
 import { checkoutIds, checkoutWorkflowId, type checkoutWorkflow } from '../workflows/checkout';
 import { CommandLedger } from '../workflows/commandLedger';
 import type { orderWorkflow } from '../workflows/order';
-import { orderStreamId, orderWorkflowId, type CarriedOrder } from '../workflows/orderContract';
+import { orderWorkflowId, type CarriedOrder } from '../workflows/orderContract';
 import { CustomerIdAttribute, OrderStatusAttribute } from '../workflows/searchAttributes';
 import { describeCondition, inspectWorkflow, type WorkflowCondition } from './workflowHealth';
 

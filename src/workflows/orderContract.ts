@@ -131,4 +131,3 @@ export const getCommandOutcomeQuery = defineQuery<CommandOutcome | { status: 'pe
 );
 
 export const orderWorkflowId = (orderId: string): string => `order-${orderId}`;
-export const orderStreamId = (orderId: string): string => `order-${orderId}`;

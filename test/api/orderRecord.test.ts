@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import fc from 'fast-check';
-import { ORDER_STREAM_TYPE } from '../../src/domain/order';
+import { ORDER_STREAM_TYPE, orderStreamId } from '../../src/domain/order';
 import { appendToStream } from '../../src/eventstore';
-import { orderStreamId, orderWorkflowId } from '../../src/workflows/orderContract';
+import { orderWorkflowId } from '../../src/workflows/orderContract';
 import { customer, expectProblem, useTestApi, uniqueId } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Decider } from '../../src/domain/decider';
-import { ORDER_STREAM_TYPE, orderDecider, type OrderState } from '../../src/domain/order';
+import { ORDER_STREAM_TYPE, orderDecider, type OrderState, orderStreamId } from '../../src/domain/order';
 import {
   createUpcasterRegistry,
   defineUpcaster,
@@ -13,7 +13,7 @@ import {
   type Checkpoint,
   type RecordedEvent,
 } from '../../src/eventstore';
-import { getOrderQuery, orderStreamId } from '../../src/workflows/orderContract';
+import { getOrderQuery } from '../../src/workflows/orderContract';
 import { createProduct, http, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress, startOrderActor } from '../support/orders';
 

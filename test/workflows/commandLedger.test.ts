@@ -2,7 +2,8 @@ import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Pool } from '../../src/db/pool';
 import { readStream } from '../../src/eventstore';
-import { commandUpdates, orderStreamId, type OrderCommandInput } from '../../src/workflows/orderContract';
+import { commandUpdates, type OrderCommandInput } from '../../src/workflows/orderContract';
+import { orderStreamId } from '../../src/domain/order';
 import { createProduct, testClient, testPool, uniqueId } from '../support/harness';
 import { startOrderActor } from '../support/orders';
 

@@ -4,9 +4,9 @@ import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Pool } from '../../src/db/pool';
 import { findTemporalCli } from '../../src/devstack/temporalCli';
-import { orderDecider } from '../../src/domain/order';
+import { orderDecider, orderStreamId } from '../../src/domain/order';
 import { foldRecorded, readStream } from '../../src/eventstore';
-import { commandSignals, commandUpdates, getCommandOutcomeQuery, getOrderQuery, orderStreamId } from '../../src/workflows/orderContract';
+import { commandSignals, commandUpdates, getCommandOutcomeQuery, getOrderQuery } from '../../src/workflows/orderContract';
 import { createProduct, testClient, testEnv, testPool, uniqueId } from '../support/harness';
 import { sampleAddress, startOrderActor } from '../support/orders';
 
