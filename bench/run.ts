@@ -24,13 +24,17 @@ import { startLocalWorker } from '../src/devstack/localWorker';
 import { ACCOUNT_STREAM_TYPE, accountStreamId } from '../src/domain/account';
 import { ORDER_STREAM_TYPE, orderDecider, orderStreamId } from '../src/domain/order';
 import { productDecider, productStreamId } from '../src/domain/product';
-import { appendToStream, currentSchemaVersion, foldRecorded, handleCommand, readStream, type EventData } from '../src/eventstore';
+import { appendToStream, type EventData } from '../src/eventstore';
 import { createLogger } from '../src/logger';
 import { accountSummaryProjection, allProjections, projectionStatuses, rebuildProjection } from '../src/projections';
 import { connectClient } from '../src/temporal';
 import { loadHistories } from '../test/replay/loadHistories';
 import { addUpdate, createUpdate, placeUpdate, type bareOrderWorkflow } from './bareWorkflow';
 import { throwawayDataDir } from '../src/devstack/throwawayDataDir';
+import { readStream } from '../src/application/eventStore';
+import { foldRecorded } from '../src/application/foldStream';
+import { handleCommand } from '../src/application/handleCommand';
+import { currentSchemaVersion } from '../src/domain/eventSchemas';
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const cfg = {

@@ -15,7 +15,7 @@ import { executeAccountCommand } from '../src/application/accounts';
 import { commandMetadata } from '../src/application/commandMetadata';
 import { executeStockCommand } from '../src/application/stock';
 import { productDecider, productStreamId } from '../src/domain/product';
-import { handleCommand, type TransactionalDb } from '../src/eventstore';
+import { type TransactionalDb } from '../src/eventstore';
 import { checkoutWorkflowId } from '../src/workflows/checkout';
 import { connectClient } from '../src/temporal';
 import type { orderWorkflow } from '../src/workflows/order';
@@ -28,6 +28,7 @@ import {
   type OrderWorkflowInput,
 } from '../src/workflows/orderContract';
 import { throwawayDataDir } from '../src/devstack/throwawayDataDir';
+import { handleCommand } from '../src/application/handleCommand';
 
 const OUT_DIR = path.join(__dirname, '..', 'test', 'replay', 'histories');
 const TASK_QUEUE = 'orders-recording';

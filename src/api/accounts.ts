@@ -4,7 +4,7 @@ import { clientCommandId } from '../domain/commandIds';
 import { accountDecider, accountStreamId, type AccountCommand, type AccountState } from '../domain/account';
 import { executeAccountCommand } from '../application/accounts';
 import { commandMetadata } from '../application/commandMetadata';
-import { foldRecorded, readStream, WrongExpectedVersion, type Queryable, type TransactionalDb } from '../eventstore';
+import { WrongExpectedVersion, type Queryable, type TransactionalDb } from '../eventstore';
 import { assertCustomerAccess, signedIn } from './access';
 import { ACCOUNT_SUMMARY, type AccountSummaryRow } from '../projections/readModels';
 import { ApiError } from './problem';
@@ -12,6 +12,8 @@ import { apiErrorFromDomain } from './products';
 import { commandIdOf, pathId } from './requestContext';
 import { consistencyQuery, readAtLeast, type ReadWaits } from './readConsistency';
 import { parseInput } from './validation';
+import { readStream } from '../application/eventStore';
+import { foldRecorded } from '../application/foldStream';
 
 // Types here, ranges (1 to 1e9 cents) in the decider: a 400 is malformed, a 422 breaks a rule.
 const amountBody = z.object({ amountCents: z.number().int().safe() }).strict();

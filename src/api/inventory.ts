@@ -1,11 +1,12 @@
 import { Router } from 'express';
 import { productStreamId } from '../domain/product';
 import { stockStreamId, type StockLevels } from '../domain/stock';
-import { readAggregateState, type Queryable } from '../eventstore';
+import { type Queryable } from '../eventstore';
 import { findProduct } from '../application/catalog';
 import { adminOnly } from './access';
 import { ApiError } from './problem';
 import { pathId } from './requestContext';
+import { readAggregateState } from '../application/handleStateStoredCommand';
 
 export interface StockLevel {
   onHand: number;

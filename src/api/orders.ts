@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { orderDecider, type OrderState, type OrderStatus, orderStreamId } from '../domain/order';
-import { foldRecorded, readStream, type Queryable } from '../eventstore';
+import { type Queryable } from '../eventstore';
 import { addressSchema, idSchema, textSchema, type CommandAccepted, type OrderCommandName } from '../workflows/orderContract';
 import { type CommandPayload, type OrderGateway, newCommandId } from './orderGateway';
 import { adminOnly, assertCustomerAccess, principalOf, signedIn, type OrderOwners } from './access';
@@ -10,6 +10,8 @@ import { commandIdOf, expectedVersionOf, idFromIdempotencyKey, pathId, prefersAs
 import { consistencyQuery, readAtLeast, type ReadWaits } from './readConsistency';
 import { ORDER_SUMMARY } from '../projections/readModels';
 import { parseInput } from './validation';
+import { readStream } from '../application/eventStore';
+import { foldRecorded } from '../application/foldStream';
 
 const quantity = z.number().int().safe();
 const createOrderBody = z

@@ -8,7 +8,7 @@ import { stockStreamId } from '../domain/stock';
 import { findProduct } from '../application/catalog';
 import { commandMetadata } from '../application/commandMetadata';
 import { executeStockCommand } from '../application/stock';
-import { foldRecorded, handleCommand, readStream, type TransactionalDb } from '../eventstore';
+import { type TransactionalDb } from '../eventstore';
 import { CATALOG, type CatalogRow } from '../projections/readModels';
 import { readAllStock, readStock, stockLevel } from './inventory';
 import { adminOnly } from './access';
@@ -16,6 +16,9 @@ import { ApiError } from './problem';
 import { commandIdOf, idFromIdempotencyKey, pathId } from './requestContext';
 import { consistencyQuery, readAtLeast, type ReadWaits } from './readConsistency';
 import { parseInput } from './validation';
+import { readStream } from '../application/eventStore';
+import { foldRecorded } from '../application/foldStream';
+import { handleCommand } from '../application/handleCommand';
 
 const createProductBody = z
   .object({ name: z.string().trim().min(1).max(200), description: z.string().max(2000).default(''), priceCents: z.number().int().safe() })

@@ -1,5 +1,5 @@
 import { findPayment, type AccountCommand, type AccountEvent, type AccountState, type AccountTotals, type Payment } from '../domain/account';
-import type { KeyedEntries } from '../eventstore';
+import { type KeyedEntries } from './keyedEntries';
 
 /**
  * Payments as rows of `account_payments`, beside the account's snapshot of its totals: a command

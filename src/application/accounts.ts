@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ACCOUNT_SNAPSHOT_SCHEMA, ACCOUNT_STREAM_TYPE, accountDecider, accountStreamId, type AccountCommand } from '../domain/account';
-import { handleSnapshottedCommand, type EventMetadata, type TransactionalDb } from '../eventstore';
+import { type EventMetadata, type TransactionalDb } from '../eventstore';
 import { accountPaymentRows } from './accountPaymentRows';
+import { handleSnapshottedCommand } from './handleCommand';
 
 /*
  * Every conflict means another writer to the same account succeeded in between, so a writer can

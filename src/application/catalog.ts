@@ -1,5 +1,7 @@
 import { productDecider, productStreamId, type ProductState } from '../domain/product';
-import { foldRecorded, readStream, type Queryable } from '../eventstore';
+import { type Queryable } from '../eventstore';
+import { readStream } from './eventStore';
+import { foldRecorded } from './foldStream';
 
 /** The product as its stream says now, or null when there is no such product. */
 export async function findProduct(db: Queryable, productId: string): Promise<ProductState | null> {

@@ -1,6 +1,8 @@
 import { clientKeyOf, orderCommandIdAsStored } from '../domain/commandIds';
 import { orderDecider, type OrderState, orderStreamId } from '../domain/order';
-import { foldRecorded, readStream, type Queryable } from '../eventstore';
+import { type Queryable } from '../eventstore';
+import { readStream } from './eventStore';
+import { foldRecorded } from './foldStream';
 
 /*
  * An order as its Postgres stream records it: the record outlives the actor (Temporal deletes a

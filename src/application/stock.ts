@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { STOCK_STREAM_TYPE, stockDecider, stockStreamId, type StockCommand } from '../domain/stock';
-import { handleStateStoredCommand, type EventMetadata, type TransactionalDb } from '../eventstore';
+import { type EventMetadata, type TransactionalDb } from '../eventstore';
 import { stockReservationRows } from './stockReservationRows';
+import { handleStateStoredCommand } from './handleStateStoredCommand';
 
 /**
  * Runs one stock command on the product's state-stored stock aggregate (row lock, no retries). The

@@ -1,5 +1,6 @@
 import { findReservation, type Reservation, type ReservationStatus, type StockCommand, type StockEvent, type StockLevels, type StockState } from '../domain/stock';
-import type { KeyedEntries, Queryable } from '../eventstore';
+import type { Queryable } from '../eventstore';
+import { type KeyedEntries } from './keyedEntries';
 
 /** A stock's state row as stored: its levels, plus the whole map in a row written before migration 004. */
 export type StoredStock = StockLevels & { reservations?: Record<string, Reservation> };

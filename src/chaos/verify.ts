@@ -4,9 +4,11 @@ import { clientCommandId } from '../domain/commandIds';
 import { orderDecider, type OrderState, orderStreamId } from '../domain/order';
 import { productStreamId } from '../domain/product';
 import { stockStreamId } from '../domain/stock';
-import { foldRecorded, readStream, type Queryable } from '../eventstore';
+import { type Queryable } from '../eventstore';
 import { runInvariants, type InvariantFilter, type InvariantResult } from '../invariants';
 import type { ShopperResult } from './customers';
+import { readStream } from '../application/eventStore';
+import { foldRecorded } from '../application/foldStream';
 
 /** Where every order of the scenario ended, by the fold of its Postgres stream. */
 export interface Settlement {

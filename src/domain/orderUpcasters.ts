@@ -1,9 +1,9 @@
-import { defineUpcaster } from '../eventstore/upcasters';
+import { defineUpcaster } from './upcasting';
 import { ORDER_STREAM_TYPE, type OrderEvent } from './order';
 
 /*
  * Older shapes of the order's events, and how each becomes the next. Pure: a stored event is never
- * rewritten, readers upcast it (src/eventstore/eventSchemas.ts registers these). To change an
+ * rewritten, readers upcast it (eventSchemas.ts registers these). To change an
  * event's shape: add the new version here as the next step, change the event's type in order.ts
  * and let the decider emit it; writers then store the new version by themselves.
  */

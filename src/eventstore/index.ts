@@ -3,21 +3,4 @@ export { readStream, readAll, type ReadOptions } from './read';
 export { WrongExpectedVersion } from './errors';
 export type { Queryable } from './queryable';
 export * from './types';
-export { handleCommand, handleSnapshottedCommand, type DomainEvent, type HandledCommand, type SnapshotOptions } from './handleCommand';
-export { EntryFold, type KeyedEntries } from './keyedEntries';
-export { foldRecorded } from './foldStream';
-export {
-  handleStateStoredCommand,
-  readAggregateState,
-  type TransactionalDb,
-  type TransactionClient,
-} from './handleStateStoredCommand';
-export {
-  createUpcasterRegistry,
-  defineUpcaster,
-  type EventTypeKey,
-  type Upcaster,
-  type UpcasterRegistry,
-  type VersionedEvent,
-} from './upcasters';
-export { currentSchemaVersion, eventSchemas } from './eventSchemas';
+export { inTransaction, type TransactionalDb, type TransactionClient, type TransactionOutcome } from './transaction';

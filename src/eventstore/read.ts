@@ -1,8 +1,6 @@
 import pg from 'pg';
-import { eventSchemas } from './eventSchemas';
 import type { Queryable } from './queryable';
-import type { Checkpoint, RecordedEvent } from './types';
-import type { UpcasterRegistry } from './upcasters';
+import type { Checkpoint, EventSchemas, RecordedEvent } from './types';
 
 /**
  * The columns `toRecorded` reads, by position (rows come as arrays: no object per row with 12
@@ -58,9 +56,9 @@ function toRecorded(row: EventRow): RecordedEvent {
   };
 }
 
-/** Which registry turns stored events into their current shape; the application's by default. */
+/** Which registry turns stored events into their current shape: the domain's, handed in by the caller. */
 export interface ReadOptions {
-  schemas?: UpcasterRegistry;
+  schemas: EventSchemas;
 }
 
 /**
@@ -70,7 +68,7 @@ export interface ReadOptions {
 export async function readStream(
   db: Queryable,
   streamId: string,
-  range: { fromVersion?: number; toVersion?: number } & ReadOptions = {},
+  range: { fromVersion?: number; toVersion?: number } & ReadOptions,
 ): Promise<RecordedEvent[]> {
   const { rows } = await db.query<EventRow>({
     text: `SELECT ${COLUMNS} FROM events
@@ -79,8 +77,7 @@ export async function readStream(
     values: [streamId, range.fromVersion ?? 1, range.toVersion ?? null],
     rowMode: 'array',
   });
-  const schemas = range.schemas ?? eventSchemas;
-  return rows.map((row) => schemas.upcast(toRecorded(row)));
+  return rows.map((row) => range.schemas.upcast(toRecorded(row)));
 }
 
 /**
@@ -104,8 +101,7 @@ export async function readAll(
     values: [options.after.transactionId, options.after.globalPosition, options.limit],
     rowMode: 'array',
   });
-  const schemas = options.schemas ?? eventSchemas;
-  const events = rows.map((row) => schemas.upcast(toRecorded(row)));
+  const events = rows.map((row) => options.schemas.upcast(toRecorded(row)));
   const last = events[events.length - 1];
   return {
     events,

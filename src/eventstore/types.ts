@@ -33,6 +33,14 @@ export interface RecordedEvent {
 }
 
 /**
+ * Turns a stored event into its current shape. The store is generic: the domain's registry
+ * (`src/domain/eventSchemas.ts`) is handed to every reader, the store never imports it.
+ */
+export interface EventSchemas {
+  upcast<E extends RecordedEvent>(event: E): E;
+}
+
+/**
  * What the writer believes about the stream: its exact current version, that it does not exist
  * yet, that it exists, or nothing at all.
  */

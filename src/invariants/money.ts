@@ -10,9 +10,10 @@ import {
 } from '../domain/account';
 import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState } from '../domain/order';
 import { accountPaymentRows } from '../application/accountPaymentRows';
-import { EntryFold, type Queryable } from '../eventstore';
+import { type Queryable } from '../eventstore';
 import { foldChecked, idsWithPrefix, streamsOfType } from './streams';
 import { ResultBuilder, sameJson, suffix, type InvariantFilter, type InvariantResult } from './types';
+import { EntryFold } from '../application/keyedEntries';
 
 export const MONEY_INVARIANT = { id: '2', title: 'no balance below zero; debits − refunds = confirmed, not-cancelled orders; snapshots = fold' };
 

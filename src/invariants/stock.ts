@@ -1,8 +1,9 @@
 import { stockReservationRows, type StoredStock } from '../application/stockReservationRows';
 import { evolveStock, initialStockState, STOCK_STREAM_TYPE, type Reservation, type StockEvent, type StockLevels, type StockState } from '../domain/stock';
-import { EntryFold, type Queryable } from '../eventstore';
+import { type Queryable } from '../eventstore';
 import { idsWithPrefix, streamsOfType } from './streams';
 import { ResultBuilder, sameJson, type InvariantFilter, type InvariantResult } from './types';
+import { EntryFold } from '../application/keyedEntries';
 
 export const STOCK_INVARIANT = { id: '1', title: 'no product oversold (stock fold ≥ 0, reserved ≤ onHand, = aggregate_states + stock_reservations)' };
 

@@ -1,4 +1,6 @@
-import { eventSchemas, type Queryable, type UpcasterRegistry } from '../eventstore';
+import { type Queryable } from '../eventstore';
+import { eventSchemas } from '../domain/eventSchemas';
+import { type UpcasterRegistry } from '../domain/upcasting';
 
 /** A stored event as the checks need it, in its current schema. */
 export interface CheckedEvent {

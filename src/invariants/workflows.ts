@@ -1,12 +1,14 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { orderDecider, ORDER_STREAM_TYPE, orderStreamId } from '../domain/order';
-import { foldRecorded, readStream, type Queryable } from '../eventstore';
+import { type Queryable } from '../eventstore';
 import { conditionOf, describeCondition, inspectWorkflow, isStranded, type WorkflowCondition } from '../operations/workflowHealth';
 import type { orderWorkflow } from '../workflows/order';
 import { getOrderQuery, orderWorkflowId, type OrderSnapshot } from '../workflows/orderContract';
 import { idsWithPrefix, withConcurrency } from './streams';
 import { ResultBuilder, sameJson, skipped, suffix, type InvariantFilter, type InvariantResult } from './types';
+import { readStream } from '../application/eventStore';
+import { foldRecorded } from '../application/foldStream';
 
 export const WORKFLOW_INVARIANT = { id: '4', title: 'order stream fold = order workflow state (query / result)' };
 

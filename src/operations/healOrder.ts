@@ -5,7 +5,7 @@ import { createStockActivities } from '../activities/stockActivities';
 import type { OrderActorSettings } from '../api/orderGateway';
 import { clientKeyOf, orderCommandIdAsStored } from '../domain/commandIds';
 import { evolveOrder, initialOrderState, isTerminal, type CheckoutReport, type OrderEvent, type OrderState, orderStreamId } from '../domain/order';
-import { readStream, type RecordedEvent, type TransactionalDb } from '../eventstore';
+import { type RecordedEvent, type TransactionalDb } from '../eventstore';
 import { compareActorWithStream, type ActorVerdict } from '../invariants/workflows';
 import { checkoutIds, checkoutWorkflowId, type checkoutWorkflow } from '../workflows/checkout';
 import { CommandLedger } from '../workflows/commandLedger';
@@ -13,6 +13,7 @@ import type { orderWorkflow } from '../workflows/order';
 import { orderWorkflowId, type CarriedOrder } from '../workflows/orderContract';
 import { CustomerIdAttribute, OrderStatusAttribute } from '../workflows/searchAttributes';
 import { describeCondition, inspectWorkflow, type WorkflowCondition } from './workflowHealth';
+import { readStream } from '../application/eventStore';
 
 /*
  * The operator's remedy for a stranded order (`npm run orders:heal -- <orderId>`): brings the

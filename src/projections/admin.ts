@@ -1,8 +1,8 @@
 import type { Queryable, TransactionalDb } from '../eventstore';
-import { readStream } from '../eventstore';
 import { describeError, PROJECTION_LOCK } from './projector';
 import { REBUILD_LOCK } from './rebuild';
 import type { Projection } from './types';
+import { readStream } from '../application/eventStore';
 
 export interface ProjectionStatus {
   name: string;

@@ -1,7 +1,8 @@
 import type { Pool } from '../db/pool';
 import { inTransaction } from '../db/pool';
-import { readStream, type Queryable, type RecordedEvent } from '../eventstore';
+import { type Queryable, type RecordedEvent } from '../eventstore';
 import type { Projection } from './types';
+import { readStream } from '../application/eventStore';
 
 const KIND_BY_TYPE: Record<string, 'order_confirmed' | 'order_cancelled' | 'order_expired'> = {
   CheckoutSucceeded: 'order_confirmed',

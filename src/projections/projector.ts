@@ -1,9 +1,10 @@
 import pg, { DatabaseError } from 'pg';
 import type { Pool, PoolClient } from '../db/pool';
 import { changePayload, READ_MODEL_CHANNEL } from '../db/readModelChanges';
-import { readAll, type Checkpoint, type Queryable, type RecordedEvent } from '../eventstore';
+import { type Checkpoint, type Queryable, type RecordedEvent } from '../eventstore';
 import type { Logger } from '../logger';
 import { handledByStream, handles, type Projection } from './types';
+import { readAll } from '../application/eventStore';
 
 /** Advisory lock namespace of "the one active instance of projection X"; the key is hashtext(name). */
 export const PROJECTION_LOCK = 727_002;

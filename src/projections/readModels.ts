@@ -2,8 +2,9 @@ import { evolveAccount, initialAccountState, ACCOUNT_STREAM_TYPE, type AccountEv
 import { evolveOrder, initialOrderState, type OrderEvent, type OrderState } from '../domain/order';
 import { evolveProduct, initialProductState, type ProductEvent, type ProductState } from '../domain/product';
 import { evolveStock, STOCK_STREAM_TYPE, type StockEvent } from '../domain/stock';
-import { readStream, type Queryable, type RecordedEvent } from '../eventstore';
+import { type Queryable, type RecordedEvent } from '../eventstore';
 import type { Projection } from './types';
+import { readStream } from '../application/eventStore';
 
 /**
  * The events of `event`'s stream that a model at `modelVersion` has not folded yet, in version

@@ -1,8 +1,9 @@
 import pg from 'pg';
 import type { Pool } from '../db/pool';
-import { readAll, START, type Checkpoint, type Queryable } from '../eventstore';
+import { START, type Checkpoint, type Queryable } from '../eventstore';
 import { applyBatch } from './projector';
 import type { Projection } from './types';
+import { readAll } from '../application/eventStore';
 
 /** Advisory lock namespace of "projection X is being rebuilt"; the key is hashtext(name). */
 export const REBUILD_LOCK = 727_003;

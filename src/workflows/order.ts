@@ -28,7 +28,6 @@ import {
   type OrderCommand,
   type OrderState,
 } from '../domain/order';
-import { currentSchemaVersion } from '../eventstore/eventSchemas';
 import { checkoutIds, checkoutWorkflow, checkoutWorkflowId, undoCheckoutAttempt } from './checkout';
 import { CommandLedger, ledgerFromLegacy } from './commandLedger';
 import {
@@ -48,6 +47,7 @@ import {
   type OrderWorkflowInput,
 } from './orderContract';
 import { CustomerIdAttribute, OrderStatusAttribute } from './searchAttributes';
+import { currentSchemaVersion } from '../domain/eventSchemas';
 
 const { appendOrderEvents, findAcceptedCommand, lookUpProduct, lookUpProducts } = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10 seconds',

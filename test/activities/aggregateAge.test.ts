@@ -6,9 +6,10 @@ import type { Pool } from '../../src/db/pool';
 import { ACCOUNT_STREAM_TYPE, accountStreamId, type AccountCommand, type AccountEvent } from '../../src/domain/account';
 import { clientCommandId, internalCommandId } from '../../src/domain/commandIds';
 import { STOCK_STREAM_TYPE, stockStreamId, type StockCommand, type StockEvent, type StockState } from '../../src/domain/stock';
-import { appendToStream, readAggregateState, type Queryable, type TransactionalDb } from '../../src/eventstore';
+import { appendToStream, type Queryable, type TransactionalDb } from '../../src/eventstore';
 import { checkMoney, checkStock } from '../../src/invariants';
 import { testPool, uniqueId } from '../support/harness';
+import { readAggregateState } from '../../src/application/handleStateStoredCommand';
 
 /*
  * The cost of one stock or account command does not depend on the aggregate's age: on a product

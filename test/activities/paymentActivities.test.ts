@@ -5,10 +5,12 @@ import { commandMetadata } from '../../src/application/commandMetadata';
 import { createPaymentActivities, type PaymentActivities } from '../../src/activities/paymentActivities';
 import type { Pool } from '../../src/db/pool';
 import { accountDecider, accountStreamId } from '../../src/domain/account';
-import { appendToStream, foldRecorded, readStream, type TransactionalDb } from '../../src/eventstore';
+import { appendToStream, type TransactionalDb } from '../../src/eventstore';
 import { checkMoney } from '../../src/invariants';
 import { testPool, uniqueId } from '../support/harness';
 import { expectRefused } from './failures';
+import { readStream } from '../../src/application/eventStore';
+import { foldRecorded } from '../../src/application/foldStream';
 
 /* The saga's payment steps on real Postgres, called directly. Every test has its own customer. */
 

@@ -5,9 +5,12 @@ import { commandMetadata } from '../../src/application/commandMetadata';
 import { createStockActivities, type StockActivities } from '../../src/activities/stockActivities';
 import type { Pool } from '../../src/db/pool';
 import { stockDecider, stockStreamId, type ReservationStatus, type StockLevels, type StockState } from '../../src/domain/stock';
-import { appendToStream, foldRecorded, readAggregateState, readStream, type TransactionalDb } from '../../src/eventstore';
+import { appendToStream, type TransactionalDb } from '../../src/eventstore';
 import { createProduct, testPool, uniqueId } from '../support/harness';
 import { expectRefused } from './failures';
+import { readStream } from '../../src/application/eventStore';
+import { foldRecorded } from '../../src/application/foldStream';
+import { readAggregateState } from '../../src/application/handleStateStoredCommand';
 
 /*
  * The saga's stock steps on real Postgres, called directly (what a worker would run). Every test

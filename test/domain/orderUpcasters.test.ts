@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { decideOrder, evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent } from '../../src/domain/order';
 import { orderUpcasters, type OrderItemAddedV1 } from '../../src/domain/orderUpcasters';
-import { currentSchemaVersion, eventSchemas } from '../../src/eventstore/eventSchemas';
+import { currentSchemaVersion, eventSchemas } from '../../src/domain/eventSchemas';
 
 const stored = (type: string, schemaVersion: number, data: unknown) => ({ streamType: ORDER_STREAM_TYPE, type, schemaVersion, data });
 

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '../../src/db/pool';
-import {
-  appendToStream,
-  readStream,
-  WrongExpectedVersion,
-  type AppendResult,
-  type EventData,
-  type ExpectedVersion,
-} from '../../src/eventstore';
+import { appendToStream, WrongExpectedVersion, type AppendResult, type EventData, type ExpectedVersion } from '../../src/eventstore';
 import { testPool, uniqueId } from '../support/harness';
+import { readStream } from '../../src/application/eventStore';
 
 /*
  * The append contract against real Postgres. The database is shared with other test files running

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '../../src/db/pool';
-import { appendToStream, readAll, readStream, START, type Checkpoint, type EventData, type RecordedEvent } from '../../src/eventstore';
+import { appendToStream, START, type Checkpoint, type EventData, type RecordedEvent } from '../../src/eventstore';
 import { testPool, uniqueId } from '../support/harness';
+import { readAll, readStream } from '../../src/application/eventStore';
 
 /*
  * The global order for subscribers, against real Postgres. Other test files append to the same

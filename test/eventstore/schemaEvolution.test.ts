@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Decider } from '../../src/domain/decider';
 import { ORDER_STREAM_TYPE, orderDecider, type OrderState, orderStreamId } from '../../src/domain/order';
-import {
-  createUpcasterRegistry,
-  defineUpcaster,
-  foldRecorded,
-  handleCommand,
-  handleStateStoredCommand,
-  readAll,
-  readStream,
-  START,
-  type Checkpoint,
-  type RecordedEvent,
-} from '../../src/eventstore';
+import { START, type Checkpoint, type RecordedEvent } from '../../src/eventstore';
 import { getOrderQuery } from '../../src/workflows/orderContract';
 import { createProduct, http, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress, startOrderActor } from '../support/orders';
+import { readAll, readStream } from '../../src/application/eventStore';
+import * as store from '../../src/eventstore';
+import { foldRecorded } from '../../src/application/foldStream';
+import { handleCommand } from '../../src/application/handleCommand';
+import { handleStateStoredCommand } from '../../src/application/handleStateStoredCommand';
+import { createUpcasterRegistry, defineUpcaster } from '../../src/domain/upcasting';
 
 /*
  * Event schema evolution end to end: OrderItemAdded v1 rows (no lineTotalCents) written straight
@@ -120,7 +115,7 @@ describe('OrderItemAdded v1 rows in an order stream', () => {
   });
 
   test('foldRecorded gives evolve the v2 shape, also for events not read through readStream', async () => {
-    const raw = await readStream(app.pool, streamId, { schemas: createUpcasterRegistry([]) }); // no upcasting: as stored
+    const raw = await store.readStream(app.pool, streamId, { schemas: createUpcasterRegistry([]) }); // no upcasting: as stored
     expect(raw[1]).toMatchObject({ schemaVersion: 1, data: { ...teapot, unitPriceCents: 2500, quantity: 2 } });
     expect(raw[1]!.data).not.toHaveProperty('lineTotalCents');
     // A decider that keeps what evolve was handed.

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../../src/activities';
 import type { Pool } from '../../src/db/pool';
-import { currentSchemaVersion } from '../../src/eventstore';
 import {
   anyFailed,
   checkCheckouts,
@@ -18,6 +17,7 @@ import { commandSignals, orderWorkflowId } from '../../src/workflows/orderContra
 import { sampleAddress } from '../support/orders';
 import { testClient, testPool, uniqueId } from '../support/harness';
 import { cartReadyToCheckOut, gate, startTestWorker, strandingBundle, waitForWorkflow } from '../operations/stranding';
+import { currentSchemaVersion } from '../../src/domain/eventSchemas';
 
 let client: Client;
 let pool: Pool;

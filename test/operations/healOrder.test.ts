@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createActivities } from '../../src/activities';
-import { readStream } from '../../src/eventstore';
 import { anyFailed, formatReport, runInvariants } from '../../src/invariants';
 import { healOrder, type HealReport } from '../../src/operations/healOrder';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
 import { commandSignals, orderWorkflowId } from '../../src/workflows/orderContract';
 import { testEnv, useTestApi } from '../support/harness';
 import { cartReadyToCheckOut, gate, startTestWorker, strandingBundle, waitForWorkflow } from './stranding';
+import { readStream } from '../../src/application/eventStore';
 
 /** The API on the shared worker's queue: where healed actors run, and where orders are used after. */
 const app = useTestApi({ poolSize: 10 });

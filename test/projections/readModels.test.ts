@@ -3,10 +3,11 @@ import { accountDecider, accountStreamId } from '../../src/domain/account';
 import { orderDecider } from '../../src/domain/order';
 import { productDecider, productStreamId } from '../../src/domain/product';
 import { stockDecider, stockStreamId } from '../../src/domain/stock';
-import { foldRecorded, readStream } from '../../src/eventstore';
 import { deliverNotification } from '../../src/projections';
 import { http, startTestApi, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress } from '../support/orders';
+import { readStream } from '../../src/application/eventStore';
+import { foldRecorded } from '../../src/application/foldStream';
 
 /*
  * The real read models, fed by the projector the test run's worker process runs, through the real

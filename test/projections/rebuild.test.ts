@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { accountDecider, accountStreamId } from '../../src/domain/account';
 import { orderDecider } from '../../src/domain/order';
-import { foldRecorded, readStream } from '../../src/eventstore';
 import { accountSummaryProjection, orderSummaryProjection, projectionStatuses, rebuildProjection, allProjections } from '../../src/projections';
 import { testEnv, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress } from '../support/orders';
+import { readStream } from '../../src/application/eventStore';
+import { foldRecorded } from '../../src/application/foldStream';
 
 /*
  * Rebuilds run against the shared database while the run's projector keeps the live models

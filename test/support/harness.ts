@@ -8,10 +8,10 @@ import { signToken, type Principal } from '../../src/auth/tokens';
 import type { OrderActorSettings } from '../../src/api/orderGateway';
 import { createPool, type Pool } from '../../src/db/pool';
 import { productDecider, productStreamId } from '../../src/domain/product';
-import { handleCommand } from '../../src/eventstore';
 import { createLogger } from '../../src/logger';
 import type { Projection } from '../../src/projections';
 import { connectClient } from '../../src/temporal';
+import { handleCommand } from '../../src/application/handleCommand';
 
 /** What global setup started for this run. */
 export const testEnv = {

@@ -5,10 +5,10 @@ import { createActivities } from '../../src/activities';
 import type { CheckoutActivities } from '../../src/activities/checkoutActivities';
 import type { Pool } from '../../src/db/pool';
 import { stockStreamId } from '../../src/domain/stock';
-import { readStream } from '../../src/eventstore';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
 import { createProduct, http, startTestApi, testClient, testEnv, testPool, uniqueId } from '../support/harness';
 import { sampleAddress } from '../support/orders';
+import { readStream } from '../../src/application/eventStore';
 
 let client: Client;
 let pool: Pool;

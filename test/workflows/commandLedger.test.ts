@@ -1,11 +1,11 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Pool } from '../../src/db/pool';
-import { readStream } from '../../src/eventstore';
 import { commandUpdates, type OrderCommandInput } from '../../src/workflows/orderContract';
 import { orderStreamId } from '../../src/domain/order';
 import { createProduct, testClient, testPool, uniqueId } from '../support/harness';
 import { startOrderActor } from '../support/orders';
+import { readStream } from '../../src/application/eventStore';
 
 /* The actor's ledger against keys a client chooses: internal-looking ones, floods, forgotten ones. */
 let client: Client;

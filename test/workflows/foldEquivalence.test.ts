@@ -3,11 +3,12 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Pool } from '../../src/db/pool';
 import { orderDecider, orderStreamId } from '../../src/domain/order';
-import { foldRecorded, readStream } from '../../src/eventstore';
 import { commandUpdates, getOrderQuery, type OrderCommandInput, type OrderCommandName } from '../../src/workflows/orderContract';
 import type { orderWorkflow } from '../../src/workflows/order';
 import { createProduct, testClient, testPool, uniqueId } from '../support/harness';
 import { sampleAddress, startOrderActor } from '../support/orders';
+import { readStream } from '../../src/application/eventStore';
+import { foldRecorded } from '../../src/application/foldStream';
 
 let client: Client;
 let pool: Pool;

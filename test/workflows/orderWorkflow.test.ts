@@ -5,10 +5,11 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Pool } from '../../src/db/pool';
 import { findTemporalCli } from '../../src/devstack/temporalCli';
 import { orderDecider, orderStreamId } from '../../src/domain/order';
-import { foldRecorded, readStream } from '../../src/eventstore';
 import { commandSignals, commandUpdates, getCommandOutcomeQuery, getOrderQuery } from '../../src/workflows/orderContract';
 import { createProduct, testClient, testEnv, testPool, uniqueId } from '../support/harness';
 import { sampleAddress, startOrderActor } from '../support/orders';
+import { readStream } from '../../src/application/eventStore';
+import { foldRecorded } from '../../src/application/foldStream';
 
 let client: Client;
 let pool: Pool;

@@ -1,7 +1,7 @@
 import type { Decider } from '../domain/decider';
-import { eventSchemas } from './eventSchemas';
-import type { RecordedEvent } from './types';
-import type { UpcasterRegistry } from './upcasters';
+import { eventSchemas } from '../domain/eventSchemas';
+import type { UpcasterRegistry } from '../domain/upcasting';
+import type { RecordedEvent } from '../eventstore';
 
 /**
  * Folds stored events with a decider's `evolve`: the same fold the workflow runs, anywhere. Events

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '../../src/db/pool';
 import { DomainError, type Decider } from '../../src/domain/decider';
-import { appendToStream, handleStateStoredCommand, readAggregateState, readStream, WrongExpectedVersion } from '../../src/eventstore';
+import { appendToStream, WrongExpectedVersion } from '../../src/eventstore';
 import { testPool, uniqueId } from '../support/harness';
+import { readStream } from '../../src/application/eventStore';
+import { handleStateStoredCommand, readAggregateState } from '../../src/application/handleStateStoredCommand';
 
 /*
  * The state-stored host against real Postgres, with a tiny counter decider: add n (n >= 1), or

@@ -1,12 +1,8 @@
 import type { Decider } from '../domain/decider';
-import { appendToStream } from './appendToStream';
-import { eventSchemas } from './eventSchemas';
+import { eventSchemas } from '../domain/eventSchemas';
+import { appendToStream, inTransaction, type Queryable, type TransactionalDb } from '../eventstore';
 import { commandStored, idempotency, toEventData, type CommandHostOptions, type DomainEvent, type HandledCommand } from './handleCommand';
 import { EntryFold, wholeState, type KeyedEntries } from './keyedEntries';
-import type { Queryable } from './queryable';
-import { inTransaction, type TransactionalDb } from './transaction';
-
-export type { TransactionalDb, TransactionClient } from './transaction';
 
 interface StateRow {
   stream_type: string;

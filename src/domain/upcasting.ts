@@ -4,8 +4,9 @@
  * into the new shape. Readers apply the chain on every read, so everything downstream of
  * `readStream` / `readAll` (folds, projections, time travel, the API) sees the current shape only.
  *
- * Pure data and functions, no I/O: the order workflow's sandbox imports it too (for
- * `currentSchemaVersion`).
+ * Pure data and functions, no I/O: the domain registers its upcasters here (`eventSchemas.ts`),
+ * the order workflow's sandbox asks it for `currentSchemaVersion`, and the event store's readers
+ * take the registry as an argument (`EventSchemas`), so neither imports the other.
  */
 
 /** Where an event type lives: the same type name may mean different things in different streams. */

@@ -1,9 +1,9 @@
-import { orderUpcasters } from '../domain/orderUpcasters';
-import { createUpcasterRegistry } from './upcasters';
+import { orderUpcasters } from './orderUpcasters';
+import { createUpcasterRegistry } from './upcasting';
 
 /**
- * The application's event schemas: every aggregate's upcasters in one registry. Readers
- * (`readStream`, `readAll`, `foldRecorded`) upcast with it by default, writers ask it which
+ * The domain's event schemas: every aggregate's upcasters in one registry. Readers of the event
+ * store upcast with it (`src/application/eventStore.ts` hands it to them), writers ask it which
  * version to store. Workflow-safe (pure), so the order workflow imports it directly.
  */
 export const eventSchemas = createUpcasterRegistry([...orderUpcasters]);

@@ -1,16 +1,11 @@
 import { createHash } from 'node:crypto';
 import { DatabaseError } from 'pg';
 import { DomainError, type Decider } from '../domain/decider';
-import { appendToStream } from './appendToStream';
-import { eventSchemas } from './eventSchemas';
+import { eventSchemas } from '../domain/eventSchemas';
+import type { UpcasterRegistry } from '../domain/upcasting';
+import { appendToStream, inTransaction, readStream, WrongExpectedVersion, type EventData, type EventMetadata, type Queryable, type TransactionalDb } from '../eventstore';
 import { foldRecorded } from './foldStream';
-import { WrongExpectedVersion } from './errors';
 import { EntryFold, type KeyedEntries } from './keyedEntries';
-import type { Queryable } from './queryable';
-import { readStream } from './read';
-import { inTransaction, type TransactionalDb } from './transaction';
-import type { EventData, EventMetadata } from './types';
-import type { UpcasterRegistry } from './upcasters';
 
 export interface DomainEvent {
   type: string;

@@ -1,4 +1,4 @@
-import { createUpcasterRegistry, defineUpcaster, type VersionedEvent } from '../../src/eventstore/upcasters';
+import { createUpcasterRegistry, defineUpcaster, type VersionedEvent } from '../../src/domain/upcasting';
 
 /* The registry on its own: pure, no database. */
 

@@ -1,4 +1,4 @@
-import type { Queryable } from './queryable';
+import type { Queryable } from '../eventstore';
 
 /**
  * The part of an aggregate's state that grows with its age (a stock's reservations, an account's
