@@ -21,3 +21,16 @@ export {
   type VersionedEvent,
 } from './upcasters';
 export { currentSchemaVersion, eventSchemas } from './eventSchemas';
+export {
+  countStreams,
+  findDuplicateEventIds,
+  findStreamVersionMismatches,
+  readEventsOfType,
+  readStreamsOfType,
+  streamIdsByLastChange,
+  timeSinceLastEvent,
+  type AuditedEvent,
+  type DuplicateEventId,
+  type StreamAtVersion,
+  type StreamVersionMismatch,
+} from './audit';
