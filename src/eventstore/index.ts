@@ -4,3 +4,16 @@ export { WrongExpectedVersion } from './errors';
 export type { Queryable } from './queryable';
 export * from './types';
 export { inTransaction, type TransactionalDb, type TransactionClient, type TransactionOutcome } from './transaction';
+export {
+  countStreams,
+  findDuplicateEventIds,
+  findStreamVersionMismatches,
+  readEventsOfType,
+  readStreamsOfType,
+  streamIdsByLastChange,
+  timeSinceLastEvent,
+  type AuditedEvent,
+  type DuplicateEventId,
+  type StreamAtVersion,
+  type StreamVersionMismatch,
+} from './audit';

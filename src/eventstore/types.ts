@@ -37,7 +37,7 @@ export interface RecordedEvent {
  * (`src/domain/eventSchemas.ts`) is handed to every reader, the store never imports it.
  */
 export interface EventSchemas {
-  upcast<E extends RecordedEvent>(event: E): E;
+  upcast<E extends Pick<RecordedEvent, 'streamType' | 'type' | 'schemaVersion' | 'data'>>(event: E): E;
 }
 
 /**

@@ -1,11 +1,12 @@
 import type { Client } from '@temporalio/client';
-import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState, orderStreamId } from '../domain/order';
-import type { Queryable } from '../eventstore';
+import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState, orderStreamId, orderStreams } from '../domain/order';
+import { readStreamsOfType, timeSinceLastEvent, type Queryable } from '../eventstore';
 import { describeCondition, inspectWorkflow, type WorkflowCondition } from '../operations/workflowHealth';
 import { checkoutWorkflowId, FORWARD_STEP, UNDO_STEP, type StepPolicy } from '../workflows/checkout';
 import { orderWorkflowId } from '../workflows/orderContract';
-import { foldChecked, idsWithPrefix, streamsOfType, withConcurrency } from './streams';
-import { ResultBuilder, skipped, suffix, type InvariantFilter, type InvariantResult } from './types';
+import { aggregateIdOf, foldChecked, streamIdsOfType, withConcurrency } from './streams';
+import { ResultBuilder, skipped, type InvariantFilter, type InvariantResult } from './types';
+import { eventSchemas } from '../domain/eventSchemas';
 
 export const CHECKOUT_INVARIANT = { id: '6', title: 'no stranded checkout (a PLACED order has its saga running, within its deadline)' };
 
@@ -72,7 +73,7 @@ interface PlacedOrder {
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 
 async function stillPlaced(db: Queryable, order: PlacedOrder): Promise<boolean> {
-  for await (const stream of streamsOfType(db, ORDER_STREAM_TYPE, { streamIds: [orderStreamId(order.orderId)] })) {
+  for await (const stream of readStreamsOfType(db, ORDER_STREAM_TYPE, { streamIds: [orderStreamId(order.orderId)], schemas: eventSchemas })) {
     const state = foldChecked<OrderState, OrderEvent>(initialOrderState, evolveOrder, stream.events);
     return state.status === 'PLACED' && state.checkoutAttempts === order.attempt;
   }
@@ -101,22 +102,17 @@ export async function checkCheckouts(
 ): Promise<InvariantResult> {
   if (!client) return skipped(CHECKOUT_INVARIANT.id, CHECKOUT_INVARIANT.title, 'skipped: no Temporal client given');
   const result = new ResultBuilder(CHECKOUT_INVARIANT.id, CHECKOUT_INVARIANT.title);
-  const only = idsWithPrefix(filter.streamIds, 'order-');
+  const only = streamIdsOfType(filter.streamIds, orderStreams);
   if (only?.length === 0) return result.build();
 
   const placed: Omit<PlacedOrder, 'placedForMs'>[] = [];
-  for await (const stream of streamsOfType(db, ORDER_STREAM_TYPE, { streamIds: only })) {
+  for await (const stream of readStreamsOfType(db, ORDER_STREAM_TYPE, { streamIds: only, schemas: eventSchemas })) {
     result.checked();
     const state = foldChecked<OrderState, OrderEvent>(initialOrderState, evolveOrder, stream.events);
-    if (state.status === 'PLACED') placed.push({ orderId: suffix(stream.streamId, 'order-'), attempt: state.checkoutAttempts, lineCount: state.items.length });
+    if (state.status === 'PLACED') placed.push({ orderId: aggregateIdOf(orderStreams, stream.streamId), attempt: state.checkoutAttempts, lineCount: state.items.length });
   }
   if (placed.length === 0) return result.build();
-  const { rows } = await db.query<{ stream_id: string; placed_for_ms: string }>(
-    `SELECT stream_id, (extract(epoch FROM now() - max(recorded_at)) * 1000)::bigint AS placed_for_ms FROM events
-      WHERE stream_id = ANY($1::text[]) AND type = 'OrderPlaced' GROUP BY stream_id`,
-    [placed.map((p) => orderStreamId(p.orderId))],
-  );
-  const placedFor = new Map(rows.map((r) => [r.stream_id, Number(r.placed_for_ms)]));
+  const placedFor = await timeSinceLastEvent(db, { streamIds: placed.map((p) => orderStreamId(p.orderId)), type: 'OrderPlaced' });
 
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
   const handoffMs = options.handoffMs ?? CHECKOUT_HANDOFF_MS;

@@ -1,6 +1,7 @@
 import {
   ACCOUNT_SNAPSHOT_SCHEMA,
   ACCOUNT_STREAM_TYPE,
+  accountStreams,
   evolveAccount,
   initialAccountState,
   type AccountEvent,
@@ -8,12 +9,13 @@ import {
   type AccountTotals,
   type Payment,
 } from '../domain/account';
-import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState } from '../domain/order';
+import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, orderStreams, type OrderEvent, type OrderState } from '../domain/order';
 import { accountPaymentRows } from '../application/accountPaymentRows';
-import { type Queryable } from '../eventstore';
-import { foldChecked, idsWithPrefix, streamsOfType } from './streams';
-import { ResultBuilder, sameJson, suffix, type InvariantFilter, type InvariantResult } from './types';
+import { readEventsOfType, readStreamsOfType, type Queryable } from '../eventstore';
+import { aggregateIdOf, foldChecked, streamIdsOfType } from './streams';
+import { ResultBuilder, sameJson, type InvariantFilter, type InvariantResult } from './types';
 import { EntryFold } from '../application/keyedEntries';
+import { eventSchemas } from '../domain/eventSchemas';
 
 export const MONEY_INVARIANT = { id: '2', title: 'no balance below zero; debits − refunds = confirmed, not-cancelled orders; snapshots = fold' };
 
@@ -34,6 +36,12 @@ interface AccountMoney {
   net: number;
 }
 
+type OrderCreated = Extract<OrderEvent, { type: 'OrderCreated' }>['data'];
+
+/** The OrderCreated events of `streamIds`, or of every order. */
+const ordersCreated = (db: Queryable, streamIds?: readonly string[]) =>
+  readEventsOfType(db, { streamType: ORDER_STREAM_TYPE, type: 'OrderCreated', streamIds, schemas: eventSchemas });
+
 /**
  * Which customers to reconcile, and their order streams: every customer when there is no filter;
  * otherwise the filter's customers, the owners of its account streams and of its order streams.
@@ -41,15 +49,13 @@ interface AccountMoney {
 async function customersInScope(db: Queryable, filter: InvariantFilter): Promise<string[] | null> {
   if (!filter.streamIds && !filter.customerIds) return null;
   const customers = new Set(filter.customerIds ?? []);
-  for (const id of idsWithPrefix(filter.streamIds, 'account-') ?? []) customers.add(suffix(id, 'account-'));
-  const orderIds = idsWithPrefix(filter.streamIds, 'order-') ?? [];
+  for (const id of streamIdsOfType(filter.streamIds, accountStreams) ?? []) customers.add(aggregateIdOf(accountStreams, id));
+  const orderIds = streamIdsOfType(filter.streamIds, orderStreams) ?? [];
   if (orderIds.length > 0) {
-    const { rows } = await db.query<{ customer_id: string }>(
-      `SELECT DISTINCT data->>'customerId' AS customer_id FROM events
-        WHERE stream_id = ANY($1::text[]) AND stream_type = $2 AND type = 'OrderCreated'`,
-      [orderIds, ORDER_STREAM_TYPE],
-    );
-    for (const r of rows) if (r.customer_id) customers.add(r.customer_id);
+    for await (const created of ordersCreated(db, orderIds)) {
+      const { customerId } = created.data as OrderCreated;
+      if (customerId) customers.add(customerId);
+    }
   }
   return [...customers];
 }
@@ -88,19 +94,19 @@ export async function checkMoney(db: Queryable, filter: InvariantFilter = {}): P
   // The customers' orders (all orders when unfiltered), reduced to what matters for money.
   let orderStreamIds: string[] | undefined;
   if (customers) {
-    const { rows } = await db.query<{ stream_id: string }>(
-      `SELECT DISTINCT stream_id FROM events
-        WHERE stream_type = $1 AND type = 'OrderCreated' AND data->>'customerId' = ANY($2::text[])`,
-      [ORDER_STREAM_TYPE, customers],
-    );
-    orderStreamIds = rows.map((r) => r.stream_id);
+    const inScope = new Set(customers);
+    const found = new Set<string>();
+    for await (const created of ordersCreated(db)) {
+      if (inScope.has((created.data as OrderCreated).customerId)) found.add(created.streamId);
+    }
+    orderStreamIds = [...found];
   }
   const ordersByCustomer = new Map<string, Map<string, OrderMoney>>();
   if (!orderStreamIds || orderStreamIds.length > 0) {
-    for await (const stream of streamsOfType(db, ORDER_STREAM_TYPE, { streamIds: orderStreamIds })) {
+    for await (const stream of readStreamsOfType(db, ORDER_STREAM_TYPE, { streamIds: orderStreamIds, schemas: eventSchemas })) {
       const state = foldChecked<OrderState, OrderEvent>(initialOrderState, evolveOrder, stream.events);
       if (!state.customerId) continue; // no OrderCreated: invariant 3 / 4 territory
-      const orderId = state.orderId ?? suffix(stream.streamId, 'order-');
+      const orderId = state.orderId ?? aggregateIdOf(orderStreams, stream.streamId);
       const paid = state.checkout !== null && state.status !== 'CANCELLED';
       const money: OrderMoney = {
         orderId,
@@ -116,11 +122,11 @@ export async function checkMoney(db: Queryable, filter: InvariantFilter = {}): P
 
   // The accounts: balance never below zero, and the money per order.
   const accounts = new Map<string, AccountMoney>();
-  const accountStreamIds = customers?.map((c) => `account-${c}`);
-  for await (const stream of streamsOfType(db, ACCOUNT_STREAM_TYPE, { streamIds: accountStreamIds })) {
+  const accountStreamIds = customers?.map(accountStreams.streamId);
+  for await (const stream of readStreamsOfType(db, ACCOUNT_STREAM_TYPE, { streamIds: accountStreamIds, schemas: eventSchemas })) {
     result.checked();
     result.count('accounts');
-    const customerId = suffix(stream.streamId, 'account-');
+    const customerId = aggregateIdOf(accountStreams, stream.streamId);
     const money: AccountMoney = { netByOrder: new Map(), payments: new Map(), net: 0 };
     let firstNegative: string | null = null;
     const snapshot = await readSnapshot(db, stream.streamId);

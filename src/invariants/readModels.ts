@@ -1,10 +1,12 @@
-import { ACCOUNT_STREAM_TYPE, evolveAccount, initialAccountState, type AccountEvent, type AccountState } from '../domain/account';
-import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState } from '../domain/order';
-import { evolveStock, initialStockState, STOCK_STREAM_TYPE, type StockEvent, type StockState } from '../domain/stock';
-import type { Queryable } from '../eventstore';
+import { accountStreams, evolveAccount, initialAccountState, type AccountEvent, type AccountState } from '../domain/account';
+import { evolveOrder, initialOrderState, orderStreams, type OrderEvent, type OrderState } from '../domain/order';
+import { evolveStock, initialStockState, stockStreams, type StockEvent, type StockState } from '../domain/stock';
+import type { StreamNames } from '../domain/streamNames';
+import { readStreamsOfType, type Queryable, type StreamAtVersion } from '../eventstore';
 import type { AccountSummaryRow } from '../projections/readModels';
-import { foldChecked, idsWithPrefix, streamsOfType, type LoadedStream } from './streams';
-import { ResultBuilder, sameJson, suffix, type InvariantFilter, type InvariantResult } from './types';
+import { aggregateIdOf, foldChecked, streamIdsOfType } from './streams';
+import { ResultBuilder, sameJson, type InvariantFilter, type InvariantResult } from './types';
+import { eventSchemas } from '../domain/eventSchemas';
 
 export const READ_MODEL_INVARIANT = { id: '5', title: 'read models = fold of the event table (rows at the stream version)' };
 
@@ -29,11 +31,12 @@ function compareVersions(result: ResultBuilder, model: string, streamId: string,
   return true;
 }
 
-/** Batches a stream type's streams so each page's model rows are fetched in one query. */
-async function forEachPage(db: Queryable, streamType: string, streamIds: string[] | undefined, page: (streams: LoadedStream[]) => Promise<void>) {
+/** Batches a stream type's streams (those of the filter) so each page's model rows are fetched in one query. */
+async function forEachPage(db: Queryable, names: StreamNames, filter: InvariantFilter, page: (streams: StreamAtVersion[]) => Promise<void>) {
+  const streamIds = streamIdsOfType(filter.streamIds, names);
   if (streamIds?.length === 0) return;
-  let batch: LoadedStream[] = [];
-  for await (const stream of streamsOfType(db, streamType, { streamIds })) {
+  let batch: StreamAtVersion[] = [];
+  for await (const stream of readStreamsOfType(db, names.streamType, { streamIds, schemas: eventSchemas })) {
     batch.push(stream);
     if (batch.length >= 500) {
       await page(batch);
@@ -52,17 +55,17 @@ async function forEachPage(db: Queryable, streamType: string, streamIds: string[
 export async function checkReadModels(db: Queryable, filter: InvariantFilter = {}): Promise<InvariantResult> {
   const result = new ResultBuilder(READ_MODEL_INVARIANT.id, READ_MODEL_INVARIANT.title);
 
-  await forEachPage(db, ORDER_STREAM_TYPE, idsWithPrefix(filter.streamIds, 'order-'), async (streams) => {
+  await forEachPage(db, orderStreams, filter, async (streams) => {
     const rows = await rowsByKey<Row & { order_id: string; state: OrderState; status: string; customer_id: string; total_cents: string; items: unknown }>(
       db,
       'SELECT order_id, customer_id, status, items, total_cents, version, state FROM order_summary WHERE order_id = ANY($1::text[])',
-      streams.map((s) => suffix(s.streamId, 'order-')),
+      streams.map((s) => aggregateIdOf(orderStreams, s.streamId)),
       (r) => r.order_id,
     );
     for (const stream of streams) {
       result.checked();
       result.count('orders');
-      const row = rows.get(suffix(stream.streamId, 'order-'));
+      const row = rows.get(aggregateIdOf(orderStreams, stream.streamId));
       if (!compareVersions(result, 'order_summary', stream.streamId, row ? Number(row.version) : null, stream.version)) continue;
       const fold = foldChecked<OrderState, OrderEvent>(initialOrderState, evolveOrder, stream.events);
       const diffs: string[] = [];
@@ -75,17 +78,17 @@ export async function checkReadModels(db: Queryable, filter: InvariantFilter = {
     }
   });
 
-  await forEachPage(db, ACCOUNT_STREAM_TYPE, idsWithPrefix(filter.streamIds, 'account-'), async (streams) => {
+  await forEachPage(db, accountStreams, filter, async (streams) => {
     const rows = await rowsByKey<Row & AccountSummaryRow>(
       db,
       'SELECT * FROM account_summary WHERE customer_id = ANY($1::text[])',
-      streams.map((s) => suffix(s.streamId, 'account-')),
+      streams.map((s) => aggregateIdOf(accountStreams, s.streamId)),
       (r) => r.customer_id,
     );
     for (const stream of streams) {
       result.checked();
       result.count('accounts');
-      const row = rows.get(suffix(stream.streamId, 'account-'));
+      const row = rows.get(aggregateIdOf(accountStreams, stream.streamId));
       if (!compareVersions(result, 'account_summary', stream.streamId, row ? Number(row.version) : null, stream.version)) continue;
       const fold = foldChecked<AccountState, AccountEvent>(initialAccountState, evolveAccount, stream.events);
       reportDiffs(result, `account_summary for ${stream.streamId} at version ${stream.version}`, [
@@ -97,17 +100,17 @@ export async function checkReadModels(db: Queryable, filter: InvariantFilter = {
     }
   });
 
-  await forEachPage(db, STOCK_STREAM_TYPE, idsWithPrefix(filter.streamIds, 'stock-'), async (streams) => {
+  await forEachPage(db, stockStreams, filter, async (streams) => {
     const rows = await rowsByKey<{ product_id: string; on_hand: string; reserved: string; stock_version: string }>(
       db,
       'SELECT product_id, on_hand, reserved, stock_version FROM catalog WHERE product_id = ANY($1::text[])',
-      streams.map((s) => suffix(s.streamId, 'stock-')),
+      streams.map((s) => aggregateIdOf(stockStreams, s.streamId)),
       (r) => r.product_id,
     );
     for (const stream of streams) {
       result.checked();
       result.count('stock');
-      const row = rows.get(suffix(stream.streamId, 'stock-'));
+      const row = rows.get(aggregateIdOf(stockStreams, stream.streamId));
       if (!compareVersions(result, 'catalog stock', stream.streamId, row ? Number(row.stock_version) : null, stream.version)) continue;
       const fold = foldChecked<StockState, StockEvent>(initialStockState, evolveStock, stream.events);
       reportDiffs(result, `catalog for ${stream.streamId} at version ${stream.version}`, [

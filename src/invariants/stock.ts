@@ -1,9 +1,10 @@
 import { stockReservationRows, type StoredStock } from '../application/stockReservationRows';
-import { evolveStock, initialStockState, STOCK_STREAM_TYPE, type Reservation, type StockEvent, type StockLevels, type StockState } from '../domain/stock';
-import { type Queryable } from '../eventstore';
-import { idsWithPrefix, streamsOfType } from './streams';
+import { evolveStock, initialStockState, STOCK_STREAM_TYPE, stockStreams, type Reservation, type StockEvent, type StockLevels, type StockState } from '../domain/stock';
+import { readStreamsOfType, type Queryable } from '../eventstore';
+import { streamIdsOfType } from './streams';
 import { ResultBuilder, sameJson, type InvariantFilter, type InvariantResult } from './types';
 import { EntryFold } from '../application/keyedEntries';
+import { eventSchemas } from '../domain/eventSchemas';
 
 export const STOCK_INVARIANT = { id: '1', title: 'no product oversold (stock fold ≥ 0, reserved ≤ onHand, = aggregate_states + stock_reservations)' };
 
@@ -16,7 +17,7 @@ export const STOCK_INVARIANT = { id: '1', title: 'no product oversold (stock fol
  */
 export async function checkStock(db: Queryable, filter: InvariantFilter = {}): Promise<InvariantResult> {
   const result = new ResultBuilder(STOCK_INVARIANT.id, STOCK_INVARIANT.title);
-  const streamIds = idsWithPrefix(filter.streamIds, 'stock-');
+  const streamIds = streamIdsOfType(filter.streamIds, stockStreams);
   if (streamIds?.length === 0) return result.build();
 
   const reservationRows = await db.query<{ stream_id: string; reservation_id: string; quantity: number; status: Reservation['status'] }>(
@@ -41,7 +42,7 @@ export async function checkStock(db: Queryable, filter: InvariantFilter = {}): P
     stored.set(row.stream_id, { state: { onHand, reserved, reservations }, version: Number(row.version) });
   }
 
-  for await (const stream of streamsOfType(db, STOCK_STREAM_TYPE, { streamIds })) {
+  for await (const stream of readStreamsOfType(db, STOCK_STREAM_TYPE, { streamIds, schemas: eventSchemas })) {
     result.checked();
     let firstBad: string | null = null;
     // One reservation at a time: evolving the whole state would copy every reservation per event.

@@ -95,5 +95,3 @@ export function sameJson(a: unknown, b: unknown): boolean {
 export function asJson(value: unknown): unknown {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
-
-export const suffix = (streamId: string, prefix: string): string => (streamId.startsWith(prefix) ? streamId.slice(prefix.length) : streamId);

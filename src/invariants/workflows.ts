@@ -1,12 +1,12 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { orderDecider, ORDER_STREAM_TYPE, orderStreamId } from '../domain/order';
-import { type Queryable } from '../eventstore';
+import { orderDecider, ORDER_STREAM_TYPE, orderStreamId, orderStreams } from '../domain/order';
+import { countStreams, streamIdsByLastChange, type Queryable } from '../eventstore';
 import { conditionOf, describeCondition, inspectWorkflow, isStranded, type WorkflowCondition } from '../operations/workflowHealth';
 import type { orderWorkflow } from '../workflows/order';
 import { getOrderQuery, orderWorkflowId, type OrderSnapshot } from '../workflows/orderContract';
-import { idsWithPrefix, withConcurrency } from './streams';
-import { ResultBuilder, sameJson, skipped, suffix, type InvariantFilter, type InvariantResult } from './types';
+import { aggregateIdOf, streamIdsOfType, withConcurrency } from './streams';
+import { ResultBuilder, sameJson, skipped, type InvariantFilter, type InvariantResult } from './types';
 import { readStream } from '../application/eventStore';
 import { foldRecorded } from '../application/foldStream';
 
@@ -127,28 +127,19 @@ export async function checkOrderWorkflows(
 ): Promise<InvariantResult> {
   if (!client) return skipped(WORKFLOW_INVARIANT.id, WORKFLOW_INVARIANT.title, 'skipped: no Temporal client given');
   const result = new ResultBuilder(WORKFLOW_INVARIANT.id, WORKFLOW_INVARIANT.title);
-  const only = idsWithPrefix(filter.streamIds, 'order-');
+  const only = streamIdsOfType(filter.streamIds, orderStreams);
   if (only?.length === 0) return result.build();
 
-  const { rows } = await db.query<{ stream_id: string }>(
-    `SELECT stream_id FROM streams
-      WHERE stream_type = $1 AND ($2::text[] IS NULL OR stream_id = ANY($2::text[]))
-      ORDER BY updated_at DESC, stream_id LIMIT $3`,
-    [ORDER_STREAM_TYPE, only ?? null, options.maxOrders ?? null],
-  );
-  const { rows: total } = await db.query<{ n: string }>(
-    'SELECT count(*) AS n FROM streams WHERE stream_type = $1 AND ($2::text[] IS NULL OR stream_id = ANY($2::text[]))',
-    [ORDER_STREAM_TYPE, only ?? null],
-  );
-  const notChecked = Number(total[0]?.n ?? 0) - rows.length;
+  const streamIds = await streamIdsByLastChange(db, { streamType: ORDER_STREAM_TYPE, streamIds: only, limit: options.maxOrders });
+  const notChecked = (await countStreams(db, { streamType: ORDER_STREAM_TYPE, streamIds: only })) - streamIds.length;
   if (notChecked > 0) {
     result.count('notChecked', notChecked);
     result.note(`${notChecked} older order(s) not checked (maxOrders ${options.maxOrders})`);
   }
 
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
-  await withConcurrency(rows, options.concurrency ?? 8, async ({ stream_id: streamId }) => {
-    const orderId = suffix(streamId, 'order-');
+  await withConcurrency(streamIds, options.concurrency ?? 8, async (streamId) => {
+    const orderId = aggregateIdOf(orderStreams, streamId);
     result.checked();
     const verdict = await compareActorWithStream(db, client, orderId, { ...options, callTimeoutMs });
     switch (verdict.kind) {
