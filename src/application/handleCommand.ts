@@ -3,7 +3,7 @@ import { DatabaseError } from 'pg';
 import { DomainError, type Decider } from '../domain/decider';
 import { eventSchemas } from '../domain/eventSchemas';
 import type { UpcasterRegistry } from '../domain/upcasting';
-import { appendToStream, inTransaction, readStream, WrongExpectedVersion, type EventData, type EventMetadata, type Queryable, type TransactionalDb } from '../eventstore';
+import { appendToStream, eventsOfCommands, inTransaction, readStream, streamVersion, WrongExpectedVersion, type EventData, type EventMetadata, type Queryable, type TransactionalDb } from '../eventstore';
 import { foldRecorded } from './foldStream';
 import { EntryFold, type KeyedEntries } from './keyedEntries';
 
@@ -77,11 +77,7 @@ export function idempotency(command: unknown, options: CommandHostOptions) {
  */
 export async function commandStored(db: Queryable, stream: { id: string; type: string }, { commandId, isRepeatOf }: ReturnType<typeof idempotency>): Promise<boolean> {
   if (commandId === undefined) return false;
-  const { rows } = await db.query<{ metadata: EventMetadata }>(
-    `SELECT metadata FROM events WHERE stream_id = $1 AND stream_type = $2 AND metadata->>'commandId' = $3 LIMIT 1`,
-    [stream.id, stream.type, commandId],
-  );
-  return rows.some((r) => isRepeatOf(r.metadata));
+  return (await eventsOfCommands(db, stream, [commandId])).some((e) => isRepeatOf(e.metadata));
 }
 
 /**
@@ -214,7 +210,3 @@ async function readSnapshot(db: Queryable, streamId: string, schema: number): Pr
   return row ? { root: row.state, version: Number(row.version) } : null;
 }
 
-async function streamVersion(db: Queryable, streamId: string): Promise<number> {
-  const { rows } = await db.query<{ version: string }>('SELECT version FROM streams WHERE stream_id = $1', [streamId]);
-  return Number(rows[0]?.version ?? 0);
-}

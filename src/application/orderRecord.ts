@@ -1,6 +1,6 @@
 import { clientKeyOf, orderCommandIdAsStored } from '../domain/commandIds';
-import { orderDecider, type OrderState, orderStreamId } from '../domain/order';
-import { type Queryable } from '../eventstore';
+import { ORDER_STREAM_TYPE, orderDecider, orderStreamId, type OrderState } from '../domain/order';
+import { eventsOfCommands, streamVersion, type Queryable } from '../eventstore';
 import { readStream } from './eventStore';
 import { foldRecorded } from './foldStream';
 
@@ -17,8 +17,7 @@ export async function readOrder(db: Queryable, orderId: string, toVersion?: numb
 
 /** Whether the order's stream exists: one look at the streams table. */
 export async function orderRecorded(db: Queryable, orderId: string): Promise<boolean> {
-  const { rows } = await db.query('SELECT 1 FROM streams WHERE stream_id = $1', [orderStreamId(orderId)]);
-  return rows.length > 0;
+  return (await streamVersion(db, orderStreamId(orderId))) > 0;
 }
 
 /** What an accepted command stored: the version after it, its events' types, its fingerprint, the status it left. */
@@ -35,22 +34,16 @@ export interface AcceptedCommandRecord {
  * it knows a fold up to its version.
  */
 export async function findAcceptedCommand(db: Queryable, orderId: string, commandId: string): Promise<AcceptedCommandRecord | null> {
-  const streamId = orderStreamId(orderId);
   // A client's key stored before the namespaces carries no prefix: look for that spelling too.
-  const { rows: found } = await db.query<{ version: string; type: string; command_id: string; fingerprint: string | null }>(
-    `SELECT version, type, metadata->>'commandId' AS command_id, metadata->>'commandFingerprint' AS fingerprint
-       FROM events WHERE stream_id = $1 AND stream_type = 'order' AND metadata->>'commandId' = ANY($2::text[])
-      ORDER BY version`,
-    [streamId, [commandId, clientKeyOf(commandId) ?? commandId]],
-  );
-  const rows = found.filter((r) => orderCommandIdAsStored(r.command_id) === commandId);
-  const last = rows[rows.length - 1];
+  const found = await eventsOfCommands(db, { id: orderStreamId(orderId), type: ORDER_STREAM_TYPE }, [commandId, clientKeyOf(commandId) ?? commandId]);
+  const events = found.filter((e) => orderCommandIdAsStored(String(e.metadata.commandId)) === commandId);
+  const last = events[events.length - 1];
   if (!last) return null;
-  const version = Number(last.version);
+  const version = last.version;
   return {
     version,
-    events: rows.map((r) => r.type),
-    fingerprint: last.fingerprint ?? '',
+    events: events.map((e) => e.type),
+    fingerprint: typeof last.metadata.commandFingerprint === 'string' ? last.metadata.commandFingerprint : '',
     orderStatus: (await readOrder(db, orderId, version)).state.status,
   };
 }
