@@ -1,5 +1,5 @@
 export { appendToStream } from './appendToStream';
-export { readStream, readAll, type ReadOptions } from './read';
+export { readStream, readAll, firstEvent, eventsOfTypes, readStreamsOfType, type ReadOptions } from './read';
 export { WrongExpectedVersion } from './errors';
 export type { Queryable } from './queryable';
 export * from './types';

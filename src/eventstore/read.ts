@@ -112,3 +112,48 @@ export async function readAll(
     checkpoint: last ? { transactionId: last.transactionId, globalPosition: last.globalPosition } : options.after,
   };
 }
+
+/** A stream's first event (version 1) in its current schema; undefined when there is no such stream. */
+export async function firstEvent(db: Queryable, streamId: string, options: ReadOptions = {}): Promise<RecordedEvent | undefined> {
+  return (await readStream(db, streamId, { ...options, toVersion: 1 }))[0];
+}
+
+/**
+ * The events of `types` in a stream, in version order from `fromVersion` (inclusive), at most
+ * `limit` of them, each in its current schema: a look for a few events of a stream without
+ * reading the rest of it.
+ */
+export function eventsOfTypes(
+  db: Queryable,
+  streamId: string,
+  types: readonly string[],
+  options: { fromVersion?: number; limit?: number } & ReadOptions = {},
+): Promise<RecordedEvent[]> {
+  return selectEvents(
+    db,
+    'stream_id = $1 AND version >= $2 AND type = ANY($3::text[]) ORDER BY version LIMIT $4',
+    [streamId, options.fromVersion ?? 1, types, options.limit ?? null],
+    options,
+  );
+}
+
+/**
+ * Every stream of a type with its events, each in its current schema and in version order; streams
+ * by id. Reads them all at once: for small sets of streams (the catalog's products).
+ */
+export async function readStreamsOfType(db: Queryable, streamType: string, options: ReadOptions = {}): Promise<Map<string, RecordedEvent[]>> {
+  const streams = new Map<string, RecordedEvent[]>();
+  for (const event of await selectEvents(db, 'stream_type = $1 ORDER BY stream_id, version', [streamType], options)) {
+    const events = streams.get(event.streamId);
+    if (events) events.push(event);
+    else streams.set(event.streamId, [event]);
+  }
+  return streams;
+}
+
+/** The events `condition` (a WHERE clause and what follows it) selects, each in its current schema. */
+async function selectEvents(db: Queryable, condition: string, values: unknown[], options: ReadOptions): Promise<RecordedEvent[]> {
+  const { rows } = await db.query<EventRow>({ text: `SELECT ${COLUMNS} FROM events WHERE ${condition}`, values, rowMode: 'array' });
+  const schemas = options.schemas ?? eventSchemas;
+  return rows.map((row) => schemas.upcast(toRecorded(row)));
+}
