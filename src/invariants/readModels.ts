@@ -2,7 +2,7 @@ import { ACCOUNT_STREAM_TYPE, evolveAccount, initialAccountState, type AccountEv
 import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, type OrderState } from '../domain/order';
 import { evolveStock, initialStockState, STOCK_STREAM_TYPE, type StockEvent, type StockState } from '../domain/stock';
 import type { Queryable } from '../eventstore';
-import type { AccountSummaryRow } from '../projections/readModels';
+import type { AccountSummaryRow } from '../projections/accountSummary';
 import { foldChecked, idsWithPrefix, streamsOfType, type LoadedStream } from './streams';
 import { ResultBuilder, sameJson, suffix, type InvariantFilter, type InvariantResult } from './types';
 
