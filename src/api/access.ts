@@ -1,8 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { orderStreamId } from '../domain/order';
+import { orderDecider, orderStreamId } from '../domain/order';
 import { InvalidToken, verifyToken, type Principal } from '../auth/tokens';
-import type { Queryable } from '../eventstore';
+import { type Queryable } from '../eventstore';
 import { ApiError } from './problem';
+import { foldRecorded } from '../application/foldStream';
+import { firstEvent } from '../application/eventStore';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -75,11 +77,12 @@ export function assertCustomerAccess(res: Response, customerId: string, notFound
   if (principal.role === 'customer' && principal.sub !== customerId) throw notFound();
 }
 
-const orderNotFound = () => new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
+export const orderNotFound = () => new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
 
 /**
- * Who owns an order, from its first event (`OrderCreated`, written before its creation was
- * answered). Owners never change, so they are cached; a bounded map, oldest out first.
+ * Who owns an order: the customer its first event (`OrderCreated`, written before its creation
+ * was answered) gives it, read through the order's own fold, so a new shape of that event cannot
+ * lose the owner. Owners never change, so they are cached; a bounded map, oldest out first.
  */
 export class OrderOwners {
   private readonly cache = new Map<string, string>();
@@ -92,12 +95,10 @@ export class OrderOwners {
   async ownerOf(orderId: string): Promise<string | undefined> {
     const cached = this.cache.get(orderId);
     if (cached !== undefined) return cached;
-    const { rows } = await this.db.query<{ customer_id: string }>(
-      `SELECT data->>'customerId' AS customer_id FROM events WHERE stream_id = $1 AND version = 1`,
-      [orderStreamId(orderId)],
-    );
-    const owner = rows[0]?.customer_id;
-    if (owner === undefined) return undefined;
+    const created = await firstEvent(this.db, orderStreamId(orderId));
+    if (!created) return undefined;
+    const owner = foldRecorded(orderDecider, [created]).customerId;
+    if (owner === null) return undefined;
     if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(orderId, owner);
     return owner;

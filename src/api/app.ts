@@ -5,20 +5,20 @@ import type { TrustProxy } from '../config';
 import { ReadModelChanges, type ReadModelChangeFeed } from '../db/readModelChanges';
 import type { TransactionalDb } from '../eventstore';
 import type { Logger } from '../logger';
-import { accountsRouter } from './accounts';
-import { adminRouter } from './admin';
-import type { Projection } from '../projections';
-import { healthRouter } from './health';
-import { inventoryRouter } from './inventory';
-import { OrderGateway, type OrderActorSettings } from './orderGateway';
-import { ordersRouter } from './orders';
-import { ApiError } from './problem';
-import { problemHandler } from './problem';
-import { productsRouter } from './products';
-import { jsonBodiesOnly } from './requestContext';
+import { allProjections, type Projection } from '../projections';
 import { authenticate, OrderOwners, refuseInvalidToken } from './access';
+import { accountRoutes } from './accounts';
+import { adminRoutes } from './admin';
+import { healthRoutes } from './health';
+import { inventoryRoutes } from './inventory';
+import { OrderGateway, type OrderActorSettings } from './orderGateway';
+import { orderRoutes } from './orders';
+import { ApiError, problemHandler } from './problem';
+import { productRoutes } from './products';
 import { rateLimit, type RateLimitSettings } from './rateLimit';
 import { ReadWaits, type ReadWaitLimits } from './readConsistency';
+import { jsonBodiesOnly } from './requestContext';
+import { routerOf } from './routes';
 import { securityHeaders } from './securityHeaders';
 
 export const BODY_LIMIT = '64kb';
@@ -54,23 +54,25 @@ export interface AppDependencies {
 export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('etag', false); // ETags are order versions, set by the routes
+  app.set('etag', false); // ETags are stream versions, set by the routes (sendVersioned)
   app.set('trust proxy', deps.trustProxy ?? false);
-  const reads = new ReadWaits(deps.readModelChanges ?? changesOf(deps.db), deps.readWaitMs, deps.readWaitLimits);
+  const routeDeps = {
+    db: deps.db,
+    gateway: new OrderGateway(deps.client, deps.actors, deps.db),
+    owners: new OrderOwners(deps.db),
+    reads: new ReadWaits(deps.readModelChanges ?? changesOf(deps.db), deps.readWaitMs, deps.readWaitLimits),
+    projections: deps.projections ?? allProjections,
+  };
   app.use(securityHeaders);
   // Probes first: no token, no limit.
-  app.use(healthRouter({ db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
+  app.use(routerOf(healthRoutes, { db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
   // Who is calling and how often, before any body is read; a bad token is counted, then refused.
   app.use(authenticate(deps.auth.secret));
   app.use(rateLimit(deps.auth.rateLimit));
   app.use(refuseInvalidToken);
   app.use(jsonBodiesOnly(JSON_TYPES, BODY_LIMIT_BYTES));
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));
-  app.use(ordersRouter(new OrderGateway(deps.client, deps.actors, deps.db), deps.db, new OrderOwners(deps.db), reads));
-  app.use(productsRouter(deps.db, reads));
-  app.use(inventoryRouter(deps.db));
-  app.use(accountsRouter(deps.db, reads));
-  app.use(adminRouter(deps.db, deps.projections));
+  for (const table of [orderRoutes, productRoutes, inventoryRoutes, accountRoutes, adminRoutes]) app.use(routerOf(table, routeDeps));
   app.use((req, _res, next) => next(new ApiError(404, 'ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`)));
   app.use(problemHandler(deps.logger));
   return app;

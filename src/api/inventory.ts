@@ -1,64 +1,31 @@
-import { Router } from 'express';
-import { productStreamId } from '../domain/product';
-import { stockStreamId, type StockLevels } from '../domain/stock';
-import { type Queryable } from '../eventstore';
 import { findProduct } from '../application/catalog';
+import type { Queryable } from '../eventstore';
+import { readAllStock, readStock } from '../projections/inventory';
 import { adminOnly } from './access';
 import { ApiError } from './problem';
 import { pathId } from './requestContext';
-import { readAggregateState } from '../application/handleStateStoredCommand';
+import type { Handler, RouteTable } from './routes';
 
-export interface StockLevel {
-  onHand: number;
-  reserved: number;
-  available: number;
+export interface InventoryRouteDeps {
+  db: Queryable;
 }
 
-export const stockLevel = (onHand: number, reserved: number): StockLevel => ({ onHand, reserved, available: onHand - reserved });
+const allStock: Handler<InventoryRouteDeps> = async (_req, res, { db }) => {
+  res.json({ inventory: await readAllStock(db) });
+};
 
-const PRODUCT_PREFIX = productStreamId('');
-const STOCK_PREFIX = stockStreamId('');
+const productStock: Handler<InventoryRouteDeps> = async (req, res, { db }) => {
+  const productId = pathId(req, 'productId');
+  const stock = await readStock(db, productId);
+  if (stock.version === 0 && !(await findProduct(db, productId))) throw new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');
+  res.json({ productId, ...stock });
+};
 
-/** The stock of a product as its state row says now; zero (version 0) when it was never stocked. */
-export async function readStock(db: Queryable, productId: string): Promise<StockLevel & { version: number }> {
-  const stored = await readAggregateState<StockLevels>(db, stockStreamId(productId));
-  return stored ? { ...stockLevel(stored.state.onHand, stored.state.reserved), version: stored.version } : { ...stockLevel(0, 0), version: 0 };
-}
-
-/**
- * Every catalog product's stock, zero for those never stocked: the counters of each state row
- * (reservations are rows of their own). Unpaginated: fine while the catalog is small.
- */
-export async function readAllStock(db: Queryable): Promise<Array<{ productId: string } & StockLevel & { version: number }>> {
-  const { rows } = await db.query<{ product_id: string; on_hand: string; reserved: string; version: string }>(
-    `SELECT substr(p.stream_id, length($1) + 1) AS product_id,
-            COALESCE((a.state->>'onHand')::bigint, 0) AS on_hand,
-            COALESCE((a.state->>'reserved')::bigint, 0) AS reserved,
-            COALESCE(a.version, 0) AS version
-       FROM streams p
-       LEFT JOIN aggregate_states a ON a.stream_id = $2 || substr(p.stream_id, length($1) + 1)
-      WHERE p.stream_type = 'product'
-      ORDER BY product_id`,
-    [PRODUCT_PREFIX, STOCK_PREFIX],
-  );
-  return rows.map((r) => ({ productId: r.product_id, ...stockLevel(Number(r.on_hand), Number(r.reserved)), version: Number(r.version) }));
-}
-
-/** Read-only stock levels; restocking is `POST /products/:id/stock`. */
-export function inventoryRouter(db: Queryable): Router {
-  const router = Router();
-  router.use('/inventory', adminOnly);
-
-  router.get('/inventory', async (_req, res) => {
-    res.json({ inventory: await readAllStock(db) });
-  });
-
-  router.get('/inventory/:productId', async (req, res) => {
-    const productId = pathId(req, 'productId');
-    const stock = await readStock(db, productId);
-    if (stock.version === 0 && !(await findProduct(db, productId))) throw new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');
-    res.json({ productId, ...stock });
-  });
-
-  return router;
-}
+/** Read-only stock levels, for admins; restocking is `POST /products/:id/stock`. */
+export const inventoryRoutes: RouteTable<InventoryRouteDeps> = {
+  guard: { paths: ['/inventory'], by: adminOnly },
+  routes: [
+    { method: 'get', path: '/inventory', handle: allStock },
+    { method: 'get', path: '/inventory/:productId', handle: productStock },
+  ],
+};

@@ -1,24 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
 import { z } from 'zod';
-import { clientCommandId } from '../domain/commandIds';
-import { DomainError, fold, type Decider } from '../domain/decider';
-import { productDecider, productStreamId, type ProductCommand, type ProductEvent, type ProductState } from '../domain/product';
-import { stockStreamId } from '../domain/stock';
 import { findProduct } from '../application/catalog';
 import { commandMetadata } from '../application/commandMetadata';
 import { executeStockCommand } from '../application/stock';
+import { clientCommandId } from '../domain/commandIds';
+import { PRODUCT_STREAM_TYPE, productDecider, productStreamId, type ProductCommand } from '../domain/product';
+import { stockStreamId } from '../domain/stock';
 import { type TransactionalDb } from '../eventstore';
-import { CATALOG, type CatalogRow } from '../projections/readModels';
-import { readAllStock, readStock, stockLevel } from './inventory';
+import { CATALOG, listCatalog, productView, readCatalogEntry } from '../projections/catalog';
+import { readAllStock, readStock, stockLevel } from '../projections/inventory';
 import { adminOnly } from './access';
 import { ApiError } from './problem';
-import { commandIdOf, idFromIdempotencyKey, pathId } from './requestContext';
 import { consistencyQuery, readAtLeast, type ReadWaits } from './readConsistency';
+import { commandIdOf, idFromIdempotencyKey, pathId } from './requestContext';
+import type { Handler, RouteTable } from './routes';
 import { parseInput } from './validation';
-import { readStream } from '../application/eventStore';
+import { readStream, readStreamsOfType } from '../application/eventStore';
 import { foldRecorded } from '../application/foldStream';
-import { handleCommand } from '../application/handleCommand';
+import { executeProductCommands } from '../application/products';
 
 const createProductBody = z
   .object({ name: z.string().trim().min(1).max(200), description: z.string().max(2000).default(''), priceCents: z.number().int().safe() })
@@ -35,151 +34,88 @@ const productQuery = consistencyQuery.extend({
 });
 const listQuery = consistencyQuery.pick({ consistency: true });
 
-
-function catalogView(row: CatalogRow) {
-  return {
-    productId: row.product_id,
-    name: row.name,
-    description: row.description,
-    priceCents: Number(row.price_cents),
-    version: Number(row.product_version),
-    stock: stockLevel(Number(row.on_hand), Number(row.reserved)),
-  };
+export interface ProductRouteDeps {
+  db: TransactionalDb;
+  reads: ReadWaits;
 }
 
-const STATUS_BY_KIND = { conflict: 409, rule: 422, not_found: 404, precondition: 412 } as const;
+const productNotFound = () => new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');
 
-export function apiErrorFromDomain(err: unknown): unknown {
-  return err instanceof DomainError ? new ApiError(STATUS_BY_KIND[err.kind], err.code, err.message) : err;
-}
-
-/** Product commands decided in turn and appended together: all their events or none. */
-const productCommandsDecider: Decider<ProductCommand[], ProductState, ProductEvent> = {
-  initialState: productDecider.initialState,
-  evolve: productDecider.evolve,
-  decide(commands, state) {
-    const events: ProductEvent[] = [];
-    for (const command of commands) {
-      const decided = productDecider.decide(command, state);
-      state = decided.reduce(productDecider.evolve, state);
-      events.push(...decided);
-    }
-    return events;
-  },
+const createProduct: Handler<ProductRouteDeps> = async (req, res, { db }) => {
+  const body = parseInput(createProductBody, req.body);
+  const commandId = commandIdOf(req);
+  // A retried create with the same key names the same product, and is then not applied again.
+  const productId = req.get('Idempotency-Key') ? idFromIdempotencyKey('product', commandId) : randomUUID();
+  const result = await executeProductCommands(db, productId, [{ type: 'CreateProduct', productId, ...body }], commandMetadata(clientCommandId(commandId), commandId));
+  res.status(201).location(`/products/${productId}`).json(productView(result.state, result.version));
 };
 
-function productView(state: ProductState, version: number) {
-  const { exists: _exists, ...product } = state;
-  return { ...product, version };
-}
+const changeProduct: Handler<ProductRouteDeps> = async (req, res, { db }) => {
+  const productId = pathId(req, 'productId');
+  const body = parseInput(patchProductBody, req.body);
+  const commands: ProductCommand[] = [];
+  if (body.name !== undefined) commands.push({ type: 'RenameProduct', name: body.name });
+  if (body.priceCents !== undefined) commands.push({ type: 'RepriceProduct', priceCents: body.priceCents });
+  // One append: a valid name with an invalid price is refused whole, not half-applied.
+  const commandId = commandIdOf(req);
+  const result = await executeProductCommands(db, productId, commands, commandMetadata(clientCommandId(commandId), commandId));
+  res.json(productView(result.state, result.version));
+};
 
-/**
- * The catalog: products are event-sourced in Postgres through the generic command handler. Their
- * stock is a state-stored aggregate of its own (`stock-<productId>`), restocked here.
- */
-export function productsRouter(db: TransactionalDb, reads: ReadWaits): Router {
-  const router = Router();
-
-  async function run(productId: string, command: ProductCommand | ProductCommand[], commandId: string) {
-    try {
-      return await handleCommand(db, productCommandsDecider, { id: productStreamId(productId), type: 'product' }, [command].flat(), {
-        metadata: { commandId: clientCommandId(commandId), correlationId: commandId, causationId: commandId },
-        newEventId: randomUUID,
-        now: () => new Date(),
-        skipIfCommandStored: true,
-      });
-    } catch (err) {
-      throw apiErrorFromDomain(err);
-    }
+// The catalog model; ?minVersion / ?minStockVersion wait for it; ?consistency=strong folds the stream.
+const getProduct: Handler<ProductRouteDeps> = async (req, res, { db, reads }) => {
+  const productId = pathId(req, 'productId');
+  const query = parseInput(productQuery, req.query, 'query');
+  if (query.consistency !== 'strong') {
+    const entry = await readAtLeast(
+      () => readCatalogEntry(db, productId),
+      { version: query.minVersion, stockVersion: query.minStockVersion },
+      reads.forRequest(res, CATALOG, productStreamId(productId), stockStreamId(productId)),
+    );
+    if (!entry?.product) throw productNotFound();
+    res.json(entry.product);
+    return;
   }
+  const events = await readStream(db, productStreamId(productId));
+  const state = foldRecorded(productDecider, events);
+  if (!state.exists) throw productNotFound();
+  const { version: _stockVersion, ...stock } = await readStock(db, productId);
+  res.json({ ...productView(state, events.length), stock });
+};
 
-  // Reading the catalog is public; changing it and its stock is for admins.
-  router.post('/products', adminOnly, async (req, res) => {
-    const body = parseInput(createProductBody, req.body);
-    const commandId = commandIdOf(req);
-    // A retried create with the same key names the same product, and is then not applied again.
-    const productId = req.get('Idempotency-Key') ? idFromIdempotencyKey('product', commandId) : randomUUID();
-    const result = await run(productId, { type: 'CreateProduct', productId, ...body }, commandId);
-    res.status(201).location(`/products/${productId}`).json(productView(result.state, result.version));
-  });
+// Every product, from the catalog model or, with ?consistency=strong, folded from its stream.
+const listProducts: Handler<ProductRouteDeps> = async (req, res, { db }) => {
+  if (parseInput(listQuery, req.query, 'query').consistency !== 'strong') {
+    res.json({ products: await listCatalog(db) });
+    return;
+  }
+  const stock = await readAllStock(db);
+  const stockByProduct = new Map(stock.map((s) => [s.productId, stockLevel(s.onHand, s.reserved)]));
+  const products = [];
+  for await (const stream of readStreamsOfType(db, PRODUCT_STREAM_TYPE)) {
+    const state = foldRecorded(productDecider, stream.events);
+    if (state.exists) products.push({ ...productView(state, stream.version), stock: stockByProduct.get(state.productId!) ?? stockLevel(0, 0) });
+  }
+  res.json({ products });
+};
 
-  router.patch('/products/:productId', adminOnly, async (req, res) => {
-    const productId = pathId(req, 'productId');
-    const body = parseInput(patchProductBody, req.body);
-    const commands: ProductCommand[] = [];
-    if (body.name !== undefined) commands.push({ type: 'RenameProduct', name: body.name });
-    if (body.priceCents !== undefined) commands.push({ type: 'RepriceProduct', priceCents: body.priceCents });
-    // One append: a valid name with an invalid price is refused whole, not half-applied.
-    const result = await run(productId, commands, commandIdOf(req));
-    res.json(productView(result.state, result.version));
-  });
+// Restocks the product's stock, a state-stored aggregate of its own (`stock-<productId>`).
+const restock: Handler<ProductRouteDeps> = async (req, res, { db }) => {
+  const productId = pathId(req, 'productId');
+  const { quantity } = parseInput(restockBody, req.body);
+  if (!(await findProduct(db, productId))) throw productNotFound();
+  const commandId = commandIdOf(req);
+  const result = await executeStockCommand(db, productId, { type: 'Restock', quantity }, commandMetadata(clientCommandId(commandId), commandId), { skipIfCommandStored: true });
+  res.json({ productId, ...stockLevel(result.state.onHand, result.state.reserved), version: result.version });
+};
 
-  // The catalog model; ?minVersion / ?minStockVersion wait for it; ?consistency=strong folds the stream.
-  router.get('/products/:productId', async (req, res) => {
-    const productId = pathId(req, 'productId');
-    const query = parseInput(productQuery, req.query, 'query');
-    if (query.consistency !== 'strong') {
-      const { minVersion = 0, minStockVersion = 0 } = query;
-      const waiting = query.minVersion !== undefined || query.minStockVersion !== undefined;
-      const row = await readAtLeast(
-        async () => (await db.query<CatalogRow>('SELECT * FROM catalog WHERE product_id = $1', [productId])).rows[0],
-        waiting ? (r) => Number(r?.product_version ?? 0) >= minVersion && Number(r?.stock_version ?? 0) >= minStockVersion : undefined,
-        reads.forRequest(res, CATALOG, productStreamId(productId), stockStreamId(productId)),
-        (r) => ({ minVersion, minStockVersion, currentVersion: Number(r?.product_version ?? 0), currentStockVersion: Number(r?.stock_version ?? 0) }),
-      );
-      if (!row?.product_exists) throw new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');
-      res.json(catalogView(row));
-      return;
-    }
-    const events = await readStream(db, productStreamId(productId));
-    const state = foldRecorded(productDecider, events);
-    if (!state.exists) throw new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');
-    const { version: _stockVersion, ...stock } = await readStock(db, productId);
-    res.json({ ...productView(state, events.length), stock });
-  });
-
-  // Every product folded from its stream, with its stock. Unpaginated: fine while the catalog is small.
-  router.get('/products', async (req, res) => {
-    if (parseInput(listQuery, req.query, 'query').consistency !== 'strong') {
-      const { rows } = await db.query<CatalogRow>('SELECT * FROM catalog WHERE product_exists ORDER BY product_id');
-      res.json({ products: rows.map(catalogView) });
-      return;
-    }
-    const [{ rows }, stock] = await Promise.all([
-      db.query<{ stream_id: string; type: ProductEvent['type']; data: ProductEvent['data'] }>(
-        `SELECT e.stream_id, e.type, e.data
-           FROM streams s JOIN events e ON e.stream_id = s.stream_id
-          WHERE s.stream_type = 'product'
-          ORDER BY e.stream_id, e.version`,
-      ),
-      readAllStock(db),
-    ]);
-    const history = new Map<string, ProductEvent[]>();
-    for (const row of rows) {
-      const events = history.get(row.stream_id) ?? [];
-      events.push({ type: row.type, data: row.data } as ProductEvent);
-      history.set(row.stream_id, events);
-    }
-    const stockByProduct = new Map(stock.map((s) => [s.productId, stockLevel(s.onHand, s.reserved)]));
-    const products = [...history.values()]
-      .map((events) => ({ state: fold(productDecider, events), version: events.length }))
-      .filter(({ state }) => state.exists)
-      .map(({ state, version }) => ({ ...productView(state, version), stock: stockByProduct.get(state.productId!) ?? stockLevel(0, 0) }));
-    res.json({ products });
-  });
-
-  router.post('/products/:productId/stock', adminOnly, async (req, res) => {
-    const productId = pathId(req, 'productId');
-    const { quantity } = parseInput(restockBody, req.body);
-    if (!(await findProduct(db, productId))) throw new ApiError(404, 'PRODUCT_NOT_FOUND', 'There is no such product.');
-    const commandId = commandIdOf(req);
-    try {
-      const result = await executeStockCommand(db, productId, { type: 'Restock', quantity }, commandMetadata(clientCommandId(commandId), commandId), { skipIfCommandStored: true });
-      res.json({ productId, ...stockLevel(result.state.onHand, result.state.reserved), version: result.version });
-    } catch (err) {
-      throw apiErrorFromDomain(err);
-    }
-  });
-
-  return router;
-}
+/** The catalog: reading it is public; changing it and its stock is for admins. */
+export const productRoutes: RouteTable<ProductRouteDeps> = {
+  routes: [
+    { method: 'post', path: '/products', guard: adminOnly, handle: createProduct },
+    { method: 'patch', path: '/products/:productId', guard: adminOnly, handle: changeProduct },
+    { method: 'get', path: '/products/:productId', handle: getProduct },
+    { method: 'get', path: '/products', handle: listProducts },
+    { method: 'post', path: '/products/:productId/stock', guard: adminOnly, handle: restock },
+  ],
+};

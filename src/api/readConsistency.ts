@@ -176,19 +176,25 @@ function behind(waitMs: number, detail: Record<string, unknown>): ApiError {
 }
 
 /**
- * Reads a model row until `reached` holds, for at most the wait's time. Without a requirement, or
- * when the first read meets it, it is one read. Otherwise it waits for the projector to change the
- * wait's streams (see `ReadWaits`), never polling. A model that stays behind is a 504
- * READ_MODEL_BEHIND with Retry-After, never a stale answer passed off as the requested version;
- * too many waits are a 503 or 429 at once (`ReadWaitLimits`).
+ * Reads a model row until it has folded at least `minimum`: each key names a version the row
+ * holds (`version`, `stockVersion`), asked for as `?min<Key>=` (`minVersion`, `minStockVersion`);
+ * a minimum left undefined asks nothing. Without one, or when the first read meets them, it is one
+ * read. Otherwise it waits for the projector to change the wait's streams (see `ReadWaits`), never
+ * polling. A model that stays behind is a 504 READ_MODEL_BEHIND with Retry-After naming each
+ * `min<Key>` and the row's `current<Key>`, never a stale answer passed off as the requested
+ * version; too many waits are a 503 or 429 at once (`ReadWaitLimits`).
  */
-export async function readAtLeast<T>(
+export async function readAtLeast<K extends string, T extends Record<K, number>>(
   read: () => Promise<T | undefined>,
-  reached: ((row: T | undefined) => boolean) | undefined,
+  minimum: Record<K, number | undefined>,
   wait: ReadWait,
-  describe: (row: T | undefined) => Record<string, unknown>,
 ): Promise<T | undefined> {
   const row = await read();
-  if (!reached || reached(row)) return row;
+  const keys = Object.keys(minimum) as K[];
+  const reached = (r: T | undefined) => keys.every((key) => (r?.[key] ?? 0) >= (minimum[key] ?? 0));
+  if (keys.every((key) => minimum[key] === undefined) || reached(row)) return row;
+  const named = (key: K) => key.charAt(0).toUpperCase() + key.slice(1);
+  const describe = (r: T | undefined) =>
+    Object.fromEntries(keys.flatMap((key) => [[`min${named(key)}`, minimum[key] ?? 0], [`current${named(key)}`, r?.[key] ?? 0]]));
   return wait.waits.waitFor(wait, read, reached, describe);
 }

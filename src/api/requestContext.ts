@@ -27,15 +27,6 @@ export function idFromIdempotencyKey(scope: string, key: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** `If-Match: "3"` → 3; absent or `*` → undefined. */
-export function expectedVersionOf(req: Request): number | undefined {
-  const header = req.get('If-Match');
-  if (header === undefined || header.trim() === '*') return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
-  if (!match) throw new ApiError(400, 'INVALID_IF_MATCH', 'If-Match must be a version ETag such as "3".');
-  return Number(match[1]);
-}
-
 /** `Prefer: respond-async` asks for fire-and-forget (RFC 7240). */
 export function prefersAsync(req: Request): boolean {
   return /(^|[,;\s])respond-async([,;\s]|$)/i.test(req.get('Prefer') ?? '');

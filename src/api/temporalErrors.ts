@@ -1,15 +1,7 @@
 import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { CommandRejected } from '../workflows/orderContract';
-import { ApiError } from './problem';
-
-const STATUS_BY_KIND: Record<CommandRejected['kind'], number> = {
-  invalid: 400,
-  not_found: 404,
-  conflict: 409,
-  precondition: 412,
-  rule: 422,
-};
+import { ApiError, STATUS_BY_KIND } from './problem';
 
 const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;

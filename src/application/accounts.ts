@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { ACCOUNT_SNAPSHOT_SCHEMA, ACCOUNT_STREAM_TYPE, accountDecider, accountStreamId, type AccountCommand } from '../domain/account';
 import { type EventMetadata, type TransactionalDb } from '../eventstore';
+import { serverIdsAndClock } from './commandMetadata';
 import { accountPaymentRows } from './accountPaymentRows';
 import { handleSnapshottedCommand } from './handleCommand';
 
@@ -19,8 +19,7 @@ export const ACCOUNT_COMMAND_ATTEMPTS = 32;
 export function executeAccountCommand(db: TransactionalDb, command: AccountCommand, metadata: EventMetadata, options: { skipIfCommandStored?: boolean } = {}) {
   return handleSnapshottedCommand(db, accountDecider, { id: accountStreamId(command.customerId), type: ACCOUNT_STREAM_TYPE }, command, {
     metadata,
-    newEventId: randomUUID,
-    now: () => new Date(),
+    ...serverIdsAndClock,
     maxAttempts: ACCOUNT_COMMAND_ATTEMPTS,
     entries: accountPaymentRows,
     snapshotSchema: ACCOUNT_SNAPSHOT_SCHEMA,

@@ -11,3 +11,11 @@ export const readStream = (db: store.Queryable, streamId: string, range: { fromV
 
 export const readAll = (db: store.Queryable, options: { after: store.Checkpoint; limit: number }) =>
   store.readAll(db, { ...options, schemas: eventSchemas });
+
+export const firstEvent = (db: store.Queryable, streamId: string) => store.firstEvent(db, streamId, { schemas: eventSchemas });
+
+export const eventsOfTypes = (db: store.Queryable, streamId: string, types: readonly string[], options: { fromVersion?: number; limit?: number } = {}) =>
+  store.eventsOfTypes(db, streamId, types, { ...options, schemas: eventSchemas });
+
+export const readStreamsOfType = (db: store.Queryable, streamType: string, options: { streamIds?: readonly string[]; pageSize?: number } = {}) =>
+  store.readStreamsOfType(db, streamType, { ...options, schemas: eventSchemas });

@@ -1,7 +1,6 @@
 import type { Decider } from '../domain/decider';
 import { eventSchemas } from '../domain/eventSchemas';
-import type { UpcasterRegistry } from '../domain/upcasting';
-import type { RecordedEvent } from '../eventstore';
+import type { UpcasterRegistry, VersionedEvent } from '../domain/upcasting';
 
 /**
  * Folds stored events with a decider's `evolve`: the same fold the workflow runs, anywhere. Events
@@ -10,7 +9,7 @@ import type { RecordedEvent } from '../eventstore';
  */
 export function foldRecorded<State, Event>(
   decider: Pick<Decider<unknown, State, Event>, 'initialState' | 'evolve'>,
-  recorded: readonly RecordedEvent[],
+  recorded: readonly VersionedEvent[],
   schemas: UpcasterRegistry = eventSchemas,
 ): State {
   return recorded.reduce((state, e) => {

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { STOCK_STREAM_TYPE, stockDecider, stockStreamId, type StockCommand } from '../domain/stock';
 import { type EventMetadata, type TransactionalDb } from '../eventstore';
+import { serverIdsAndClock } from './commandMetadata';
 import { stockReservationRows } from './stockReservationRows';
 import { handleStateStoredCommand } from './handleStateStoredCommand';
 
@@ -11,8 +11,7 @@ import { handleStateStoredCommand } from './handleStateStoredCommand';
 export function executeStockCommand(db: TransactionalDb, productId: string, command: StockCommand, metadata: EventMetadata, options: { skipIfCommandStored?: boolean } = {}) {
   return handleStateStoredCommand(db, stockDecider, { id: stockStreamId(productId), type: STOCK_STREAM_TYPE }, command, {
     metadata,
-    newEventId: randomUUID,
-    now: () => new Date(),
+    ...serverIdsAndClock,
     entries: stockReservationRows,
     ...options,
   });

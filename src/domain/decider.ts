@@ -27,3 +27,20 @@ export class DomainError extends Error {
 export function fold<State, Event>(decider: Pick<Decider<unknown, State, Event>, 'initialState' | 'evolve'>, events: readonly Event[]): State {
   return events.reduce(decider.evolve, decider.initialState);
 }
+
+/** Commands decided in turn, each on the state the previous ones left, as one: all their events or none. */
+export function inSequence<Command, State, Event>(decider: Decider<Command, State, Event>): Decider<readonly Command[], State, Event> {
+  return {
+    initialState: decider.initialState,
+    evolve: decider.evolve,
+    decide(commands, state) {
+      const events: Event[] = [];
+      for (const command of commands) {
+        const decided = decider.decide(command, state);
+        state = decided.reduce(decider.evolve, state);
+        events.push(...decided);
+      }
+      return events;
+    },
+  };
+}

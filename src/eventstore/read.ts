@@ -108,3 +108,33 @@ export async function readAll(
     checkpoint: last ? { transactionId: last.transactionId, globalPosition: last.globalPosition } : options.after,
   };
 }
+
+/** A stream's first event (version 1) in its current schema; undefined when there is no such stream. */
+export async function firstEvent(db: Queryable, streamId: string, options: ReadOptions): Promise<RecordedEvent | undefined> {
+  return (await readStream(db, streamId, { ...options, toVersion: 1 }))[0];
+}
+
+/**
+ * The events of `types` in a stream, in version order from `fromVersion` (inclusive), at most
+ * `limit` of them, each in its current schema: a look for a few events of a stream without
+ * reading the rest of it.
+ */
+export function eventsOfTypes(
+  db: Queryable,
+  streamId: string,
+  types: readonly string[],
+  options: { fromVersion?: number; limit?: number } & ReadOptions,
+): Promise<RecordedEvent[]> {
+  return selectEvents(
+    db,
+    'stream_id = $1 AND version >= $2 AND type = ANY($3::text[]) ORDER BY version LIMIT $4',
+    [streamId, options.fromVersion ?? 1, types, options.limit ?? null],
+    options,
+  );
+}
+
+/** The events `condition` (a WHERE clause and what follows it) selects, each in its current schema. */
+async function selectEvents(db: Queryable, condition: string, values: unknown[], options: ReadOptions): Promise<RecordedEvent[]> {
+  const { rows } = await db.query<EventRow>({ text: `SELECT ${COLUMNS} FROM events WHERE ${condition}`, values, rowMode: 'array' });
+  return rows.map((row) => options.schemas.upcast(toRecorded(row)));
+}

@@ -3,7 +3,7 @@ import { evolveOrder, initialOrderState, orderStreams, type OrderEvent, type Ord
 import { evolveStock, initialStockState, stockStreams, type StockEvent, type StockState } from '../domain/stock';
 import type { StreamNames } from '../domain/streamNames';
 import { readStreamsOfType, type Queryable, type StreamAtVersion } from '../eventstore';
-import type { AccountSummaryRow } from '../projections/readModels';
+import type { AccountSummaryRow } from '../projections/accountSummary';
 import { aggregateIdOf, foldChecked, streamIdsOfType } from './streams';
 import { ResultBuilder, sameJson, type InvariantFilter, type InvariantResult } from './types';
 import { eventSchemas } from '../domain/eventSchemas';

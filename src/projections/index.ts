@@ -1,10 +1,15 @@
-import { accountSummaryProjection, catalogProjection, orderSummaryProjection } from './readModels';
+import { accountSummaryProjection } from './accountSummary';
+import { catalogProjection } from './catalog';
+import { orderSummaryProjection } from './orderSummary';
 import { notificationsConsumer } from './notifications';
 import type { Projection } from './types';
 
 export * from './types';
 export * from './projector';
-export { accountSummaryProjection, catalogProjection, orderSummaryProjection, unfolded } from './readModels';
+export { accountSummaryProjection } from './accountSummary';
+export { catalogProjection } from './catalog';
+export { orderSummaryProjection } from './orderSummary';
+export { unfolded } from './streamFold';
 export { notificationsConsumer, deliverNotification, handleNotification } from './notifications';
 
 /** Every projection the service runs (worker and `npm start`), by name. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createPool } from '../../src/db/pool';
 import { ReadModelChanges } from '../../src/db/readModelChanges';
 import { stockStreamId } from '../../src/domain/stock';
-import { CATALOG } from '../../src/projections/readModels';
+import { CATALOG } from '../../src/projections/catalog';
 import { createProduct, customer, expectProblem, http, testEnv, tokenFor, uniqueId, useTestApi } from '../support/harness';
 import { countingDb, eventually, startApiWith } from './appWith';
 
