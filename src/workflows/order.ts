@@ -23,8 +23,8 @@ import {
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSnapshot> {
   const order = new OrderActor(input);
   acceptCommands(order);
-  order.resumeCarried();
   answerQueries(order);
+  order.resumeCarried();
   while (!order.closed) {
     if (order.checkoutRunning) {
       await order.settleCheckout();
@@ -69,6 +69,7 @@ function acceptCommands(order: OrderActor): void {
   }
 }
 
+/** Reads: the order, a command's outcome, and the wait for checkout that older clients still send. */
 function answerQueries(order: OrderActor): void {
   setHandler(getOrderQuery, () => order.snapshot());
   setHandler(awaitCheckoutUpdate, () => order.checkoutSettled());

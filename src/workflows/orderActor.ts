@@ -216,6 +216,7 @@ export class OrderActor {
     }
   }
 
+  /** Decides a command and tells its sender the outcome. */
   private async answer(item: Queued): Promise<void> {
     try {
       const outcome = await this.decideAndAppend(item);
