@@ -112,7 +112,7 @@ export async function packageForPostgresUser(packageDir: string, log: (line: str
   try {
     return await copyWithDependencies(packageDir, copies, log);
   } catch (err) {
-    throw new DevStackUnavailable(`${cannotEnter(closed)}, and copying its binaries to ${copies} failed (${(err as Error).message}): set DATABASE_URL to use another Postgres.`);
+    throw new DevStackUnavailable(`${cannotEnter(closed)}; copying its binaries to ${copies} for it failed (${(err as Error).message}): set DATABASE_URL to use another Postgres.`);
   }
 }
 
@@ -128,7 +128,7 @@ export async function dataDirForPostgresUser(dataDir: string, log: (line: string
     await mkdir(standIns, { recursive: true });
     await chmod(standIns, 0o755);
   } catch (err) {
-    throw new DevStackUnavailable(`${cannotEnter(closed)}, and making a data folder in ${standIns} failed (${(err as Error).message}): set DATA_DIR to a folder it can enter, or DATABASE_URL.`);
+    throw new DevStackUnavailable(`${cannotEnter(closed)}; making a data folder for it in ${standIns} failed (${(err as Error).message}): set DATA_DIR to a folder it can enter, or DATABASE_URL.`);
   }
   log(`Embedded Postgres keeps its data in ${standIn} instead of ${dataDir}: the postgres user cannot enter ${closed}`);
   return standIn;

@@ -70,7 +70,7 @@ test('when no copy can be made, one sentence says why and what to do', async () 
   const failed = packageForPostgresUser(packageDir, quiet, '/dev/null/copies');
   await expect(failed).rejects.toBeInstanceOf(DevStackUnavailable);
   await expect(failed).rejects.toThrow(
-    `Embedded Postgres runs as the 'postgres' user when started by root, and that user cannot enter ${closed}, and copying its binaries to /dev/null/copies failed (ENOTDIR: not a directory, mkdir '/dev/null/copies'): set DATABASE_URL to use another Postgres.`,
+    `Embedded Postgres runs as the 'postgres' user when started by root, and that user cannot enter ${closed}; copying its binaries to /dev/null/copies for it failed (ENOTDIR: not a directory, mkdir '/dev/null/copies'): set DATABASE_URL to use another Postgres.`,
   );
 });
 
