@@ -45,7 +45,8 @@ export async function startDevStack(options: {
         callerHandlesSignals: options.callerHandlesSignals,
       });
       stops.push(db.stop);
-      started.push('embedded Postgres');
+      // Root's stand-in data folder is not where DATA_DIR says: name it where the log shows what started.
+      started.push(options.persistent ? `embedded Postgres (data in ${db.dataDir})` : 'embedded Postgres');
       databaseUrl = db.url;
     }
     let temporalAddress = options.temporalAddress;

