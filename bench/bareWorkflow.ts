@@ -1,6 +1,6 @@
 /**
  * The checkout baseline: a bare workflow shaped like one order (updates, no-op activities, one
- * child workflow), with none of the domain. Bundled by bench/run.ts onto its own task queue.
+ * child workflow), with none of the domain. Bundled by bench/checkout.ts onto its own task queue.
  */
 import { condition, defineQuery, defineUpdate, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 

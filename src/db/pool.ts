@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import pg from 'pg';
 
 export type Pool = pg.Pool;
@@ -21,18 +22,55 @@ export function createPool(connectionString: string, max = 20, connectionTimeout
   return pool;
 }
 
-/** Runs `work` in one transaction on one client; rolls back on any error. */
-export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+/** A connection checked out of a pool: a pg PoolClient is one, and so is a test's stand-in. */
+export interface CheckedOutClient {
+  query(text: string): Promise<unknown>;
+  /** `true` destroys the connection instead of returning it to the pool. */
+  release(destroy?: Error | boolean): void;
+}
+
+/** What hands out connections: a pg Pool is one (pg's overloaded `connect` needs the overloads below). */
+export interface ClientSource<C extends CheckedOutClient> {
+  connect(): Promise<C>;
+}
+
+/**
+ * Runs `work` on one connection checked out of `pool`. A connection goes back to the pool only
+ * when it is sound: after a failed `work` whatever transaction it left open is rolled back, and a
+ * connection that reported an error (its server went away) or could not roll back is destroyed.
+ */
+export function withClient<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T>;
+export function withClient<C extends CheckedOutClient, T>(pool: ClientSource<C>, work: (client: C) => Promise<T>): Promise<T>;
+export async function withClient<C extends CheckedOutClient, T>(pool: ClientSource<C>, work: (client: C) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken = false;
+  const onError = () => {
+    broken = true;
+  };
+  // A pg client reports a lost server as 'error'; stand-ins that are no emitters have nothing to report.
+  const events = client instanceof EventEmitter ? client : undefined;
+  events?.on('error', onError);
   try {
+    return await work(client);
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
+    throw err;
+  } finally {
+    events?.off('error', onError);
+    client.release(broken);
+  }
+}
+
+/** Runs `work` in one transaction on one client (see `withClient`): committed when it returns, rolled back when it throws. */
+export function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T>;
+export function inTransaction<C extends CheckedOutClient, T>(pool: ClientSource<C>, work: (client: C) => Promise<T>): Promise<T>;
+export function inTransaction<C extends CheckedOutClient, T>(pool: ClientSource<C>, work: (client: C) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client: C) => {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,3 +1,4 @@
+import { withClient } from '../db/pool';
 import type { Queryable } from './queryable';
 
 /** A connection that can be held for a transaction: a pg Pool is one. */
@@ -18,26 +19,18 @@ export interface TransactionOutcome<T> {
 
 /**
  * Runs `work` in one transaction on one connection: committed when it asks to, rolled back when it
- * does not or throws. A connection that cannot roll back is destroyed, not returned to the pool.
+ * does not or throws. The connection is handled by `withClient`: destroyed, not returned to the
+ * pool, when it broke or cannot roll back.
  */
-export async function inTransaction<T>(
+export function inTransaction<T>(
   db: TransactionalDb,
   work: (client: Queryable) => Promise<TransactionOutcome<T>>,
   isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
 ): Promise<T> {
-  const client = await db.connect();
-  let destroy = false;
-  try {
+  return withClient(db, async (client) => {
     await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
     const { commit, result } = await work(client);
     await client.query(commit ? 'COMMIT' : 'ROLLBACK');
     return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      destroy = true;
-    });
-    throw err;
-  } finally {
-    client.release(destroy);
-  }
+  });
 }

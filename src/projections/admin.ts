@@ -1,3 +1,4 @@
+import { withClient } from '../db/pool';
 import type { Queryable, TransactionalDb } from '../eventstore';
 import { describeError, PROJECTION_LOCK } from './projector';
 import { REBUILD_LOCK } from './rebuild';
@@ -113,14 +114,9 @@ export type RetryOutcome = { outcome: 'applied'; deadLetter: DeadLetter } | { ou
  * (model versions, the inbox) make this safe next to the running projector. A failure counts as
  * one more attempt and leaves the dead letter in place.
  */
-export async function retryDeadLetter(db: TransactionalDb, id: number, projections: readonly Projection[]): Promise<RetryOutcome> {
-  const tx = await db.connect();
-  let broken = false;
-  const onError = () => {
-    broken = true; // the backend died under us: the query in flight fails, the client is not reused
-  };
-  (tx as unknown as NodeJS.EventEmitter).on?.('error', onError);
-  try {
+export function retryDeadLetter(db: TransactionalDb, id: number, projections: readonly Projection[]): Promise<RetryOutcome> {
+  // withClient: rolled back on failure, and destroyed when the connection broke.
+  return withClient(db, async (tx): Promise<RetryOutcome> => {
     await tx.query('BEGIN');
     const { rows } = await tx.query<DeadLetterRow>('SELECT * FROM dead_letters WHERE id = $1 FOR UPDATE', [id]);
     const row = rows[0];
@@ -153,13 +149,5 @@ export async function retryDeadLetter(db: TransactionalDb, id: number, projectio
     );
     await tx.query('COMMIT');
     return { outcome: 'failed', deadLetter: toDeadLetter(updated.rows[0]!) };
-  } catch (err) {
-    await tx.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw err;
-  } finally {
-    (tx as unknown as NodeJS.EventEmitter).off?.('error', onError);
-    tx.release(broken);
-  }
+  });
 }

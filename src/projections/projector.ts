@@ -1,5 +1,5 @@
 import pg, { DatabaseError } from 'pg';
-import type { Pool, PoolClient } from '../db/pool';
+import { withClient, type Pool, type PoolClient } from '../db/pool';
 import { changePayload, READ_MODEL_CHANNEL } from '../db/readModelChanges';
 import { type Checkpoint, type Queryable, type RecordedEvent } from '../eventstore';
 import type { Logger } from '../logger';
@@ -218,23 +218,11 @@ export class Projector {
     }
   }
 
-  private async batch(projection: Projection): Promise<number> {
-    const client = await this.pool.connect();
-    let broken = false;
-    // A backend that dies under the batch emits 'error' on the checked-out client: not a crash of ours.
-    const onError = () => {
-      broken = true;
-    };
-    client.on('error', onError);
-    try {
-      return await runBatch(client, projection, { batchSize: this.batchSize, maxAttempts: this.maxAttempts, beforeCommit: this.options.beforeCommit });
-    } catch (err) {
-      broken = true; // a connection a batch failed on may be dead or mid-transaction: do not reuse it
-      throw err;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+  private batch(projection: Projection): Promise<number> {
+    // withClient: a connection the batch failed on is rolled back, or destroyed when it broke.
+    return withClient(this.pool, (client) =>
+      runBatch(client, projection, { batchSize: this.batchSize, maxAttempts: this.maxAttempts, beforeCommit: this.options.beforeCommit }),
+    );
   }
 
   /** One cheap probe for all projections: is any event readable past any of their checkpoints? */

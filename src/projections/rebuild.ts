@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Pool } from '../db/pool';
+import { withClient, type Pool } from '../db/pool';
 import { START, type Checkpoint, type Queryable } from '../eventstore';
 import { applyBatch } from './projector';
 import type { Projection } from './types';
@@ -61,13 +61,8 @@ export async function rebuildProjection(
   const lock = new pg.Client({ connectionString, application_name: 'order-actors-rebuild' });
   lock.on('error', () => undefined);
   await lock.connect();
-  const client = await pool.connect();
-  let broken = false;
-  const onError = () => {
-    broken = true;
-  };
-  client.on('error', onError);
-  try {
+  // withClient: rolled back on failure, and destroyed when the connection broke.
+  return withClient(pool, async (client) => {
     const { rows } = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [REBUILD_LOCK, projection.name]);
     if (!rows[0]?.locked) throw new Error(`Projection ${projection.name} is already being rebuilt.`);
 
@@ -115,15 +110,10 @@ export async function rebuildProjection(
     await client.query('DELETE FROM projection_rebuilds WHERE name = $1', [projection.name]);
     await client.query('COMMIT');
     return { events: processed, checkpoint: final };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    await client.query('DELETE FROM public.projection_rebuilds WHERE name = $1', [projection.name]).catch(() => undefined);
-    throw err;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-    await lock.end().catch(() => undefined);
-  }
+  })
+    .catch(async (err: unknown) => {
+      await pool.query('DELETE FROM public.projection_rebuilds WHERE name = $1', [projection.name]).catch(() => undefined);
+      throw err;
+    })
+    .finally(() => lock.end().catch(() => undefined));
 }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { ChaosReport } from '../../src/chaos/report';
+import type { ChaosReport } from '../../chaos/report';
 import { throwawayDataDir } from '../../src/devstack/throwawayDataDir';
 
 /**
@@ -24,7 +24,7 @@ let output = '';
 const resultsDir = throwawayDataDir('chaos-results');
 
 beforeAll(async () => {
-  runner = spawn(process.execPath, ['--import', 'tsx', 'src/bin/chaos.ts'], {
+  runner = spawn(process.execPath, ['--import', 'tsx', 'chaos/run.ts'], {
     cwd: ROOT,
     env: { ...process.env, CHAOS_ORDERS: String(ORDERS), CHAOS_SEED: '7', CHAOS_PG_DOWN_MS: '3000', CHAOS_TIME_LIMIT_MS: String(TIME_LIMIT_MS), CHAOS_RESULTS_DIR: resultsDir },
     stdio: ['ignore', 'pipe', 'pipe'],

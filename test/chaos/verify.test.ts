@@ -1,4 +1,4 @@
-import { duplicateEffects } from '../../src/chaos/verify';
+import { duplicateEffects } from '../../chaos/verify';
 import { createProduct, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 

@@ -1,14 +1,14 @@
 import type { Client } from '@temporalio/client';
-import { accountStreamId } from '../domain/account';
-import { clientCommandId } from '../domain/commandIds';
-import { orderDecider, type OrderState, orderStreamId } from '../domain/order';
-import { productStreamId } from '../domain/product';
-import { stockStreamId } from '../domain/stock';
-import { type Queryable } from '../eventstore';
-import { runInvariants, type InvariantFilter, type InvariantResult } from '../invariants';
+import { accountStreamId } from '../src/domain/account';
+import { clientCommandId } from '../src/domain/commandIds';
+import { orderDecider, type OrderState, orderStreamId } from '../src/domain/order';
+import { productStreamId } from '../src/domain/product';
+import { stockStreamId } from '../src/domain/stock';
+import { type Queryable } from '../src/eventstore';
+import { runInvariants, type InvariantFilter, type InvariantResult } from '../src/invariants';
 import type { ShopperResult } from './customers';
-import { readStream } from '../application/eventStore';
-import { foldRecorded } from '../application/foldStream';
+import { readStream } from '../src/application/eventStore';
+import { foldRecorded } from '../src/application/foldStream';
 
 /** Where every order of the scenario ended, by the fold of its Postgres stream. */
 export interface Settlement {

@@ -13,10 +13,10 @@
  */
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import { apiKill, postgresOutage, temporalRestart, workerKill, type Fault } from '../chaos/faults';
-import { formatTable, writeReport, type ChaosReport } from '../chaos/report';
-import { runScenario } from '../chaos/scenario';
-import { ChaosStack } from '../chaos/stack';
+import { apiKill, postgresOutage, temporalRestart, workerKill, type Fault } from './faults';
+import { formatTable, writeReport, type ChaosReport } from './report';
+import { runScenario } from './scenario';
+import { ChaosStack } from './stack';
 
 function envInt(name: string, fallback: number): number {
   const text = process.env[name];
@@ -40,7 +40,7 @@ async function main(): Promise<number> {
   const seed = envInt('CHAOS_SEED', 1);
   const faults = chosenFaults();
   const timeLimitMs = envInt('CHAOS_TIME_LIMIT_MS', 20 * 60_000);
-  const resultsDir = path.resolve(process.env.CHAOS_RESULTS_DIR ?? path.join(__dirname, '..', '..', 'chaos-results'));
+  const resultsDir = path.resolve(process.env.CHAOS_RESULTS_DIR ?? path.join(__dirname, '..', 'chaos-results'));
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const progress = (line: string) => process.stderr.write(`\r${line.padEnd(120).slice(0, 160)}`);
   const report: ChaosReport = {

@@ -1,5 +1,5 @@
-import { idFromIdempotencyKey } from '../api/requestContext';
-import type { OrderStatus } from '../domain/order';
+import { idFromIdempotencyKey } from '../src/api/requestContext';
+import type { OrderStatus } from '../src/domain/order';
 import type { PatientClient } from './client';
 
 /**
