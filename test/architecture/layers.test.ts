@@ -41,3 +41,12 @@ test.each(Object.entries(FORBIDDEN))('src/%s imports none of the folders it must
   );
   expect(breaches).toEqual([]);
 });
+
+test('nothing in src/ imports the tooling outside it (chaos/, bench/, scripts/, test/): the shipped code stands alone', () => {
+  const outside = filesUnder(SRC).flatMap((file) =>
+    importedFolders(file)
+      .filter((i) => i.folder.startsWith('..'))
+      .map((i) => `${path.relative(SRC, file)} imports ${i.specifier}`),
+  );
+  expect(outside).toEqual([]);
+});
