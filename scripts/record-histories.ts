@@ -253,7 +253,7 @@ async function deposit(db: TransactionalDb, customerId: string, amountCents: num
 async function save(client: Client, name: string, workflowId: string, runId?: string): Promise<void> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const file = path.join(OUT_DIR, `${name}.json`);
-  writeFileSync(file, `${JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) as unknown }, null, 2)}\n`);
   process.stdout.write(`  saved ${path.relative(process.cwd(), file)} (${history.events?.length ?? 0} events)\n`);
 }
 

@@ -11,7 +11,7 @@ const GRPC_UNAVAILABLE = 14;
 
 function grpcError(err: unknown): { code?: number; message: string } {
   const cause = (err instanceof ServiceError ? err.cause : err) as { code?: unknown; message?: unknown } | undefined;
-  return { code: typeof cause?.code === 'number' ? cause.code : undefined, message: `${(err as Error)?.message ?? ''} ${String(cause?.message ?? '')}` };
+  return { code: typeof cause?.code === 'number' ? cause.code : undefined, message: `${(err as Error)?.message ?? ''} ${typeof cause?.message === 'string' ? cause.message : ''}` };
 }
 
 const commandTimeout = () =>

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ApiError } from './problem';
+import { UNSTORABLE } from '../workflows/orderContract';
 
 /** Turns unknown input into a typed value once, at the edge, or a 400 that says what is wrong. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'request body'): z.infer<S> {
@@ -17,8 +18,6 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
   throw new ApiError(400, 'VALIDATION_FAILED', `Invalid ${what}: ${summary}`, { errors: problems });
 }
 
-/** What Postgres cannot keep in text or jsonb: NUL, and a UTF-16 surrogate without its partner. */
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * The path of the first key or string Postgres would refuse (the append fails: a 500, or an order

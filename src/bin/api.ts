@@ -19,18 +19,17 @@ async function main(): Promise<void> {
   const app = createApp({ db: pool, client, logger, readModelChanges, ...apiSettings(config, secret) });
   const server = app.listen(config.PORT, config.HOST, () => logger.info(`API listening on http://${config.HOST}:${config.PORT}`));
   let stopping = false;
-  const stop = () => {
+  const stop = async () => {
     if (stopping) return;
     stopping = true;
-    server.close(async () => {
-      await client.connection.close();
-      await readModelChanges.close();
-      await pool.end();
-      process.exit(0);
-    });
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await client.connection.close();
+    await readModelChanges.close();
+    await pool.end();
+    process.exit(0);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
 }
 
 main().catch((err) => {

@@ -147,7 +147,7 @@ export class ReadModelChanges implements ReadModelChangeFeed {
     const clients = [this.client, this.connecting];
     this.client = undefined;
     this.connecting = undefined;
-    await Promise.all(clients.map((c) => c?.end().catch(() => undefined)));
+    await Promise.all(clients.filter((c) => c !== undefined).map((c) => c.end().catch(() => undefined)));
   }
 
   private open(): void {

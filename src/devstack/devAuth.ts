@@ -15,7 +15,7 @@ export function devAuthSecret(dataDir: string, configured: string | undefined): 
     assertUsableSecret(stored);
     return stored;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file} is not a usable token secret: delete it to get a new one`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file} is not a usable token secret: delete it to get a new one`, { cause: err });
   }
   const secret = randomBytes(48).toString('base64url');
   writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });

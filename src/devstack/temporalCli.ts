@@ -108,7 +108,7 @@ export async function ensureTemporalCli(
     try {
       return { kind: 'path', path: await buildWithGo(go, env, log), source: 'built' };
     } catch (err) {
-      throw new Error(`Could not build the Temporal CLI: ${(err as Error).message}\n${WAYS_OUT}`);
+      throw new Error(`Could not build the Temporal CLI: ${(err as Error).message}\n${WAYS_OUT}`, { cause: err });
     }
   }
   if (options.allowDownload ?? true) {

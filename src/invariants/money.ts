@@ -161,7 +161,7 @@ export async function checkMoney(db: Queryable, filter: InvariantFilter = {}): P
   for (const customerId of allCustomers) {
     result.count('customers');
     const orders = ordersByCustomer.get(customerId) ?? new Map<string, OrderMoney>();
-    const account = accounts.get(customerId) ?? { netByOrder: new Map<string, number>(), payments: new Map(), net: 0 };
+    const account: AccountMoney = accounts.get(customerId) ?? { netByOrder: new Map(), payments: new Map(), net: 0 };
     let accountNet = account.net;
     let expected = 0;
     const details: string[] = [];

@@ -79,7 +79,7 @@ export function carriedFromStream(events: readonly RecordedEvent[]): Omit<Carrie
     if (typeof stored !== 'string') continue;
     const commandId = orderCommandIdAsStored(stored); // keys stored before the namespaces too
     if (clientKeyOf(commandId) === undefined) continue;
-    const entry = accepted.get(commandId) ?? { fingerprint: String(event.metadata.commandFingerprint ?? ''), version: 0, events: [], orderStatus: state.status };
+    const entry = accepted.get(commandId) ?? { fingerprint: typeof event.metadata.commandFingerprint === 'string' ? event.metadata.commandFingerprint : '', version: 0, events: [], orderStatus: state.status };
     entry.version = event.version;
     entry.events.push(event.type);
     entry.orderStatus = state.status;

@@ -12,7 +12,9 @@ export const idSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'an id of 1 to 128 letters, digits, or _ . : - (starting with a letter or digit)');
 
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** What Postgres cannot keep in text or jsonb: NUL, and a UTF-16 surrogate without its partner. */
+// eslint-disable-next-line no-control-regex -- NUL is one of the characters it is there to find
+export const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Text Postgres can store: no NUL, no unpaired surrogate. Checked here so signals are covered too. */
 export const textSchema = (min: number, max: number) =>

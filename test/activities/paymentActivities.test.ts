@@ -123,9 +123,8 @@ test(`${DEBITORS} concurrent debits of 100 on a balance of 1000: exactly 10 succ
   expect(Object.keys(state.payments)).toHaveLength(10);
   expect(events.map((e) => e.version)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
   // The balance after every event, in order, never dips below zero.
-  let balance = 0;
   for (let i = 1; i <= events.length; i++) {
-    balance = foldRecorded(accountDecider, events.slice(0, i)).balanceCents;
+    const balance = foldRecorded(accountDecider, events.slice(0, i)).balanceCents;
     expect(balance).toBeGreaterThanOrEqual(0);
   }
 });

@@ -848,7 +848,7 @@ async function check(req: Req): Promise<void> {
   try {
     answer = await send(req);
   } catch (err) {
-    throw new Error(`no answer (${(err as Error).message})\n${context()}`);
+    throw new Error(`no answer (${(err as Error).message})\n${context()}`, { cause: err });
   }
   const { status, type, text } = answer;
   const fail = (why: string) => {

@@ -465,7 +465,7 @@ describe('concurrent writers', () => {
           expect(err.expected).toBe(expected);
           expect(err.actual).toBeGreaterThan(version);
           conflicts++;
-          if (attempt > WRITERS * 4) throw new Error(`writer gave up after ${attempt} attempts`);
+          if (attempt > WRITERS * 4) throw new Error(`writer gave up after ${attempt} attempts`, { cause: err });
           version = await currentVersion();
         }
       }

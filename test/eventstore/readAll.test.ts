@@ -131,7 +131,7 @@ test('a reader polling in small batches while writers append to many streams see
 
   // Two writers per stream, each appending three batches of one to three events.
   let writing = true;
-  let writerError: unknown;
+  let writerError: Error | undefined;
   const writers = Promise.all(
     streams.flatMap((streamId) =>
       [0, 1].map(async (w) => {
@@ -146,7 +146,7 @@ test('a reader polling in small batches while writers append to many streams see
     ),
   ).then(
     () => (writing = false),
-    (err: unknown) => (writerError = err),
+    (err: Error) => (writerError = err),
   );
 
   const deadline = Date.now() + 10_000;
