@@ -36,11 +36,19 @@ async function closedLoop(c: number, seconds: number, one: (lat: Record<string, 
   const firstError: string[] = [];
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
-  await Promise.all(Array.from({ length: c }, async () => {
-    while (performance.now() < deadline) {
-      try { await one(lat); done++; } catch (err) { errors++; if (firstError.length < 3) firstError.push(String((err as Error).message)); }
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (performance.now() < deadline) {
+        try {
+          await one(lat);
+          done++;
+        } catch (err) {
+          errors++;
+          if (firstError.length < 3) firstError.push(String((err as Error).message));
+        }
+      }
+    }),
+  );
   const elapsed = (performance.now() - start) / 1000;
   return { rate: done / elapsed, done, errors, firstError, lat: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, summary(v)])) };
 }
@@ -76,15 +84,25 @@ function sampleProjectionLag(pool: Pool): () => Promise<number[]> {
 export async function benchCheckout(out: BenchResults, pool: Pool, client: Client, temporalAddress: string): Promise<void> {
   // catalog + stock + money
   const productIds: string[] = [];
-  for (const [name, price] of [['Notebook', 450], ['Pencil', 120]] as const) {
+  for (const [name, price] of [
+    ['Notebook', 450],
+    ['Pencil', 120],
+  ] as const) {
     const productId = randomUUID();
-    await handleCommand(pool, productDecider, { id: productStreamId(productId), type: 'product' }, { type: 'CreateProduct', productId, name, description: '', priceCents: price }, { newEventId: randomUUID, now: () => new Date() });
+    await handleCommand(
+      pool,
+      productDecider,
+      { id: productStreamId(productId), type: 'product' },
+      { type: 'CreateProduct', productId, name, description: '', priceCents: price },
+      { newEventId: randomUUID, now: () => new Date() },
+    );
     await executeStockCommand(pool, productId, { type: 'Restock', quantity: 10_000_000 }, commandMetadata(randomUUID(), 'bench'));
     productIds.push(productId);
   }
   const maxC = Math.max(...cfg.checkoutLevels);
   const customers = Array.from({ length: maxC }, (_, i) => `bench-customer-${i}-${randomUUID().slice(0, 6)}`);
-  for (const customerId of customers) await executeAccountCommand(pool, { type: 'Deposit', customerId, amountCents: 1_000_000_000 }, commandMetadata(randomUUID(), 'bench'));
+  for (const customerId of customers)
+    await executeAccountCommand(pool, { type: 'Deposit', customerId, amountCents: 1_000_000_000 }, commandMetadata(randomUUID(), 'bench'));
 
   // Each virtual customer signs in with its own token, so auth and the ownership check are measured too.
   const authSecret = randomBytes(48).toString('base64url');
@@ -97,18 +115,29 @@ export async function benchCheckout(out: BenchResults, pool: Pool, client: Clien
     logger: createLogger('silent'),
     auth: { secret: authSecret, rateLimit: { perSecond: 1_000, burst: 1_000 } },
   });
-  const server: Server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   // bare baseline worker on its own task queue
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./bareWorkflow'), logger: new DefaultLogger('WARN') });
   const connection = await NativeConnection.connect({ address: temporalAddress });
-  const bareWorker = await Worker.create({ connection, namespace: 'default', taskQueue: BARE_QUEUE, workflowBundle: { code }, activities: { noop: async () => undefined } });
+  const bareWorker = await Worker.create({
+    connection,
+    namespace: 'default',
+    taskQueue: BARE_QUEUE,
+    workflowBundle: { code },
+    activities: { noop: async () => undefined },
+  });
   const bareRunning = bareWorker.run();
   const address = { name: 'Grace Hopper', line1: '1 Navy Way', city: 'Arlington', postalCode: '22202', country: 'US' };
   try {
     for (const c of cfg.checkoutLevels) {
-      if (overBudget()) { out.skipped.push(`checkout c=${c}`); continue; }
+      if (overBudget()) {
+        out.skipped.push(`checkout c=${c}`);
+        continue;
+      }
       progress(`checkout c=${c}: ours (${cfg.checkoutSeconds}s)`);
       let n = 0;
       const stopLagSampling = sampleProjectionLag(pool);
@@ -140,11 +169,17 @@ export async function benchCheckout(out: BenchResults, pool: Pool, client: Clien
         note: `p50 ${pct(lag, 50)} ms, max ${lag[lag.length - 1]} ms, ${lag.length} samples`,
       });
       out.details[`lag c=${c}`] = lag;
-      progress(`checkout c=${c}: ours ${ours.rate.toFixed(2)} orders/s (${ours.errors} errors ${ours.firstError.join(' | ')}), lag p50 ${pct(lag, 50)} / p99 ${pct(lag, 99)} ms; bare (${cfg.checkoutSeconds}s)`);
+      progress(
+        `checkout c=${c}: ours ${ours.rate.toFixed(2)} orders/s (${ours.errors} errors ${ours.firstError.join(' | ')}), lag p50 ${pct(lag, 50)} / p99 ${pct(lag, 99)} ms; bare (${cfg.checkoutSeconds}s)`,
+      );
       const bare = await closedLoop(c, cfg.checkoutSeconds, async (lat) => {
         const id = `bare-${randomUUID()}`;
         const t = performance.now();
-        const start = new WithStartWorkflowOperation<typeof bareOrderWorkflow>('bareOrderWorkflow', { workflowId: id, taskQueue: BARE_QUEUE, workflowIdConflictPolicy: 'USE_EXISTING' });
+        const start = new WithStartWorkflowOperation<typeof bareOrderWorkflow>('bareOrderWorkflow', {
+          workflowId: id,
+          taskQueue: BARE_QUEUE,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        });
         await timed(lat, 'create', () => client.workflow.executeUpdateWithStart(createUpdate, { startWorkflowOperation: start }));
         const h = client.workflow.getHandle(id);
         for (let i = 0; i < 2; i++) await timed(lat, 'addItem', () => h.executeUpdate(addUpdate));
@@ -153,7 +188,17 @@ export async function benchCheckout(out: BenchResults, pool: Pool, client: Clien
       });
       progress(`checkout c=${c}: bare ${bare.rate.toFixed(2)} orders/s (${bare.errors} errors ${bare.firstError.join(' | ')})`);
       out.details[`checkout c=${c}`] = { ours, bare };
-      out.rows.push({ section: 'checkout', case: `orders/s, c=${c}`, ours: ours.rate, baseline: bare.rate, unit: 'orders/s', higherIsBetter: true, target: c === 32 ? '≥ 0.7×' : undefined, met: c === 32 ? ours.rate / bare.rate >= 0.7 : undefined, note: `errors ours ${ours.errors}, bare ${bare.errors}` });
+      out.rows.push({
+        section: 'checkout',
+        case: `orders/s, c=${c}`,
+        ours: ours.rate,
+        baseline: bare.rate,
+        unit: 'orders/s',
+        higherIsBetter: true,
+        target: c === 32 ? '≥ 0.7×' : undefined,
+        met: c === 32 ? ours.rate / bare.rate >= 0.7 : undefined,
+        note: `errors ours ${ours.errors}, bare ${bare.errors}`,
+      });
       for (const key of ['create', 'addItem', 'checkout?wait', 'order total']) {
         const o = ours.lat[key];
         const b = bare.lat[key];

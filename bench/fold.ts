@@ -14,9 +14,11 @@ export async function benchFold(out: BenchResults, url: string): Promise<void> {
   const all: EventData[] = [ev(ORDER_STREAM_TYPE, 'OrderCreated', { orderId, customerId: 'c-1', shippingAddress: null })];
   for (let i = 1; i < cfg.foldEvents; i++) {
     const productId = products[(i - 1) % products.length]!;
-    all.push(i <= products.length
-      ? ev(ORDER_STREAM_TYPE, 'OrderItemAdded', { productId, name: productId, unitPriceCents: 100, quantity: 1, lineTotalCents: 100 })
-      : ev(ORDER_STREAM_TYPE, 'OrderItemQuantityChanged', { productId, oldQuantity: 1, newQuantity: 1 + (i % 5) }));
+    all.push(
+      i <= products.length
+        ? ev(ORDER_STREAM_TYPE, 'OrderItemAdded', { productId, name: productId, unitPriceCents: 100, quantity: 1, lineTotalCents: 100 })
+        : ev(ORDER_STREAM_TYPE, 'OrderItemQuantityChanged', { productId, oldQuantity: 1, newQuantity: 1 + (i % 5) }),
+    );
   }
   for (let i = 0; i < all.length; i += 500) await appendToStream(pool, streamId, ORDER_STREAM_TYPE, i, all.slice(i, i + 500));
   const read: number[] = [];
@@ -35,11 +37,24 @@ export async function benchFold(out: BenchResults, url: string): Promise<void> {
     await pool.query('SELECT type, data FROM events WHERE stream_id = $1 ORDER BY version', [streamId]);
     const e = performance.now();
     if (r === 0) continue; // warm-up
-    read.push(b - a); fold.push(c - b); total.push(c - a); parse.push(e - d);
+    read.push(b - a);
+    fold.push(c - b);
+    total.push(c - a);
+    parse.push(e - d);
   }
   await pool.end();
   out.details.fold = { events: cfg.foldEvents, readMs: read, foldMs: fold, totalMs: total, plainSelectMs: parse };
   const ours = median(total);
-  out.rows.push({ section: 'fold', case: `readStream+foldRecorded, ${cfg.foldEvents} events (median of ${cfg.foldRuns})`, ours, baseline: median(parse), unit: 'ms', higherIsBetter: false, target: '≤ 50 ms', met: ours <= 50, note: `read ${median(read).toFixed(1)} ms + fold ${median(fold).toFixed(1)} ms; baseline: plain SELECT type,data` });
+  out.rows.push({
+    section: 'fold',
+    case: `readStream+foldRecorded, ${cfg.foldEvents} events (median of ${cfg.foldRuns})`,
+    ours,
+    baseline: median(parse),
+    unit: 'ms',
+    higherIsBetter: false,
+    target: '≤ 50 ms',
+    met: ours <= 50,
+    note: `read ${median(read).toFixed(1)} ms + fold ${median(fold).toFixed(1)} ms; baseline: plain SELECT type,data`,
+  });
   progress(`fold: ${ours.toFixed(1)} ms (read ${median(read).toFixed(1)}, fold ${median(fold).toFixed(1)}), plain select ${median(parse).toFixed(1)} ms`);
 }

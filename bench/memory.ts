@@ -81,7 +81,9 @@ export async function benchMemory(out: BenchResults, databaseUrl: string, client
   try {
     await sleep(10_000); // past start-up (bundling, first polls) before the baseline
     const idleRssMb = await steadyRssMb(worker.pid);
-    progress(`memory: worker process ${worker.pid} idle with 0 orders: ${idleRssMb.toFixed(0)} MB RSS; creating ${cfg.memoryOrders} orders, c=${cfg.memoryConcurrency}`);
+    progress(
+      `memory: worker process ${worker.pid} idle with 0 orders: ${idleRssMb.toFixed(0)} MB RSS; creating ${cfg.memoryOrders} orders, c=${cfg.memoryConcurrency}`,
+    );
     // The actors expire after the cart TTL: long enough that none does during the run.
     const gateway = new OrderGateway(client, { taskQueue: MEMORY_QUEUE, cartTtlMs: 6 * 3_600_000, historyLimit: 2000 }, pool);
     const run = randomUUID().slice(0, 6);
@@ -91,23 +93,27 @@ export async function benchMemory(out: BenchResults, databaseUrl: string, client
     const start = performance.now();
     const deadline = start + cfg.memorySeconds * 1000;
     let next = 0;
-    await Promise.all(Array.from({ length: cfg.memoryConcurrency }, async () => {
-      while (next < cfg.memoryOrders && performance.now() < deadline) {
-        const orderId = `bench-mem-${run}-${next++}`;
-        try {
-          await gateway.create(orderId, { orderId, customerId: `bench-mem-customer-${created.length % 100}` }, newCommandId());
-          created.push(orderId);
-        } catch (err) {
-          errors.push((err as Error).message);
+    await Promise.all(
+      Array.from({ length: cfg.memoryConcurrency }, async () => {
+        while (next < cfg.memoryOrders && performance.now() < deadline) {
+          const orderId = `bench-mem-${run}-${next++}`;
+          try {
+            await gateway.create(orderId, { orderId, customerId: `bench-mem-customer-${created.length % 100}` }, newCommandId());
+            created.push(orderId);
+          } catch (err) {
+            errors.push((err as Error).message);
+          }
+          if ((created.length + errors.length) % 500 === 0) {
+            const seconds = (performance.now() - start) / 1000;
+            const { rssMb } = memoryOf(worker.pid);
+            trace.push({ orders: created.length, seconds, rssMb });
+            progress(
+              `memory: ${created.length}/${cfg.memoryOrders} orders (${errors.length} errors), ${(created.length / seconds).toFixed(1)} orders/s, worker RSS ${rssMb.toFixed(0)} MB`,
+            );
+          }
         }
-        if ((created.length + errors.length) % 500 === 0) {
-          const seconds = (performance.now() - start) / 1000;
-          const { rssMb } = memoryOf(worker.pid);
-          trace.push({ orders: created.length, seconds, rssMb });
-          progress(`memory: ${created.length}/${cfg.memoryOrders} orders (${errors.length} errors), ${(created.length / seconds).toFixed(1)} orders/s, worker RSS ${rssMb.toFixed(0)} MB`);
-        }
-      }
-    }));
+      }),
+    );
     const createSeconds = (performance.now() - start) / 1000;
     await sleep(10_000); // let the last tasks finish and the cache settle
     const loadedRssMb = await steadyRssMb(worker.pid);
@@ -119,10 +125,42 @@ export async function benchMemory(out: BenchResults, databaseUrl: string, client
       statuses[status] = (statuses[status] ?? 0) + 1;
     }
     const kbPerOrder = ((loadedRssMb - idleRssMb) * 1024) / Math.max(1, created.length);
-    out.details.memory = { orders: created.length, errors: errors.length, firstErrors: errors.slice(0, 3), createSeconds, idleRssMb, loadedRssMb, peakMb, kbPerOrder, sampledStatuses: statuses, trace, maxCachedWorkflows: cfg.memoryCachedWorkflows };
-    out.rows.push({ section: 'memory', case: `worker RSS, ${created.length} idle PENDING orders, maxCachedWorkflows ${cfg.memoryCachedWorkflows}${cfg.memoryWorkerNodeOptions ? `, ${cfg.memoryWorkerNodeOptions}` : ''}`, ours: loadedRssMb, baseline: idleRssMb, unit: 'MB', higherIsBetter: false, target: '≤ 500 MB', met: loadedRssMb <= 500 && created.length >= 10_000, note: `baseline: the same worker process idle with 0 orders; ${kbPerOrder.toFixed(1)} KB per order; peak ${peakMb.toFixed(0)} MB; sampled statuses ${JSON.stringify(statuses)}` });
-    out.rows.push({ section: 'memory', case: `order creates (update-with-start + first append), c=${cfg.memoryConcurrency}`, ours: created.length / createSeconds, baseline: NaN, unit: 'orders/s', higherIsBetter: true, note: `${errors.length} errors` });
-    progress(`memory: ${created.length} orders in ${createSeconds.toFixed(0)} s; worker RSS ${idleRssMb.toFixed(0)} MB idle -> ${loadedRssMb.toFixed(0)} MB (peak ${peakMb.toFixed(0)} MB); sampled ${JSON.stringify(statuses)}`);
+    out.details.memory = {
+      orders: created.length,
+      errors: errors.length,
+      firstErrors: errors.slice(0, 3),
+      createSeconds,
+      idleRssMb,
+      loadedRssMb,
+      peakMb,
+      kbPerOrder,
+      sampledStatuses: statuses,
+      trace,
+      maxCachedWorkflows: cfg.memoryCachedWorkflows,
+    };
+    out.rows.push({
+      section: 'memory',
+      case: `worker RSS, ${created.length} idle PENDING orders, maxCachedWorkflows ${cfg.memoryCachedWorkflows}${cfg.memoryWorkerNodeOptions ? `, ${cfg.memoryWorkerNodeOptions}` : ''}`,
+      ours: loadedRssMb,
+      baseline: idleRssMb,
+      unit: 'MB',
+      higherIsBetter: false,
+      target: '≤ 500 MB',
+      met: loadedRssMb <= 500 && created.length >= 10_000,
+      note: `baseline: the same worker process idle with 0 orders; ${kbPerOrder.toFixed(1)} KB per order; peak ${peakMb.toFixed(0)} MB; sampled statuses ${JSON.stringify(statuses)}`,
+    });
+    out.rows.push({
+      section: 'memory',
+      case: `order creates (update-with-start + first append), c=${cfg.memoryConcurrency}`,
+      ours: created.length / createSeconds,
+      baseline: NaN,
+      unit: 'orders/s',
+      higherIsBetter: true,
+      note: `${errors.length} errors`,
+    });
+    progress(
+      `memory: ${created.length} orders in ${createSeconds.toFixed(0)} s; worker RSS ${idleRssMb.toFixed(0)} MB idle -> ${loadedRssMb.toFixed(0)} MB (peak ${peakMb.toFixed(0)} MB); sampled ${JSON.stringify(statuses)}`,
+    );
   } finally {
     await pool.end();
     await worker.stop();

@@ -16,6 +16,14 @@ export async function benchReplay(out: BenchResults): Promise<void> {
   }
   const ms = median(runs);
   out.details.replay = { histories: histories.length, events, runsMs: runs, failures };
-  out.rows.push({ section: 'replay', case: `${histories.length} histories, ${events} history events (median of 3)`, ours: ms, baseline: NaN, unit: 'ms', higherIsBetter: false, note: `${((events / ms) * 1000).toFixed(0)} history events/s; ${failures} replay failures; no baseline` });
+  out.rows.push({
+    section: 'replay',
+    case: `${histories.length} histories, ${events} history events (median of 3)`,
+    ours: ms,
+    baseline: NaN,
+    unit: 'ms',
+    higherIsBetter: false,
+    note: `${((events / ms) * 1000).toFixed(0)} history events/s; ${failures} replay failures; no baseline`,
+  });
   progress(`replay: ${ms.toFixed(0)} ms for ${histories.length} histories (${events} events)`);
 }

@@ -27,7 +27,9 @@ function table(): string {
   const lines = ['| section | case | ours | baseline | unit | ours/baseline | target | met |', '|---|---|---:|---:|---|---:|---|---|'];
   for (const r of out.rows) {
     const ratio = Number.isNaN(r.baseline) ? '–' : `${(r.ours / r.baseline).toFixed(2)}×`;
-    lines.push(`| ${r.section} | ${r.case}${r.note ? ` (${r.note})` : ''} | ${f(r.ours)} | ${f(r.baseline)} | ${r.unit} | ${ratio} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'no'} |`);
+    lines.push(
+      `| ${r.section} | ${r.case}${r.note ? ` (${r.note})` : ''} | ${f(r.ours)} | ${f(r.baseline)} | ${r.unit} | ${ratio} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'no'} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -80,7 +82,10 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `${stamp}.json`);
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg(), node: process.version };
-  writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), cfg, machine, ...out, error: failed ? String(failed) : undefined, seconds: secondsSinceStart() }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ at: new Date().toISOString(), cfg, machine, ...out, error: failed instanceof Error ? failed.message : failed === undefined ? undefined : JSON.stringify(failed), seconds: secondsSinceStart() }, null, 2)}\n`,
+  );
   process.stdout.write(`${table()}\n\n`);
   if (out.skipped.length) process.stdout.write(`skipped (time budget): ${out.skipped.join(', ')}\n`);
   process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
@@ -91,4 +96,3 @@ main().catch((err) => {
   process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
   process.exit(1);
 });
-

@@ -31,7 +31,17 @@ export const progress = (msg: string) => process.stderr.write(`[bench ${((Date.n
 export const overBudget = () => Date.now() - t0 > cfg.budgetSeconds * 1000;
 export const secondsSinceStart = () => (Date.now() - t0) / 1000;
 
-export interface Row { section: string; case: string; ours: number; baseline: number; unit: string; higherIsBetter: boolean; target?: string; met?: boolean; note?: string }
+export interface Row {
+  section: string;
+  case: string;
+  ours: number;
+  baseline: number;
+  unit: string;
+  higherIsBetter: boolean;
+  target?: string;
+  met?: boolean;
+  note?: string;
+}
 
 /** What the sections found: the table's rows, what they skipped, and the raw figures for the JSON. */
 export interface BenchResults {
@@ -44,7 +54,11 @@ export function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
-export const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
+export const median = (xs: number[]) =>
+  pct(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 export const summary = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return { n: s.length, p50: pct(s, 50), p95: pct(s, 95), p99: pct(s, 99) };

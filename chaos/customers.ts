@@ -79,10 +79,18 @@ export interface Seeded {
 export async function seedShop(client: PatientClient, plan: ShopPlan, tokens: { admin: string; customer: (id: string) => string }): Promise<Seeded> {
   const productIds: string[] = [];
   for (const [i, product] of plan.products.entries()) {
-    const created = await client.request('POST', '/products', { token: tokens.admin, key: `${plan.tag}-p${i + 1}`, body: { name: product.name, priceCents: product.priceCents } });
+    const created = await client.request('POST', '/products', {
+      token: tokens.admin,
+      key: `${plan.tag}-p${i + 1}`,
+      body: { name: product.name, priceCents: product.priceCents },
+    });
     if (created.status !== 201 && created.status !== 200) throw new Error(`seeding: POST /products answered ${created.status} ${JSON.stringify(created.body)}`);
     const productId = String(created.body.productId);
-    const stocked = await client.request('POST', `/products/${productId}/stock`, { token: tokens.admin, key: `${productId}-seed`, body: { quantity: product.units } });
+    const stocked = await client.request('POST', `/products/${productId}/stock`, {
+      token: tokens.admin,
+      key: `${productId}-seed`,
+      body: { quantity: product.units },
+    });
     if (stocked.status !== 200) throw new Error(`seeding: restock answered ${stocked.status} ${JSON.stringify(stocked.body)}`);
     productIds.push(productId);
   }
@@ -130,7 +138,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CHECKOUT_PATIENCE_MS = 300_000;
 
 /** Starts every virtual customer at once; resolves when all have a final answer or gave up. */
-export function runShoppers(client: PatientClient, seeded: Seeded, token: (customerId: string) => string): { progress: LoadProgress; done: Promise<ShopperResult[]> } {
+export function runShoppers(
+  client: PatientClient,
+  seeded: Seeded,
+  token: (customerId: string) => string,
+): { progress: LoadProgress; done: Promise<ShopperResult[]> } {
   const progress: LoadProgress = { orders: seeded.plan.orders.length, created: 0, settled: 0, finished: 0, inFlight: 0, outcomeTimes: [] };
   const send: PatientClient['request'] = async (...args) => {
     progress.inFlight += 1;
@@ -142,7 +154,13 @@ export function runShoppers(client: PatientClient, seeded: Seeded, token: (custo
   };
 
   async function shop(order: ShopPlan['orders'][number]): Promise<ShopperResult> {
-    const result: ShopperResult = { orderId: order.orderId, customerId: order.customerId, createKey: `${order.label}-create`, adds: [], checkoutKey: `${order.label}-checkout` };
+    const result: ShopperResult = {
+      orderId: order.orderId,
+      customerId: order.customerId,
+      createKey: `${order.label}-create`,
+      adds: [],
+      checkoutKey: `${order.label}-checkout`,
+    };
     const auth = token(order.customerId);
     try {
       const created = await send('POST', '/orders', {
@@ -167,8 +185,12 @@ export function runShoppers(client: PatientClient, seeded: Seeded, token: (custo
       }
       // 202 means the saga had not settled within the wait: ask again with the same key, which
       // places nothing new (the actor's ledger answers it) and waits again.
-      for (const giveUpAt = Date.now() + CHECKOUT_PATIENCE_MS; ; ) {
-        const answer = await send('POST', `/orders/${result.orderId}/checkout?wait=true&timeout=20`, { token: auth, key: result.checkoutKey, route: '/orders/:id/checkout' });
+      for (const giveUpAt = Date.now() + CHECKOUT_PATIENCE_MS; ;) {
+        const answer = await send('POST', `/orders/${result.orderId}/checkout?wait=true&timeout=20`, {
+          token: auth,
+          key: result.checkoutKey,
+          route: '/orders/:id/checkout',
+        });
         if (answer.status === 202) {
           if (Date.now() > giveUpAt) throw new Error(`checkout still PLACED after ${CHECKOUT_PATIENCE_MS / 1000} s`);
           await sleep(200);

@@ -72,22 +72,24 @@ export function formatTable(results: readonly ScenarioResult[]): string {
   const lines = [
     '| fault | orders | completed | violations | bad answers | recovery | notes |',
     '| --- | ---: | ---: | ---: | ---: | --- | --- |',
-    ...results.map((r) =>
-      [
-        r.fault,
-        r.orders,
-        r.completed,
-        r.violations,
-        r.badAnswers,
-        recoveryCell(r),
-        cell([outcomeNote(r), `${r.requests} requests`, `took ${seconds(r.durationMs)}`, ...r.notes].join('; ')),
-      ].join(' | '),
-    ).map((row) => `| ${row} |`),
+    ...results
+      .map((r) =>
+        [
+          r.fault,
+          r.orders,
+          r.completed,
+          r.violations,
+          r.badAnswers,
+          recoveryCell(r),
+          cell([outcomeNote(r), `${r.requests} requests`, `took ${seconds(r.durationMs)}`, ...r.notes].join('; ')),
+        ].join(' | '),
+      )
+      .map((row) => `| ${row} |`),
     '',
     'completed: orders CONFIRMED or PENDING with a checkout failure, read from their Postgres streams. ' +
-      'violations: invariant violations (npm run check:invariants, over the scenario\'s streams) plus duplicate effects of a retried Idempotency-Key. ' +
+      "violations: invariant violations (npm run check:invariants, over the scenario's streams) plus duplicate effects of a retried Idempotency-Key. " +
       'bad answers: 5xx other than 503, and 503 without Retry-After. ' +
-      'recovery: from the repair (the restart was issued) to the first checkout outcome the API delivered after it; it includes the process\'s own start (tsx, the worker bundling its workflows).',
+      "recovery: from the repair (the restart was issued) to the first checkout outcome the API delivered after it; it includes the process's own start (tsx, the worker bundling its workflows).",
   ];
   return lines.join('\n');
 }

@@ -28,7 +28,9 @@ function envInt(name: string, fallback: number): number {
 
 function chosenFaults(): Fault[] {
   const all = [workerKill(3), postgresOutage(envInt('CHAOS_PG_DOWN_MS', 5000)), apiKill(), temporalRestart()];
-  const wanted = process.env.CHAOS_FAULTS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = process.env.CHAOS_FAULTS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!wanted) return all;
   const unknown = wanted.filter((w) => !all.some((f) => f.slug === w));
   if (unknown.length > 0) throw new Error(`Unknown CHAOS_FAULTS ${unknown.join(', ')}; choose from ${all.map((f) => f.slug).join(', ')}`);
@@ -55,11 +57,17 @@ async function main(): Promise<number> {
     report.loadAverage.end = loadavg();
     process.stdout.write(`\n${formatTable(report.results)}\n\n`);
     const file = writeReport(resultsDir, report);
-    say(`Load average at start ${report.loadAverage.start.map((l) => l.toFixed(2)).join(' ')}, at end ${report.loadAverage.end.map((l) => l.toFixed(2)).join(' ')}; written to ${path.relative(process.cwd(), file)}`);
+    say(
+      `Load average at start ${report.loadAverage.start.map((l) => l.toFixed(2)).join(' ')}, at end ${report.loadAverage.end.map((l) => l.toFixed(2)).join(' ')}; written to ${path.relative(process.cwd(), file)}`,
+    );
     return complete && report.results.every((r) => r.passed) ? 0 : 1;
   };
 
-  say(`Chaos: ${orders} orders per fault, faults: ${faults.map((f) => f.slug).join(', ')}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  say(
+    `Chaos: ${orders} orders per fault, faults: ${faults.map((f) => f.slug).join(', ')}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const startedAt = Date.now();
   const stack = await ChaosStack.start(say);
   say(`Stack up in ${((Date.now() - startedAt) / 1000).toFixed(1)}s (API ${stack.apiUrl}, Temporal ${stack.temporalAddress}, data ${stack.dataDir})`);
@@ -69,11 +77,14 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => void stop().then(() => process.exit(143)));
   process.on('exit', () => stack.killNow());
   // Bounded in time: past the limit, stop everything and report what there is.
-  const limit = setTimeout(() => {
-    say(`\nTime limit of ${timeLimitMs / 1000}s reached; stopping.`);
-    const code = finish(false);
-    void stop().then(() => process.exit(code));
-  }, timeLimitMs - (Date.now() - startedAt));
+  const limit = setTimeout(
+    () => {
+      say(`\nTime limit of ${timeLimitMs / 1000}s reached; stopping.`);
+      const code = finish(false);
+      void stop().then(() => process.exit(code));
+    },
+    timeLimitMs - (Date.now() - startedAt),
+  );
   limit.unref();
 
   try {

@@ -70,13 +70,23 @@ export async function runScenario(stack: ChaosStack, fault: Fault, options: Scen
   faultStatus = 'repaired; waiting for the load';
   const shoppers = await load.done;
   faultStatus = 'settling';
-  const settlement = await settle(stack.pool, plan.orders.map((o) => o.orderId), options.settleTimeoutMs);
+  const settlement = await settle(
+    stack.pool,
+    plan.orders.map((o) => o.orderId),
+    options.settleTimeoutMs,
+  );
   clearInterval(ticker);
   const duplicates = await duplicateEffects(stack.pool, shoppers);
   const invariants = await scenarioInvariants(stack.pool, stack.client, shoppers, seeded.productIds);
 
   const failedOnClient = shoppers.filter((s) => s.error);
-  if (failedOnClient.length > 0) notes.push(`${failedOnClient.length} virtual customer(s) got no outcome: ${failedOnClient.slice(0, 3).map((s) => `${s.orderId}: ${s.error}`).join('; ')}`);
+  if (failedOnClient.length > 0)
+    notes.push(
+      `${failedOnClient.length} virtual customer(s) got no outcome: ${failedOnClient
+        .slice(0, 3)
+        .map((s) => `${s.orderId}: ${s.error}`)
+        .join('; ')}`,
+    );
   injections.forEach((injection, i) => {
     const whileDown = observations.filter((o) => o.at >= injection.injectedAt && o.at <= injection.readyAt);
     if (whileDown.length > 0) notes.push(`answers while down${injections.length > 1 ? ` (${i + 1})` : ''}: ${summarizeAnswers(whileDown, true)}`);

@@ -75,9 +75,24 @@ export class ChaosStack {
         // with synchronous=normal survives the server process dying (what we inject), not a power
         // cut; SQLite's default fsyncs every commit, which starves 200 concurrent orders on 2 cores.
         args: [
-          'server', 'start-dev', '--db-filename', path.join(dataDir, 'temporal.sqlite'),
-          '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
-          '--ip', '127.0.0.1', '--port', String(temporalPort), '--headless', '--namespace', NAMESPACE, '--log-level', 'warn', ...searchAttributes,
+          'server',
+          'start-dev',
+          '--db-filename',
+          path.join(dataDir, 'temporal.sqlite'),
+          '--sqlite-pragma',
+          'journal_mode=wal',
+          '--sqlite-pragma',
+          'synchronous=normal',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(temporalPort),
+          '--headless',
+          '--namespace',
+          NAMESPACE,
+          '--log-level',
+          'warn',
+          ...searchAttributes,
         ],
         env: process.env,
         cwd: dataDir,
@@ -101,16 +116,38 @@ export class ChaosStack {
         WORKFLOW_BUNDLE: await writeWorkflowBundle(dataDir),
       };
       const node = (name: string, script: string) =>
-        new SupervisedProcess(name, { command: process.execPath, args: ['--import', 'tsx', script], env: serviceEnv, cwd: ROOT, logFile: path.join(dataDir, `${name}.log`) });
+        new SupervisedProcess(name, {
+          command: process.execPath,
+          args: ['--import', 'tsx', script],
+          env: serviceEnv,
+          cwd: ROOT,
+          logFile: path.join(dataDir, `${name}.log`),
+        });
       const worker = node('worker', 'src/bin/worker.ts');
       const api = node('api', 'src/bin/api.ts');
-      cleanups.push(() => worker.stop('SIGTERM'), () => api.stop('SIGTERM'));
+      cleanups.push(
+        () => worker.stop('SIGTERM'),
+        () => api.stop('SIGTERM'),
+      );
 
       await waitUntil('Temporal dev server', () => temporalAnswers(temporalAddress), 60_000);
       const client = new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: NAMESPACE });
       cleanups.push(() => client.connection.close());
 
-      const stack = new ChaosStack(dataDir, `http://127.0.0.1:${apiPort}`, postgres.url, temporalAddress, authSecret, postgres, temporal, worker, api, pool, client, log);
+      const stack = new ChaosStack(
+        dataDir,
+        `http://127.0.0.1:${apiPort}`,
+        postgres.url,
+        temporalAddress,
+        authSecret,
+        postgres,
+        temporal,
+        worker,
+        api,
+        pool,
+        client,
+        log,
+      );
       worker.start();
       api.start();
       await Promise.all([stack.workerPolling(), stack.apiListening()]);

@@ -71,7 +71,8 @@ export async function duplicateEffects(db: Queryable, shoppers: readonly Shopper
     };
     expect('OrderCreated', count(streamId, 'OrderCreated'), 1);
     // The actor stores a client's key in its namespace (src/domain/commandIds.ts).
-    for (const add of shopper.adds) expect(`OrderItemAdded for key ${add.key}`, count(streamId, 'OrderItemAdded', clientCommandId(add.key)), add.status === 200 ? 1 : 0);
+    for (const add of shopper.adds)
+      expect(`OrderItemAdded for key ${add.key}`, count(streamId, 'OrderItemAdded', clientCommandId(add.key)), add.status === 200 ? 1 : 0);
     if (shopper.outcome) expect('OrderPlaced', count(streamId, 'OrderPlaced'), 1);
     const debited = debitsByOrder.get(shopper.orderId) ?? 0;
     if (debited > 1) problems.push(`${streamId}: debited ${debited} times for one checkout`);
@@ -89,7 +90,12 @@ export async function duplicateEffects(db: Queryable, shoppers: readonly Shopper
 }
 
 /** The five invariants over this scenario's streams and customers only. */
-export function scenarioInvariants(db: Queryable, client: Client, shoppers: readonly ShopperResult[], productIds: readonly string[]): Promise<InvariantResult[]> {
+export function scenarioInvariants(
+  db: Queryable,
+  client: Client,
+  shoppers: readonly ShopperResult[],
+  productIds: readonly string[],
+): Promise<InvariantResult[]> {
   const customerIds = [...new Set(shoppers.map((s) => s.customerId))];
   const filter: InvariantFilter = {
     customerIds,

@@ -65,7 +65,11 @@ async function checkOut(h: OrderHandle, commandId: string, expectedTotalCents?: 
   await h.executeUpdate(commandUpdates.PlaceOrder, { args: [{ commandId, expectedTotalCents }] });
   while ((await h.query(getOrderQuery)).state.status === 'PLACED') await new Promise((r) => setTimeout(r, 50));
 }
-const rejected = (p: Promise<unknown>) => p.then(() => Promise.reject(new Error('expected a rejection')), () => undefined);
+const rejected = (p: Promise<unknown>) =>
+  p.then(
+    () => Promise.reject(new Error('expected a rejection')),
+    () => undefined,
+  );
 
 const scenarios: Scenario[] = [
   { name: 'order-created', run: async (h, ctx) => void (await create(h, ctx, false)) },
@@ -238,10 +242,16 @@ const scenarios: Scenario[] = [
 
 async function createProduct(db: TransactionalDb, name: string, priceCents: number, units: number): Promise<string> {
   const productId = randomUUID();
-  await handleCommand(db, productDecider, { id: productStreamId(productId), type: 'product' }, { type: 'CreateProduct', productId, name, description: '', priceCents }, {
-    newEventId: randomUUID,
-    now: () => new Date(),
-  });
+  await handleCommand(
+    db,
+    productDecider,
+    { id: productStreamId(productId), type: 'product' },
+    { type: 'CreateProduct', productId, name, description: '', priceCents },
+    {
+      newEventId: randomUUID,
+      now: () => new Date(),
+    },
+  );
   await executeStockCommand(db, productId, { type: 'Restock', quantity: units }, commandMetadata(randomUUID(), 'recording'));
   return productId;
 }

@@ -26,7 +26,10 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Inactivity after which a PENDING order expires, e.g. `30m`, `45s`, `1500ms`. */
-  ORDER_CART_TTL: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30m, 45s or 1500ms').default('30m'),
+  ORDER_CART_TTL: z
+    .string()
+    .regex(/^\d+(ms|s|m|h)$/, 'a duration like 30m, 45s or 1500ms')
+    .default('30m'),
   /** History length at which an order continues-as-new, even before Temporal suggests it. */
   ORDER_HISTORY_LIMIT: z.coerce.number().int().min(20).default(2000),
   /** Where `npm start` keeps embedded Postgres and the dev server's SQLite file. */

@@ -15,7 +15,12 @@ export type StockActivities = Pick<CheckoutActivities, 'reserveStock' | 'commitR
 export function createStockActivities(db: TransactionalDb): StockActivities {
   const run = async (productId: string, command: StockCommand & { reservationId: string }) => {
     try {
-      return await executeStockCommand(db, productId, command, activityMetadata(internalCommandId(command.type.toLowerCase(), command.reservationId), command.reservationId));
+      return await executeStockCommand(
+        db,
+        productId,
+        command,
+        activityMetadata(internalCommandId(command.type.toLowerCase(), command.reservationId), command.reservationId),
+      );
     } catch (err) {
       throw toActivityFailure(err);
     }

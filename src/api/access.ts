@@ -33,7 +33,13 @@ export function authenticate(secret: string): RequestHandler {
     if (header === undefined) return next();
     const match = /^Bearer[ ]+([A-Za-z0-9_.=-]{1,4096})\s*$/i.exec(header);
     if (!match) {
-      res.locals.tokenRefusal = new ApiError(401, 'INVALID_TOKEN', 'The Authorization header must be "Bearer <token>".', {}, { 'WWW-Authenticate': 'Bearer error="invalid_request"' });
+      res.locals.tokenRefusal = new ApiError(
+        401,
+        'INVALID_TOKEN',
+        'The Authorization header must be "Bearer <token>".',
+        {},
+        { 'WWW-Authenticate': 'Bearer error="invalid_request"' },
+      );
       return next();
     }
     try {
@@ -41,7 +47,13 @@ export function authenticate(secret: string): RequestHandler {
       next();
     } catch (err) {
       if (!(err instanceof InvalidToken)) return next(err);
-      res.locals.tokenRefusal = new ApiError(401, 'INVALID_TOKEN', 'The bearer token is malformed, not signed by this service, or expired.', {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      res.locals.tokenRefusal = new ApiError(
+        401,
+        'INVALID_TOKEN',
+        'The bearer token is malformed, not signed by this service, or expired.',
+        {},
+        { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+      );
       next();
     }
   };

@@ -24,7 +24,13 @@ async function checkoutProgress(db: Queryable, orderId: string, placedVersion: n
  * `deadline`: waits for its saga to finish (a long poll), then for the outcome event in the
  * order's stream, which the order appends a moment later.
  */
-export async function checkoutSettledAt(db: Queryable, gateway: OrderGateway, orderId: string, placedVersion: number, deadline: number): Promise<number | undefined> {
+export async function checkoutSettledAt(
+  db: Queryable,
+  gateway: OrderGateway,
+  orderId: string,
+  placedVersion: number,
+  deadline: number,
+): Promise<number | undefined> {
   let progress = await checkoutProgress(db, orderId, placedVersion);
   if (progress.settledAt === undefined && progress.attempt !== undefined) await gateway.sagaFinished(orderId, progress.attempt, deadline);
   for (let pause = OUTCOME_POLL_MS.first; progress.settledAt === undefined && Date.now() < deadline; pause = Math.min(pause * 2, OUTCOME_POLL_MS.max)) {

@@ -15,12 +15,10 @@ const ready: Handler<HealthRouteDeps> = async (_req, res, deps) => {
       () => ['postgres', 'ok'] as const,
       () => ['postgres', 'unreachable'] as const,
     ),
-    deps.client.workflowService
-      .describeTaskQueue({ namespace: deps.namespace, taskQueue: { name: deps.taskQueue }, taskQueueType: 1 })
-      .then(
-        (r) => ['temporal', (r.pollers?.length ?? 0) > 0 ? 'ok' : 'no worker polling'] as const,
-        () => ['temporal', 'unreachable'] as const,
-      ),
+    deps.client.workflowService.describeTaskQueue({ namespace: deps.namespace, taskQueue: { name: deps.taskQueue }, taskQueueType: 1 }).then(
+      (r) => ['temporal', (r.pollers?.length ?? 0) > 0 ? 'ok' : 'no worker polling'] as const,
+      () => ['temporal', 'unreachable'] as const,
+    ),
   ]);
   const isReady = checks.every(([, state]) => state === 'ok');
   res.status(isReady ? 200 : 503).json({ status: isReady ? 'ready' : 'not ready', checks: Object.fromEntries(checks) });

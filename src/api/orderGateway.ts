@@ -64,7 +64,13 @@ export class OrderGateway {
   private async admitted<T>(orderId: string, update: () => Promise<T>): Promise<T> {
     const running = this.inFlight.get(orderId) ?? 0;
     if (running >= MAX_COMMANDS_IN_FLIGHT_PER_ORDER) {
-      throw new ApiError(429, 'TOO_MANY_REQUESTS', 'This order is busy with other commands. Retry shortly with the same Idempotency-Key.', {}, { 'Retry-After': '1' });
+      throw new ApiError(
+        429,
+        'TOO_MANY_REQUESTS',
+        'This order is busy with other commands. Retry shortly with the same Idempotency-Key.',
+        {},
+        { 'Retry-After': '1' },
+      );
     }
     this.inFlight.set(orderId, running + 1);
     try {
@@ -102,7 +108,7 @@ export class OrderGateway {
   /** Sends a command as an update and waits for the actor's answer. */
   send<N extends OrderCommandName>(orderId: string, name: N, payload: CommandPayload<N>, commandId: string): Promise<CommandAccepted> {
     const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
-    const update = () => handle.executeUpdate(commandUpdates[name], { args: [{ ...payload, commandId } as OrderCommandInput] });
+    const update = () => handle.executeUpdate(commandUpdates[name], { args: [{ ...payload, commandId }] });
     return this.admitted(orderId, () =>
       this.translate(
         orderId,
@@ -115,7 +121,7 @@ export class OrderGateway {
   /** Sends a command as a signal; its outcome is read later with `outcome`. */
   signal<N extends OrderCommandName>(orderId: string, name: N, payload: CommandPayload<N>, commandId: string): Promise<void> {
     const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
-    return this.translate(orderId, () => handle.signal(commandSignals[name], { ...payload, commandId } as OrderCommandInput));
+    return this.translate(orderId, () => handle.signal(commandSignals[name], { ...payload, commandId }));
   }
 
   /** The actor's view; undefined when the actor has finished or is gone (read its stream instead). */
@@ -151,7 +157,12 @@ export class OrderGateway {
    * closed order): the same request gets it, another one under the same key is refused, and a key
    * the stream does not know is undefined.
    */
-  private async answeredBefore<N extends OrderCommandName>(orderId: string, name: N, payload: CommandPayload<N>, commandId: string): Promise<CommandAccepted | undefined> {
+  private async answeredBefore<N extends OrderCommandName>(
+    orderId: string,
+    name: N,
+    payload: CommandPayload<N>,
+    commandId: string,
+  ): Promise<CommandAccepted | undefined> {
     const stored = await findAcceptedCommand(this.db, orderId, clientCommandId(commandId));
     if (!stored) return undefined;
     // The fingerprint the actor stored: its command's name and payload, without the ids and If-Match.
@@ -202,7 +213,13 @@ export class OrderGateway {
     if (stored) return { status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events };
     const { state, version } = await readOrder(this.db, orderId);
     if (version > 0 && isTerminal(state.status)) {
-      return { status: 'rejected', commandId, code: 'ORDER_CLOSED', message: `The order is ${state.status.toLowerCase()}; it took no more commands.`, kind: 'conflict' };
+      return {
+        status: 'rejected',
+        commandId,
+        code: 'ORDER_CLOSED',
+        message: `The order is ${state.status.toLowerCase()}; it took no more commands.`,
+        kind: 'conflict',
+      };
     }
     return null;
   }
@@ -227,7 +244,13 @@ export class OrderGateway {
     const { state, version } = await readOrder(this.db, orderId);
     if (version === 0) return new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
     if (isTerminal(state.status)) return new ApiError(409, 'ORDER_CLOSED', 'The order is finished; it takes no more commands.');
-    return new ApiError(503, 'ORDER_UNAVAILABLE', 'The order cannot take commands right now; an operator has to bring it back. Retry later with the same Idempotency-Key.', {}, { 'Retry-After': '60' });
+    return new ApiError(
+      503,
+      'ORDER_UNAVAILABLE',
+      'The order cannot take commands right now; an operator has to bring it back. Retry later with the same Idempotency-Key.',
+      {},
+      { 'Retry-After': '60' },
+    );
   }
 }
 

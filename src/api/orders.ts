@@ -18,9 +18,7 @@ import { parseInput } from './validation';
 import { readStream } from '../application/eventStore';
 
 const quantity = z.number().int().safe();
-const createOrderBody = z
-  .object({ orderId: idSchema.optional(), customerId: idSchema.optional(), shippingAddress: addressSchema.optional() })
-  .strict();
+const createOrderBody = z.object({ orderId: idSchema.optional(), customerId: idSchema.optional(), shippingAddress: addressSchema.optional() }).strict();
 const addItemBody = z.object({ productId: idSchema, quantity }).strict();
 const changeQuantityBody = z.object({ quantity }).strict();
 const cancelBody = z.object({ reason: textSchema(1, 500) }).strict();
@@ -78,7 +76,8 @@ function customerOf(res: Response, customerId: string | undefined): string {
     }
     return customerId;
   }
-  if (customerId !== undefined && customerId !== principal.sub) throw new ApiError(403, 'FORBIDDEN', 'A customer token can only create orders for its own customer id.');
+  if (customerId !== undefined && customerId !== principal.sub)
+    throw new ApiError(403, 'FORBIDDEN', 'A customer token can only create orders for its own customer id.');
   return principal.sub;
 }
 
@@ -197,7 +196,8 @@ export const orderRoutes: RouteTable<OrderRouteDeps> = {
     {
       method: 'patch',
       path: '/orders/:orderId/items/:productId',
-      handle: (req, res, deps) => command(deps, req, res, 'ChangeItemQuantity', { productId: pathId(req, 'productId'), ...parseInput(changeQuantityBody, req.body) }),
+      handle: (req, res, deps) =>
+        command(deps, req, res, 'ChangeItemQuantity', { productId: pathId(req, 'productId'), ...parseInput(changeQuantityBody, req.body) }),
     },
     {
       method: 'delete',
@@ -211,7 +211,12 @@ export const orderRoutes: RouteTable<OrderRouteDeps> = {
     },
     { method: 'post', path: '/orders/:orderId/checkout', handle: checkout },
     { method: 'post', path: '/orders/:orderId/cancel', handle: (req, res, deps) => command(deps, req, res, 'CancelOrder', parseInput(cancelBody, req.body)) },
-    { method: 'post', path: '/orders/:orderId/ship', guard: adminOnly, handle: (req, res, deps) => command(deps, req, res, 'MarkShipped', parseInput(emptyBody, req.body)) },
+    {
+      method: 'post',
+      path: '/orders/:orderId/ship',
+      guard: adminOnly,
+      handle: (req, res, deps) => command(deps, req, res, 'MarkShipped', parseInput(emptyBody, req.body)),
+    },
     { method: 'get', path: '/orders/:orderId', handle: getOrder },
     { method: 'get', path: '/customers/:customerId/orders', handle: customerOrders },
     { method: 'get', path: '/orders/:orderId/events', handle: orderEvents },

@@ -46,7 +46,12 @@ const createProduct: Handler<ProductRouteDeps> = async (req, res, { db }) => {
   const commandId = commandIdOf(req);
   // A retried create with the same key names the same product, and is then not applied again.
   const productId = req.get('Idempotency-Key') ? idFromIdempotencyKey('product', commandId) : randomUUID();
-  const result = await executeProductCommands(db, productId, [{ type: 'CreateProduct', productId, ...body }], commandMetadata(clientCommandId(commandId), commandId));
+  const result = await executeProductCommands(
+    db,
+    productId,
+    [{ type: 'CreateProduct', productId, ...body }],
+    commandMetadata(clientCommandId(commandId), commandId),
+  );
   res.status(201).location(`/products/${productId}`).json(productView(result.state, result.version));
 };
 
@@ -105,7 +110,9 @@ const restock: Handler<ProductRouteDeps> = async (req, res, { db }) => {
   const { quantity } = parseInput(restockBody, req.body);
   if (!(await findProduct(db, productId))) throw productNotFound();
   const commandId = commandIdOf(req);
-  const result = await executeStockCommand(db, productId, { type: 'Restock', quantity }, commandMetadata(clientCommandId(commandId), commandId), { skipIfCommandStored: true });
+  const result = await executeStockCommand(db, productId, { type: 'Restock', quantity }, commandMetadata(clientCommandId(commandId), commandId), {
+    skipIfCommandStored: true,
+  });
   res.json({ productId, ...stockLevel(result.state.onHand, result.state.reserved), version: result.version });
 };
 

@@ -41,7 +41,9 @@ export function rateLimit(settings: RateLimitSettings, now: () => number = Date.
     buckets.set(caller, bucket);
     if (bucket.tokens < 1) {
       const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / settings.perSecond));
-      return next(new ApiError(429, 'RATE_LIMITED', `Too many requests from this caller. Retry in ${retryAfter} s.`, {}, { 'Retry-After': String(retryAfter) }));
+      return next(
+        new ApiError(429, 'RATE_LIMITED', `Too many requests from this caller. Retry in ${retryAfter} s.`, {}, { 'Retry-After': String(retryAfter) }),
+      );
     }
     bucket.tokens -= 1;
     next();

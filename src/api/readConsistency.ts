@@ -195,6 +195,11 @@ export async function readAtLeast<K extends string, T extends Record<K, number>>
   if (keys.every((key) => minimum[key] === undefined) || reached(row)) return row;
   const named = (key: K) => key.charAt(0).toUpperCase() + key.slice(1);
   const describe = (r: T | undefined) =>
-    Object.fromEntries(keys.flatMap((key) => [[`min${named(key)}`, minimum[key] ?? 0], [`current${named(key)}`, r?.[key] ?? 0]]));
+    Object.fromEntries(
+      keys.flatMap((key) => [
+        [`min${named(key)}`, minimum[key] ?? 0],
+        [`current${named(key)}`, r?.[key] ?? 0],
+      ]),
+    );
   return wait.waits.waitFor(wait, read, reached, describe);
 }

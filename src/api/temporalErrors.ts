@@ -11,7 +11,10 @@ const GRPC_UNAVAILABLE = 14;
 
 function grpcError(err: unknown): { code?: number; message: string } {
   const cause = (err instanceof ServiceError ? err.cause : err) as { code?: unknown; message?: unknown } | undefined;
-  return { code: typeof cause?.code === 'number' ? cause.code : undefined, message: `${(err as Error)?.message ?? ''} ${typeof cause?.message === 'string' ? cause.message : ''}` };
+  return {
+    code: typeof cause?.code === 'number' ? cause.code : undefined,
+    message: `${(err as Error)?.message ?? ''} ${typeof cause?.message === 'string' ? cause.message : ''}`,
+  };
 }
 
 const commandTimeout = () =>
@@ -29,7 +32,13 @@ export function apiErrorFromTemporal(err: unknown): ApiError | undefined {
     if (failure.type === 'INVALID_COMMAND') return new ApiError(400, 'INVALID_COMMAND', failure.message);
     // A worker older than this API (mid-deploy) has no handler for the update: likely to pass later.
     if (/No registered handler for update/.test(failure.message)) {
-      return new ApiError(503, 'ORDER_UNAVAILABLE', 'The order could not take this command right now. Retry shortly with the same Idempotency-Key.', {}, { 'Retry-After': '5' });
+      return new ApiError(
+        503,
+        'ORDER_UNAVAILABLE',
+        'The order could not take this command right now. Retry shortly with the same Idempotency-Key.',
+        {},
+        { 'Retry-After': '5' },
+      );
     }
     return undefined; // an update the workflow failed unexpectedly: a bug, the 500 handler logs it
   }
@@ -46,7 +55,13 @@ export function apiErrorFromTemporal(err: unknown): ApiError | undefined {
   if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED) return commandTimeout();
   // Temporal refuses updates while the order's workflow task is being retried (after a worker crash).
   if (code === GRPC_FAILED_PRECONDITION && /Workflow Task in failed state/i.test(message)) {
-    return new ApiError(503, 'ORDER_RECOVERING', 'The order is recovering from a worker restart. Retry shortly with the same Idempotency-Key.', {}, { 'Retry-After': '2' });
+    return new ApiError(
+      503,
+      'ORDER_RECOVERING',
+      'The order is recovering from a worker restart. Retry shortly with the same Idempotency-Key.',
+      {},
+      { 'Retry-After': '2' },
+    );
   }
   if (code === GRPC_RESOURCE_EXHAUSTED) {
     return new ApiError(429, 'TOO_MANY_REQUESTS', 'This order is busy with other commands. Retry shortly.', {}, { 'Retry-After': '1' });

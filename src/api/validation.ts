@@ -18,7 +18,6 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
   throw new ApiError(400, 'VALIDATION_FAILED', `Invalid ${what}: ${summary}`, { errors: problems });
 }
 
-
 /**
  * The path of the first key or string Postgres would refuse (the append fails: a 500, or an order
  * actor that retries its append forever), or undefined. Iterative, and paths are only spelled out

@@ -9,8 +9,7 @@ import * as store from '../eventstore';
 export const readStream = (db: store.Queryable, streamId: string, range: { fromVersion?: number; toVersion?: number } = {}) =>
   store.readStream(db, streamId, { ...range, schemas: eventSchemas });
 
-export const readAll = (db: store.Queryable, options: { after: store.Checkpoint; limit: number }) =>
-  store.readAll(db, { ...options, schemas: eventSchemas });
+export const readAll = (db: store.Queryable, options: { after: store.Checkpoint; limit: number }) => store.readAll(db, { ...options, schemas: eventSchemas });
 
 export const firstEvent = (db: store.Queryable, streamId: string) => store.firstEvent(db, streamId, { schemas: eventSchemas });
 

@@ -3,7 +3,18 @@ import { DatabaseError } from 'pg';
 import { DomainError, type Decider } from '../domain/decider';
 import { eventSchemas } from '../domain/eventSchemas';
 import type { UpcasterRegistry } from '../domain/upcasting';
-import { appendToStream, eventsOfCommands, inTransaction, readStream, streamVersion, WrongExpectedVersion, type EventData, type EventMetadata, type Queryable, type TransactionalDb } from '../eventstore';
+import {
+  appendToStream,
+  eventsOfCommands,
+  inTransaction,
+  readStream,
+  streamVersion,
+  WrongExpectedVersion,
+  type EventData,
+  type EventMetadata,
+  type Queryable,
+  type TransactionalDb,
+} from '../eventstore';
 import { foldRecorded } from './foldStream';
 import { EntryFold, type KeyedEntries } from './keyedEntries';
 
@@ -75,7 +86,11 @@ export function idempotency(command: unknown, options: CommandHostOptions) {
  * Whether the stream already holds an event of this command (see CommandHostOptions), by the
  * `events_by_command` index: the cost does not grow with the stream.
  */
-export async function commandStored(db: Queryable, stream: { id: string; type: string }, { commandId, isRepeatOf }: ReturnType<typeof idempotency>): Promise<boolean> {
+export async function commandStored(
+  db: Queryable,
+  stream: { id: string; type: string },
+  { commandId, isRepeatOf }: ReturnType<typeof idempotency>,
+): Promise<boolean> {
   if (commandId === undefined) return false;
   return (await eventsOfCommands(db, stream, [commandId])).some((e) => isRepeatOf(e.metadata));
 }
@@ -196,7 +211,8 @@ export async function handleSnapshottedCommand<Command, State, Event extends Dom
       );
     } catch (err) {
       if (!isConflict(err)) throw err;
-      if (attempt >= maxAttempts) throw err instanceof WrongExpectedVersion ? err : new WrongExpectedVersion(stream.id, expected, await streamVersion(db, stream.id));
+      if (attempt >= maxAttempts)
+        throw err instanceof WrongExpectedVersion ? err : new WrongExpectedVersion(stream.id, expected, await streamVersion(db, stream.id));
     }
   }
 }
@@ -209,4 +225,3 @@ async function readSnapshot(db: Queryable, streamId: string, schema: number): Pr
   const row = rows[0];
   return row ? { root: row.state, version: Number(row.version) } : null;
 }
-

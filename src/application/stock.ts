@@ -8,7 +8,13 @@ import { handleStateStoredCommand } from './handleStateStoredCommand';
  * Runs one stock command on the product's state-stored stock aggregate (row lock, no retries). The
  * answer's state holds only the reservation the command names.
  */
-export function executeStockCommand(db: TransactionalDb, productId: string, command: StockCommand, metadata: EventMetadata, options: { skipIfCommandStored?: boolean } = {}) {
+export function executeStockCommand(
+  db: TransactionalDb,
+  productId: string,
+  command: StockCommand,
+  metadata: EventMetadata,
+  options: { skipIfCommandStored?: boolean } = {},
+) {
   return handleStateStoredCommand(db, stockDecider, { id: stockStreamId(productId), type: STOCK_STREAM_TYPE }, command, {
     metadata,
     ...serverIdsAndClock,

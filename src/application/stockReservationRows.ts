@@ -1,4 +1,12 @@
-import { findReservation, type Reservation, type ReservationStatus, type StockCommand, type StockEvent, type StockLevels, type StockState } from '../domain/stock';
+import {
+  findReservation,
+  type Reservation,
+  type ReservationStatus,
+  type StockCommand,
+  type StockEvent,
+  type StockLevels,
+  type StockState,
+} from '../domain/stock';
 import type { Queryable } from '../eventstore';
 import { type KeyedEntries } from './keyedEntries';
 

@@ -36,7 +36,8 @@ function parse(argv: string[]): { orderId: string; json: boolean; confirmWithinM
   if (!orderId.success) throw new UsageError(`not an order id: ${orderId.error.issues[0]?.message}`);
   const confirm = values['confirm-within-ms'];
   const confirmWithinMs = confirm === undefined ? undefined : Number(confirm);
-  if (confirmWithinMs !== undefined && (!Number.isInteger(confirmWithinMs) || confirmWithinMs < 0)) throw new UsageError('--confirm-within-ms needs a whole number of milliseconds');
+  if (confirmWithinMs !== undefined && (!Number.isInteger(confirmWithinMs) || confirmWithinMs < 0))
+    throw new UsageError('--confirm-within-ms needs a whole number of milliseconds');
   return { orderId: orderId.data, json: values.json ?? false, confirmWithinMs };
 }
 

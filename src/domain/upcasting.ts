@@ -23,7 +23,7 @@ export interface Upcaster extends EventTypeKey {
 
 /** A typed upcaster: the data types of both versions are checked where it is written. */
 export function defineUpcaster<From, To>(upcaster: EventTypeKey & { fromVersion: number; upcast(data: From): To }): Upcaster {
-  return upcaster as Upcaster;
+  return upcaster;
 }
 
 /** The envelope fields the registry needs; `readStream` and `readAll` hand it whole recorded events. */

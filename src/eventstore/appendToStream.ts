@@ -81,12 +81,7 @@ export async function appendToStream(
 }
 
 /** The append claimed nothing: either these events are already stored, or the expectation failed. */
-async function resolveRejectedAppend(
-  db: Queryable,
-  streamId: string,
-  expected: ExpectedVersion,
-  events: readonly EventData[],
-): Promise<AppendResult> {
+async function resolveRejectedAppend(db: Queryable, streamId: string, expected: ExpectedVersion, events: readonly EventData[]): Promise<AppendResult> {
   const { rows } = await db.query<{ event_id: string | null; stream_id: string; version: string }>(
     `SELECT e.event_id, e.stream_id, e.version
        FROM unnest($1::uuid[]) WITH ORDINALITY AS wanted(event_id, ord)

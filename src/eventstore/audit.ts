@@ -70,10 +70,7 @@ export async function* readStreamsOfType(
     );
     if (streams.length === 0) return;
     const ids = streams.map((s) => s.stream_id);
-    const { rows } = await db.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version`,
-      [ids],
-    );
+    const { rows } = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version`, [ids]);
     const byStream = new Map<string, AuditedEvent[]>(ids.map((id) => [id, []]));
     for (const row of rows) byStream.get(row.stream_id)!.push(toAudited(row, options.schemas));
     for (const s of streams) {
@@ -134,10 +131,7 @@ export async function countStreams(db: Queryable, options: { streamType?: string
 }
 
 /** The ids of a type's streams (among `streamIds` when given), the most recently appended to first. */
-export async function streamIdsByLastChange(
-  db: Queryable,
-  options: { streamType: string; streamIds?: readonly string[]; limit?: number },
-): Promise<string[]> {
+export async function streamIdsByLastChange(db: Queryable, options: { streamType: string; streamIds?: readonly string[]; limit?: number }): Promise<string[]> {
   const { rows } = await db.query<{ stream_id: string }>(
     `SELECT stream_id FROM streams
       WHERE stream_type = $1 AND ($2::text[] IS NULL OR stream_id = ANY($2::text[]))

@@ -65,11 +65,7 @@ export interface ReadOptions {
  * A stream's events in version order, optionally between two versions (inclusive), each in its
  * current schema (older stored versions are upcast; the rows themselves are never changed).
  */
-export async function readStream(
-  db: Queryable,
-  streamId: string,
-  range: { fromVersion?: number; toVersion?: number } & ReadOptions,
-): Promise<RecordedEvent[]> {
+export async function readStream(db: Queryable, streamId: string, range: { fromVersion?: number; toVersion?: number } & ReadOptions): Promise<RecordedEvent[]> {
   const { rows } = await db.query<EventRow>({
     text: `SELECT ${COLUMNS} FROM events
       WHERE stream_id = $1 AND version >= $2 AND ($3::bigint IS NULL OR version <= $3)

@@ -109,7 +109,8 @@ export async function checkCheckouts(
   for await (const stream of readStreamsOfType(db, ORDER_STREAM_TYPE, { streamIds: only, schemas: eventSchemas })) {
     result.checked();
     const state = foldChecked<OrderState, OrderEvent>(initialOrderState, evolveOrder, stream.events);
-    if (state.status === 'PLACED') placed.push({ orderId: aggregateIdOf(orderStreams, stream.streamId), attempt: state.checkoutAttempts, lineCount: state.items.length });
+    if (state.status === 'PLACED')
+      placed.push({ orderId: aggregateIdOf(orderStreams, stream.streamId), attempt: state.checkoutAttempts, lineCount: state.items.length });
   }
   if (placed.length === 0) return result.build();
   const placedFor = await timeSinceLastEvent(db, { streamIds: placed.map((p) => orderStreamId(p.orderId)), type: 'OrderPlaced' });

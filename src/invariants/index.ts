@@ -14,7 +14,14 @@ export { checkMoney, MONEY_INVARIANT } from './money';
 export { checkStreamIntegrity, INTEGRITY_INVARIANT } from './integrity';
 export { checkOrderWorkflows, WORKFLOW_INVARIANT, type WorkflowCheckOptions } from './workflows';
 export { checkReadModels, READ_MODEL_INVARIANT } from './readModels';
-export { checkCheckouts, checkoutDeadlineMs, CHECKOUT_FORWARD_STEP_MS, CHECKOUT_INVARIANT, CHECKOUT_UNDO_STEP_MS, type CheckoutCheckOptions } from './checkouts';
+export {
+  checkCheckouts,
+  checkoutDeadlineMs,
+  CHECKOUT_FORWARD_STEP_MS,
+  CHECKOUT_INVARIANT,
+  CHECKOUT_UNDO_STEP_MS,
+  type CheckoutCheckOptions,
+} from './checkouts';
 
 export interface InvariantDeps {
   /** Where 1, 2, 3 and 5 read: ideally one REPEATABLE READ, READ ONLY transaction (one snapshot). */
@@ -61,10 +68,16 @@ export function formatReport(results: readonly InvariantResult[], options: { not
     r.status,
     String(r.checked),
     String(r.violationCount),
-    Object.entries(r.counts).map(([k, v]) => `${k}=${v}`).join(' '),
+    Object.entries(r.counts)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => pad(c, widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   const noteLimit = options.notesPerInvariant ?? 10;
   for (const r of results) {

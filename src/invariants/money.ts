@@ -170,7 +170,9 @@ export async function checkMoney(db: Queryable, filter: InvariantFilter = {}): P
       if (order.status === 'PLACED') {
         // Whether its checkout will ever end is invariant 6's question (it asks Temporal).
         result.count('placed');
-        result.note(`order ${order.orderId} (customer ${customerId}): PLACED, left out until its checkout's outcome is recorded; account holds ${paidOnAccount} cents for it`);
+        result.note(
+          `order ${order.orderId} (customer ${customerId}): PLACED, left out until its checkout's outcome is recorded; account holds ${paidOnAccount} cents for it`,
+        );
         accountNet -= paidOnAccount;
         continue;
       }
@@ -193,7 +195,9 @@ export async function checkMoney(db: Queryable, filter: InvariantFilter = {}): P
       if (!orders.has(orderId) && net !== 0) details.push(`account net ${net} cents for order ${orderId}, which is not an order of this customer`);
     }
     if (accountNet !== expected || details.length > 0) {
-      result.violation(`customer ${customerId}: debits − refunds = ${accountNet} ≠ confirmed orders ${expected}${details.length ? ` (${details.join('; ')})` : ''}`);
+      result.violation(
+        `customer ${customerId}: debits − refunds = ${accountNet} ≠ confirmed orders ${expected}${details.length ? ` (${details.join('; ')})` : ''}`,
+      );
     }
   }
   return result.build();

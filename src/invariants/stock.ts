@@ -1,5 +1,14 @@
 import { stockReservationRows, type StoredStock } from '../application/stockReservationRows';
-import { evolveStock, initialStockState, STOCK_STREAM_TYPE, stockStreams, type Reservation, type StockEvent, type StockLevels, type StockState } from '../domain/stock';
+import {
+  evolveStock,
+  initialStockState,
+  STOCK_STREAM_TYPE,
+  stockStreams,
+  type Reservation,
+  type StockEvent,
+  type StockLevels,
+  type StockState,
+} from '../domain/stock';
 import { readStreamsOfType, type Queryable } from '../eventstore';
 import { streamIdsOfType } from './streams';
 import { ResultBuilder, sameJson, type InvariantFilter, type InvariantResult } from './types';

@@ -102,7 +102,11 @@ export async function compareActorWithStream(db: Queryable, client: Client, orde
     const fold = foldRecorded(orderDecider, events);
     const { view } = read;
     const difference =
-      view.version !== events.length ? `version ${view.version} ≠ stream ${events.length}` : sameJson(view.state, fold) ? '' : `state differs (workflow ${view.state.status}, fold ${fold.status})`;
+      view.version !== events.length
+        ? `version ${view.version} ≠ stream ${events.length}`
+        : sameJson(view.state, fold)
+          ? ''
+          : `state differs (workflow ${view.state.status}, fold ${fold.status})`;
     if (difference === '') return { ...read, kind: 'agrees', streamVersion: events.length, difference };
     if (read.condition.state !== 'running' || attempt >= attempts) return { ...read, kind: 'differs', streamVersion: events.length, difference };
     await sleep(200 * attempt);
@@ -153,13 +157,17 @@ export async function checkOrderWorkflows(
         return;
       case 'stranded':
         result.count('stranded');
-        result.violation(`order ${orderId}: stranded, actor ${describeCondition(verdict.condition)}; it takes no command until healed (npm run orders:heal -- ${orderId})`);
+        result.violation(
+          `order ${orderId}: stranded, actor ${describeCondition(verdict.condition)}; it takes no command until healed (npm run orders:heal -- ${orderId})`,
+        );
         return;
       case 'unanswered': {
         // Not verifiable is not a pass: no worker answering, or Temporal unavailable.
         result.count('unreachable');
         const actor = verdict.condition ? `actor ${describeCondition(verdict.condition)}` : 'could not describe it either';
-        result.violation(`order ${orderId}: did not answer in ${verdict.tries} tries over ${(verdict.tookMs / 1000).toFixed(1)} s (${callTimeoutMs} ms each): ${verdict.error}; ${actor}`);
+        result.violation(
+          `order ${orderId}: did not answer in ${verdict.tries} tries over ${(verdict.tookMs / 1000).toFixed(1)} s (${callTimeoutMs} ms each): ${verdict.error}; ${actor}`,
+        );
         return;
       }
       default:
@@ -167,7 +175,8 @@ export async function checkOrderWorkflows(
           result.count('answeredAfterRetries');
           result.note(`order ${orderId}: answered on try ${verdict.tries}, after ${(verdict.tookMs / 1000).toFixed(1)} s`);
         }
-        if (verdict.kind === 'differs') result.violation(`order ${orderId} (${verdict.condition.state === 'running' ? 'running' : 'completed'}): ${verdict.difference}`);
+        if (verdict.kind === 'differs')
+          result.violation(`order ${orderId} (${verdict.condition.state === 'running' ? 'running' : 'completed'}): ${verdict.difference}`);
     }
   });
   return result.build();

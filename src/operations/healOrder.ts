@@ -79,7 +79,12 @@ export function carriedFromStream(events: readonly RecordedEvent[]): Omit<Carrie
     if (typeof stored !== 'string') continue;
     const commandId = orderCommandIdAsStored(stored); // keys stored before the namespaces too
     if (clientKeyOf(commandId) === undefined) continue;
-    const entry = accepted.get(commandId) ?? { fingerprint: typeof event.metadata.commandFingerprint === 'string' ? event.metadata.commandFingerprint : '', version: 0, events: [], orderStatus: state.status };
+    const entry = accepted.get(commandId) ?? {
+      fingerprint: typeof event.metadata.commandFingerprint === 'string' ? event.metadata.commandFingerprint : '',
+      version: 0,
+      events: [],
+      orderStatus: state.status,
+    };
     entry.version = event.version;
     entry.events.push(event.type);
     entry.orderStatus = state.status;
@@ -163,7 +168,10 @@ async function pendingCheckout(deps: HealDeps, state: OrderState, saga: Exclude<
     steps: [],
     compensations,
   };
-  return { pending: { attempt, report }, action: `saga ${sagaId} ${ended}: undid attempt ${attempt} (${compensations.join(', ') || 'nothing to undo'}) and handed a failed report to the new actor` };
+  return {
+    pending: { attempt, report },
+    action: `saga ${sagaId} ${ended}: undid attempt ${attempt} (${compensations.join(', ') || 'nothing to undo'}) and handed a failed report to the new actor`,
+  };
 }
 
 export async function healOrder(deps: HealDeps, orderId: string, options: HealOptions = {}): Promise<HealReport> {
@@ -206,7 +214,11 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
   }
   if (verdict.kind === 'agrees' && running) return report('in-line', 'The actor is running and agrees with its stream: already in line, nothing done.');
   if (verdict.kind === 'unanswered') {
-    return refuse('ACTOR_NOT_ANSWERING', `The actor's workflow task is not failing, but it did not answer: is a worker polling its task queue? ${verdict.error}`, true);
+    return refuse(
+      'ACTOR_NOT_ANSWERING',
+      `The actor's workflow task is not failing, but it did not answer: is a worker polling its task queue? ${verdict.error}`,
+      true,
+    );
   }
   // A run being replaced must not have an append in flight: it could land after the new run starts.
   if (running?.pendingActivities.includes('appendOrderEvents')) {
@@ -224,7 +236,8 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
 
   // No actor writes the stream any more: read it again, that is what the new actor carries.
   record = await readRecord(deps.db, orderId);
-  if (isTerminal(record.carried.state.status)) return report('no-actor-needed', `The order became ${record.carried.state.status} in its stream: it needs no actor.`);
+  if (isTerminal(record.carried.state.status))
+    return report('no-actor-needed', `The order became ${record.carried.state.status} in its stream: it needs no actor.`);
   let pending: CarriedOrder['pendingCheckout'];
   if (record.carried.state.status === 'PLACED') {
     const { saga, refusal } = await endedSaga(record.carried.state);
@@ -253,7 +266,9 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     return refuse('STARTED_MEANWHILE', 'Another run of the actor started meanwhile (a second heal?); run the heal again to check it.', true);
   }
-  actions.push(`started run ${runId} on ${taskQueue} carrying version ${record.carried.version} and ${record.carried.commands?.accepted.length ?? 0} accepted client command(s)`);
+  actions.push(
+    `started run ${runId} on ${taskQueue} carrying version ${record.carried.version} and ${record.carried.commands?.accepted.length ?? 0} accepted client command(s)`,
+  );
 
   // Done when the new actor agrees with its stream, and has recorded the report it was handed.
   const deadline = Date.now() + (options.confirmWithinMs ?? 30_000);

@@ -103,7 +103,8 @@ async function latestTaskFailure(client: Client, workflowId: string, runId: stri
 export function describeCondition(condition: WorkflowCondition): string {
   if (condition.state === 'missing') return 'missing';
   if (condition.state === 'closed') return condition.status;
-  if (!condition.failingTask) return condition.taskAttempt > 1 ? `running (workflow task retried, attempt ${condition.taskAttempt}, not failing in the worker)` : 'running';
+  if (!condition.failingTask)
+    return condition.taskAttempt > 1 ? `running (workflow task retried, attempt ${condition.taskAttempt}, not failing in the worker)` : 'running';
   const { attempt, cause, message } = condition.failingTask;
   return `running, its workflow task failing (attempt ${attempt}, ${cause}: ${message.slice(0, 300)})`;
 }

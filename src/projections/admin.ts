@@ -54,7 +54,10 @@ export async function projectionStatuses(db: Queryable, projections: readonly Pr
             : { transactionId: row.transaction_id, globalPosition: Number(row.global_position), updatedAt: row.updated_at!.toISOString() },
         lag: { events: Number(row.events), ms: row.oldest ? Math.max(0, Date.now() - row.oldest.getTime()) : 0 },
         parkedEvents: Number(parked.rows[0]?.n ?? 0),
-        rebuild: rebuilding && progress ? { startedAt: progress.started_at.toISOString(), processed: Number(progress.processed), total: Number(progress.total) } : null,
+        rebuild:
+          rebuilding && progress
+            ? { startedAt: progress.started_at.toISOString(), processed: Number(progress.processed), total: Number(progress.total) }
+            : null,
       } satisfies ProjectionStatus;
     }),
   );
@@ -100,10 +103,10 @@ const toDeadLetter = (r: DeadLetterRow): DeadLetter => ({
 });
 
 export async function listDeadLetters(db: Queryable, filter: { projection?: string; limit: number }): Promise<DeadLetter[]> {
-  const { rows } = await db.query<DeadLetterRow>(
-    'SELECT * FROM dead_letters WHERE ($1::text IS NULL OR projection = $1) ORDER BY id LIMIT $2',
-    [filter.projection ?? null, filter.limit],
-  );
+  const { rows } = await db.query<DeadLetterRow>('SELECT * FROM dead_letters WHERE ($1::text IS NULL OR projection = $1) ORDER BY id LIMIT $2', [
+    filter.projection ?? null,
+    filter.limit,
+  ]);
   return rows.map(toDeadLetter);
 }
 
@@ -143,10 +146,10 @@ export function retryDeadLetter(db: TransactionalDb, id: number, projections: re
       await tx.query('COMMIT');
       return { outcome: 'applied', deadLetter: toDeadLetter(row) };
     }
-    const updated = await tx.query<DeadLetterRow>(
-      'UPDATE dead_letters SET attempts = attempts + 1, error = $2, parked_at = now() WHERE id = $1 RETURNING *',
-      [id, error],
-    );
+    const updated = await tx.query<DeadLetterRow>('UPDATE dead_letters SET attempts = attempts + 1, error = $2, parked_at = now() WHERE id = $1 RETURNING *', [
+      id,
+      error,
+    ]);
     await tx.query('COMMIT');
     return { outcome: 'failed', deadLetter: toDeadLetter(updated.rows[0]!) };
   });

@@ -21,8 +21,7 @@ export interface Projection {
 
 export function handles(projection: Projection, event: RecordedEvent): boolean {
   return (
-    (!projection.eventTypes || projection.eventTypes.includes(event.type)) &&
-    (!projection.streamTypes || projection.streamTypes.includes(event.streamType))
+    (!projection.eventTypes || projection.eventTypes.includes(event.type)) && (!projection.streamTypes || projection.streamTypes.includes(event.streamType))
   );
 }
 

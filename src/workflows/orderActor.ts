@@ -30,15 +30,7 @@ import {
 import { currentSchemaVersion } from '../domain/eventSchemas';
 import { checkoutIds, checkoutWorkflow, checkoutWorkflowId, undoCheckoutAttempt } from './checkout';
 import { CommandLedger, ledgerFromLegacy } from './commandLedger';
-import type {
-  CommandAccepted,
-  CommandOutcome,
-  CommandRejected,
-  OrderCommandInput,
-  OrderCommandName,
-  OrderSnapshot,
-  OrderWorkflowInput,
-} from './orderContract';
+import type { CommandAccepted, CommandOutcome, CommandRejected, OrderCommandInput, OrderCommandName, OrderSnapshot, OrderWorkflowInput } from './orderContract';
 import { CustomerIdAttribute, OrderStatusAttribute } from './searchAttributes';
 
 const { appendOrderEvents, findAcceptedCommand, lookUpProduct, lookUpProducts } = proxyActivities<OrderActivities>({
@@ -226,7 +218,13 @@ export class OrderActor {
     } catch (err) {
       // An append that can never succeed (a stream conflict): the command fails, the actor lives on.
       log.error('Command failed', { commandId: item.input.commandId, error: String(err) });
-      item.answer({ status: 'rejected', commandId: item.input.commandId, code: 'COMMAND_FAILED', message: 'The command could not be stored.', kind: 'conflict' });
+      item.answer({
+        status: 'rejected',
+        commandId: item.input.commandId,
+        code: 'COMMAND_FAILED',
+        message: 'The command could not be stored.',
+        kind: 'conflict',
+      });
     }
   }
 
@@ -276,7 +274,8 @@ export class OrderActor {
     if (rejected && !patched(PATCHES.rejectionsBindNothing)) return rejected;
     if (item.fingerprint !== '' && this.ledger.forgot && patched(PATCHES.streamCheckedKeys)) {
       const stored = await findAcceptedCommand({ orderId: this.input.orderId, commandId: item.id });
-      if (stored) return repeat({ status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events }, stored.fingerprint);
+      if (stored)
+        return repeat({ status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events }, stored.fingerprint);
     }
     return undefined;
   }
@@ -400,7 +399,9 @@ export class OrderActor {
     const cents = state.totalCents;
     const total = `${Math.trunc(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
     const failure = state.lastCheckoutFailure ? ` · last checkout failed: ${state.lastCheckoutFailure.code}` : '';
-    setCurrentDetails(`**${state.status}** · customer ${state.customerId} · ${state.items.length} line(s) · total ${total} · version ${this.version}${failure}`);
+    setCurrentDetails(
+      `**${state.status}** · customer ${state.customerId} · ${state.items.length} line(s) · total ${total} · version ${this.version}${failure}`,
+    );
   }
 }
 

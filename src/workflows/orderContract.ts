@@ -128,8 +128,6 @@ export const getOrderQuery = defineQuery<OrderSnapshot>('getOrder');
  * stays for running orders whose histories hold it.
  */
 export const awaitCheckoutUpdate = defineUpdate<OrderSnapshot>('awaitCheckout');
-export const getCommandOutcomeQuery = defineQuery<CommandOutcome | { status: 'pending'; commandId: string } | null, [string]>(
-  'getCommandOutcome',
-);
+export const getCommandOutcomeQuery = defineQuery<CommandOutcome | { status: 'pending'; commandId: string } | null, [string]>('getCommandOutcome');
 
 export const orderWorkflowId = (orderId: string): string => `order-${orderId}`;

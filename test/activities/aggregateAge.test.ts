@@ -118,7 +118,10 @@ const TUPLES_SLACK = AGE / 25;
 const MOST_TUPLES_READ = AGE / 10;
 
 function expectSameCost(old: Cost, young: Cost): void {
-  expect({ rowsReturned: old.rowsReturned, tuplesWritten: old.tuplesWritten }).toEqual({ rowsReturned: young.rowsReturned, tuplesWritten: young.tuplesWritten });
+  expect({ rowsReturned: old.rowsReturned, tuplesWritten: old.tuplesWritten }).toEqual({
+    rowsReturned: young.rowsReturned,
+    tuplesWritten: young.tuplesWritten,
+  });
   expect(Math.abs(old.tuplesRead - young.tuplesRead)).toBeLessThanOrEqual(TUPLES_SLACK);
   expect(Math.abs(old.bytesSent - young.bytesSent)).toBeLessThanOrEqual(BYTES_SLACK);
 }

@@ -80,7 +80,12 @@ test(`${BUYERS} concurrent buyers of 1 unit on 10 in stock: exactly 10 get one, 
   expect(events.map((e) => e.type)).toEqual(['StockRestocked', ...Array<string>(10).fill('StockReserved')]);
   expect(events.every((e) => e.streamType === 'stock')).toBe(true);
   // The reservations in the stream are exactly the buyers that were told yes.
-  expect(events.slice(1).map((e) => (e.data as { reservationId: string }).reservationId).sort()).toEqual([...winners].sort());
+  expect(
+    events
+      .slice(1)
+      .map((e) => (e.data as { reservationId: string }).reservationId)
+      .sort(),
+  ).toEqual([...winners].sort());
 });
 
 test('the same reservation retried concurrently is held once', async () => {
@@ -156,7 +161,14 @@ test('steps out of order are refused as non-retryable conflicts', async () => {
   // Compensations of steps that never ran: a release leaves a 0-unit tombstone, a return nothing.
   await stock.releaseReservation({ reservationId: 'never', productId });
   await stock.returnStock({ reservationId: 'never', productId });
-  expect((await streamOf(productId)).map((e) => e.type)).toEqual(['StockRestocked', 'StockReserved', 'StockReserved', 'StockCommitted', 'StockReturned', 'StockReleased']);
+  expect((await streamOf(productId)).map((e) => e.type)).toEqual([
+    'StockRestocked',
+    'StockReserved',
+    'StockReserved',
+    'StockCommitted',
+    'StockReturned',
+    'StockReleased',
+  ]);
 });
 
 test('a reserve that arrives after its compensation (it outlived its timeout) holds nothing', async () => {
@@ -201,7 +213,13 @@ test('a state row an older worker wrote with its reservations in it: the next co
     { type: 'StockReserved', data: { reservationId: 'held', quantity: 2 } },
     { type: 'StockReleased', data: { reservationId: 'late', quantity: 0 } },
   ];
-  await appendToStream(pool, streamId, 'stock', 'no_stream', history.map((e) => ({ ...e, eventId: randomUUID(), occurredAt: new Date() })));
+  await appendToStream(
+    pool,
+    streamId,
+    'stock',
+    'no_stream',
+    history.map((e) => ({ ...e, eventId: randomUUID(), occurredAt: new Date() })),
+  );
   const legacy = { onHand: 5, reserved: 2, reservations: { held: { quantity: 2, status: 'reserved' }, late: { quantity: 0, status: 'released' } } };
   await pool.query(`INSERT INTO aggregate_states (stream_id, stream_type, state, version) VALUES ($1, 'stock', $2, 3)`, [streamId, JSON.stringify(legacy)]);
 

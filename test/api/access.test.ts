@@ -58,7 +58,14 @@ describe('authentication', () => {
   test('a malformed, forged or expired token is 401 INVALID_TOKEN, even on open routes', async () => {
     const forged = signToken(`${TEST_AUTH_SECRET}-not-ours`, ADMIN);
     const expired = signToken(TEST_AUTH_SECRET, ADMIN, 60, Date.now() - 3_600_000);
-    for (const authorization of ['Bearer', 'Basic YWRtaW46YWRtaW4=', 'Bearer not.a.jwt', `Bearer ${forged}`, `Bearer ${expired}`, `Bearer ${tokenFor(ADMIN)}x`]) {
+    for (const authorization of [
+      'Bearer',
+      'Basic YWRtaW46YWRtaW4=',
+      'Bearer not.a.jwt',
+      `Bearer ${forged}`,
+      `Bearer ${expired}`,
+      `Bearer ${tokenFor(ADMIN)}x`,
+    ]) {
       expectProblem(await call('GET', '/products', { headers: { authorization } }), 401, 'INVALID_TOKEN');
     }
   });
@@ -93,7 +100,11 @@ describe('a customer touches only its own orders and account', () => {
       expectProblem(await mallory(method, path, { body }), 404, 'ORDER_NOT_FOUND');
     }
     // The signal path too: nothing is sent to the actor.
-    expectProblem(await mallory('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 5 }, headers: { prefer: 'respond-async' } }), 404, 'ORDER_NOT_FOUND');
+    expectProblem(
+      await mallory('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 5 }, headers: { prefer: 'respond-async' } }),
+      404,
+      'ORDER_NOT_FOUND',
+    );
     // A customer names no order ids: taken or free, the answer is the same, so ids cannot be probed.
     expectProblem(await mallory('POST', '/orders', { body: { orderId } }), 403, 'FORBIDDEN');
     expectProblem(await mallory('POST', '/orders', { body: { orderId: uniqueId('free') } }), 403, 'FORBIDDEN');
@@ -167,7 +178,8 @@ describe('retries with the same Idempotency-Key have exactly one effect', () => 
     expect(await eventCount(`product-${productId}`)).toBe(1);
 
     const restock = key();
-    for (let i = 0; i < 2; i++) expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: 4 }, headers: restock })).body).toMatchObject({ onHand: 4, version: 1 });
+    for (let i = 0; i < 2; i++)
+      expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: 4 }, headers: restock })).body).toMatchObject({ onHand: 4, version: 1 });
     expect(await eventCount(`stock-${productId}`)).toBe(1);
   });
 
@@ -210,7 +222,11 @@ describe('guards around every request', () => {
 
   test('security headers on answers and on errors', async () => {
     for (const res of [await call('GET', '/products'), await call('GET', '/no-such-route'), await call('GET', '/orders/x', { as: 'anonymous' })]) {
-      expect(Object.fromEntries(['x-content-type-options', 'x-frame-options', 'content-security-policy', 'cache-control', 'referrer-policy'].map((h) => [h, res.headers.get(h)]))).toEqual({
+      expect(
+        Object.fromEntries(
+          ['x-content-type-options', 'x-frame-options', 'content-security-policy', 'cache-control', 'referrer-policy'].map((h) => [h, res.headers.get(h)]),
+        ),
+      ).toEqual({
         'x-content-type-options': 'nosniff',
         'x-frame-options': 'DENY',
         'content-security-policy': "default-src 'none'; frame-ancestors 'none'",

@@ -4,8 +4,6 @@ import { sampleAddress } from '../support/orders';
 const app = useTestApi({ poolSize: 30 });
 const { call } = app;
 
-
-
 async function productWithStock(name: string, priceCents: number, units: number): Promise<string> {
   const productId = await createProduct(app.pool, name, priceCents);
   if (units > 0) expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: units } })).status).toBe(200);
@@ -36,7 +34,10 @@ test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and m
   const mug = await productWithStock('Mug', 1250, 10);
   const plate = await productWithStock('Plate', 2000, 5);
   const customerId = await customerWith(10_000);
-  const orderId = await cart(customerId, [[mug, 2], [plate, 1]]);
+  const orderId = await cart(customerId, [
+    [mug, 2],
+    [plate, 1],
+  ]);
 
   const placed = await call('POST', `/orders/${orderId}/checkout`);
   expect(placed).toMatchObject({ status: 202, body: { status: 'PLACED' } });
@@ -48,7 +49,14 @@ test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and m
   expect((await call('GET', `/products/${mug}?consistency=strong`)).body.stock).toMatchObject({ onHand: 8, available: 8 });
   expect(await balance(customerId)).toBe(10_000 - 4500);
   expect(await eventTypes(orderId)).toEqual([
-    'OrderCreated', 'OrderItemAdded', 'OrderItemAdded', 'OrderPlaced', 'StockReserved', 'StockReserved', 'PaymentDebited', 'CheckoutSucceeded',
+    'OrderCreated',
+    'OrderItemAdded',
+    'OrderItemAdded',
+    'OrderPlaced',
+    'StockReserved',
+    'StockReserved',
+    'PaymentDebited',
+    'CheckoutSucceeded',
   ]);
   expect((await call('POST', `/orders/${orderId}/ship`)).body).toMatchObject({ status: 'SHIPPED' });
 });
@@ -56,11 +64,20 @@ test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and m
 test('out of stock on the 2nd of 3 lines: the 1st is released, nothing is debited, the order is back to PENDING', async () => {
   const [a, b, c] = [await productWithStock('A', 100, 10), await productWithStock('B', 100, 1), await productWithStock('C', 100, 10)];
   const customerId = await customerWith(10_000);
-  const orderId = await cart(customerId, [[a, 2], [b, 2], [c, 2]]);
+  const orderId = await cart(customerId, [
+    [a, 2],
+    [b, 2],
+    [c, 2],
+  ]);
 
   const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true`);
   expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { attempt: 1, code: 'INSUFFICIENT_STOCK' } });
-  for (const [p, units] of [[a, 10], [b, 1], [c, 10]] as const) expect(await inventory(p)).toMatchObject({ onHand: units, reserved: 0 });
+  for (const [p, units] of [
+    [a, 10],
+    [b, 1],
+    [c, 10],
+  ] as const)
+    expect(await inventory(p)).toMatchObject({ onHand: units, reserved: 0 });
   expect(await balance(customerId)).toBe(10_000);
   const events = (await call('GET', `/orders/${orderId}/events`)).body.events;
   expect(events.slice(-2).map((e: { type: string }) => e.type)).toEqual(['StockReserved', 'CheckoutFailed']);
@@ -74,7 +91,10 @@ test('out of stock on the 2nd of 3 lines: the 1st is released, nothing is debite
 test('insufficient funds: every reservation is released and the order is back to PENDING', async () => {
   const [a, b] = [await productWithStock('A', 3000, 5), await productWithStock('B', 3000, 5)];
   const customerId = await customerWith(5000);
-  const orderId = await cart(customerId, [[a, 1], [b, 1]]);
+  const orderId = await cart(customerId, [
+    [a, 1],
+    [b, 1],
+  ]);
   const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true`);
   expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'INSUFFICIENT_FUNDS' } });
   for (const p of [a, b]) expect(await inventory(p)).toMatchObject({ onHand: 5, reserved: 0, available: 5 });
@@ -111,10 +131,12 @@ test('the same checkout Idempotency-Key twice starts one saga', async () => {
 
 test('a race: 50 concurrent checkouts for a product with 10 units confirm exactly 10', async () => {
   const scarce = await productWithStock('Scarce', 700, 10);
-  const buyers = await Promise.all(Array.from({ length: 50 }, async () => {
-    const customerId = await customerWith(700);
-    return { customerId, orderId: await cart(customerId, [[scarce, 1]]) };
-  }));
+  const buyers = await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      const customerId = await customerWith(700);
+      return { customerId, orderId: await cart(customerId, [[scarce, 1]]) };
+    }),
+  );
   const outcomes = await Promise.all(buyers.map((b) => call('POST', `/orders/${b.orderId}/checkout?wait=true&timeout=30`)));
   const statuses = outcomes.map((o) => o.body.status);
   expect(statuses.filter((s) => s === 'CONFIRMED')).toHaveLength(10);

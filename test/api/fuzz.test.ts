@@ -279,15 +279,38 @@ interface CommandRoute {
   query?: fc.Arbitrary<string>;
 }
 
-const NOT_JSON_TYPES = ['text/plain', 'application/xml', 'text/html; charset=utf-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', null];
+const NOT_JSON_TYPES = [
+  'text/plain',
+  'application/xml',
+  'text/html; charset=utf-8',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  null,
+];
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/problem+json', 'APPLICATION/JSON'];
 const BAD_IDEMPOTENCY_KEYS = ['', 'has space', 'x'.repeat(129), 'clé', '-lead', 'a/b', '../../etc', "k';drop table events;--", '{"json":1}'];
 const JUNK_IF_MATCH = ['nonsense', '"abc"', '"-1"', '"1.5"', 'W/"x"', '"1234567890123456"', '"', '""', '"1", "2"', 'W/', '*x', 'null'];
 /** Well-formed versions the fixture order is not at (it is at 2). */
 const STALE_IF_MATCH = ['"0"', '"1"', '"3"', '"999"', 'W/"7"', '123456789012345'];
-const PREFER_SYNC = ['', 'return=minimal', 'wait=abc', 'respond-asyncx', 'x-respond-async', 'respond_async', ';;;,,,', 'handling=strict', 'wait=99999999999999999999'];
+const PREFER_SYNC = [
+  '',
+  'return=minimal',
+  'wait=abc',
+  'respond-asyncx',
+  'x-respond-async',
+  'respond_async',
+  ';;;,,,',
+  'handling=strict',
+  'wait=99999999999999999999',
+];
 const PREFER_ASYNC = ['respond-async', 'RESPOND-ASYNC', 'wait=5, respond-async', 'respond-async; wait=1'];
-const NOISE_HEADERS: Array<Record<string, string>> = [{}, { accept: 'application/xml' }, { 'accept-language': 'zz' }, { 'if-none-match': '*' }, { 'x-forwarded-for': 'junk' }];
+const NOISE_HEADERS: Array<Record<string, string>> = [
+  {},
+  { accept: 'application/xml' },
+  { 'accept-language': 'zz' },
+  { 'if-none-match': '*' },
+  { 'x-forwarded-for': 'junk' },
+];
 
 /** Sets one field of the body (an earlier body text is dropped only by the 64 kB defect). */
 const setField = (name: string, value: J) => (d: Draft) => void (d.fields = { ...d.fields, [name]: value });
@@ -300,10 +323,19 @@ function bodyDefects(route: CommandRoute): Kind[] {
     fc.string({ unit: 'binary', maxLength: 30 }).filter((s) => s.trim() !== '' && !parses(s)),
   );
   const notAnObject = fc.constantFrom('[]', '[{}]', '"text"', '42', 'null', 'true', '-1e400', '['.repeat(3000) + ']'.repeat(3000));
-  const big = fc.oneof(fc.integer({ min: BODY_LIMIT_BYTES + 1, max: 100_000 }).map((n) => 'x'.repeat(n)), fc.constant('🙂'.repeat(17_000)));
+  const big = fc.oneof(
+    fc.integer({ min: BODY_LIMIT_BYTES + 1, max: 100_000 }).map((n) => 'x'.repeat(n)),
+    fc.constant('🙂'.repeat(17_000)),
+  );
   const out: Kind[] = [
-    kind('malformed JSON', malformedJson.map((text) => defect(`malformed JSON ${JSON.stringify(text)}`, true, (d) => void (d.bodyText = text)))),
-    kind('JSON that is not an object', notAnObject.map((text) => defect(`top-level ${text.slice(0, 20)}`, true, (d) => void (d.bodyText = text)))),
+    kind(
+      'malformed JSON',
+      malformedJson.map((text) => defect(`malformed JSON ${JSON.stringify(text)}`, true, (d) => void (d.bodyText = text))),
+    ),
+    kind(
+      'JSON that is not an object',
+      notAnObject.map((text) => defect(`top-level ${text.slice(0, 20)}`, true, (d) => void (d.bodyText = text))),
+    ),
     kind(
       'a body that is not JSON',
       fc.constantFrom(...NOT_JSON_TYPES).map((type) =>
@@ -329,7 +361,10 @@ function bodyDefects(route: CommandRoute): Kind[] {
       fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<J>, { minKeys: 1, maxKeys: 3 }),
     );
     out.push(
-      kind('a body where none is taken', someBody.map((body) => defect(`a body where none is taken: ${toJson(body).slice(0, 60)}`, true, (d) => void (d.bodyText = toJson(body))))),
+      kind(
+        'a body where none is taken',
+        someBody.map((body) => defect(`a body where none is taken: ${toJson(body).slice(0, 60)}`, true, (d) => void (d.bodyText = toJson(body)))),
+      ),
     );
     return out;
   }
@@ -338,7 +373,10 @@ function bodyDefects(route: CommandRoute): Kind[] {
     .constantFrom('extra', '__proto__', 'constructor', 'commandId', 'expectedVersion', 'correlationId', '', '🙂', '\u0000', '\ud800')
     .filter((key) => !names.includes(key));
   out.push(
-    kind('an extra field', extraKeys.map((key) => defect(`extra field ${JSON.stringify(key)}`, true, setField(key, 1)))),
+    kind(
+      'an extra field',
+      extraKeys.map((key) => defect(`extra field ${JSON.stringify(key)}`, true, setField(key, 1))),
+    ),
     kind(
       'a long field under the body limit',
       fc.integer({ min: 50_000, max: 62_000 }).map((n) => defect(`a ${n}-character field (under the limit)`, true, setField(names[0]!, 'y'.repeat(n)))),
@@ -375,9 +413,19 @@ function bodyDefects(route: CommandRoute): Kind[] {
   }
   for (const name of names) {
     const { malformed, breaksRule } = fields[name]!;
-    out.push(kind(`${name}: malformed`, malformed.map((value) => defect(`${name}: ${toJson(value).slice(0, 80)}`, true, setField(name, value)))));
+    out.push(
+      kind(
+        `${name}: malformed`,
+        malformed.map((value) => defect(`${name}: ${toJson(value).slice(0, 80)}`, true, setField(name, value))),
+      ),
+    );
     if (breaksRule) {
-      out.push(kind(`${name}: breaks a rule`, breaksRule.map((value) => defect(`${name} breaks a rule: ${toJson(value)}`, false, setField(name, value)))));
+      out.push(
+        kind(
+          `${name}: breaks a rule`,
+          breaksRule.map((value) => defect(`${name} breaks a rule: ${toJson(value)}`, false, setField(name, value))),
+        ),
+      );
     }
   }
   return out;
@@ -393,9 +441,15 @@ function parses(text: string): boolean {
 }
 
 const badPathId = (slot: string) =>
-  kind(`a bad ${slot} id in the path`, badIdSegment.map((seg) => defect(`bad ${slot} id ${seg.slice(0, 40)}`, true, (d) => void (d.ids[slot] = seg))));
+  kind(
+    `a bad ${slot} id in the path`,
+    badIdSegment.map((seg) => defect(`bad ${slot} id ${seg.slice(0, 40)}`, true, (d) => void (d.ids[slot] = seg))),
+  );
 const unknownPathId = (slot: string, atEdge: boolean) =>
-  kind(`an unknown ${slot} in the path`, unknownId.map((id) => defect(`unknown ${slot} ${id}`, atEdge, (d) => void (d.ids[slot] = id))));
+  kind(
+    `an unknown ${slot} in the path`,
+    unknownId.map((id) => defect(`unknown ${slot} ${id}`, atEdge, (d) => void (d.ids[slot] = id))),
+  );
 /** Credentials that may not do this: none, junk, forged, expired, or a stranger customer's. */
 const CREDENTIALS_REFUSED = [
   NO_AUTHORIZATION,
@@ -408,11 +462,15 @@ const CREDENTIALS_REFUSED = [
 ];
 const badCredentials = kind(
   'credentials that may not do this',
-  fc.constantFrom(...CREDENTIALS_REFUSED).map((authorization) => defect(`Authorization ${authorization.slice(0, 30)}`, true, (d) => void (d.headers.authorization = authorization))),
+  fc
+    .constantFrom(...CREDENTIALS_REFUSED)
+    .map((authorization) => defect(`Authorization ${authorization.slice(0, 30)}`, true, (d) => void (d.headers.authorization = authorization))),
 );
 const badIdempotencyKey = kind(
   'a bad Idempotency-Key',
-  fc.constantFrom(...BAD_IDEMPOTENCY_KEYS).map((key) => defect(`Idempotency-Key ${JSON.stringify(key)}`, true, (d) => void (d.headers['idempotency-key'] = key))),
+  fc
+    .constantFrom(...BAD_IDEMPOTENCY_KEYS)
+    .map((key) => defect(`Idempotency-Key ${JSON.stringify(key)}`, true, (d) => void (d.headers['idempotency-key'] = key))),
 );
 
 /** What every order command route refuses besides its body. */
@@ -422,8 +480,14 @@ const orderCommandDefects: Kind[] = [
   unknownPathId('order', true),
   kind('a finished order', fc.constant(defect('the cancelled order', true, (d) => void (d.ids.order = fx.closedOrder)))),
   badIdempotencyKey,
-  kind('a junk If-Match', fc.constantFrom(...JUNK_IF_MATCH).map((value) => defect(`If-Match ${value}`, true, (d) => void (d.headers['if-match'] = value)))),
-  kind('a stale If-Match', fc.constantFrom(...STALE_IF_MATCH).map((value) => defect(`stale If-Match ${value}`, false, (d) => void (d.headers['if-match'] = value)))),
+  kind(
+    'a junk If-Match',
+    fc.constantFrom(...JUNK_IF_MATCH).map((value) => defect(`If-Match ${value}`, true, (d) => void (d.headers['if-match'] = value))),
+  ),
+  kind(
+    'a stale If-Match',
+    fc.constantFrom(...STALE_IF_MATCH).map((value) => defect(`stale If-Match ${value}`, false, (d) => void (d.headers['if-match'] = value))),
+  ),
 ];
 
 const JUNK_CHECKOUT_QUERIES = fc.constantFrom(
@@ -462,12 +526,21 @@ const commandRoutes: CommandRoute[] = [
     defects: [
       badIdempotencyKey,
       kind('an order id that exists', fc.constant(defect('an order id that exists', false, (d) => void (d.fields = { ...d.fields, orderId: fx.order })))),
-      kind('the id of a finished order', fc.constant(defect('the id of a finished order', false, (d) => void (d.fields = { ...d.fields, orderId: fx.closedOrder })))),
+      kind(
+        'the id of a finished order',
+        fc.constant(defect('the id of a finished order', false, (d) => void (d.fields = { ...d.fields, orderId: fx.closedOrder }))),
+      ),
       kind(
         'an address with text Postgres cannot store',
-        fc.tuple(fc.constantFrom('name', 'line1', 'city'), unstorableText).map(([field, text]) =>
-          defect(`shippingAddress.${field}: ${JSON.stringify(text)}`, true, (d) => void (d.fields = { ...d.fields, shippingAddress: { ...sampleAddress, [field]: text } })),
-        ),
+        fc
+          .tuple(fc.constantFrom('name', 'line1', 'city'), unstorableText)
+          .map(([field, text]) =>
+            defect(
+              `shippingAddress.${field}: ${JSON.stringify(text)}`,
+              true,
+              (d) => void (d.fields = { ...d.fields, shippingAddress: { ...sampleAddress, [field]: text } }),
+            ),
+          ),
       ),
     ],
   },
@@ -525,7 +598,10 @@ const commandRoutes: CommandRoute[] = [
     query: fc.constantFrom('', '?wait=false', '?wait=true&timeout=1', '?timeout=1&wait=true'),
     defects: [
       ...orderCommandDefects,
-      kind('a junk query', JUNK_CHECKOUT_QUERIES.map((q) => defect(`query ${q}`, true, (d) => void (d.query = q)))),
+      kind(
+        'a junk query',
+        JUNK_CHECKOUT_QUERIES.map((q) => defect(`query ${q}`, true, (d) => void (d.query = q))),
+      ),
     ],
   },
   {
@@ -626,7 +702,7 @@ function commandRequests(route: CommandRoute, defects: fc.Arbitrary<Defect[]>): 
         const spec = route.fields![n]!;
         return [n, spec.optional ? fc.option(spec.valid, { nil: undefined }) : spec.valid];
       }),
-    ) as Record<string, fc.Arbitrary<J | undefined>>,
+    ),
   );
   return fc
     .record({
@@ -689,17 +765,31 @@ const readRoutes: ReadRoute[] = [
       fc
         .tuple(
           orderSegment(),
-          fc.constantFrom('', '?version=1', '?version=2', '?version=0', '?version=-1', '?version=99', '?version=1.5', '?version=abc', '?version=', '?version=0x1',
-            '?version=1e400', '?version=9007199254740993', '?version=%201', '?version=1&version=2', '?version[a]=1', '?version=%00'),
+          fc.constantFrom(
+            '',
+            '?version=1',
+            '?version=2',
+            '?version=0',
+            '?version=-1',
+            '?version=99',
+            '?version=1.5',
+            '?version=abc',
+            '?version=',
+            '?version=0x1',
+            '?version=1e400',
+            '?version=9007199254740993',
+            '?version=%201',
+            '?version=1&version=2',
+            '?version[a]=1',
+            '?version=%00',
+          ),
         )
         .map(([o, q]) => ({ path: `/orders/${o}/state${q}` })),
   },
   {
     name: 'GET /orders/:id/commands/:commandId',
     request: () =>
-      fc
-        .tuple(orderSegment(), fc.oneof(unknownId, badIdSegment, fc.constant('never-sent')))
-        .map(([o, c]) => ({ path: `/orders/${o}/commands/${c}` })),
+      fc.tuple(orderSegment(), fc.oneof(unknownId, badIdSegment, fc.constant('never-sent'))).map(([o, c]) => ({ path: `/orders/${o}/commands/${c}` })),
   },
   { name: 'GET /products', request: () => junkQuery.map((q) => ({ path: `/products${q}` })) },
   { name: 'GET /products/:id', request: () => productSegment().map((p) => ({ path: `/products/${p}` })) },
@@ -713,8 +803,21 @@ const readRoutes: ReadRoute[] = [
       fc
         .tuple(
           customerSegment(),
-          fc.constantFrom('', '?limit=1', '?limit=0', '?limit=101', '?limit=abc', '?status=PENDING', '?status=pending', '?status=NOPE', '?cursor=junk',
-            '?cursor=WyIyMDI2LTAxLTAxVDAwOjAwOjAwLjAwMFoiLCIiXQ', '?cursor=%00', '?limit=1&limit=2', '?foo=bar'),
+          fc.constantFrom(
+            '',
+            '?limit=1',
+            '?limit=0',
+            '?limit=101',
+            '?limit=abc',
+            '?status=PENDING',
+            '?status=pending',
+            '?status=NOPE',
+            '?cursor=junk',
+            '?cursor=WyIyMDI2LTAxLTAxVDAwOjAwOjAwLjAwMFoiLCIiXQ',
+            '?cursor=%00',
+            '?limit=1&limit=2',
+            '?foo=bar',
+          ),
         )
         .map(([c, q]) => ({ path: `/customers/${c}/orders${q}` })),
   },
@@ -723,14 +826,18 @@ const readRoutes: ReadRoute[] = [
     request: () =>
       fc.oneof(
         fc.constantFrom('', '?foo=1').map((q) => ({ path: `/admin/projections${q}` })),
-        fc.constantFrom('', '?limit=0', '?limit=501', '?limit=abc', '?projection=', `?projection=${'x'.repeat(101)}`, '?projection=order_summary&limit=5')
+        fc
+          .constantFrom('', '?limit=0', '?limit=501', '?limit=abc', '?projection=', `?projection=${'x'.repeat(101)}`, '?projection=order_summary&limit=5')
           .map((q) => ({ path: `/admin/dead-letters${q}` })),
-        fc.constantFrom('999999999', '0', '-1', 'abc', '1.5', '9007199254740993', '%00').map((id) => ({ path: `/admin/dead-letters/${id}/retry`, method: 'POST' })),
+        fc
+          .constantFrom('999999999', '0', '-1', 'abc', '1.5', '9007199254740993', '%00')
+          .map((id) => ({ path: `/admin/dead-letters/${id}/retry`, method: 'POST' })),
       ),
   },
   {
     name: 'GET /healthz, /readyz',
-    request: () => fc.tuple(fc.constantFrom('/healthz', '/readyz'), junkQuery, fc.constantFrom('GET', 'HEAD')).map(([p, q, method]) => ({ path: p + q, method })),
+    request: () =>
+      fc.tuple(fc.constantFrom('/healthz', '/readyz'), junkQuery, fc.constantFrom('GET', 'HEAD')).map(([p, q, method]) => ({ path: p + q, method })),
   },
 ];
 
@@ -833,7 +940,8 @@ async function send(req: Req): Promise<{ status: number; type: string; text: str
   if (req.mustRefuse && headers['idempotency-key'] === undefined) headers['idempotency-key'] = `${RUN}-${++requestCount}`;
   let body: string | Buffer | undefined = req.body;
   if (body !== undefined) {
-    if (req.contentType === null) body = Buffer.from(body); // bytes: fetch adds no Content-Type
+    if (req.contentType === null)
+      body = Buffer.from(body); // bytes: fetch adds no Content-Type
     else headers['content-type'] = req.contentType ?? 'application/json';
   }
   const started = Date.now();
@@ -842,7 +950,8 @@ async function send(req: Req): Promise<{ status: number; type: string; text: str
 }
 
 async function check(req: Req): Promise<void> {
-  const context = () => `${req.label}\n  ${req.method} ${req.path.slice(0, 200)}\n  headers ${JSON.stringify(req.headers)}\n  body ${(req.body ?? '').slice(0, 300)}`;
+  const context = () =>
+    `${req.label}\n  ${req.method} ${req.path.slice(0, 200)}\n  headers ${JSON.stringify(req.headers)}\n  body ${(req.body ?? '').slice(0, 300)}`;
   const before = req.mustRefuse ? await fixtureSnapshot() : '';
   let answer;
   try {
@@ -916,12 +1025,21 @@ describe('fuzz: reads never fail with a 5xx, and their 4xx are problems', () => 
 
 /** One request, as the fuzz sends it (with a fuzz Idempotency-Key), answered as status, code, body. */
 async function call(method: string, path: string, options: { body?: string; contentType?: string | null; headers?: Record<string, string> } = {}) {
-  const answer = await send({ method, path, headers: options.headers ?? {}, body: options.body, contentType: options.contentType, mustRefuse: true, label: '' });
+  const answer = await send({
+    method,
+    path,
+    headers: options.headers ?? {},
+    body: options.body,
+    contentType: options.contentType,
+    mustRefuse: true,
+    label: '',
+  });
   const body = answer.text ? (JSON.parse(answer.text) as { code?: string; name?: string; errors?: Array<{ path: string }> }) : {};
   return { status: answer.status, type: answer.type, code: body.code, body, ms: answer.ms };
 }
 
-const productEvents = async () => (await pool.query(`SELECT type FROM events WHERE stream_id = $1 ORDER BY version`, [`product-${fx.product}`])).rows.map((r) => r.type);
+const productEvents = async () =>
+  (await pool.query(`SELECT type FROM events WHERE stream_id = $1 ORDER BY version`, [`product-${fx.product}`])).rows.map((r) => r.type);
 
 describe('what the fuzz found, pinned', () => {
   test('text Postgres cannot store (NUL, a lone surrogate) is a 400 on every text field, not a 500 or a wedged order', async () => {
@@ -933,7 +1051,12 @@ describe('what the fuzz found, pinned', () => {
       // command never answered and every later command to the order queued behind it.
       ['POST', `/orders/${fx.order}/cancel`, '{"reason":"\\u0000"}', 'reason'],
       ['PUT', `/orders/${fx.order}/shipping-address`, JSON.stringify({ ...sampleAddress, line1: 'x\ud800' }), 'line1'],
-      ['POST', '/orders', JSON.stringify({ orderId: `${RUN}-nul`, customerId: 'c', shippingAddress: { ...sampleAddress, city: '\u0000' } }), 'shippingAddress.city'],
+      [
+        'POST',
+        '/orders',
+        JSON.stringify({ orderId: `${RUN}-nul`, customerId: 'c', shippingAddress: { ...sampleAddress, city: '\u0000' } }),
+        'shippingAddress.city',
+      ],
       ['POST', `/orders/${fx.order}/items`, '{"productId":"p","quantity":1,"\\u0000":1}', '\u0000'],
     ];
     for (const [method, path, body, field] of cases) {
@@ -1016,7 +1139,10 @@ describe('after the fuzz', () => {
     });
     expect({ status: res.status, code: ((await res.json()) as { code: string }).code }).toEqual({ status: 422, code: 'INVALID_QUANTITY' });
     expect(Date.now() - started).toBeLessThan(5_000);
-    const stream = (await (await fetch(`${api.baseUrl}/orders/${fx.order}/events`, { headers: { authorization: ADMIN_AUTHORIZATION } })).json()) as { version: number; events: Array<{ type: string }> };
+    const stream = (await (await fetch(`${api.baseUrl}/orders/${fx.order}/events`, { headers: { authorization: ADMIN_AUTHORIZATION } })).json()) as {
+      version: number;
+      events: Array<{ type: string }>;
+    };
     expect(stream.events.map((e) => e.type)).toEqual(['OrderCreated', 'OrderItemAdded']);
   });
 });

@@ -76,8 +76,16 @@ test('a key accepted for one command is refused for another on the same order, a
   const orderId = await cart(uniqueId('keys'), productId);
   const add = await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 }, headers: { 'Idempotency-Key': 'K' } });
   expect(add.body).toMatchObject({ version: 3, events: ['OrderItemAdded'] });
-  expectProblem(await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'reuse' }, headers: { 'Idempotency-Key': 'K' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
-  expectProblem(await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 3 }, headers: { 'Idempotency-Key': 'K' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+  expectProblem(
+    await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'reuse' }, headers: { 'Idempotency-Key': 'K' } }),
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+  );
+  expectProblem(
+    await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 3 }, headers: { 'Idempotency-Key': 'K' } }),
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+  );
   expect((await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 }, headers: { 'Idempotency-Key': 'K' } })).body).toEqual(add.body);
   // Another order is another resource: the same key is new there.
   const other = await cart(uniqueId('keys'), productId);
@@ -88,14 +96,23 @@ test('a key accepted for one command is refused for another on the same order, a
 test('a rejection binds no key: the corrected retry with the same key is decided afresh', async () => {
   const productId = await productWithStock(5);
   const orderId = await cart(uniqueId('keys'), productId);
-  const stale = await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, headers: { 'Idempotency-Key': 'fix-me', 'If-Match': '"1"' } });
+  const stale = await call('POST', `/orders/${orderId}/items`, {
+    body: { productId, quantity: 1 },
+    headers: { 'Idempotency-Key': 'fix-me', 'If-Match': '"1"' },
+  });
   expectProblem(stale, 412, 'VERSION_MISMATCH');
-  const corrected = await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, headers: { 'Idempotency-Key': 'fix-me', 'If-Match': '"2"' } });
+  const corrected = await call('POST', `/orders/${orderId}/items`, {
+    body: { productId, quantity: 1 },
+    headers: { 'Idempotency-Key': 'fix-me', 'If-Match': '"2"' },
+  });
   expect(corrected).toMatchObject({ status: 200, body: { version: 3 } });
   // Its status is the accepted answer now.
   expect((await call('GET', `/orders/${orderId}/commands/fix-me`)).body).toMatchObject({ status: 'accepted', version: 3 });
   // A retry after re-reading the version (its own change) is the same request: the first answer, not 422.
-  const reread = await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, headers: { 'Idempotency-Key': 'fix-me', 'If-Match': '"3"' } });
+  const reread = await call('POST', `/orders/${orderId}/items`, {
+    body: { productId, quantity: 1 },
+    headers: { 'Idempotency-Key': 'fix-me', 'If-Match': '"3"' },
+  });
   expect({ status: reread.status, body: reread.body }).toEqual({ status: 200, body: corrected.body });
 });
 

@@ -4,7 +4,6 @@ import { createProduct, expectProblem, uniqueId, useTestApi } from '../support/h
 const app = useTestApi();
 const { call } = app;
 
-
 describe('stock', () => {
   test('restock, then read the inventory: onHand, reserved, available and version', async () => {
     const productId = await createProduct(app.pool, 'Kettle', 3999);
@@ -113,7 +112,15 @@ describe('accounts', () => {
   test('malformed input is 400, out-of-range amounts are 422 INVALID_AMOUNT, and nothing is written', async () => {
     const customerId = uniqueId('cust');
     const deposit = (body: unknown) => call('POST', `/accounts/${customerId}/deposits`, { body });
-    for (const body of [{}, { amountCents: '100' }, { amountCents: 10.5 }, { amountCents: 100, currency: 'EUR' }, { amountCents: null }, [100], { amountCents: 2 ** 53 }]) {
+    for (const body of [
+      {},
+      { amountCents: '100' },
+      { amountCents: 10.5 },
+      { amountCents: 100, currency: 'EUR' },
+      { amountCents: null },
+      [100],
+      { amountCents: 2 ** 53 },
+    ]) {
       expectProblem(await deposit(body), 400, 'VALIDATION_FAILED');
     }
     expectProblem(await call('POST', `/accounts/${customerId}/deposits`, { rawBody: 'amountCents=100' }), 400, 'MALFORMED_JSON');

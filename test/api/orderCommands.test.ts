@@ -105,17 +105,25 @@ test('If-Match is checked by the actor: a stale version is 412 and changes nothi
   expect(stale).toMatchObject({ status: 412, body: { code: 'VERSION_MISMATCH' } });
   const fresh = await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 }, headers: { 'If-Match': '"1"' } });
   expect(fresh.status).toBe(200);
-  expect((await call('PATCH', `/orders/${orderId}/items/${mug}`, { body: { quantity: 2 }, headers: { 'If-Match': 'nonsense' } })).body.code).toBe('INVALID_IF_MATCH');
+  expect((await call('PATCH', `/orders/${orderId}/items/${mug}`, { body: { quantity: 2 }, headers: { 'If-Match': 'nonsense' } })).body.code).toBe(
+    'INVALID_IF_MATCH',
+  );
   expect(await eventTypes(orderId)).toEqual(['OrderCreated', 'OrderItemAdded']);
 });
 
 test('Prefer: respond-async sends the command as a signal; its outcome is readable later', async () => {
   const orderId = await newOrder();
-  const accepted = await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 3 }, headers: { Prefer: 'respond-async', 'Idempotency-Key': 'sig-add' } });
+  const accepted = await call('POST', `/orders/${orderId}/items`, {
+    body: { productId: mug, quantity: 3 },
+    headers: { Prefer: 'respond-async', 'Idempotency-Key': 'sig-add' },
+  });
   expect(accepted.status).toBe(202);
   expect(accepted.body).toMatchObject({ commandId: 'sig-add', status: 'pending' });
   expect(accepted.headers.get('location')).toBe(`/orders/${orderId}/commands/sig-add`);
-  const rejected = await call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 0 }, headers: { Prefer: 'respond-async', 'Idempotency-Key': 'sig-zero' } });
+  const rejected = await call('POST', `/orders/${orderId}/items`, {
+    body: { productId: mug, quantity: 0 },
+    headers: { Prefer: 'respond-async', 'Idempotency-Key': 'sig-zero' },
+  });
   expect(rejected.status).toBe(202);
 
   const outcomeOf = async (commandId: string) => {
@@ -149,7 +157,9 @@ test('a finished order answers 409 ORDER_CLOSED to commands and is still readabl
 test('a burst of concurrent commands on one order: each is answered 200 or a prompt 429 that did nothing, never 500', async () => {
   const orderId = await newOrder();
   const responses = await Promise.all(
-    Array.from({ length: 30 }, (_, i) => call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 }, headers: { 'Idempotency-Key': `burst-${i}` } })),
+    Array.from({ length: 30 }, (_, i) =>
+      call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 }, headers: { 'Idempotency-Key': `burst-${i}` } }),
+    ),
   );
   const statuses = responses.map((r) => r.status);
   expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);

@@ -48,7 +48,11 @@ test('after retention deleted a cancelled order, its reads, refusals and statuse
 
   expect((await call('GET', `/orders/${orderId}?consistency=strong`, { as })).body).toMatchObject({ status: 'CANCELLED', version: 3 });
   expectProblem(await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, as }), 409, 'ORDER_CLOSED');
-  expect((await call('GET', `/orders/${orderId}/commands/add-kept`, { as })).body).toMatchObject({ status: 'accepted', version: 2, events: ['OrderItemAdded'] });
+  expect((await call('GET', `/orders/${orderId}/commands/add-kept`, { as })).body).toMatchObject({
+    status: 'accepted',
+    version: 2,
+    events: ['OrderItemAdded'],
+  });
   expect((await call('GET', `/orders/${orderId}/commands/never-sent`, { as })).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
 
   const retried = await call('POST', '/orders', { body: { shippingAddress: sampleAddress }, headers: { 'Idempotency-Key': 'create-kept' }, as });
@@ -90,8 +94,15 @@ test('a closed order answers a retried command with its first answer, another re
   const cancelled = await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'bye' }, headers: { 'Idempotency-Key': 'bye' } });
   expect(cancelled.body).toMatchObject({ status: 'CANCELLED', version: 2 });
   await fixture.client.workflow.getHandle(orderWorkflowId(orderId)).result();
-  expect(await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'bye' }, headers: { 'Idempotency-Key': 'bye' } })).toMatchObject({ status: 200, body: cancelled.body });
-  expectProblem(await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'other' }, headers: { 'Idempotency-Key': 'bye' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+  expect(await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'bye' }, headers: { 'Idempotency-Key': 'bye' } })).toMatchObject({
+    status: 200,
+    body: cancelled.body,
+  });
+  expectProblem(
+    await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'other' }, headers: { 'Idempotency-Key': 'bye' } }),
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+  );
 });
 
 test('every command sent to a closed order has a status: refused as ORDER_CLOSED', async () => {
@@ -110,6 +121,12 @@ test('a customers cursor the API never handed out is a 400, whatever instant it 
       const res = await call('GET', `/customers/${customerId}/orders?cursor=${cursor}`);
       expect([200, 400]).toContain(res.status);
     }),
-    { numRuns: 60, examples: [[new Date('0000-06-01T00:00:00.000Z'), 'o-1'], [new Date('+010000-01-01T00:00:00.000Z'), 'o-1']] },
+    {
+      numRuns: 60,
+      examples: [
+        [new Date('0000-06-01T00:00:00.000Z'), 'o-1'],
+        [new Date('+010000-01-01T00:00:00.000Z'), 'o-1'],
+      ],
+    },
   );
 });

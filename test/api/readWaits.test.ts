@@ -45,7 +45,10 @@ test('300 anonymous waiters send no query while they wait, and one projector bat
   });
   try {
     const answers = Array.from({ length: waiters }, () =>
-      http(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=2`, { as: 'anonymous' }).catch((err: Error) => ({ status: err.message, body: undefined as any })),
+      http(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=2`, { as: 'anonymous' }).catch((err: Error) => ({
+        status: err.message,
+        body: undefined as any,
+      })),
     );
     expect(await eventually(() => changes.subscribers === waiters, 60_000)).toBe(true);
     // Each has read twice: the model behind, then once more after subscribing (both reads are counted when sent).
@@ -85,9 +88,15 @@ test('past its bounds a wait is refused at once (429 for the caller, 503 for the
   });
   const leave = new AbortController();
   const wait = (who: ReturnType<typeof customer>, signal = leave.signal) =>
-    fetch(`${api.baseUrl}/products/${productId}?minStockVersion=1000`, { headers: { authorization: `Bearer ${tokenFor(who)}` }, signal }).catch((err: Error) => err.name);
+    fetch(`${api.baseUrl}/products/${productId}?minStockVersion=1000`, { headers: { authorization: `Bearer ${tokenFor(who)}` }, signal }).catch(
+      (err: Error) => err.name,
+    );
   const read = (who: ReturnType<typeof customer>, query = 'minStockVersion=1000') => http(api.baseUrl, 'GET', `/products/${productId}?${query}`, { as: who });
-  const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((name) => customer(uniqueId(name))) as [ReturnType<typeof customer>, ReturnType<typeof customer>, ReturnType<typeof customer>];
+  const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((name) => customer(uniqueId(name))) as [
+    ReturnType<typeof customer>,
+    ReturnType<typeof customer>,
+    ReturnType<typeof customer>,
+  ];
   try {
     const pending = [wait(alice), wait(alice)];
     expect(await eventually(() => changes.subscribers === 2)).toBe(true);

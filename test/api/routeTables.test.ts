@@ -14,7 +14,11 @@ import type { RouteTable } from '../../src/api/routes';
  */
 
 const API = path.join(__dirname, '..', '..', 'src', 'api');
-const sources = new Map(readdirSync(API).filter((f) => f.endsWith('.ts')).map((f) => [f, readFileSync(path.join(API, f), 'utf8')]));
+const sources = new Map(
+  readdirSync(API)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => [f, readFileSync(path.join(API, f), 'utf8')]),
+);
 const routerFiles = [...sources].filter(([, source]) => /export const \w+: RouteTable</.test(source)).map(([file]) => file);
 
 test('no file of the API reads the events table: the event store reads it, in the events’ current schema', () => {
@@ -24,7 +28,12 @@ test('no file of the API reads the events table: the event store reads it, in th
 
 test('routers send no SQL (the readiness probe aside): the read models, the event store and the application do', () => {
   expect(routerFiles.length).toBeGreaterThan(0);
-  const querying = routerFiles.filter((file) => sources.get(file)!.replace("db.query('SELECT 1')", '').match(/\.query(<[^>]*>)?\(/));
+  const querying = routerFiles.filter((file) =>
+    sources
+      .get(file)!
+      .replace("db.query('SELECT 1')", '')
+      .match(/\.query(<[^>]*>)?\(/),
+  );
   expect(querying).toEqual([]);
 });
 

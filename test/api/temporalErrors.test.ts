@@ -13,14 +13,22 @@ describe('apiErrorFromTemporal', () => {
     ['precondition', 412],
     ['invalid', 400],
   ] as const)('a rejected command of kind %s is %i with its code', (kind, status) => {
-    const failure = ApplicationFailure.create({ type: 'SOME_CODE', message: 'why', details: [{ status: 'rejected', commandId: 'c', code: 'SOME_CODE', message: 'why', kind }] });
+    const failure = ApplicationFailure.create({
+      type: 'SOME_CODE',
+      message: 'why',
+      details: [{ status: 'rejected', commandId: 'c', code: 'SOME_CODE', message: 'why', kind }],
+    });
     const mapped = apiErrorFromTemporal(new WorkflowUpdateFailedError('update failed', failure));
     expect(mapped).toMatchObject({ status, code: 'SOME_CODE', message: 'why' });
   });
 
   test('an update the worker has no handler for (an older worker during a deploy) is 503, not a 409', () => {
     const failure = ApplicationFailure.create({ type: 'Error', message: 'No registered handler for update: SomeNewCommand' });
-    expect(apiErrorFromTemporal(new WorkflowUpdateFailedError('update failed', failure))).toMatchObject({ status: 503, code: 'ORDER_UNAVAILABLE', headers: { 'Retry-After': '5' } });
+    expect(apiErrorFromTemporal(new WorkflowUpdateFailedError('update failed', failure))).toMatchObject({
+      status: 503,
+      code: 'ORDER_UNAVAILABLE',
+      headers: { 'Retry-After': '5' },
+    });
   });
 
   test('a validator rejection (no outcome details) is a 400', () => {
@@ -37,11 +45,14 @@ describe('apiErrorFromTemporal', () => {
   });
 
   test('a call cut short by its deadline (DEADLINE_EXCEEDED, CANCELLED) is 503 COMMAND_TIMEOUT', () => {
-    for (const code of [1, 4]) expect(apiErrorFromTemporal(grpcError(code))).toMatchObject({ status: 503, code: 'COMMAND_TIMEOUT', headers: { 'Retry-After': '1' } });
+    for (const code of [1, 4])
+      expect(apiErrorFromTemporal(grpcError(code))).toMatchObject({ status: 503, code: 'COMMAND_TIMEOUT', headers: { 'Retry-After': '1' } });
   });
 
   test('an order whose workflow task is being retried is 503 ORDER_RECOVERING; other FAILED_PRECONDITIONs are not mapped', () => {
-    const failedTask = new ServiceError('update failed', { cause: Object.assign(new Error('9 FAILED_PRECONDITION: Unable to perform workflow execution update due to Workflow Task in failed state.'), { code: 9 }) });
+    const failedTask = new ServiceError('update failed', {
+      cause: Object.assign(new Error('9 FAILED_PRECONDITION: Unable to perform workflow execution update due to Workflow Task in failed state.'), { code: 9 }),
+    });
     expect(apiErrorFromTemporal(failedTask)).toMatchObject({ status: 503, code: 'ORDER_RECOVERING', headers: { 'Retry-After': '2' } });
     expect(apiErrorFromTemporal(grpcError(9))).toBeUndefined();
   });

@@ -13,14 +13,22 @@ function processesUsing(dataDir: string): string[] {
 }
 
 async function startService(dataDir: string): Promise<{ child: ChildProcess; apiUrl: string; output: () => string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', TEMPORAL_PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    TEMPORAL_PORT: String(await freePort()),
+    EMBEDDED_PG_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+  };
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
   // Its own process group, like a terminal's foreground job, so Ctrl-C can be sent to all of it.
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/start.ts'], { cwd: ROOT, env, detached: true });
   let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const apiUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready in 60 s:\n${output}`)), 60_000);
     const check = () => {
@@ -30,7 +38,7 @@ async function startService(dataDir: string): Promise<{ child: ChildProcess; api
         resolve(match[1]!);
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     child.on('exit', (code) => reject(new Error(`start exited with ${code}:\n${output}`)));
   });
   return { child, apiUrl, output: () => output };
@@ -49,8 +57,7 @@ async function waitUntilReady(apiUrl: string): Promise<number> {
 /** The tokens start prints, and those `npm run token` makes from the same data folder, are real. */
 async function expectPrintedTokensWork(apiUrl: string, output: string, dataDir: string): Promise<void> {
   const printed = (name: string) => new RegExp(`${name}=(\\S+)`).exec(output)?.[1];
-  const status = async (path: string, token?: string) =>
-    (await fetch(apiUrl + path, { headers: token ? { authorization: `Bearer ${token}` } : {} })).status;
+  const status = async (path: string, token?: string) => (await fetch(apiUrl + path, { headers: token ? { authorization: `Bearer ${token}` } : {} })).status;
   const admin = printed('ADMIN_TOKEN');
   const alice = printed('ALICE_TOKEN');
   expect({ admin: await status('/admin/projections', admin), alice: await status('/customers/alice/orders', alice) }).toEqual({ admin: 200, alice: 200 });
@@ -84,16 +91,20 @@ describe('npm start stops everything it started', () => {
   test.each([
     ['SIGTERM to the process', (child: ChildProcess) => child.kill('SIGTERM')],
     ['Ctrl-C (SIGINT to the whole process group)', (child: ChildProcess) => process.kill(-child.pid!, 'SIGINT')],
-  ])('%s', async (_name, stop) => {
-    const service = await startService(dataDir);
-    started = service.child;
-    expect(await waitUntilReady(service.apiUrl)).toBe(200);
-    expect(processesUsing(dataDir).length).toBeGreaterThanOrEqual(2); // postgres and the dev server
-    await expectPrintedTokensWork(service.apiUrl, service.output(), dataDir);
+  ])(
+    '%s',
+    async (_name, stop) => {
+      const service = await startService(dataDir);
+      started = service.child;
+      expect(await waitUntilReady(service.apiUrl)).toBe(200);
+      expect(processesUsing(dataDir).length).toBeGreaterThanOrEqual(2); // postgres and the dev server
+      await expectPrintedTokensWork(service.apiUrl, service.output(), dataDir);
 
-    stop(service.child);
-    expect(await exited(service.child)).toBe(0);
-    expect(service.output()).toContain('Stopped.');
-    expect(processesUsing(dataDir)).toEqual([]);
-  }, 120_000);
+      stop(service.child);
+      expect(await exited(service.child)).toBe(0);
+      expect(service.output()).toContain('Stopped.');
+      expect(processesUsing(dataDir)).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -26,7 +26,14 @@ const resultsDir = throwawayDataDir('chaos-results');
 beforeAll(async () => {
   runner = spawn(process.execPath, ['--import', 'tsx', 'chaos/run.ts'], {
     cwd: ROOT,
-    env: { ...process.env, CHAOS_ORDERS: String(ORDERS), CHAOS_SEED: '7', CHAOS_PG_DOWN_MS: '3000', CHAOS_TIME_LIMIT_MS: String(TIME_LIMIT_MS), CHAOS_RESULTS_DIR: resultsDir },
+    env: {
+      ...process.env,
+      CHAOS_ORDERS: String(ORDERS),
+      CHAOS_SEED: '7',
+      CHAOS_PG_DOWN_MS: '3000',
+      CHAOS_TIME_LIMIT_MS: String(TIME_LIMIT_MS),
+      CHAOS_RESULTS_DIR: resultsDir,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   runner.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

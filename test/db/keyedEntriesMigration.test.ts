@@ -47,7 +47,11 @@ test('004 moves every stock reservation out of its state row into rows, and leav
     ];
     for (const [streamId, type, state] of rows) {
       await client.query('INSERT INTO streams (stream_id, stream_type, version) VALUES ($1, $2, 3)', [streamId, type]);
-      await client.query('INSERT INTO aggregate_states (stream_id, stream_type, state, version) VALUES ($1, $2, $3, 3)', [streamId, type, JSON.stringify(state)]);
+      await client.query('INSERT INTO aggregate_states (stream_id, stream_type, state, version) VALUES ($1, $2, $3, 3)', [
+        streamId,
+        type,
+        JSON.stringify(state),
+      ]);
     }
 
     await client.query(MIGRATION);

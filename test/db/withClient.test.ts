@@ -50,7 +50,7 @@ test('a connection a unit of work failed on is rolled back and reused, not destr
   const after = await withClient(pool, async (client) => ({
     pid: await backendPid(client),
     rows: (await client.query('SELECT n FROM with_client_probe')).rowCount,
-    inTransaction: (await client.query<{ xid: string | null }>("SELECT pg_current_xact_id_if_assigned()::text AS xid")).rows[0]!.xid,
+    inTransaction: (await client.query<{ xid: string | null }>('SELECT pg_current_xact_id_if_assigned()::text AS xid')).rows[0]!.xid,
   }));
   expect(after).toEqual({ pid: first, rows: 0, inTransaction: null });
 });

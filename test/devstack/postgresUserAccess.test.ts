@@ -80,7 +80,9 @@ test('a data folder others cannot reach gets a stand-in of its own, the same on 
   const standIn = await dataDirForPostgresUser(path.join(closed, '.data', 'postgres'), (line) => lines.push(line), standIns);
   expect(path.dirname(standIn)).toBe(standIns);
   expect(firstFolderClosedToOthers(standIns)).toBeUndefined();
-  expect(lines).toEqual([`Embedded Postgres keeps its data in ${standIn} instead of ${path.join(closed, '.data', 'postgres')}: the postgres user cannot enter ${closed}`]);
+  expect(lines).toEqual([
+    `Embedded Postgres keeps its data in ${standIn} instead of ${path.join(closed, '.data', 'postgres')}: the postgres user cannot enter ${closed}`,
+  ]);
   expect(await dataDirForPostgresUser(path.join(closed, '.data', 'postgres'), quiet, standIns)).toBe(standIn);
   expect(await dataDirForPostgresUser(path.join(closed, 'other', 'postgres'), quiet, standIns)).not.toBe(standIn);
   expect(await dataDirForPostgresUser(path.join(open, 'postgres'), quiet, standIns)).toBe(path.join(open, 'postgres'));

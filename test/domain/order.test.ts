@@ -144,33 +144,21 @@ describe('order decider', () => {
     });
 
     test('on an existing order is refused with ORDER_ALREADY_EXISTS (conflict)', () => {
-      spec
-        .given([created()])
-        .when({ type: 'CreateOrder', orderId: ORDER_ID, customerId: CUSTOMER_ID })
-        .thenThrows('ORDER_ALREADY_EXISTS', 'conflict');
+      spec.given([created()]).when({ type: 'CreateOrder', orderId: ORDER_ID, customerId: CUSTOMER_ID }).thenThrows('ORDER_ALREADY_EXISTS', 'conflict');
     });
 
     test('on a closed order is still ORDER_ALREADY_EXISTS, not a fresh start', () => {
-      spec
-        .given(cancelledHistory)
-        .when({ type: 'CreateOrder', orderId: ORDER_ID, customerId: CUSTOMER_ID })
-        .thenThrows('ORDER_ALREADY_EXISTS', 'conflict');
+      spec.given(cancelledHistory).when({ type: 'CreateOrder', orderId: ORDER_ID, customerId: CUSTOMER_ID }).thenThrows('ORDER_ALREADY_EXISTS', 'conflict');
     });
 
     test.each(['', '   ', '\t\n'])('a blank customer id (%j) is refused with INVALID_CUSTOMER (rule)', (customerId) => {
       spec.given([]).when({ type: 'CreateOrder', orderId: ORDER_ID, customerId }).thenThrows('INVALID_CUSTOMER', 'rule');
     });
 
-    test.each(['name', 'line1', 'city', 'postalCode', 'country'] as const)(
-      'an address with a blank %s is refused with INVALID_ADDRESS (rule)',
-      (field) => {
-        const shippingAddress: Address = { ...home, [field]: '  ' };
-        spec
-          .given([])
-          .when({ type: 'CreateOrder', orderId: ORDER_ID, customerId: CUSTOMER_ID, shippingAddress })
-          .thenThrows('INVALID_ADDRESS', 'rule');
-      },
-    );
+    test.each(['name', 'line1', 'city', 'postalCode', 'country'] as const)('an address with a blank %s is refused with INVALID_ADDRESS (rule)', (field) => {
+      const shippingAddress: Address = { ...home, [field]: '  ' };
+      spec.given([]).when({ type: 'CreateOrder', orderId: ORDER_ID, customerId: CUSTOMER_ID, shippingAddress }).thenThrows('INVALID_ADDRESS', 'rule');
+    });
   });
 
   describe('AddItem', () => {
@@ -182,25 +170,25 @@ describe('order decider', () => {
     });
 
     test('a product the catalog does not know is refused with PRODUCT_NOT_FOUND', () => {
-      spec
-        .given([created()])
-        .when({ type: 'AddItem', productId: 'ghost', quantity: 1, product: null })
-        .thenThrows('PRODUCT_NOT_FOUND', 'rule');
+      spec.given([created()]).when({ type: 'AddItem', productId: 'ghost', quantity: 1, product: null }).thenThrows('PRODUCT_NOT_FOUND', 'rule');
     });
 
-    test.each([0, -1, MAX_QUANTITY + 1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])(
-      'quantity %p is refused with INVALID_QUANTITY (rule)',
-      (quantity) => {
-        spec.given([created()]).when(addItem(widget, quantity)).thenThrows('INVALID_QUANTITY', 'rule');
-      },
-    );
+    test.each([0, -1, MAX_QUANTITY + 1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('quantity %p is refused with INVALID_QUANTITY (rule)', (quantity) => {
+      spec.given([created()]).when(addItem(widget, quantity)).thenThrows('INVALID_QUANTITY', 'rule');
+    });
 
     test.each([1, MAX_QUANTITY])('the boundary quantity %p is accepted', (quantity) => {
-      spec.given([created()]).when(addItem(widget, quantity)).then([itemAdded(widget, quantity)]);
+      spec
+        .given([created()])
+        .when(addItem(widget, quantity))
+        .then([itemAdded(widget, quantity)]);
     });
 
     test('a second product becomes a second line', () => {
-      const state = spec.given(pendingWithWidget).when(addItem(gadget, 4)).then([itemAdded(gadget, 4)]);
+      const state = spec
+        .given(pendingWithWidget)
+        .when(addItem(gadget, 4))
+        .then([itemAdded(gadget, 4)]);
       expect(state.items).toEqual([line(widget, 2), line(gadget, 4)]);
     });
 
@@ -266,10 +254,7 @@ describe('order decider', () => {
     });
 
     test('a product that is not in the cart is refused with ITEM_NOT_IN_CART (rule)', () => {
-      spec
-        .given(pendingWithWidget)
-        .when({ type: 'ChangeItemQuantity', productId: 'gadget', quantity: 1 })
-        .thenThrows('ITEM_NOT_IN_CART', 'rule');
+      spec.given(pendingWithWidget).when({ type: 'ChangeItemQuantity', productId: 'gadget', quantity: 1 }).thenThrows('ITEM_NOT_IN_CART', 'rule');
     });
 
     test('a product that was removed is no longer in the cart', () => {
@@ -280,10 +265,7 @@ describe('order decider', () => {
     });
 
     test.each([0, MAX_QUANTITY + 1, 1.5])('quantity %p is refused with INVALID_QUANTITY (rule)', (quantity) => {
-      spec
-        .given(pendingWithWidget)
-        .when({ type: 'ChangeItemQuantity', productId: 'widget', quantity })
-        .thenThrows('INVALID_QUANTITY', 'rule');
+      spec.given(pendingWithWidget).when({ type: 'ChangeItemQuantity', productId: 'widget', quantity }).thenThrows('INVALID_QUANTITY', 'rule');
     });
 
     test('the maximum quantity is accepted', () => {
@@ -339,15 +321,12 @@ describe('order decider', () => {
         .then([addressChanged(office, home)]);
     });
 
-    test.each(['name', 'line1', 'city', 'postalCode', 'country'] as const)(
-      'an address with a blank %s is refused with INVALID_ADDRESS (rule)',
-      (field) => {
-        spec
-          .given([created(home)])
-          .when({ type: 'ChangeShippingAddress', address: { ...office, [field]: '' } })
-          .thenThrows('INVALID_ADDRESS', 'rule');
-      },
-    );
+    test.each(['name', 'line1', 'city', 'postalCode', 'country'] as const)('an address with a blank %s is refused with INVALID_ADDRESS (rule)', (field) => {
+      spec
+        .given([created(home)])
+        .when({ type: 'ChangeShippingAddress', address: { ...office, [field]: '' } })
+        .thenThrows('INVALID_ADDRESS', 'rule');
+    });
   });
 
   describe('PlaceOrder', () => {
@@ -379,7 +358,10 @@ describe('order decider', () => {
     });
 
     test('an empty cart is refused with CART_EMPTY (rule)', () => {
-      spec.given([created(home)]).when({ type: 'PlaceOrder' }).thenThrows('CART_EMPTY', 'rule');
+      spec
+        .given([created(home)])
+        .when({ type: 'PlaceOrder' })
+        .thenThrows('CART_EMPTY', 'rule');
     });
 
     test('a cart emptied by removals is refused with CART_EMPTY', () => {
@@ -410,14 +392,20 @@ describe('order decider', () => {
     });
 
     test('a product gone from the catalog cannot be placed (PRODUCT_NOT_FOUND)', () => {
-      spec.given(withWidget).when({ type: 'PlaceOrder', catalog: { widget: null } }).thenThrows('PRODUCT_NOT_FOUND', 'rule');
+      spec
+        .given(withWidget)
+        .when({ type: 'PlaceOrder', catalog: { widget: null } })
+        .thenThrows('PRODUCT_NOT_FOUND', 'rule');
       spec.given(withWidget).when({ type: 'PlaceOrder', catalog: {} }).thenThrows('PRODUCT_NOT_FOUND', 'rule');
     });
 
     test('a total the client did not approve is refused with PRICES_CHANGED (conflict), nothing placed', () => {
       const catalog = { widget: { name: 'Widget', unitPriceCents: 1300 } };
       spec.given(withWidget).when({ type: 'PlaceOrder', catalog, expectedTotalCents: 2500 }).thenThrows('PRICES_CHANGED', 'conflict');
-      spec.given(withWidget).when({ type: 'PlaceOrder', catalog, expectedTotalCents: 2600 }).then([placed([line({ ...widget, unitPriceCents: 1300 }, 2)])]);
+      spec
+        .given(withWidget)
+        .when({ type: 'PlaceOrder', catalog, expectedTotalCents: 2600 })
+        .then([placed([line({ ...widget, unitPriceCents: 1300 }, 2)])]);
     });
 
     test('whatever the prices did, the order is placed at the catalog prices of the moment', () => {
@@ -430,7 +418,10 @@ describe('order decider', () => {
             // The line was added at each earlier price in turn; the catalog says placedPrice now.
             const history = [created(home), ...earlierPrices.map((unitPriceCents) => itemAdded({ ...widget, unitPriceCents }, 1))];
             const changed = [...history, quantityChanged('widget', earlierPrices.length, quantity)];
-            const [event] = orderDecider.decide({ type: 'PlaceOrder', catalog: { widget: { name: 'Widget', unitPriceCents: placedPrice } } }, fold(orderDecider, changed));
+            const [event] = orderDecider.decide(
+              { type: 'PlaceOrder', catalog: { widget: { name: 'Widget', unitPriceCents: placedPrice } } },
+              fold(orderDecider, changed),
+            );
             expect(event).toMatchObject({ type: 'OrderPlaced', data: { totalCents: placedPrice * quantity } });
           },
         ),
@@ -443,8 +434,14 @@ describe('order decider', () => {
     const cap = { maxTotalCents: MAX_ORDER_TOTAL_CENTS };
 
     test('a cart never grows past what one debit can take (ORDER_TOTAL_TOO_LARGE)', () => {
-      spec.given([created(home)]).when({ ...addItem(pricey, 500), ...cap }).then([itemAdded(pricey, 500)]);
-      spec.given([created(home), itemAdded(pricey, 500)]).when({ ...addItem(pricey, 1), ...cap }).thenThrows('ORDER_TOTAL_TOO_LARGE', 'rule');
+      spec
+        .given([created(home)])
+        .when({ ...addItem(pricey, 500), ...cap })
+        .then([itemAdded(pricey, 500)]);
+      spec
+        .given([created(home), itemAdded(pricey, 500)])
+        .when({ ...addItem(pricey, 1), ...cap })
+        .thenThrows('ORDER_TOTAL_TOO_LARGE', 'rule');
       spec
         .given([created(home), itemAdded(pricey, 400)])
         .when({ type: 'ChangeItemQuantity', productId: 'pricey', quantity: 501, ...cap })
@@ -453,16 +450,25 @@ describe('order decider', () => {
 
     test('adding to a line reprices the whole line, and the cap counts it at the new price', () => {
       const raised = { ...pricey, unitPriceCents: 2_000_001 };
-      spec.given([created(home), itemAdded(pricey, 499)]).when({ ...addItem(raised, 1), ...cap }).thenThrows('ORDER_TOTAL_TOO_LARGE', 'rule');
+      spec
+        .given([created(home), itemAdded(pricey, 499)])
+        .when({ ...addItem(raised, 1), ...cap })
+        .thenThrows('ORDER_TOTAL_TOO_LARGE', 'rule');
     });
 
     test('checkout reprices, so a raised price can take a cart over the cap there', () => {
       const catalog = { pricey: { name: 'Pricey', unitPriceCents: 3_000_000 } };
-      spec.given([created(home), itemAdded(pricey, 400)]).when({ type: 'PlaceOrder', catalog, ...cap }).thenThrows('ORDER_TOTAL_TOO_LARGE', 'rule');
+      spec
+        .given([created(home), itemAdded(pricey, 400)])
+        .when({ type: 'PlaceOrder', catalog, ...cap })
+        .thenThrows('ORDER_TOTAL_TOO_LARGE', 'rule');
     });
 
     test('histories decided before the cap are decided as they were', () => {
-      spec.given([created(home), itemAdded(pricey, 500)]).when(addItem(pricey, 1)).then([itemAdded(pricey, 1)]);
+      spec
+        .given([created(home), itemAdded(pricey, 500)])
+        .when(addItem(pricey, 1))
+        .then([itemAdded(pricey, 1)]);
     });
   });
 
@@ -505,7 +511,10 @@ describe('order decider', () => {
     });
 
     test('an empty PENDING cart expires too', () => {
-      spec.given([created(null)]).when({ type: 'ExpireOrder' }).then([expired]);
+      spec
+        .given([created(null)])
+        .when({ type: 'ExpireOrder' })
+        .then([expired]);
     });
 
     test('on a PLACED order is refused with ORDER_NOT_PENDING (conflict)', () => {
@@ -576,7 +585,11 @@ describe('order decider', () => {
     test('success records each step, then CheckoutSucceeded: the order is CONFIRMED and knows what to undo', () => {
       const state = spec
         .given(placedHistory)
-        .when({ type: 'RecordCheckout', attempt: 1, report: { outcome: 'succeeded', reservationId: `${ORDER_ID}-1`, paymentId: `${ORDER_ID}-1`, steps: [reserved, debited] } })
+        .when({
+          type: 'RecordCheckout',
+          attempt: 1,
+          report: { outcome: 'succeeded', reservationId: `${ORDER_ID}-1`, paymentId: `${ORDER_ID}-1`, steps: [reserved, debited] },
+        })
         .then([
           { type: 'StockReserved', data: { attempt: 1, productId: 'widget', quantity: 2 } },
           { type: 'PaymentDebited', data: { attempt: 1, paymentId: `${ORDER_ID}-1`, amountCents: 2500 } },
@@ -603,7 +616,8 @@ describe('order decider', () => {
         ]);
       expect(state).toMatchObject({ status: 'PENDING', checkout: null, lastCheckoutFailure: { attempt: 1, code: 'INSUFFICIENT_FUNDS' } });
       // The customer can fix the cart and try again: the next attempt is number 2.
-      spec.given([...placedHistory, { type: 'CheckoutFailed', data: { attempt: 1, code: 'X', message: 'x', compensations: [] } }])
+      spec
+        .given([...placedHistory, { type: 'CheckoutFailed', data: { attempt: 1, code: 'X', message: 'x', compensations: [] } }])
         .when({ type: 'PlaceOrder' })
         .then([{ type: 'OrderPlaced', data: { checkoutAttempt: 2, totalCents: 2500, items: [line(widget, 2)] } }]);
     });

@@ -1,12 +1,5 @@
 import { fold } from '../../src/domain/decider';
-import {
-  MAX_PRICE_CENTS,
-  initialProductState,
-  productDecider,
-  productStreamId,
-  type ProductCommand,
-  type ProductEvent,
-} from '../../src/domain/product';
+import { MAX_PRICE_CENTS, initialProductState, productDecider, productStreamId, type ProductCommand, type ProductEvent } from '../../src/domain/product';
 import { deciderSpec } from './spec';
 
 const spec = deciderSpec(productDecider);
@@ -80,7 +73,10 @@ describe('product decider', () => {
 
   describe('RenameProduct', () => {
     test('emits ProductRenamed with the old and the new name', () => {
-      const state = spec.given([created]).when({ type: 'RenameProduct', name: 'Widget Pro' }).then([renamed('Widget', 'Widget Pro')]);
+      const state = spec
+        .given([created])
+        .when({ type: 'RenameProduct', name: 'Widget Pro' })
+        .then([renamed('Widget', 'Widget Pro')]);
       expect(state.name).toBe('Widget Pro');
     });
 
@@ -106,7 +102,10 @@ describe('product decider', () => {
 
   describe('RepriceProduct', () => {
     test('emits ProductRepriced with the old and the new price', () => {
-      const state = spec.given([created]).when({ type: 'RepriceProduct', priceCents: 999 }).then([repriced(1250, 999)]);
+      const state = spec
+        .given([created])
+        .when({ type: 'RepriceProduct', priceCents: 999 })
+        .then([repriced(1250, 999)]);
       expect(state.priceCents).toBe(999);
     });
 
@@ -118,7 +117,10 @@ describe('product decider', () => {
     });
 
     test.each([0, MAX_PRICE_CENTS])('the boundary price %p is accepted', (priceCents) => {
-      spec.given([created]).when({ type: 'RepriceProduct', priceCents }).then([repriced(1250, priceCents)]);
+      spec
+        .given([created])
+        .when({ type: 'RepriceProduct', priceCents })
+        .then([repriced(1250, priceCents)]);
     });
 
     test('repricing to the current price emits no events', () => {

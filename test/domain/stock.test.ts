@@ -56,18 +56,27 @@ describe('stock decider', () => {
 
   describe('Restock', () => {
     test('emits StockRestocked; onHand grows by the quantity', () => {
-      const state = spec.given([]).when(restock(5)).then([restocked(5)]);
+      const state = spec
+        .given([])
+        .when(restock(5))
+        .then([restocked(5)]);
       expect(state).toEqual({ onHand: 5, reserved: 0, reservations: {} });
     });
 
     test('adds to what is on hand, reservations untouched', () => {
-      const state = spec.given(held).when(restock(4)).then([restocked(4)]);
+      const state = spec
+        .given(held)
+        .when(restock(4))
+        .then([restocked(4)]);
       expect(state).toMatchObject({ onHand: 14, reserved: 3 });
       expect(availableStock(state)).toBe(11);
     });
 
     test.each([1, MAX_STOCK_QUANTITY])('the boundary quantity %p is accepted', (quantity) => {
-      spec.given([]).when(restock(quantity)).then([restocked(quantity)]);
+      spec
+        .given([])
+        .when(restock(quantity))
+        .then([restocked(quantity)]);
     });
 
     test.each(invalidQuantities)('a %s quantity is refused with INVALID_QUANTITY (rule)', (_label, quantity) => {
@@ -77,13 +86,19 @@ describe('stock decider', () => {
 
   describe('Reserve', () => {
     test('holds the units: StockReserved, reserved grows, onHand stays', () => {
-      const state = spec.given([restocked(10)]).when(reserve('r-1', 3)).then([reserved('r-1', 3)]);
+      const state = spec
+        .given([restocked(10)])
+        .when(reserve('r-1', 3))
+        .then([reserved('r-1', 3)]);
       expect(state).toEqual({ onHand: 10, reserved: 3, reservations: { 'r-1': { quantity: 3, status: 'reserved' } } });
       expect(availableStock(state)).toBe(7);
     });
 
     test('exactly the available units can be reserved', () => {
-      const state = spec.given(held).when(reserve('r-2', 7)).then([reserved('r-2', 7)]);
+      const state = spec
+        .given(held)
+        .when(reserve('r-2', 7))
+        .then([reserved('r-2', 7)]);
       expect(availableStock(state)).toBe(0);
     });
 
@@ -96,22 +111,31 @@ describe('stock decider', () => {
     });
 
     test('released units are available again; committed units are gone', () => {
-      spec.given(histories.released).when(reserve('r-2', 10)).then([reserved('r-2', 10)]);
+      spec
+        .given(histories.released)
+        .when(reserve('r-2', 10))
+        .then([reserved('r-2', 10)]);
       spec.given(histories.committed).when(reserve('r-2', 8)).thenThrows('INSUFFICIENT_STOCK', 'rule');
-      spec.given(histories.committed).when(reserve('r-2', 7)).then([reserved('r-2', 7)]);
-      spec.given(histories.returned).when(reserve('r-2', 10)).then([reserved('r-2', 10)]);
+      spec
+        .given(histories.committed)
+        .when(reserve('r-2', 7))
+        .then([reserved('r-2', 7)]);
+      spec
+        .given(histories.returned)
+        .when(reserve('r-2', 10))
+        .then([reserved('r-2', 10)]);
     });
 
-    test.each(Object.keys(histories) as Array<keyof typeof histories>)(
-      'the same reservation id again, once %s, is no events: an id is used once',
-      (status) => {
-        const state = spec.given(histories[status]).when(reserve('r-1', 3)).then([]);
-        expect(state.reservations['r-1']!.status).toBe(status);
-      },
-    );
+    test.each(Object.keys(histories) as Array<keyof typeof histories>)('the same reservation id again, once %s, is no events: an id is used once', (status) => {
+      const state = spec.given(histories[status]).when(reserve('r-1', 3)).then([]);
+      expect(state.reservations['r-1']!.status).toBe(status);
+    });
 
     test('a repeat needs no stock: it is answered even when nothing is available any more', () => {
-      spec.given([...held, reserved('r-2', 7)]).when(reserve('r-1', 3)).then([]);
+      spec
+        .given([...held, reserved('r-2', 7)])
+        .when(reserve('r-1', 3))
+        .then([]);
     });
 
     test.each(Object.keys(histories) as Array<keyof typeof histories>)(
@@ -122,42 +146,72 @@ describe('stock decider', () => {
     );
 
     test.each(invalidQuantities)('a %s quantity is refused with INVALID_QUANTITY (rule)', (_label, quantity) => {
-      spec.given([restocked(10)]).when(reserve('r-1', quantity)).thenThrows('INVALID_QUANTITY', 'rule');
+      spec
+        .given([restocked(10)])
+        .when(reserve('r-1', quantity))
+        .thenThrows('INVALID_QUANTITY', 'rule');
     });
 
     test('an empty reservation id is refused with INVALID_RESERVATION_ID (rule)', () => {
-      spec.given([restocked(10)]).when(reserve('', 1)).thenThrows('INVALID_RESERVATION_ID', 'rule');
+      spec
+        .given([restocked(10)])
+        .when(reserve('', 1))
+        .thenThrows('INVALID_RESERVATION_ID', 'rule');
     });
 
     test.each(['constructor', 'toString', '__proto__'])('the id %p is an ordinary new reservation', (reservationId) => {
-      const state = spec.given([restocked(2)]).when(reserve(reservationId, 2)).then([reserved(reservationId, 2)]);
+      const state = spec
+        .given([restocked(2)])
+        .when(reserve(reservationId, 2))
+        .then([reserved(reservationId, 2)]);
       expect(Object.hasOwn(state.reservations, reservationId)).toBe(true);
       expect(state.reservations[reservationId]).toEqual({ quantity: 2, status: 'reserved' });
-      spec.given([restocked(2), reserved(reservationId, 2)]).when(reserve(reservationId, 2)).then([]);
+      spec
+        .given([restocked(2), reserved(reservationId, 2)])
+        .when(reserve(reservationId, 2))
+        .then([]);
     });
   });
 
   describe('Release', () => {
     test('gives a held reservation back: StockReleased with its quantity', () => {
-      const state = spec.given(held).when(release('r-1')).then([released('r-1', 3)]);
+      const state = spec
+        .given(held)
+        .when(release('r-1'))
+        .then([released('r-1', 3)]);
       expect(state).toEqual({ onHand: 10, reserved: 0, reservations: { 'r-1': { quantity: 3, status: 'released' } } });
     });
 
     test('only that reservation: others stay held', () => {
-      const state = spec.given([...held, reserved('r-2', 4)]).when(release('r-2')).then([released('r-2', 4)]);
+      const state = spec
+        .given([...held, reserved('r-2', 4)])
+        .when(release('r-2'))
+        .then([released('r-2', 4)]);
       expect(state).toMatchObject({ onHand: 10, reserved: 3 });
     });
 
     test('an unknown reservation is tombstoned: released with 0 units (a compensation may run before its step did)', () => {
-      const state = spec.given(held).when(release('r-late')).then([released('r-late', 0)]);
+      const state = spec
+        .given(held)
+        .when(release('r-late'))
+        .then([released('r-late', 0)]);
       expect(state).toMatchObject({ onHand: 10, reserved: 3 });
-      spec.given([]).when(release('r-late')).then([released('r-late', 0)]);
+      spec
+        .given([])
+        .when(release('r-late'))
+        .then([released('r-late', 0)]);
     });
 
     test('a reserve that arrives after its release (it outlived its timeout) holds nothing', () => {
-      spec.given([...held, released('r-late', 0)]).when(reserve('r-late', 2)).then([]);
+      spec
+        .given([...held, released('r-late', 0)])
+        .when(reserve('r-late', 2))
+        .then([]);
       spec.given(histories.released).when(reserve('r-1', 3)).then([]);
-      spec.given([...held, released('r-late', 0)]).when(commit('r-late')).thenThrows('RESERVATION_RELEASED', 'conflict');
+      spec
+        .given([...held, released('r-late', 0)])
+        .when(commit('r-late'))
+        .thenThrows('RESERVATION_RELEASED', 'conflict');
     });
 
     test.each(['released', 'returned'] as const)('a %s reservation is no events', (status) => {
@@ -171,7 +225,10 @@ describe('stock decider', () => {
 
   describe('Commit', () => {
     test('turns a held reservation into a sale: onHand and reserved both drop by its quantity', () => {
-      const state = spec.given(held).when(commit('r-1')).then([committed('r-1', 3)]);
+      const state = spec
+        .given(held)
+        .when(commit('r-1'))
+        .then([committed('r-1', 3)]);
       expect(state).toEqual({ onHand: 7, reserved: 0, reservations: { 'r-1': { quantity: 3, status: 'committed' } } });
     });
 
@@ -190,7 +247,10 @@ describe('stock decider', () => {
 
   describe('Return', () => {
     test('puts a committed reservation back on hand: StockReturned with its quantity', () => {
-      const state = spec.given(histories.committed).when(returnStock('r-1')).then([returned('r-1', 3)]);
+      const state = spec
+        .given(histories.committed)
+        .when(returnStock('r-1'))
+        .then([returned('r-1', 3)]);
       expect(state).toEqual({ onHand: 10, reserved: 0, reservations: { 'r-1': { quantity: 3, status: 'returned' } } });
     });
 
@@ -209,21 +269,33 @@ describe('stock decider', () => {
 
   describe('GiveBack (the compensation: whatever became of the reservation)', () => {
     test('a held reservation is released', () => {
-      const state = spec.given(held).when(giveBack('r-1')).then([released('r-1', 3)]);
+      const state = spec
+        .given(held)
+        .when(giveBack('r-1'))
+        .then([released('r-1', 3)]);
       expect(state).toMatchObject({ onHand: 10, reserved: 0 });
       expect(givenBackAs(findReservation(state, 'r-1'))).toBe('released');
     });
 
     test('a committed reservation (a commit that timed out but happened) is returned', () => {
-      const state = spec.given(histories.committed).when(giveBack('r-1')).then([returned('r-1', 3)]);
+      const state = spec
+        .given(histories.committed)
+        .when(giveBack('r-1'))
+        .then([returned('r-1', 3)]);
       expect(state).toMatchObject({ onHand: 10, reserved: 0 });
       expect(givenBackAs(findReservation(state, 'r-1'))).toBe('returned');
     });
 
     test('an unknown reservation is tombstoned: a late reserve of it holds nothing', () => {
-      const state = spec.given(held).when(giveBack('r-late')).then([released('r-late', 0)]);
+      const state = spec
+        .given(held)
+        .when(giveBack('r-late'))
+        .then([released('r-late', 0)]);
       expect(givenBackAs(findReservation(state, 'r-late'))).toBe('voided');
-      spec.given([...held, released('r-late', 0)]).when(reserve('r-late', 2)).then([]);
+      spec
+        .given([...held, released('r-late', 0)])
+        .when(reserve('r-late', 2))
+        .then([]);
     });
 
     test.each(['released', 'returned'] as const)('a %s reservation is no events: its units are back already', (status) => {
@@ -285,7 +357,14 @@ describe('stock decider', () => {
         // Each reservation lives once: held, then released or (committed, then returned); a
         // tombstone (released before it was held) is all it ever gets.
         for (const [r, types] of history) {
-          expect([[], ['StockReleased'], ['StockReserved'], ['StockReserved', 'StockReleased'], ['StockReserved', 'StockCommitted'], ['StockReserved', 'StockCommitted', 'StockReturned']]).toContainEqual(types);
+          expect([
+            [],
+            ['StockReleased'],
+            ['StockReserved'],
+            ['StockReserved', 'StockReleased'],
+            ['StockReserved', 'StockCommitted'],
+            ['StockReserved', 'StockCommitted', 'StockReturned'],
+          ]).toContainEqual(types);
           if (types[0] === 'StockReleased') expect(findReservation(state, r)).toEqual({ quantity: 0, status: 'released' });
         }
       }),

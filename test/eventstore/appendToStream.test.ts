@@ -38,10 +38,9 @@ const ids = (events: readonly { eventId: string }[]) => events.map((e) => e.even
 /** What the tables hold for one stream, straight from SQL (not through the code under test). */
 async function stored(streamId: string): Promise<{ streamVersion: number | null; events: { version: number; eventId: string }[] }> {
   const stream = await pool.query<{ version: string }>('SELECT version FROM streams WHERE stream_id = $1', [streamId]);
-  const events = await pool.query<{ version: string; event_id: string }>(
-    'SELECT version, event_id FROM events WHERE stream_id = $1 ORDER BY version',
-    [streamId],
-  );
+  const events = await pool.query<{ version: string; event_id: string }>('SELECT version, event_id FROM events WHERE stream_id = $1 ORDER BY version', [
+    streamId,
+  ]);
   return {
     streamVersion: stream.rows[0] ? Number(stream.rows[0].version) : null,
     events: events.rows.map((r) => ({ version: Number(r.version), eventId: r.event_id })),
@@ -359,8 +358,7 @@ describe('batches and reading a stream', () => {
   test('readStream honours fromVersion and toVersion (inclusive)', async () => {
     const streamId = uniqueId('es-range');
     const events = await seed(streamId, 8);
-    const versions = async (range: { fromVersion?: number; toVersion?: number }) =>
-      (await readStream(pool, streamId, range)).map((e) => e.version);
+    const versions = async (range: { fromVersion?: number; toVersion?: number }) => (await readStream(pool, streamId, range)).map((e) => e.version);
 
     expect(await versions({})).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(await versions({ fromVersion: 3, toVersion: 6 })).toEqual([3, 4, 5, 6]);
@@ -384,12 +382,8 @@ describe('the events table is append-only', () => {
     await expect(pool.query(`UPDATE events SET type = 'Tampered' WHERE event_id = $1`, [event!.eventId])).rejects.toThrow(
       /events are append-only: UPDATE is not allowed/,
     );
-    await expect(pool.query(`UPDATE events SET data = '{"x":1}'::jsonb WHERE stream_id = $1`, [streamId])).rejects.toThrow(
-      /append-only: UPDATE/,
-    );
-    await expect(pool.query('DELETE FROM events WHERE event_id = $1', [event!.eventId])).rejects.toThrow(
-      /events are append-only: DELETE is not allowed/,
-    );
+    await expect(pool.query(`UPDATE events SET data = '{"x":1}'::jsonb WHERE stream_id = $1`, [streamId])).rejects.toThrow(/append-only: UPDATE/);
+    await expect(pool.query('DELETE FROM events WHERE event_id = $1', [event!.eventId])).rejects.toThrow(/events are append-only: DELETE is not allowed/);
     await expect(pool.query('DELETE FROM events WHERE stream_id = $1', [streamId])).rejects.toThrow(/append-only: DELETE/);
 
     expect(await readStream(pool, streamId)).toEqual(before);
@@ -477,9 +471,7 @@ describe('concurrent writers', () => {
     expect(conflicts).toBeGreaterThanOrEqual(WRITERS - 1);
     expect(results.filter((r) => r.attempts === 1)).toHaveLength(1);
     expect(results.every((r) => !r.result.alreadyAppended)).toBe(true);
-    expect(results.map((r) => r.result.nextExpectedVersion).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: WRITERS }, (_, i) => i + 1),
-    );
+    expect(results.map((r) => r.result.nextExpectedVersion).sort((a, b) => a - b)).toEqual(Array.from({ length: WRITERS }, (_, i) => i + 1));
 
     const after = await stored(streamId);
     expect(after.streamVersion).toBe(WRITERS);

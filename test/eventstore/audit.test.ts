@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '../../src/db/pool';
-import { appendToStream, countStreams, findDuplicateEventIds, findStreamVersionMismatches, readEventsOfType, readStreamsOfType, streamIdsByLastChange, timeSinceLastEvent, type EventData } from '../../src/eventstore';
+import {
+  appendToStream,
+  countStreams,
+  findDuplicateEventIds,
+  findStreamVersionMismatches,
+  readEventsOfType,
+  readStreamsOfType,
+  streamIdsByLastChange,
+  timeSinceLastEvent,
+  type EventData,
+} from '../../src/eventstore';
 import { testPool } from '../support/harness';
 import { createUpcasterRegistry, defineUpcaster } from '../../src/domain/upcasting';
 
@@ -23,7 +33,9 @@ const newStreamType = () => `audit-${randomUUID()}`;
 
 /** Noted v1 carried `text`; v2 calls it `note`. */
 const schemasFor = (streamType: string) =>
-  createUpcasterRegistry([defineUpcaster<{ text: string }, { note: string }>({ streamType, type: 'Noted', fromVersion: 1, upcast: ({ text }) => ({ note: text }) })]);
+  createUpcasterRegistry([
+    defineUpcaster<{ text: string }, { note: string }>({ streamType, type: 'Noted', fromVersion: 1, upcast: ({ text }) => ({ note: text }) }),
+  ]);
 
 const noted = (text: string): EventData => ({ eventId: randomUUID(), type: 'Noted', schemaVersion: 1, data: { text }, occurredAt: new Date() });
 const counted = (n: number): EventData => ({ eventId: randomUUID(), type: 'Counted', data: { n }, occurredAt: new Date() });
@@ -73,11 +85,10 @@ describe('readStreamsOfType', () => {
     try {
       // Rolled back: no other reader ever sees the event beyond the stream's version.
       await client.query('BEGIN');
-      await client.query(`INSERT INTO events (stream_id, stream_type, version, event_id, type, data, occurred_at) VALUES ($1, $2, 4, $3, 'Counted', '{"n": 2}', now())`, [
-        id,
-        streamType,
-        randomUUID(),
-      ]);
+      await client.query(
+        `INSERT INTO events (stream_id, stream_type, version, event_id, type, data, occurred_at) VALUES ($1, $2, 4, $3, 'Counted', '{"n": 2}', now())`,
+        [id, streamType, randomUUID()],
+      );
       const [stream] = await collect(readStreamsOfType(client, streamType, { schemas: schemasFor(streamType) }));
       expect(stream).toMatchObject({ version: 3, events: [{ version: 1 }, { version: 2 }, { version: 3 }] });
     } finally {
@@ -125,7 +136,7 @@ test('timeSinceLastEvent: by the database clock, since the latest event of the t
   expect(await timeSinceLastEvent(pool, { streamIds: [first!], type: 'NeverHappened' })).toEqual(new Map());
 });
 
-test('countStreams and streamIdsByLastChange: a type\'s streams, the last appended to first, within `streamIds` and `limit`', async () => {
+test("countStreams and streamIdsByLastChange: a type's streams, the last appended to first, within `streamIds` and `limit`", async () => {
   const streamType = newStreamType();
   const ids = await writeStreams(streamType, 3);
   await appendToStream(pool, ids[0]!, streamType, 3, [counted(2)]);

@@ -14,7 +14,12 @@ import { createUpcasterRegistry, defineUpcaster } from '../../src/domain/upcasti
 const STREAM_TYPE = uniqueId('readers');
 /** Noted v1 {text} became v2 {note, by}. */
 const schemas = createUpcasterRegistry([
-  defineUpcaster<{ text: string }, { note: string; by: string }>({ streamType: STREAM_TYPE, type: 'Noted', fromVersion: 1, upcast: ({ text }) => ({ note: text, by: 'legacy' }) }),
+  defineUpcaster<{ text: string }, { note: string; by: string }>({
+    streamType: STREAM_TYPE,
+    type: 'Noted',
+    fromVersion: 1,
+    upcast: ({ text }) => ({ note: text, by: 'legacy' }),
+  }),
 ]);
 
 let pool: Pool;
@@ -28,7 +33,13 @@ afterAll(async () => {
 /** A stream as an old writer left it: every Noted at schema version 1. */
 async function legacyStream(...types: string[]): Promise<string> {
   const streamId = `${STREAM_TYPE}-${randomUUID()}`;
-  const events = types.map((type, i) => ({ eventId: randomUUID(), type, schemaVersion: 1, data: type === 'Noted' ? { text: `note ${i + 1}` } : {}, occurredAt: new Date() }));
+  const events = types.map((type, i) => ({
+    eventId: randomUUID(),
+    type,
+    schemaVersion: 1,
+    data: type === 'Noted' ? { text: `note ${i + 1}` } : {},
+    occurredAt: new Date(),
+  }));
   await appendToStream(pool, streamId, STREAM_TYPE, 'no_stream', events);
   return streamId;
 }
@@ -37,7 +48,9 @@ const shapeOf = (events: RecordedEvent[]) => events.map(({ version, type, schema
 
 test('firstEvent: version 1 in its current schema; undefined for a stream that does not exist', async () => {
   const streamId = await legacyStream('Noted', 'Other');
-  expect(shapeOf([(await firstEvent(pool, streamId, { schemas }))!])).toEqual([{ version: 1, type: 'Noted', schemaVersion: 2, data: { note: 'note 1', by: 'legacy' } }]);
+  expect(shapeOf([(await firstEvent(pool, streamId, { schemas }))!])).toEqual([
+    { version: 1, type: 'Noted', schemaVersion: 2, data: { note: 'note 1', by: 'legacy' } },
+  ]);
   expect(await firstEvent(pool, `${STREAM_TYPE}-missing`, { schemas })).toBeUndefined();
 });
 

@@ -183,7 +183,12 @@ describe('the generic hosts write the current schema version and decide on the c
   type Counted = { type: 'Counted'; data: { n: number; unit: string } };
   const STREAM_TYPE = 'evolution-counter';
   const schemas = createUpcasterRegistry([
-    defineUpcaster<{ count: number }, Counted['data']>({ streamType: STREAM_TYPE, type: 'Counted', fromVersion: 1, upcast: ({ count }) => ({ n: count, unit: 'legacy' }) }),
+    defineUpcaster<{ count: number }, Counted['data']>({
+      streamType: STREAM_TYPE,
+      type: 'Counted',
+      fromVersion: 1,
+      upcast: ({ count }) => ({ n: count, unit: 'legacy' }),
+    }),
   ]);
   const counter: Decider<{ add: number }, { total: number; units: string[] }, Counted> = {
     initialState: { total: 0, units: [] },

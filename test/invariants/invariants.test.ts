@@ -68,7 +68,10 @@ beforeAll(async () => {
   // Out of stock: released, nothing debited, back to PENDING (still running: compared by query).
   const scarce = await productWithStock('Scarce', 500, 1);
   const bob = await customerWith(5_000);
-  const short = await cart(bob, [[mug, 1], [scarce, 2]]);
+  const short = await cart(bob, [
+    [mug, 1],
+    [scarce, 2],
+  ]);
   expect((await call('POST', `/orders/${short}/checkout?wait=true`)).body).toMatchObject({
     status: 'PENDING',
     lastCheckoutFailure: { code: 'INSUFFICIENT_STOCK' },
@@ -87,11 +90,18 @@ beforeAll(async () => {
   await readModelsCaughtUp();
 }, 120_000);
 
-test('after real checkouts (happy, out of stock, cancel after confirm) every invariant holds for this file\'s streams', async () => {
+test("after real checkouts (happy, out of stock, cancel after confirm) every invariant holds for this file's streams", async () => {
   const results = await runInvariants({ db: app.pool, client: app.client, filter: filter(), workflows: { concurrency: 4 } });
   const report = formatReport(results);
   expect({ failed: anyFailed(results), report }).toEqual({ failed: false, report: expect.any(String) });
-  expect(results.map((r) => [r.id, r.status])).toEqual([['1', 'PASS'], ['2', 'PASS'], ['3', 'PASS'], ['4', 'PASS'], ['5', 'PASS'], ['6', 'PASS']]);
+  expect(results.map((r) => [r.id, r.status])).toEqual([
+    ['1', 'PASS'],
+    ['2', 'PASS'],
+    ['3', 'PASS'],
+    ['4', 'PASS'],
+    ['5', 'PASS'],
+    ['6', 'PASS'],
+  ]);
 
   const [stock, money, integrity, workflows, readModels, checkouts] = results;
   expect(stock!.checked).toBe(2); // two products' stock streams
@@ -120,10 +130,14 @@ test('corrupt scratch streams (an oversold stock, a hole, an overdrawn account) 
   const accountStream = `account-${customerId}`;
   const client = await app.pool.connect();
   const insert = (streamId: string, streamType: string, version: number, type: string, data: unknown) =>
-    client.query(
-      `INSERT INTO events (stream_id, stream_type, version, event_id, type, data, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, now())`,
-      [streamId, streamType, version, randomUUID(), type, JSON.stringify(data)],
-    );
+    client.query(`INSERT INTO events (stream_id, stream_type, version, event_id, type, data, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, now())`, [
+      streamId,
+      streamType,
+      version,
+      randomUUID(),
+      type,
+      JSON.stringify(data),
+    ]);
   try {
     // Everything in one transaction that is rolled back: the projector and other tests never see it.
     await client.query('BEGIN');
@@ -195,10 +209,14 @@ describe('npm run check:invariants', () => {
   };
 
   test('checks the whole database read-only and prints one row per invariant; the exit code follows the verdict', async () => {
-    const { code, stdout, stderr } = await run(
-      { ...baseEnv(), DATABASE_URL: testEnv.databaseUrl, TEMPORAL_ADDRESS: testEnv.temporalAddress },
-      ['--max-orders', '50', '--concurrency', '8', '--call-timeout-ms', '2000'],
-    );
+    const { code, stdout, stderr } = await run({ ...baseEnv(), DATABASE_URL: testEnv.databaseUrl, TEMPORAL_ADDRESS: testEnv.temporalAddress }, [
+      '--max-orders',
+      '50',
+      '--concurrency',
+      '8',
+      '--call-timeout-ms',
+      '2000',
+    ]);
     if (process.env.SHOW_INVARIANTS_CLI) process.stdout.write(stdout + stderr);
     expect(stderr).not.toContain('could not run');
     const lines = stdout.split('\n');

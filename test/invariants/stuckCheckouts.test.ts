@@ -34,7 +34,7 @@ afterAll(async () => {
 
 const onlyOrder = (orderId: string) => ({ streamIds: [`order-${orderId}`] });
 
-test('the checkout deadline is the saga\'s retry budget: 96.2 s per forward step, 141.5 s per undo, two 30 s handoffs', () => {
+test("the checkout deadline is the saga's retry budget: 96.2 s per forward step, 141.5 s per undo, two 30 s handoffs", () => {
   expect(CHECKOUT_FORWARD_STEP_MS).toBe(96_200);
   expect(CHECKOUT_UNDO_STEP_MS).toBe(141_500);
   expect(checkoutDeadlineMs(1)).toBe(3 * 96_200 + 2 * 141_500 + 60_000);
@@ -97,7 +97,11 @@ test('a saga that completed while its actor never recorded the outcome is flagge
     // ...and past it, it is stuck even though it runs.
     const pastHandoff = await checkCheckouts(pool, client, onlyOrder(orderId), { handoffMs: 0 });
     expect(pastHandoff.violations).toEqual([
-      expect.stringMatching(new RegExp(`^order ${orderId} \\(checkout attempt 1\\): saga checkout-${orderId}-1 COMPLETED \\d+ s ago, and the order never recorded an outcome; actor running$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^order ${orderId} \\(checkout attempt 1\\): saga checkout-${orderId}-1 COMPLETED \\d+ s ago, and the order never recorded an outcome; actor running$`,
+        ),
+      ),
     ]);
 
     await client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies after its saga completed');
@@ -157,7 +161,9 @@ describe('invariant 4 tells a stranded actor from a slow one', () => {
       const result = await checkOrderWorkflows(pool, client, onlyOrder(orderId));
       expect(result).toMatchObject({ status: 'FAIL', violationCount: 1, counts: { stranded: 1 } });
       expect(result.violations[0]).toMatch(
-        new RegExp(`^order ${orderId}: stranded, actor running, its workflow task failing \\(attempt \\d+, WORKFLOW_WORKER_UNHANDLED_FAILURE: simulated stranding`),
+        new RegExp(
+          `^order ${orderId}: stranded, actor running, its workflow task failing \\(attempt \\d+, WORKFLOW_WORKER_UNHANDLED_FAILURE: simulated stranding`,
+        ),
       );
       await client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test done');
     } finally {

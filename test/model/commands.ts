@@ -53,7 +53,11 @@ const lineQuantity = (hundredsWeight: number) =>
     [1, fc.constantFrom(0, -1, 1001, 5000)],
   );
 const restockUnits = weighted([6, fc.integer({ min: 1, max: 5 })], [1, fc.integer({ min: 500, max: 5000 })], [1, fc.constantFrom(0, -2, 1_000_000_001)]);
-const cents = weighted([6, fc.integer({ min: 1, max: 30_000 })], [1, fc.integer({ min: 1_000_000, max: 1_000_000_000 })], [1, fc.constantFrom(0, -5, 1_000_000_001)]);
+const cents = weighted(
+  [6, fc.integer({ min: 1, max: 30_000 })],
+  [1, fc.integer({ min: 1_000_000, max: 1_000_000_000 })],
+  [1, fc.constantFrom(0, -5, 1_000_000_001)],
+);
 const address = fc.nat({ max: ADDRESSES.length - 1 });
 
 const opSpec = (op: fc.Arbitrary<OpSpec>, caller = customerCaller, key = keySpec): fc.Arbitrary<Spec> => fc.record({ op, pick: fc.nat(), caller, key });
@@ -73,7 +77,10 @@ const orderOps = weighted<OpSpec>(
   [4, fc.constant({ kind: 'checkout' as const })],
   [1, fc.record({ kind: fc.constant('cancel' as const), reason: fc.constantFrom('changed my mind', 'found it cheaper') })],
 );
-const walletOps = weighted<OpSpec>([3, fc.record({ kind: fc.constant('deposit' as const), cents })], [2, fc.record({ kind: fc.constant('withdraw' as const), cents })]);
+const walletOps = weighted<OpSpec>(
+  [3, fc.record({ kind: fc.constant('deposit' as const), cents })],
+  [2, fc.record({ kind: fc.constant('withdraw' as const), cents })],
+);
 
 /** Any one request. */
 const anySpec = weighted<Spec>(
@@ -113,7 +120,12 @@ function resolve(box: ModelBox, setup: RunSetup, spec: Spec): Call {
     }
     case 'restock': {
       const productId = productAt(op.product);
-      return { target: { kind: 'product', productId }, op: { type: 'Restock', quantity: op.units }, key, as: spec.caller === 'admin' ? ADMIN : customer(at(setup.customers, spec.pick)) };
+      return {
+        target: { kind: 'product', productId },
+        op: { type: 'Restock', quantity: op.units },
+        key,
+        as: spec.caller === 'admin' ? ADMIN : customer(at(setup.customers, spec.pick)),
+      };
     }
     default: {
       // Shipping and cancelling aim at confirmed orders a third of the time: few orders get there.
@@ -188,7 +200,8 @@ class Together implements ModelCommand {
   async run(box: ModelBox, world: World): Promise<void> {
     world.stats.count('commands');
     world.stats.count('concurrentGroups');
-    const calls = this.copies > 1 ? Array<Call>(this.copies).fill(resolve(box, world.setup, this.specs[0]!)) : this.specs.map((s) => resolve(box, world.setup, s));
+    const calls =
+      this.copies > 1 ? Array<Call>(this.copies).fill(resolve(box, world.setup, this.specs[0]!)) : this.specs.map((s) => resolve(box, world.setup, s));
     await world.play(box, calls);
   }
   toString = () => `together(${this.copies > 1 ? `${this.copies}× ${describeSpec(this.specs[0]!)}` : this.specs.map(describeSpec).join(' | ')})`;
@@ -213,7 +226,12 @@ const concurrent = weighted<ModelCommand>(
   // The same request two or three times at once, with one key.
   [2, fc.tuple(anySpec, presentKeySpec, fc.integer({ min: 2, max: 3 })).map(([spec, key, copies]) => new Together([{ ...spec, key }], copies))],
   // Two different commands on one order.
-  [2, fc.tuple(orderSpecs, weighted<Spec>([3, orderSpecs], [1, opSpec(fc.constant({ kind: 'ship' as const }), adminCaller)])).map(([a, b]) => new Together([a, { ...b, pick: a.pick }], 1))],
+  [
+    2,
+    fc
+      .tuple(orderSpecs, weighted<Spec>([3, orderSpecs], [1, opSpec(fc.constant({ kind: 'ship' as const }), adminCaller)]))
+      .map(([a, b]) => new Together([a, { ...b, pick: a.pick }], 1)),
+  ],
   // Anything, two or three at a time (checkouts of different orders race for stock and money).
   [1, fc.array(anySpec, { minLength: 2, maxLength: 3 }).map((specs) => new Together(specs, 1))],
 );

@@ -50,9 +50,7 @@ export type KeySpec =
 /** Any valid key: 1 to 128 of letters, digits, `_ . : -`, starting with a letter or digit. */
 const randomKey = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/),
-  fc
-    .tuple(fc.constantFrom(...KEY_FIRST), fc.string({ unit: fc.constantFrom(...KEY_REST), maxLength: 127, size: 'max' }))
-    .map(([first, rest]) => first + rest),
+  fc.tuple(fc.constantFrom(...KEY_FIRST), fc.string({ unit: fc.constantFrom(...KEY_REST), maxLength: 127, size: 'max' })).map(([first, rest]) => first + rest),
 );
 
 const fixed = (keys: fc.Arbitrary<string>) => keys.map((key): KeySpec => ({ kind: 'fixed', key }));
@@ -64,7 +62,10 @@ const keyWithValue: fc.Arbitrary<KeySpec> = fc.oneof(
 );
 
 /** A key for one request, or none (the API then makes one up). */
-export const keySpec: fc.Arbitrary<KeySpec> = fc.oneof({ weight: 1, arbitrary: fc.constant<KeySpec>({ kind: 'none' }) }, { weight: 4, arbitrary: keyWithValue });
+export const keySpec: fc.Arbitrary<KeySpec> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant<KeySpec>({ kind: 'none' }) },
+  { weight: 4, arbitrary: keyWithValue },
+);
 
 /** A key that is certainly sent: for the same request fired several times at once. */
 export const presentKeySpec = keyWithValue;

@@ -208,7 +208,9 @@ export function step(state: ModelState, call: Call, answer: Answer, contention: 
   const bound = call.key === undefined ? undefined : state.keys[bindingKey(scope, call.key)];
   if (bound) {
     if (bound.fingerprint === fingerprint(call.op)) {
-      return order ? sameAnswer(state, bound.answer, digestOf(call.op, answer), answer) : answeredAsNow(state, call, bound.answer, digestOf(call.op, answer), answer);
+      return order
+        ? sameAnswer(state, bound.answer, digestOf(call.op, answer), answer)
+        : answeredAsNow(state, call, bound.answer, digestOf(call.op, answer), answer);
     }
     const alternatives: Array<readonly [number, string]> = [[422, 'IDEMPOTENCY_KEY_REUSED']];
     // Which refusal comes first is not a rule: a closed order or an existing id may be told first.
@@ -258,7 +260,8 @@ function sameAnswer(state: ModelState, first: AnswerDigest, now: AnswerDigest, a
  */
 function answeredAsNow(state: ModelState, call: Call, first: AnswerDigest, now: AnswerDigest, answer: Answer): Verdict {
   const { target } = call;
-  const current = target.kind === 'account' ? state.wallets[target.customerId]?.balanceCents : target.kind === 'product' ? state.stock[target.productId]?.onHand : undefined;
+  const current =
+    target.kind === 'account' ? state.wallets[target.customerId]?.balanceCents : target.kind === 'product' ? state.stock[target.productId]?.onHand : undefined;
   if (now.status === first.status && now.summary === current) return { branches: [{ state }] };
   return { why: `a repeat of an accepted request must act once and answer ${first.status} with the current ${current}, got ${describeAnswer(answer)}` };
 }
@@ -281,7 +284,6 @@ function createdOrder(state: ModelState, call: Call, op: Extract<Op, { type: 'Cr
   }
   return { branches: [{ state: next }] };
 }
-
 
 const refuse = (status: number, ...codes: string[]): Decision => ({ refusal: codes.map((code) => [status, code] as const) });
 const validQuantity = (quantity: number) => Number.isInteger(quantity) && quantity >= 1 && quantity <= MAX_LINE_QUANTITY;
@@ -415,7 +417,14 @@ function versionRecord(state: ModelState, call: Call, order: ModelOrder | undefi
   throw new Error(`no versioned resource for ${JSON.stringify(call.target)}`);
 }
 
-function accepted(state: ModelState, call: Call, order: ModelOrder | undefined, answer: Answer, acceptance: Acceptance, bind: (next: ModelState) => void): Verdict {
+function accepted(
+  state: ModelState,
+  call: Call,
+  order: ModelOrder | undefined,
+  answer: Answer,
+  acceptance: Acceptance,
+  bind: (next: ModelState) => void,
+): Verdict {
   const expected = `${acceptance.httpStatus}${acceptance.orderStatus ? ` ${acceptance.orderStatus}` : ''}`;
   if (answer.status !== acceptance.httpStatus || (acceptance.orderStatus && answer.body?.status !== acceptance.orderStatus)) {
     return { why: `expected ${expected}, got ${describeAnswer(answer)}` };
@@ -453,7 +462,8 @@ function fieldMismatch(next: ModelState, { op, target }: Call, answer: Answer): 
  * reserved before money is taken, so a shortage of both is INSUFFICIENT_STOCK) and nothing taken.
  */
 function checkedOut(state: ModelState, order: ModelOrder, answer: Answer, contention: boolean, bind: (next: ModelState) => void): Verdict {
-  if (answer.status !== 200) return { why: `expected 200 with the settled order (CONFIRMED, or PENDING with its checkout failure), got ${describeAnswer(answer)}` };
+  if (answer.status !== 200)
+    return { why: `expected 200 with the settled order (CONFIRMED, or PENDING with its checkout failure), got ${describeAnswer(answer)}` };
   const total = totalOf(state, order);
   const shortOfStock = order.lines.some((l) => (state.stock[l.productId]?.onHand ?? 0) < l.quantity);
   const predicted = shortOfStock ? 'INSUFFICIENT_STOCK' : state.wallets[order.customerId]!.balanceCents < total ? 'INSUFFICIENT_FUNDS' : null;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { modelCommands } from './commands';
-import { Stats, World, type Env } from './world';
+import { type Stats, World, type Env } from './world';
 
 /*
  * One fast-check search over model runs, shared by the jest test and `npm run test:model`. Each run
@@ -56,6 +56,10 @@ export async function checkModel(env: Env, options: CheckOptions, stats: Stats):
   return {
     seed: details.seed,
     passed: details.numRuns - 1,
-    failure: { report: `${fc.defaultReportMessage(details) ?? ''}\n\nThe shrunk run failed with:\n${error}`, path: details.counterexamplePath, firstLine: error.split('\n')[0] ?? error },
+    failure: {
+      report: `${fc.defaultReportMessage(details) ?? ''}\n\nThe shrunk run failed with:\n${error}`,
+      path: details.counterexamplePath,
+      firstLine: error.split('\n')[0] ?? error,
+    },
   };
 }

@@ -13,7 +13,8 @@ import { startTestApi, testClient, testPool } from '../support/harness';
 import { checkModel, type CheckOutcome } from './modelCheck';
 import { Stats } from './world';
 
-const USAGE = 'usage: npm run test:model -- [--minutes M] [--runs N] [--seed=S [--path P]] [--max-commands C] [--shrink-minutes M]  (a negative seed needs the = form)';
+const USAGE =
+  'usage: npm run test:model -- [--minutes M] [--runs N] [--seed=S [--path P]] [--max-commands C] [--shrink-minutes M]  (a negative seed needs the = form)';
 
 function wholeNumber(name: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
@@ -74,7 +75,9 @@ async function main(): Promise<number> {
         { numRuns: runsLeft, maxCommands: args.maxCommands, seed, path: args.path, stopAt, shrinkForMs: args.shrinkMinutes * 60_000 },
         stats,
       );
-      print(`round ${round + 1} (seed ${outcome.seed}): ${outcome.passed} run(s) passed${outcome.failure ? `, then a failure (${stats.shrinkRuns - shrinkRunsBefore} shrinking run(s)): ${outcome.failure.firstLine}` : ''}`);
+      print(
+        `round ${round + 1} (seed ${outcome.seed}): ${outcome.passed} run(s) passed${outcome.failure ? `, then a failure (${stats.shrinkRuns - shrinkRunsBefore} shrinking run(s)): ${outcome.failure.firstLine}` : ''}`,
+      );
       runsLeft -= outcome.passed + (outcome.failure ? 1 : 0);
       if (outcome.failure) failures.push({ ...outcome, failure: outcome.failure });
       if (args.path !== undefined || (!outcome.failure && outcome.passed === 0)) break;

@@ -130,7 +130,11 @@ function pathOf(call: Call): { method: string; path: string; body?: unknown } {
     case 'Deposit':
     case 'Withdraw':
       if (target.kind !== 'account') throw new Error(`${op.type} needs an account`);
-      return { method: 'POST', path: `/accounts/${target.customerId}/${op.type === 'Deposit' ? 'deposits' : 'withdrawals'}`, body: { amountCents: op.amountCents } };
+      return {
+        method: 'POST',
+        path: `/accounts/${target.customerId}/${op.type === 'Deposit' ? 'deposits' : 'withdrawals'}`,
+        body: { amountCents: op.amountCents },
+      };
     case 'Restock':
       if (target.kind !== 'product') throw new Error('Restock needs a product');
       return { method: 'POST', path: `/products/${target.productId}/stock`, body: { quantity: op.quantity } };
@@ -153,7 +157,9 @@ export class World {
   /** A run's own catalog (fixed prices, created like other tests create products), stock and wallets, set through the API. */
   static async start(env: Env, stats: Stats): Promise<World> {
     const runId = `m${randomUUID().slice(0, 8)}`;
-    const products = await Promise.all(PRODUCTS.map(async (p) => ({ productId: await createProduct(env.pool, `${p.name} ${runId}`, p.priceCents), priceCents: p.priceCents })));
+    const products = await Promise.all(
+      PRODUCTS.map(async (p) => ({ productId: await createProduct(env.pool, `${p.name} ${runId}`, p.priceCents), priceCents: p.priceCents })),
+    );
     const setup: RunSetup = { runId, customers: BALANCES.map((_, i) => `${runId}-c${i}`), products, unknownProductId: `${runId}-no-such-product` };
     const state: ModelState = { catalog: {}, orders: {}, orderIds: [], stock: {}, wallets: {}, keys: {}, keyedOrders: {} };
     const setupCall = async (path: string, body: unknown) => {
@@ -278,7 +284,12 @@ export class World {
     for (const [i, orderId] of state.orderIds.entries()) {
       const read = await this.inspectOne(state, 'order', i);
       if (read) problems.push(read);
-      const probe: Call = { target: { kind: 'order', orderId }, op: { type: 'AddItem', productId: this.setup.products[0]!.productId, quantity: 0 }, key: `probe-${randomUUID()}`, as: ADMIN };
+      const probe: Call = {
+        target: { kind: 'order', orderId },
+        op: { type: 'AddItem', productId: this.setup.products[0]!.productId, quantity: 0 },
+        key: `probe-${randomUUID()}`,
+        as: ADMIN,
+      };
       this.requestCount += 1;
       const verdict = step(state, probe, await this.send(probe, this.requestCount, false), false);
       if ('why' in verdict) problems.push(`order ${orderId} does not decide a command as its rules say: ${verdict.why}`);
@@ -331,7 +342,9 @@ export class World {
     const skipped = this.transcript.length - shown.length;
     const products = this.setup.products.map((p, i) => `${PRODUCTS[i]!.name} ${p.priceCents} cents ×${PRODUCTS[i]!.units}`).join(', ');
     return new Error(
-      readable(`${why}\n\nrun ${this.setup.runId} (products ${products}; balances ${BALANCES.join(', ')}), its requests${skipped > 0 ? ` (the last ${shown.length})` : ''}:\n${shown.join('\n')}`),
+      readable(
+        `${why}\n\nrun ${this.setup.runId} (products ${products}; balances ${BALANCES.join(', ')}), its requests${skipped > 0 ? ` (the last ${shown.length})` : ''}:\n${shown.join('\n')}`,
+      ),
     );
   }
 }

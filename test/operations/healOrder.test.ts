@@ -26,7 +26,10 @@ test('an actor terminated mid-cart is healed: commands work again, the version g
   const { orderId, productId, streamIds } = await cartReadyToCheckOut(app.pool, app.call);
   await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies mid-cart');
   // Stranded: the order takes no command until an operator brings it back.
-  expect(await app.call('PATCH', `/orders/${orderId}/items/${productId}`, { body: { quantity: 3 } })).toMatchObject({ status: 503, body: { code: 'ORDER_UNAVAILABLE' } });
+  expect(await app.call('PATCH', `/orders/${orderId}/items/${productId}`, { body: { quantity: 3 } })).toMatchObject({
+    status: 503,
+    body: { code: 'ORDER_UNAVAILABLE' },
+  });
 
   const healed = await heal(orderId);
   expect(healed).toMatchObject({ outcome: 'healed', retryLater: false, stream: { status: 'PENDING', version: 2 }, actorBefore: 'TERMINATED' });
@@ -47,12 +50,16 @@ test('an actor terminated mid-cart is healed: commands work again, the version g
   await expectInvariantsHold(streamIds);
 });
 
-test('an actor that died after its saga completed is healed with the saga\'s report: the order is CONFIRMED and goes on', async () => {
+test("an actor that died after its saga completed is healed with the saga's report: the order is CONFIRMED and goes on", async () => {
   const recording = gate();
   const real = createActivities(app.pool);
   const worker = await startTestWorker(
     { client: app.client, pool: app.pool },
-    { activities: { appendOrderEvents: (input) => (input.events.some((e) => e.type.startsWith('Checkout')) ? recording.block() : real.appendOrderEvents(input)) } },
+    {
+      activities: {
+        appendOrderEvents: (input) => (input.events.some((e) => e.type.startsWith('Checkout')) ? recording.block() : real.appendOrderEvents(input)),
+      },
+    },
   );
   try {
     const { orderId, customerId, streamIds } = await cartReadyToCheckOut(app.pool, worker.call);
@@ -65,7 +72,10 @@ test('an actor that died after its saga completed is healed with the saga\'s rep
 
     const healed = await heal(orderId);
     expect(healed).toMatchObject({ outcome: 'healed', stream: { status: 'CONFIRMED', version: 6 }, actorBefore: 'TERMINATED' });
-    expect(healed.actions).toEqual([`handed saga checkout-${orderId}-1's report (succeeded) to the new actor to record`, expect.stringMatching(/carrying version 3/)]);
+    expect(healed.actions).toEqual([
+      `handed saga checkout-${orderId}-1's report (succeeded) to the new actor to record`,
+      expect.stringMatching(/carrying version 3/),
+    ]);
     expect(await eventTypes(orderId)).toEqual(['OrderCreated', 'OrderItemAdded', 'OrderPlaced', 'StockReserved', 'PaymentDebited', 'CheckoutSucceeded']);
 
     // The checkout retried with its key answers as it first did; the order ships.

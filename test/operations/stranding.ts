@@ -98,8 +98,13 @@ export async function cartReadyToCheckOut(pool: Pool, call: Call, options: { cus
   const customerId = options.customerId ?? uniqueId('stranded-cust');
   expect((await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 10_000 } })).status).toBe(200);
   const orderId = uniqueId('stranded');
-  expect((await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress }, headers: { 'idempotency-key': `create-${orderId}` } })).status).toBe(201);
-  expect((await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 }, headers: { 'idempotency-key': `add-${orderId}` } })).status).toBe(200);
+  expect(
+    (await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress }, headers: { 'idempotency-key': `create-${orderId}` } }))
+      .status,
+  ).toBe(201);
+  expect((await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 }, headers: { 'idempotency-key': `add-${orderId}` } })).status).toBe(
+    200,
+  );
   return { productId, customerId, orderId, streamIds: [`order-${orderId}`, `account-${customerId}`, `stock-${productId}`, `product-${productId}`] };
 }
 

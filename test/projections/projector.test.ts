@@ -30,7 +30,11 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function recordingProjection(streamType: string, name = uniqueId('ptest').replace(/-/g, '_'), before?: (tx: Queryable, e: RecordedEvent) => Promise<void>): Projection {
+function recordingProjection(
+  streamType: string,
+  name = uniqueId('ptest').replace(/-/g, '_'),
+  before?: (tx: Queryable, e: RecordedEvent) => Promise<void>,
+): Projection {
   return {
     name,
     streamTypes: [streamType],
@@ -224,7 +228,14 @@ describe('dead letters', () => {
         await sleep(20);
       }
       expect(listed).toEqual([
-        expect.objectContaining({ projection: projection.name, eventId: events[2]!.eventId, streamId, version: 3, attempts: 3, error: `cannot handle ${events[2]!.eventId}` }),
+        expect.objectContaining({
+          projection: projection.name,
+          eventId: events[2]!.eventId,
+          streamId,
+          version: 3,
+          attempts: 3,
+          error: `cannot handle ${events[2]!.eventId}`,
+        }),
       ]);
       // Once in its stream's grouped apply, which failed and fell back to 3 attempts alone.
       expect(attempts.get(events[2]!.eventId)).toBe(4);
@@ -234,7 +245,12 @@ describe('dead letters', () => {
         await sleep(20);
       }
       await sleep(200);
-      expect(await applied(projection.name)).toEqual(events.filter((_, i) => i !== 2).map((e) => e.eventId).sort());
+      expect(await applied(projection.name)).toEqual(
+        events
+          .filter((_, i) => i !== 2)
+          .map((e) => e.eventId)
+          .sort(),
+      );
 
       const status = (await http(api.baseUrl, 'GET', '/admin/projections')).body.projections;
       expect(status).toEqual([expect.objectContaining({ name: projection.name, state: 'running', parkedEvents: 1 })]);
@@ -248,7 +264,10 @@ describe('dead letters', () => {
       expect(retried).toMatchObject({ status: 200, body: { status: 'applied', deadLetter: { eventId: events[2]!.eventId } } });
       expect(await applied(projection.name)).toEqual(events.map((e) => e.eventId).sort());
       expect((await http(api.baseUrl, 'GET', `/admin/dead-letters?projection=${projection.name}`)).body.deadLetters).toEqual([]);
-      expect(await http(api.baseUrl, 'POST', `/admin/dead-letters/${listed[0].id}/retry`)).toMatchObject({ status: 404, body: { code: 'DEAD_LETTER_NOT_FOUND' } });
+      expect(await http(api.baseUrl, 'POST', `/admin/dead-letters/${listed[0].id}/retry`)).toMatchObject({
+        status: 404,
+        body: { code: 'DEAD_LETTER_NOT_FOUND' },
+      });
       expect((await http(api.baseUrl, 'POST', '/admin/dead-letters/abc/retry')).body.code).toBe('VALIDATION_FAILED');
     } finally {
       await api.close();
@@ -276,7 +295,11 @@ describe('dead letters', () => {
       tx.release();
     }
     startProjector([projection]);
-    const healthy = perStream.flat().filter((e) => e.eventId !== poisoned).map((e) => e.eventId).sort();
+    const healthy = perStream
+      .flat()
+      .filter((e) => e.eventId !== poisoned)
+      .map((e) => e.eventId)
+      .sort();
     const deadline = Date.now() + 10_000;
     while ((await applied(projection.name)).length < healthy.length) {
       if (Date.now() > deadline) throw new Error('the healthy events were not applied');

@@ -17,7 +17,6 @@ import { foldRecorded } from '../../src/application/foldStream';
 const app = useTestApi({ poolSize: 20 });
 const { call } = app;
 
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function product(name: string, priceCents: number, units: number): Promise<string> {
@@ -69,7 +68,10 @@ test('order_summary, account_summary and the catalog each equal the fold of thei
 
   const confirmed = await order(customerId, [[mug, 2]]);
   expect(await checkout(confirmed.orderId)).toMatchObject({ status: 'CONFIRMED' });
-  const failed = await order(customerId, [[mug, 1], [plate, 1]]); // no plates in stock
+  const failed = await order(customerId, [
+    [mug, 1],
+    [plate, 1],
+  ]); // no plates in stock
   expect(await checkout(failed.orderId)).toMatchObject({ status: 'PENDING' });
   const cancelled = await order(customerId, [[mug, 1]]);
   expect((await call('POST', `/orders/${cancelled.orderId}/cancel`, { body: { reason: 'changed my mind' } })).status).toBe(200);
@@ -78,10 +80,7 @@ test('order_summary, account_summary and the catalog each equal the fold of thei
   for (const { orderId } of [confirmed, failed, cancelled]) {
     const streamId = `order-${orderId}`;
     const events = await readStream(app.pool, streamId);
-    const row = await waitForModel(
-      async () => (await app.pool.query('SELECT * FROM order_summary WHERE order_id = $1', [orderId])).rows[0],
-      events.length,
-    );
+    const row = await waitForModel(async () => (await app.pool.query('SELECT * FROM order_summary WHERE order_id = $1', [orderId])).rows[0], events.length);
     const fold = foldRecorded(orderDecider, events);
     expect(row).toMatchObject({
       customer_id: customerId,
@@ -229,7 +228,12 @@ test('notifications: one per confirmed or cancelled order; the same event delive
   const pendingOnly = await order(customerId, [[mug, 1]]);
 
   const notificationsOf = async (orderId: string) =>
-    (await app.pool.query<{ kind: string; customer_id: string; event_id: string }>('SELECT kind, customer_id, event_id FROM notifications WHERE order_id = $1', [orderId])).rows;
+    (
+      await app.pool.query<{ kind: string; customer_id: string; event_id: string }>(
+        'SELECT kind, customer_id, event_id FROM notifications WHERE order_id = $1',
+        [orderId],
+      )
+    ).rows;
   const deadline = Date.now() + 10_000;
   while ((await notificationsOf(confirmed.orderId)).length === 0 || (await notificationsOf(cancelled.orderId)).length === 0) {
     if (Date.now() > deadline) throw new Error('no notifications');

@@ -16,8 +16,6 @@ import { foldRecorded } from '../../src/application/foldStream';
 const app = useTestApi({ poolSize: 10 });
 const { call } = app;
 
-
-
 const accountRow = async (customerId: string) => (await app.pool.query('SELECT * FROM account_summary WHERE customer_id = $1', [customerId])).rows[0];
 const orderRow = async (orderId: string) => (await app.pool.query('SELECT * FROM order_summary WHERE order_id = $1', [orderId])).rows[0];
 
@@ -72,7 +70,11 @@ test('a rebuild from position 0 equals the live model, while writes go on; the s
   expect(after.status).toBe(200);
   const fold = foldRecorded(accountDecider, await readStream(app.pool, accountStreamId(customerId)));
   expect(after.body).toMatchObject({ balanceCents: 2100 + during, totalDepositsCents: 2100 + during, transactionCount: 3 + during, version });
-  expect(await accountRow(customerId)).toMatchObject({ balance_cents: String(fold.balanceCents), transaction_count: fold.transactionCount, version: String(version) });
+  expect(await accountRow(customerId)).toMatchObject({
+    balance_cents: String(fold.balanceCents),
+    transaction_count: fold.transactionCount,
+    version: String(version),
+  });
 
   const [status] = await projectionStatuses(app.pool, [accountSummaryProjection]);
   expect(status).toMatchObject({ state: 'running', rebuild: null });
@@ -107,5 +109,10 @@ test('npm run projections:rebuild <name> shows progress and swaps in a model equ
 
   const unknown = await runCli(['no_such_projection']);
   expect(unknown.code).toBe(1);
-  expect(unknown.stderr).toContain(allProjections.filter((p) => p.tables).map((p) => p.name).join(', '));
+  expect(unknown.stderr).toContain(
+    allProjections
+      .filter((p) => p.tables)
+      .map((p) => p.name)
+      .join(', '),
+  );
 }, 60_000);

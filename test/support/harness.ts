@@ -90,13 +90,19 @@ export async function startTestApi(deps: {
 /** A catalog product, created through the same command handler the API uses. */
 export async function createProduct(pool: Pool, name: string, priceCents: number): Promise<string> {
   const productId = randomUUID();
-  await handleCommand(pool, productDecider, { id: productStreamId(productId), type: 'product' }, {
-    type: 'CreateProduct',
-    productId,
-    name,
-    description: '',
-    priceCents,
-  }, { newEventId: randomUUID, now: () => new Date() });
+  await handleCommand(
+    pool,
+    productDecider,
+    { id: productStreamId(productId), type: 'product' },
+    {
+      type: 'CreateProduct',
+      productId,
+      name,
+      description: '',
+      priceCents,
+    },
+    { newEventId: randomUUID, now: () => new Date() },
+  );
   return productId;
 }
 

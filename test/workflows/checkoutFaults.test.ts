@@ -161,7 +161,10 @@ test('a saga stopped from outside mid-checkout: the order gives back what it too
     }
     expect(order).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'CHECKOUT_ABORTED' } });
     const failed = (await call('GET', `/orders/${orderId}/events`)).body.events.at(-1);
-    expect(failed).toMatchObject({ type: 'CheckoutFailed', data: { code: 'CHECKOUT_ABORTED', compensations: ['refund payment', `released stock of ${productId}`] } });
+    expect(failed).toMatchObject({
+      type: 'CheckoutFailed',
+      data: { code: 'CHECKOUT_ABORTED', compensations: ['refund payment', `released stock of ${productId}`] },
+    });
     expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
     expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(2000);
   });

@@ -29,8 +29,14 @@ type Step = { [N in OrderCommandName]: { name: N; payload: Omit<OrderCommandInpu
 
 /** Commands an impatient shopper might send, valid or not, in any order. */
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ name: fc.constant('AddItem' as const), payload: fc.record({ productId: fc.integer({ min: 0, max: 2 }).map((i) => products[i]!), quantity: fc.integer({ min: -1, max: 1200 }) }) }),
-  fc.record({ name: fc.constant('ChangeItemQuantity' as const), payload: fc.record({ productId: fc.integer({ min: 0, max: 1 }).map((i) => products[i]!), quantity: fc.integer({ min: 0, max: 1001 }) }) }),
+  fc.record({
+    name: fc.constant('AddItem' as const),
+    payload: fc.record({ productId: fc.integer({ min: 0, max: 2 }).map((i) => products[i]!), quantity: fc.integer({ min: -1, max: 1200 }) }),
+  }),
+  fc.record({
+    name: fc.constant('ChangeItemQuantity' as const),
+    payload: fc.record({ productId: fc.integer({ min: 0, max: 1 }).map((i) => products[i]!), quantity: fc.integer({ min: 0, max: 1001 }) }),
+  }),
   fc.record({ name: fc.constant('RemoveItem' as const), payload: fc.record({ productId: fc.integer({ min: 0, max: 1 }).map((i) => products[i]!) }) }),
   fc.constant({ name: 'ChangeShippingAddress' as const, payload: { address: sampleAddress } }),
   fc.constant({ name: 'PlaceOrder' as const, payload: {} }),
@@ -40,7 +46,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 
 async function send(handle: WorkflowHandle<typeof orderWorkflow>, step: Step, commandId: string): Promise<void> {
   try {
-    await handle.executeUpdate(commandUpdates[step.name], { args: [{ ...step.payload, commandId } as OrderCommandInput] });
+    await handle.executeUpdate(commandUpdates[step.name], { args: [{ ...step.payload, commandId }] });
   } catch (err) {
     // Rejections are part of the sequence; anything else is a failure of the test.
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;

@@ -109,8 +109,16 @@ test('a command signalled with the Temporal CLI is decided and appended to Postg
   const handle = await startOrderActor(client, orderId);
   await handle.executeUpdate(commandUpdates.CreateOrder, { args: [{ commandId: 'create', orderId, customerId: 'c-cli' }] });
   await promisify(execFile)(cli.path, [
-    'workflow', 'signal', '--address', testEnv.temporalAddress, '--workflow-id', `order-${orderId}`,
-    '--name', 'AddItem', '--input', JSON.stringify({ commandId: 'cli-add', productId, quantity: 3 }),
+    'workflow',
+    'signal',
+    '--address',
+    testEnv.temporalAddress,
+    '--workflow-id',
+    `order-${orderId}`,
+    '--name',
+    'AddItem',
+    '--input',
+    JSON.stringify({ commandId: 'cli-add', productId, quantity: 3 }),
   ]);
   let outcome = await handle.query(getCommandOutcomeQuery, 'cli-add');
   for (let i = 0; i < 50 && outcome?.status !== 'accepted'; i++) {
@@ -119,7 +127,11 @@ test('a command signalled with the Temporal CLI is decided and appended to Postg
   }
   expect(outcome).toMatchObject({ status: 'accepted', version: 2 });
   const events = await stream(orderId);
-  expect(events[1]).toMatchObject({ type: 'OrderItemAdded', data: { productId, quantity: 3, unitPriceCents: 2999 }, metadata: { commandId: 'client:cli-add' } });
+  expect(events[1]).toMatchObject({
+    type: 'OrderItemAdded',
+    data: { productId, quantity: 3, unitPriceCents: 2999 },
+    metadata: { commandId: 'client:cli-add' },
+  });
 });
 
 test('a finished order returns its final state as the workflow result', async () => {
