@@ -28,6 +28,12 @@ export async function benchAppend(out: BenchResults, url: string): Promise<void>
     }
     const perWorker = Math.max(1, Math.floor(cfg.appendEvents / c));
     const pool = await warmPool(url, c);
+    /** The event `appendToStream` would store, written by one plain INSERT (`sql`). */
+    const plainInsert = async (sql: string, stream: string, version: number) => {
+      const e = ev('bench', 'OrderItemAdded', data);
+      const values = [stream, 'bench', version, e.eventId, e.type, e.schemaVersion, JSON.stringify(e.data), '{}', (e.occurredAt as Date).toISOString()];
+      await pool.query(sql, values);
+    };
     const time = async (fn: (w: number) => Promise<void>) => {
       const start = performance.now();
       await Promise.all(Array.from({ length: c }, (_, w) => fn(w)));
@@ -41,20 +47,7 @@ export async function benchAppend(out: BenchResults, url: string): Promise<void>
       plainRates.push(
         await time(async (w) => {
           const stream = `plain-${run}-c${c}-r${round}-w${w}`;
-          for (let v = 0; v < perWorker; v++) {
-            const e = ev('bench', 'OrderItemAdded', data);
-            await pool.query(plainSql, [
-              stream,
-              'bench',
-              v + 1,
-              e.eventId,
-              e.type,
-              e.schemaVersion,
-              JSON.stringify(e.data),
-              '{}',
-              (e.occurredAt as Date).toISOString(),
-            ]);
-          }
+          for (let v = 0; v < perWorker; v++) await plainInsert(plainSql, stream, v + 1);
         }),
       );
       oursRates.push(
@@ -80,20 +73,7 @@ export async function benchAppend(out: BenchResults, url: string): Promise<void>
     if (c === 1) {
       const indexedRate = await time(async (w) => {
         const stream = `indexed-${run}-w${w}`;
-        for (let v = 0; v < perWorker; v++) {
-          const e = ev('bench', 'OrderItemAdded', data);
-          await pool.query(plainSql.replace('bench_plain_events', 'bench_plain_indexed'), [
-            stream,
-            'bench',
-            v + 1,
-            e.eventId,
-            e.type,
-            e.schemaVersion,
-            JSON.stringify(e.data),
-            '{}',
-            (e.occurredAt as Date).toISOString(),
-          ]);
-        }
+        for (let v = 0; v < perWorker; v++) await plainInsert(plainSql.replace('bench_plain_events', 'bench_plain_indexed'), stream, v + 1);
       });
       out.details['append attribution c=1'] = { plainWithEventsIndexes: indexedRate };
       out.rows.push({
