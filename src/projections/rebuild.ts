@@ -61,11 +61,36 @@ export async function rebuildProjection(
   const lock = new pg.Client({ connectionString, application_name: 'order-actors-rebuild' });
   lock.on('error', () => undefined);
   await lock.connect();
+  try {
+    const { rows } = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [REBUILD_LOCK, projection.name]);
+    // Refused before anything is touched: the progress row is the running rebuild's.
+    if (!rows[0]?.locked) throw new Error(`Projection ${projection.name} is already being rebuilt.`);
+    return await rebuildHoldingLock(pool, projection, { shadow, retired, tables, batchSize, maxAttempts, onProgress: options.onProgress }).catch(
+      async (err: unknown) => {
+        await pool.query('DELETE FROM public.projection_rebuilds WHERE name = $1', [projection.name]).catch(() => undefined);
+        throw err;
+      },
+    );
+  } finally {
+    await lock.end().catch(() => undefined);
+  }
+}
+
+/** The rebuild itself, once this process holds the projection's rebuild lock. */
+function rebuildHoldingLock(
+  pool: Pool,
+  projection: Projection,
+  {
+    shadow,
+    retired,
+    tables,
+    batchSize,
+    maxAttempts,
+    onProgress,
+  }: { shadow: string; retired: string; tables: readonly string[]; batchSize: number; maxAttempts: number; onProgress: RebuildOptions['onProgress'] },
+): Promise<{ events: number; checkpoint: Checkpoint }> {
   // withClient: rolled back on failure, and destroyed when the connection broke.
   return withClient(pool, async (client) => {
-    const { rows } = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [REBUILD_LOCK, projection.name]);
-    if (!rows[0]?.locked) throw new Error(`Projection ${projection.name} is already being rebuilt.`);
-
     await client.query('BEGIN');
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(shadow)} CASCADE`);
     await client.query(`CREATE SCHEMA ${quoteIdent(shadow)}`);
@@ -84,7 +109,7 @@ export async function rebuildProjection(
     const progress = async (n: number) => {
       processed += n;
       await client.query('UPDATE public.projection_rebuilds SET processed = $2, total = GREATEST(total, $2) WHERE name = $1', [projection.name, processed]);
-      await options.onProgress?.(processed, Math.max(total, processed));
+      await onProgress?.(processed, Math.max(total, processed));
     };
     const built = await catchUp(client, projection, shadow, START, { batchSize, maxAttempts, inTransaction: false, progress });
 
@@ -110,10 +135,5 @@ export async function rebuildProjection(
     await client.query('DELETE FROM projection_rebuilds WHERE name = $1', [projection.name]);
     await client.query('COMMIT');
     return { events: processed, checkpoint: final };
-  })
-    .catch(async (err: unknown) => {
-      await pool.query('DELETE FROM public.projection_rebuilds WHERE name = $1', [projection.name]).catch(() => undefined);
-      throw err;
-    })
-    .finally(() => lock.end().catch(() => undefined));
+  });
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { accountDecider, accountStreamId } from '../../src/domain/account';
 import { orderDecider } from '../../src/domain/order';
 import { accountSummaryProjection, orderSummaryProjection, projectionStatuses, rebuildProjection, allProjections } from '../../src/projections';
+import { REBUILD_LOCK } from '../../src/projections/rebuild';
 import { testEnv, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 import { readStream } from '../../src/application/eventStore';
@@ -116,3 +117,21 @@ test('npm run projections:rebuild <name> shows progress and swaps in a model equ
       .join(', '),
   );
 }, 60_000);
+
+test('a rebuild refused because another one runs leaves that one and its progress alone', async () => {
+  const { name } = accountSummaryProjection;
+  const running = await app.pool.connect();
+  try {
+    // Another rebuild: it holds the lock and shows its progress.
+    await running.query('SELECT pg_advisory_lock($1, hashtext($2))', [REBUILD_LOCK, name]);
+    await running.query('INSERT INTO projection_rebuilds (name, total, processed) VALUES ($1, 10, 4)', [name]);
+
+    await expect(rebuildProjection(app.pool, testEnv.databaseUrl, accountSummaryProjection)).rejects.toThrow('already being rebuilt');
+    const progress = await app.pool.query('SELECT processed, total FROM projection_rebuilds WHERE name = $1', [name]);
+    expect(progress.rows).toEqual([{ processed: '4', total: '10' }]);
+  } finally {
+    await running.query('DELETE FROM projection_rebuilds WHERE name = $1', [name]);
+    await running.query('SELECT pg_advisory_unlock($1, hashtext($2))', [REBUILD_LOCK, name]);
+    running.release();
+  }
+});
