@@ -64,6 +64,10 @@ const envSchema = z.object({
   READ_WAIT_MAX_PER_CALLER: z.coerce.number().int().min(1).default(100),
   /** How long a query waits for a pooled Postgres connection before failing (the API answers 503 DATABASE_UNAVAILABLE). */
   DATABASE_POOL_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
+  /** The worker's own metrics (projector, event store, commands of its activities) at `http://HOST:<port>/metrics`. Unset: not served. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** The Temporal SDK's worker metrics (task slots, polls, latencies), Prometheus on `HOST:<port>`. Unset: not exported. */
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
 
 export type Config = z.infer<typeof envSchema>;
@@ -106,4 +110,23 @@ export function required(config: Config, name: 'DATABASE_URL' | 'TEMPORAL_ADDRES
   const value = config[name];
   if (!value) throw new Error(`${name} is required for this process (npm start provides it in development).`);
   return value;
+}
+
+/**
+ * The Temporal SDK's telemetry for `Runtime.install`: its Prometheus exporter on TEMPORAL_METRICS_PORT,
+ * named like the service's own metrics (`order_actors_temporal_*`, seconds, units and `_total` in names).
+ */
+export function temporalTelemetry(config: Config) {
+  if (config.TEMPORAL_METRICS_PORT === undefined) return undefined;
+  return {
+    metrics: {
+      metricPrefix: 'order_actors_temporal_',
+      prometheus: {
+        bindAddress: `${config.HOST}:${config.TEMPORAL_METRICS_PORT}`,
+        countersTotalSuffix: true,
+        unitSuffix: true,
+        useSecondsForDurations: true,
+      },
+    },
+  };
 }

@@ -5,7 +5,8 @@ import type { TrustProxy } from '../config';
 import { ReadModelChanges, type ReadModelChangeFeed } from '../db/readModelChanges';
 import type { TransactionalDb } from '../eventstore';
 import type { Logger } from '../logger';
-import { allProjections, type Projection } from '../projections';
+import { httpMetrics, metricsEndpoint } from '../metrics';
+import { allProjections, projectionStatuses, type Projection } from '../projections';
 import { authenticate, OrderOwners, refuseInvalidToken } from './access';
 import { accountRoutes } from './accounts';
 import { adminRoutes } from './admin';
@@ -63,9 +64,14 @@ export function createApp(deps: AppDependencies): Express {
     reads: new ReadWaits(deps.readModelChanges ?? changesOf(deps.db), deps.readWaitMs, deps.readWaitLimits),
     projections: deps.projections ?? allProjections,
   };
+  app.use(httpMetrics);
   app.use(securityHeaders);
-  // Probes first: no token, no limit.
+  // Probes and the Prometheus scrape first: no token, no limit (keep /metrics off the public edge: README).
   app.use(routerOf(healthRoutes, { db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
+  app.get(
+    '/metrics',
+    metricsEndpoint(() => projectionStatuses(deps.db, routeDeps.projections)),
+  );
   // Who is calling and how often, before any body is read; a bad token is counted, then refused.
   app.use(authenticate(deps.auth.secret));
   app.use(rateLimit(deps.auth.rateLimit));

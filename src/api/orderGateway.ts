@@ -5,6 +5,7 @@ import { findAcceptedCommand, orderRecorded, readOrder } from '../application/or
 import { clientCommandId, commandFingerprint } from '../domain/commandIds';
 import { isTerminal } from '../domain/order';
 import type { Queryable } from '../eventstore';
+import { countedCommand, countRefusedForLoad } from '../metrics';
 import { checkoutWorkflowId } from '../workflows/checkout';
 import type { orderWorkflow } from '../workflows/order';
 import {
@@ -60,10 +61,14 @@ export class OrderGateway {
     private readonly db: Queryable,
   ) {}
 
-  /** Runs an update to the order within the per-order bound, or refuses it before it is sent. */
-  private async admitted<T>(orderId: string, update: () => Promise<T>): Promise<T> {
+  /**
+   * Runs an update to the order within the per-order bound, or refuses it before it is sent; an
+   * update sent is counted by its answer, a refused one as refused for load.
+   */
+  private async admitted<T>(orderId: string, command: OrderCommandName, update: () => Promise<T>): Promise<T> {
     const running = this.inFlight.get(orderId) ?? 0;
     if (running >= MAX_COMMANDS_IN_FLIGHT_PER_ORDER) {
+      countRefusedForLoad(command);
       throw new ApiError(
         429,
         'TOO_MANY_REQUESTS',
@@ -74,7 +79,7 @@ export class OrderGateway {
     }
     this.inFlight.set(orderId, running + 1);
     try {
-      return await update();
+      return await countedCommand(command, update);
     } finally {
       const left = (this.inFlight.get(orderId) ?? 1) - 1;
       if (left === 0) this.inFlight.delete(orderId);
@@ -93,7 +98,7 @@ export class OrderGateway {
       // A finished order's id is never reused: its stream already holds its history.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });
-    return this.admitted(orderId, () =>
+    return this.admitted(orderId, 'CreateOrder', () =>
       this.translate(orderId, () =>
         this.client.withDeadline(Date.now() + COMMAND_DEADLINE_MS, () =>
           this.client.workflow.executeUpdateWithStart(commandUpdates.CreateOrder, {
@@ -109,7 +114,7 @@ export class OrderGateway {
   send<N extends OrderCommandName>(orderId: string, name: N, payload: CommandPayload<N>, commandId: string): Promise<CommandAccepted> {
     const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
     const update = () => handle.executeUpdate(commandUpdates[name], { args: [{ ...payload, commandId }] });
-    return this.admitted(orderId, () =>
+    return this.admitted(orderId, name, () =>
       this.translate(
         orderId,
         () => this.client.withDeadline(Date.now() + COMMAND_DEADLINE_MS, update),

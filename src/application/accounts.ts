@@ -3,6 +3,7 @@ import { type EventMetadata, type TransactionalDb } from '../eventstore';
 import { serverIdsAndClock } from './commandMetadata';
 import { accountPaymentRows } from './accountPaymentRows';
 import { handleSnapshottedCommand } from './handleCommand';
+import { countedCommand } from '../metrics';
 
 /*
  * Every conflict means another writer to the same account succeeded in between, so a writer can
@@ -17,12 +18,14 @@ export const ACCOUNT_COMMAND_ATTEMPTS = 32;
  * The answer's state holds only the payment the command names.
  */
 export function executeAccountCommand(db: TransactionalDb, command: AccountCommand, metadata: EventMetadata, options: { skipIfCommandStored?: boolean } = {}) {
-  return handleSnapshottedCommand(db, accountDecider, { id: accountStreamId(command.customerId), type: ACCOUNT_STREAM_TYPE }, command, {
-    metadata,
-    ...serverIdsAndClock,
-    maxAttempts: ACCOUNT_COMMAND_ATTEMPTS,
-    entries: accountPaymentRows,
-    snapshotSchema: ACCOUNT_SNAPSHOT_SCHEMA,
-    ...options,
-  });
+  return countedCommand(command.type, () =>
+    handleSnapshottedCommand(db, accountDecider, { id: accountStreamId(command.customerId), type: ACCOUNT_STREAM_TYPE }, command, {
+      metadata,
+      ...serverIdsAndClock,
+      maxAttempts: ACCOUNT_COMMAND_ATTEMPTS,
+      entries: accountPaymentRows,
+      snapshotSchema: ACCOUNT_SNAPSHOT_SCHEMA,
+      ...options,
+    }),
+  );
 }

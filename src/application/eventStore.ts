@@ -1,5 +1,6 @@
 import { eventSchemas } from '../domain/eventSchemas';
 import * as store from '../eventstore';
+import { timedAppend } from '../metrics';
 
 /*
  * The generic event store's readers bound to the domain's event schemas: what the application,
@@ -18,3 +19,14 @@ export const eventsOfTypes = (db: store.Queryable, streamId: string, types: read
 
 export const readStreamsOfType = (db: store.Queryable, streamType: string, options: { streamIds?: readonly string[]; pageSize?: number } = {}) =>
   store.readStreamsOfType(db, streamType, { ...options, schemas: eventSchemas });
+
+/**
+ * The store's append, counted and timed by stream type (`order_actors_event_store_*`): the
+ * generic store knows nothing of metrics, so the application's writers append through this.
+ */
+export const appendToStream = (db: store.Queryable, streamId: string, streamType: string, expected: store.ExpectedVersion, events: store.EventData[]) =>
+  timedAppend(
+    streamType,
+    (err) => err instanceof store.WrongExpectedVersion,
+    () => store.appendToStream(db, streamId, streamType, expected, events),
+  );

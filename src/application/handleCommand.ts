@@ -4,7 +4,6 @@ import { DomainError, type Decider } from '../domain/decider';
 import { eventSchemas } from '../domain/eventSchemas';
 import type { UpcasterRegistry } from '../domain/upcasting';
 import {
-  appendToStream,
   eventsOfCommands,
   inTransaction,
   readStream,
@@ -15,6 +14,7 @@ import {
   type Queryable,
   type TransactionalDb,
 } from '../eventstore';
+import { appendToStream } from './eventStore';
 import { foldRecorded } from './foldStream';
 import { EntryFold, type KeyedEntries } from './keyedEntries';
 

@@ -1,6 +1,7 @@
 import type { Decider } from '../domain/decider';
 import { eventSchemas } from '../domain/eventSchemas';
-import { appendToStream, inTransaction, type Queryable, type TransactionalDb } from '../eventstore';
+import { inTransaction, type Queryable, type TransactionalDb } from '../eventstore';
+import { appendToStream } from './eventStore';
 import { commandStored, idempotency, toEventData, type CommandHostOptions, type DomainEvent, type HandledCommand } from './handleCommand';
 import { EntryFold, wholeState, type KeyedEntries } from './keyedEntries';
 

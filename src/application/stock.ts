@@ -3,6 +3,7 @@ import { type EventMetadata, type TransactionalDb } from '../eventstore';
 import { serverIdsAndClock } from './commandMetadata';
 import { stockReservationRows } from './stockReservationRows';
 import { handleStateStoredCommand } from './handleStateStoredCommand';
+import { countedCommand } from '../metrics';
 
 /**
  * Runs one stock command on the product's state-stored stock aggregate (row lock, no retries). The
@@ -15,10 +16,12 @@ export function executeStockCommand(
   metadata: EventMetadata,
   options: { skipIfCommandStored?: boolean } = {},
 ) {
-  return handleStateStoredCommand(db, stockDecider, { id: stockStreamId(productId), type: STOCK_STREAM_TYPE }, command, {
-    metadata,
-    ...serverIdsAndClock,
-    entries: stockReservationRows,
-    ...options,
-  });
+  return countedCommand(command.type, () =>
+    handleStateStoredCommand(db, stockDecider, { id: stockStreamId(productId), type: STOCK_STREAM_TYPE }, command, {
+      metadata,
+      ...serverIdsAndClock,
+      entries: stockReservationRows,
+      ...options,
+    }),
+  );
 }

@@ -1,9 +1,10 @@
 /** Production worker: hosts order actors and activities. Configured only by the environment. */
 import { Runtime } from '@temporalio/worker';
-import { loadConfig, required } from '../config';
+import { loadConfig, required, temporalTelemetry } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../logger';
+import { serveMetrics } from '../metrics';
 import { allProjections, Projector } from '../projections';
 import { connectWorker } from '../temporal';
 import { createOrderWorker } from '../worker';
@@ -11,7 +12,8 @@ import { createOrderWorker } from '../worker';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], telemetryOptions: temporalTelemetry(config) });
+  const metricsServer = config.WORKER_METRICS_PORT === undefined ? undefined : await serveMetrics(config.WORKER_METRICS_PORT, config.HOST);
   const databaseUrl = required(config, 'DATABASE_URL');
   const pool = createPool(databaseUrl, undefined, config.DATABASE_POOL_TIMEOUT_MS);
   await migrate(pool);
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
   logger.info({ taskQueue: config.TASK_QUEUE }, 'worker polling');
   await worker.run(); // returns once a shutdown signal has drained the worker
   await projector.stop();
+  metricsServer?.close();
   await connection.close();
   await pool.end();
 }

@@ -3,6 +3,8 @@ import { withClient, type Pool, type PoolClient } from '../db/pool';
 import { changePayload, READ_MODEL_CHANNEL } from '../db/readModelChanges';
 import { type Checkpoint, type Queryable, type RecordedEvent } from '../eventstore';
 import type { Logger } from '../logger';
+import { countCheckoutOutcome, countParked, observeProjectorBatch } from '../metrics';
+import { ORDER_SUMMARY } from './orderSummary';
 import { handledByStream, handles, type Projection } from './types';
 import { readAll } from '../application/eventStore';
 
@@ -85,22 +87,37 @@ export async function applyOrPark(tx: Queryable, projection: Projection, event: 
  * one savepoint, so a model folds and writes each stream once per batch. When that fails (not
  * transiently) it is rolled back and the batch is applied again event by event (`applyOrPark`),
  * which finds the event to blame, parks it after its attempts and applies the others.
+ * Returns how many events it parked.
  */
-export async function applyBatch(tx: Queryable, projection: Projection, events: readonly RecordedEvent[], maxAttempts: number): Promise<void> {
+export async function applyBatch(tx: Queryable, projection: Projection, events: readonly RecordedEvent[], maxAttempts: number): Promise<number> {
   const streams = handledByStream(projection, events);
-  if (streams.length === 0) return;
+  if (streams.length === 0) return 0;
   await tx.query('SAVEPOINT projection_batch');
   try {
     for (const stream of streams) await projection.applyStream(tx, stream);
     await tx.query('RELEASE SAVEPOINT projection_batch');
-    return;
+    return 0;
   } catch (err) {
     await tx.query('ROLLBACK TO SAVEPOINT projection_batch');
     if (isTransient(err)) throw err;
   }
+  let parked = 0;
   for (const event of events) {
-    if (handles(projection, event)) await applyOrPark(tx, projection, event, maxAttempts);
+    if (handles(projection, event) && (await applyOrPark(tx, projection, event, maxAttempts)) === 'parked') parked++;
   }
+  return parked;
+}
+
+/**
+ * Metrics of a committed batch, counted only after COMMIT so a batch rolled back and retried
+ * counts once. Checkout outcomes are counted from the order summary's batches: a saga's report is
+ * stored once as an event and each projection commits each event once, so one projection must do
+ * the counting (a rebuild goes through applyBatch, not here, and counts nothing again).
+ */
+function observeCommitted(projection: string, events: readonly RecordedEvent[], parked: number): void {
+  observeProjectorBatch(projection, events.length);
+  if (parked > 0) countParked(projection, parked);
+  if (projection === ORDER_SUMMARY) events.forEach(countCheckoutOutcome);
 }
 
 export function describeError(err: unknown): string {
@@ -126,7 +143,7 @@ export async function runBatch(
   if (events.length === 0) return 0;
   await client.query('BEGIN');
   try {
-    await applyBatch(client, projection, events, options.maxAttempts);
+    const parked = await applyBatch(client, projection, events, options.maxAttempts);
     await options.beforeCommit?.(projection.name, events);
     const moved = await client.query(
       `UPDATE projection_checkpoints SET transaction_id = $2::xid8, global_position = $3, updated_at = now()
@@ -141,6 +158,7 @@ export async function runBatch(
     const applied = events.filter((event) => handles(projection, event)).map((event) => event.streamId);
     if (applied.length > 0) await client.query('SELECT pg_notify($1, $2)', [READ_MODEL_CHANNEL, changePayload(projection.name, applied)]);
     await client.query('COMMIT');
+    observeCommitted(projection.name, events, parked);
     return events.length;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

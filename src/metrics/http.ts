@@ -1,0 +1,69 @@
+import { createServer, type Server } from 'node:http';
+import type { Request, RequestHandler } from 'express';
+import { httpRequestDuration, httpRequests, projectionDeadLetters, projectionLagEvents, projectionLagSeconds, registry } from './registry';
+
+/** The route label of a request no route answered (404s, a guard's 401 before any route, probes of random paths). */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** The express route template that answered (`/orders/:orderId/items`), never the raw path: its ids would make a series each. */
+export function routeTemplate(req: Request): string {
+  const path: unknown = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? `${req.baseUrl}${path}` : UNMATCHED_ROUTE;
+}
+
+const methodLabel = (method: string): string => (METHODS.has(method) ? method : 'OTHER');
+
+/** Counts and times every request by route template, method and status, once its answer is sent. */
+export const httpMetrics: RequestHandler = (req, res, next) => {
+  const started = process.hrtime.bigint();
+  res.once('finish', () => {
+    const route = routeTemplate(req);
+    const method = methodLabel(req.method);
+    httpRequests.inc({ route, method, status: String(res.statusCode) });
+    httpRequestDuration.observe({ route, method }, Number(process.hrtime.bigint() - started) / 1e9);
+  });
+  next();
+};
+
+/** What the scrape reads of each projection (projectionStatuses' answer). */
+export interface ProjectionLag {
+  name: string;
+  lag: { events: number; ms: number };
+  parkedEvents: number;
+}
+
+/**
+ * GET /metrics: the registry in Prometheus' text format. Projection lag and parked dead letters
+ * are read from Postgres at scrape time (`projectionLags`), so any API instance reports them,
+ * wherever the projector runs.
+ */
+export function metricsEndpoint(projectionLags: () => Promise<readonly ProjectionLag[]>): RequestHandler {
+  return async (_req, res) => {
+    for (const { name, lag, parkedEvents } of await projectionLags()) {
+      projectionLagEvents.set({ projection: name }, lag.events);
+      projectionLagSeconds.set({ projection: name }, lag.ms / 1000);
+      projectionDeadLetters.set({ projection: name }, parkedEvents);
+    }
+    res.type(registry.contentType).send(await registry.metrics());
+  };
+}
+
+/** The worker's metrics: the registry at `/metrics` on its own port (WORKER_METRICS_PORT). */
+export function serveMetrics(port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

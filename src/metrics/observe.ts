@@ -1,0 +1,67 @@
+import {
+  checkouts,
+  commands,
+  commandsRefusedForLoad,
+  eventStoreAppendDuration,
+  eventStoreAppends,
+  projectionBatchEvents,
+  projectionDeadLettersParked,
+} from './registry';
+
+/*
+ * What the layers call to record what they did. Each takes only bounded values (a command or
+ * stream type, a code) and reads the code of a failure itself, so no caller can pass an id.
+ */
+
+const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/** The stable problem code a failure carries (ApiError, DomainError), or ERROR for a technical failure that names none. */
+export function failureCode(err: unknown): string {
+  const code: unknown = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CODE.test(code) ? code : 'ERROR';
+}
+
+/** Runs a command and counts it as accepted, or rejected with its failure's code. */
+export async function countedCommand<T>(command: string, decide: () => Promise<T>): Promise<T> {
+  try {
+    const answer = await decide();
+    commands.inc({ command, outcome: 'accepted', code: '' });
+    return answer;
+  } catch (err) {
+    commands.inc({ command, outcome: 'rejected', code: failureCode(err) });
+    throw err;
+  }
+}
+
+export function countRefusedForLoad(command: string): void {
+  commandsRefusedForLoad.inc({ command });
+}
+
+/** Times one append and counts it as appended, conflict (`isConflict`: WrongExpectedVersion) or failed. */
+export async function timedAppend<T>(streamType: string, isConflict: (err: unknown) => boolean, append: () => Promise<T>): Promise<T> {
+  const stopTimer = eventStoreAppendDuration.startTimer({ stream_type: streamType });
+  try {
+    const result = await append();
+    eventStoreAppends.inc({ stream_type: streamType, outcome: 'appended' });
+    return result;
+  } catch (err) {
+    eventStoreAppends.inc({ stream_type: streamType, outcome: isConflict(err) ? 'conflict' : 'failed' });
+    throw err;
+  } finally {
+    stopTimer();
+  }
+}
+
+export function observeProjectorBatch(projection: string, events: number): void {
+  projectionBatchEvents.observe({ projection }, events);
+}
+
+export function countParked(projection: string, events: number): void {
+  projectionDeadLettersParked.inc({ projection }, events);
+}
+
+/** A checkout saga's report as stored on its order's stream. */
+export function countCheckoutOutcome(event: { type: string; data: unknown }): void {
+  if (event.type === 'CheckoutSucceeded') checkouts.inc({ outcome: 'succeeded', code: '' });
+  if (event.type === 'CheckoutFailed') checkouts.inc({ outcome: 'failed', code: failureCode(event.data) });
+}
