@@ -1,4 +1,5 @@
 import {
+  checkoutCompensations,
   checkouts,
   commands,
   commandsRefusedForLoad,
@@ -63,5 +64,8 @@ export function countParked(projection: string, events: number): void {
 /** A checkout saga's report as stored on its order's stream. */
 export function countCheckoutOutcome(event: { type: string; data: unknown }): void {
   if (event.type === 'CheckoutSucceeded') checkouts.inc({ outcome: 'succeeded', code: '' });
-  if (event.type === 'CheckoutFailed') checkouts.inc({ outcome: 'failed', code: failureCode(event.data) });
+  if (event.type !== 'CheckoutFailed') return;
+  checkouts.inc({ outcome: 'failed', code: failureCode(event.data) });
+  const compensations: unknown = (event.data as { compensations?: unknown } | null)?.compensations;
+  if (Array.isArray(compensations) && compensations.length > 0) checkoutCompensations.inc(compensations.length);
 }

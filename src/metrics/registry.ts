@@ -65,6 +65,12 @@ export const checkouts = new Counter({
   registers: [registry],
 });
 
+export const checkoutCompensations = new Counter({
+  name: 'order_actors_checkout_compensations_total',
+  help: 'Compensations a failed checkout saga reports it ran (stock given back, payment refunded), as the order summary projection records them.',
+  registers: [registry],
+});
+
 export const projectionBatchEvents = new Histogram({
   name: 'order_actors_projection_batch_events',
   help: 'Events passed by one committed projector batch, by projection.',

@@ -53,7 +53,8 @@ test('a committed batch observes its size, and an event parked in it counts as a
   expect(await valueOf('order_actors_projection_dead_letters_parked_total', labels)).toBe(1);
 });
 
-test('checkout outcomes count by outcome and failure code; a code that is not a stable code counts as ERROR', async () => {
+test('checkout outcomes count by outcome and failure code (a code that is not a stable code counts as ERROR), and their compensations', async () => {
+  const compensationsBefore = await valueOf('order_actors_checkout_compensations_total', {});
   const count = (labels: Record<string, string>) => valueOf('order_actors_checkouts_total', labels);
   const before = [
     await count({ outcome: 'succeeded', code: '' }),
@@ -61,7 +62,10 @@ test('checkout outcomes count by outcome and failure code; a code that is not a 
     await count({ outcome: 'failed', code: 'ERROR' }),
   ];
   countCheckoutOutcome({ type: 'CheckoutSucceeded', data: { attempt: 1 } });
-  countCheckoutOutcome({ type: 'CheckoutFailed', data: { attempt: 1, code: 'INSUFFICIENT_STOCK', message: '', compensations: [] } });
+  countCheckoutOutcome({
+    type: 'CheckoutFailed',
+    data: { attempt: 1, code: 'INSUFFICIENT_STOCK', message: '', compensations: ['released stock of P1', 'refunded 500'] },
+  });
   countCheckoutOutcome({ type: 'CheckoutFailed', data: { attempt: 2, code: 'order-42 exploded', message: '', compensations: [] } });
   countCheckoutOutcome({ type: 'OrderPlaced', data: {} });
   const after = [
@@ -70,4 +74,5 @@ test('checkout outcomes count by outcome and failure code; a code that is not a 
     await count({ outcome: 'failed', code: 'ERROR' }),
   ];
   expect(after.map((n, i) => n - before[i]!)).toEqual([1, 1, 1]);
+  expect((await valueOf('order_actors_checkout_compensations_total', {})) - compensationsBefore).toBe(2);
 });
