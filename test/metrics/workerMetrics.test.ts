@@ -1,0 +1,17 @@
+import type { AddressInfo } from 'node:net';
+import { serveMetrics } from '../../src/metrics';
+
+test("the worker's metrics server answers GET /metrics with the registry, and nothing else", async () => {
+  const server = await serveMetrics(0, '127.0.0.1');
+  try {
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await res.text()).toMatch(/^order_actors_process_cpu_user_seconds_total \d/m);
+    expect((await fetch(`${base}/`)).status).toBe(404);
+    expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(404);
+  } finally {
+    server.close();
+  }
+});
