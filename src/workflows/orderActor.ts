@@ -1,11 +1,16 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   executeChild,
+  isCancellation,
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
+  TemporalFailure,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -33,11 +38,41 @@ import { CommandLedger, ledgerFromLegacy } from './commandLedger';
 import type { CommandAccepted, CommandOutcome, CommandRejected, OrderCommandInput, OrderCommandName, OrderSnapshot, OrderWorkflowInput } from './orderContract';
 import { CustomerIdAttribute, OrderStatusAttribute } from './searchAttributes';
 
-const { appendOrderEvents, findAcceptedCommand, lookUpProduct, lookUpProducts } = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '10 seconds',
-  // Technical failures (Postgres down) retry until they succeed; the command waits for them.
-  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds', nonRetryableErrorTypes: ['WrongExpectedVersion'] },
+/** Technical failures (Postgres down) retry until they succeed; the command waits for them. A stream conflict never will. */
+const ORDER_STEP_RETRY = { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds', nonRetryableErrorTypes: ['WrongExpectedVersion'] };
+
+/** Each step its own activity task: two round trips through the server. Steps taken before `local-order-steps` replay as these; also the fallback. */
+const regularSteps = proxyActivities<OrderActivities>({ startToCloseTimeout: '10 seconds', retry: ORDER_STEP_RETRY });
+
+/**
+ * The same steps run by this worker inside the workflow task that took the command. A blip is
+ * retried in place (three attempts within about a second, so the task never sleeps long); a
+ * longer outage falls back to `regularSteps`, whose retries the server keeps without adding to
+ * the order's history the way local retries with timers would.
+ */
+const localSteps = proxyLocalActivities<OrderActivities>({
+  startToCloseTimeout: '5 seconds',
+  retry: { ...ORDER_STEP_RETRY, maximumAttempts: 3 },
+  localRetryThreshold: '1 second',
 });
+
+/**
+ * Runs one of the actor's Postgres steps. A step replayed from before `local-order-steps` is the
+ * regular activity, awaited through the very promise it was before, so old histories replay.
+ */
+function runStep<R>(step: (steps: OrderActivities) => Promise<R>): Promise<R> {
+  if (!patched(PATCHES.localOrderSteps)) return step(regularSteps);
+  return step(localSteps).catch((err: unknown) => {
+    if (!(err instanceof TemporalFailure) || isCancellation(err) || neverSucceeds(err)) throw err;
+    return step(regularSteps);
+  });
+}
+
+/** A failure retrying cannot fix (a stream conflict): the regular activity would fail the same way. A local activity's failure arrives unwrapped. */
+function neverSucceeds(err: TemporalFailure): boolean {
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  return failure instanceof ApplicationFailure && (failure.nonRetryable || ORDER_STEP_RETRY.nonRetryableErrorTypes.includes(failure.type ?? ''));
+}
 
 /**
  * Changes that alter the commands an order schedules or the answers that decide them: histories
@@ -54,6 +89,8 @@ const PATCHES = {
   priceAtCheckout: 'price-at-checkout',
   /** A saga ended from outside has its attempt undone before the order records it. */
   undoAbortedCheckout: 'undo-aborted-checkout',
+  /** The catalog look-ups, the key look-up and the append run as local activities, in the task that takes the command. */
+  localOrderSteps: 'local-order-steps',
 } as const;
 
 /** A command waiting for the actor's loop; updates wait on `answer`, signals do not. */
@@ -273,7 +310,7 @@ export class OrderActor {
     const rejected = this.ledger.outcomeOf(item.id);
     if (rejected && !patched(PATCHES.rejectionsBindNothing)) return rejected;
     if (item.fingerprint !== '' && this.ledger.forgot && patched(PATCHES.streamCheckedKeys)) {
-      const stored = await findAcceptedCommand({ orderId: this.input.orderId, commandId: item.id });
+      const stored = await runStep((steps) => steps.findAcceptedCommand({ orderId: this.input.orderId, commandId: item.id }));
       if (stored)
         return repeat({ status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events }, stored.fingerprint);
     }
@@ -291,7 +328,7 @@ export class OrderActor {
     if (name === 'AddItem') {
       const c = command as OrderCommandInput<'AddItem'>;
       // Prices come from the catalog at the moment of adding, never from the client.
-      const product = state.status === 'PENDING' ? await lookUpProduct(c.productId) : null;
+      const product = state.status === 'PENDING' ? await runStep((steps) => steps.lookUpProduct(c.productId)) : null;
       return { type: 'AddItem', productId: c.productId, quantity: c.quantity, product, ...totalLimit() };
     }
     if (name === 'ChangeItemQuantity') {
@@ -300,7 +337,7 @@ export class OrderActor {
     }
     if (name === 'PlaceOrder' && state.status === 'PENDING' && state.items.length > 0 && patched(PATCHES.priceAtCheckout)) {
       const { expectedTotalCents } = command as OrderCommandInput<'PlaceOrder'>;
-      const catalog = await lookUpProducts(state.items.map((l) => l.productId));
+      const catalog = await runStep((steps) => steps.lookUpProducts(state.items.map((l) => l.productId)));
       return { type: 'PlaceOrder', catalog, expectedTotalCents, maxTotalCents: MAX_ORDER_TOTAL_CENTS };
     }
     if (name === 'CancelOrder' && state.status === 'CONFIRMED' && state.checkout) {
@@ -328,7 +365,7 @@ export class OrderActor {
   }
 
   /** Stores a command's events in the order's stream, expecting the version they were decided at. */
-  private append(item: Queued, events: OrderEvent[]): ReturnType<typeof appendOrderEvents> {
+  private append(item: Queued, events: OrderEvent[]): ReturnType<OrderActivities['appendOrderEvents']> {
     const occurredAt = new Date().toISOString();
     const metadata = {
       commandId: item.id,
@@ -337,10 +374,10 @@ export class OrderActor {
       causationId: item.id,
       workflowId: workflowInfo().workflowId,
     };
-    return appendOrderEvents({
+    const stored = {
       streamId: orderStreamId(this.input.orderId),
       expectedVersion: this.version,
-      // uuid4() is replay-stable, so a retried append carries the same ids and is a no-op.
+      // uuid4() is replay-stable, so a retried append (or its regular fallback) carries the same ids and is a no-op.
       // The schema version is activity input, not a command: changing it is replay-safe.
       events: events.map((e) => ({
         eventId: uuid4(),
@@ -350,7 +387,8 @@ export class OrderActor {
         occurredAt,
         metadata,
       })),
-    });
+    };
+    return runStep((steps) => steps.appendOrderEvents(stored));
   }
 
   /** Applies stored events: the new state and version, what operators see, and the checkout a placed order starts. */

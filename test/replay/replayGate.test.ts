@@ -68,8 +68,17 @@ async function replay(bundle: WorkflowBundleOption, items: RecordedHistory[]): P
 
 const failedFiles = (results: Array<{ file: string; error?: Error }>) => results.filter((r) => r.error).map((r) => r.file);
 
-const schedules = (history: History, activityType: string) =>
-  (history.events ?? []).some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
+type HistoryEvent = NonNullable<History['events']>[number];
+
+/** An event that runs the activity: a regular one scheduled, or a local one's marker (orders since `local-order-steps`). */
+function runsActivity(e: HistoryEvent, activityType: string): boolean {
+  if (e.activityTaskScheduledEventAttributes?.activityType?.name === activityType) return true;
+  const marker = e.markerRecordedEventAttributes;
+  const data = marker?.markerName === 'core_local_activity' ? marker.details?.['data']?.payloads?.[0]?.data : undefined;
+  return !!data && (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type === activityType;
+}
+
+const schedules = (history: History, activityType: string) => (history.events ?? []).some((e) => runsActivity(e, activityType));
 
 describe('the recorded histories against changed order workflows', () => {
   test('an unguarded extra command fails with a DeterminismViolationError exactly the histories that cover its path', async () => {
@@ -84,7 +93,10 @@ describe('the recorded histories against changed order workflows', () => {
     expect(failedFiles(results)).toEqual(covering);
     for (const { error } of results.filter((r) => r.error)) {
       expect(error).toBeInstanceOf(DeterminismViolationError);
-      expect(error!.message).toMatch(/Nondeterminism error: Timer machine does not handle this event: .*ActivityTaskScheduled/);
+      // A regular look-up's slot holds an ActivityTaskScheduled; a local one's marker finds no local activity to match.
+      expect(error!.message).toMatch(
+        /Nondeterminism error: (Timer machine does not handle this event: .*ActivityTaskScheduled|Missing associated machine for LocalActivity)/,
+      );
     }
   });
 
@@ -123,17 +135,22 @@ describe('a new run under the patched workflow', () => {
   test('takes the new path: the patch marker, then the 1 ms timer, then (once it fired) the catalog look-up', () => {
     const events = fresh.history.events ?? [];
     const after = (from: number, match: (e: (typeof events)[number]) => boolean) => events.findIndex((e, i) => i > from && match(e));
-    const marker = after(-1, (e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+    const patchOf = (e: HistoryEvent) => {
+      const data =
+        e.markerRecordedEventAttributes?.markerName === 'core_patch' ? e.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+      return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { id: string; deprecated: boolean }) : undefined;
+    };
+    // (The workflow's own patches, `local-order-steps` first, record their markers too.)
+    const marker = after(-1, (e) => patchOf(e)?.id === PATCH_ID);
     expect(marker).toBeGreaterThan(-1);
-    const patchData = events[marker]!.markerRecordedEventAttributes!.details?.['patch-data']?.payloads?.[0]?.data;
-    expect(JSON.parse(Buffer.from(patchData!).toString('utf8'))).toEqual({ id: PATCH_ID, deprecated: false });
+    expect(patchOf(events[marker]!)).toEqual({ id: PATCH_ID, deprecated: false });
     // (The actor's own cart-expiry timers come before; the pause is the next timer after the marker.)
     const pause = after(marker, (e) => !!e.timerStartedEventAttributes);
     expect(pause).toBeGreaterThan(marker);
     const { timerId, startToFireTimeout } = events[pause]!.timerStartedEventAttributes!;
     expect(Number(startToFireTimeout?.seconds ?? 0) * 1000 + (startToFireTimeout?.nanos ?? 0) / 1e6).toBe(1);
     const fired = after(pause, (e) => e.timerFiredEventAttributes?.timerId === timerId);
-    const lookUp = after(-1, (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === CHANGED_ACTIVITY);
+    const lookUp = after(-1, (e) => runsActivity(e, CHANGED_ACTIVITY));
     expect(fired).toBeGreaterThan(pause);
     expect(lookUp).toBeGreaterThan(fired);
   });

@@ -2,7 +2,7 @@ import { sleep, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
 
 /*
  * A deliberate change to the order workflow, for test/replay/replayGate.test.ts only: one more
- * command (a 1 ms timer) right before every `lookUpProduct` activity, that is on the AddItem path,
+ * command (a 1 ms timer) right before every `lookUpProduct` activity (regular or local), that is on the AddItem path,
  * as if `await sleep(1)` had been written into src/workflows/order.ts before the catalog look-up.
  *
  * It is a workflow interceptor, bundled together with the real src/workflows: it runs inside the
@@ -19,6 +19,11 @@ export function pauseBeforeLookUp(takeNewPath: () => boolean): WorkflowIntercept
     outbound: [
       {
         async scheduleActivity(input, next) {
+          if (input.activityType === CHANGED_ACTIVITY && takeNewPath()) await sleep(1);
+          return next(input);
+        },
+        // Orders since `local-order-steps` look the product up as a local activity.
+        async scheduleLocalActivity(input, next) {
           if (input.activityType === CHANGED_ACTIVITY && takeNewPath()) await sleep(1);
           return next(input);
         },

@@ -1,0 +1,98 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import type { OrderActivities } from '../../src/activities/orderActivities';
+import type { Pool } from '../../src/db/pool';
+import { commandUpdates } from '../../src/workflows/orderContract';
+import { createProduct, testClient, testEnv, testPool, uniqueId } from '../support/harness';
+import { startOrderActor } from '../support/orders';
+
+/*
+ * The actor's Postgres steps run as local activities (patch `local-order-steps`): a blip is
+ * retried in the workflow task, a longer outage falls back to the regular activity, and a
+ * failure that retrying cannot fix fails the command at once on both.
+ */
+
+let client: Client;
+let pool: Pool;
+let connection: NativeConnection;
+
+beforeAll(async () => {
+  client = await testClient();
+  pool = testPool();
+  connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
+});
+
+afterAll(async () => {
+  await connection.close();
+  await client.connection.close();
+  await pool.end();
+});
+
+/** Real order activities on a queue of their own, some replaced; returns the order's history once `scenario` is done. */
+async function withWorker(replaced: Partial<OrderActivities>, scenario: (orderId: string, taskQueue: string) => Promise<void>) {
+  const taskQueue = uniqueId('local-steps');
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: { codePath: testEnv.workflowBundle },
+    activities: { ...createActivities(pool), ...replaced },
+  });
+  const orderId = uniqueId('local-steps');
+  return worker.runUntil(async () => {
+    await scenario(orderId, taskQueue);
+    return client.workflow.getHandle(`order-${orderId}`).fetchHistory();
+  });
+}
+
+/** Fails the first `times` calls, then does the real thing. */
+function failing<A extends unknown[], R>(times: number, real: (...args: A) => Promise<R>, error: () => Error) {
+  let calls = 0;
+  const fn = async (...args: A) => {
+    calls++;
+    if (calls <= times) throw error();
+    return real(...args);
+  };
+  return Object.assign(fn, { calls: () => calls });
+}
+
+type Events = NonNullable<Awaited<ReturnType<typeof withWorker>>['events']>;
+const scheduled = (events: Events) => events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+const localMarkers = (events: Events) => events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+
+test('a step runs locally; one that still fails after its local attempts falls back to the regular activity, and the command is answered', async () => {
+  const productId = await createProduct(pool, 'Kettle', 1999);
+  const real = createActivities(pool);
+  // Three local attempts fail, then the regular activity's first attempt; its second succeeds.
+  const lookUpProduct = failing(4, real.lookUpProduct, () => new Error('connection terminated'));
+  const history = await withWorker({ lookUpProduct }, async (orderId, taskQueue) => {
+    const handle = await startOrderActor(client, orderId, {}, taskQueue);
+    await handle.executeUpdate(commandUpdates.CreateOrder, { args: [{ commandId: 'create', orderId, customerId: 'c-local' }] });
+    const added = await handle.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add', productId, quantity: 2 }] });
+    expect(added).toMatchObject({ status: 'accepted', version: 2, events: ['OrderItemAdded'] });
+    await handle.terminate('test done');
+  });
+  expect(lookUpProduct.calls()).toBe(5);
+  // Only the failed look-up reached the server as an activity; both appends and the look-up's failure are local markers.
+  expect(scheduled(history.events!)).toEqual(['lookUpProduct']);
+  expect(localMarkers(history.events!)).toBe(3);
+});
+
+test('a stream conflict fails the command at once: no local retry, no regular fallback', async () => {
+  const appendOrderEvents = failing(Infinity, createActivities(pool).appendOrderEvents, () =>
+    // Not marked non-retryable here: the retry policy's nonRetryableErrorTypes must stop it.
+    ApplicationFailure.create({ message: 'expected version 0, found 1', type: 'WrongExpectedVersion' }),
+  );
+  const history = await withWorker({ appendOrderEvents }, async (orderId, taskQueue) => {
+    const handle = await startOrderActor(client, orderId, {}, taskQueue);
+    await expect(
+      handle.executeUpdate(commandUpdates.CreateOrder, { args: [{ commandId: 'create', orderId, customerId: 'c-conflict' }] }),
+    ).rejects.toMatchObject({
+      cause: { type: 'COMMAND_FAILED' },
+    });
+    await handle.terminate('test done');
+  });
+  expect(appendOrderEvents.calls()).toBe(1);
+  expect(scheduled(history.events!)).toEqual([]);
+});
