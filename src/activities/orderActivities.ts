@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { DatabaseError } from 'pg';
 import { findAcceptedCommand, type AcceptedCommandRecord } from '../application/orderRecord';
 import { ORDER_STREAM_TYPE, type CatalogEntry } from '../domain/order';
-import { appendToStream, WrongExpectedVersion, type EventData, type Queryable } from '../eventstore';
+import { WrongExpectedVersion, type EventData, type Queryable } from '../eventstore';
+import { appendToStream } from '../application/eventStore';
 import { findProduct } from '../application/catalog';
 
 export interface OrderActivities {
