@@ -17,6 +17,8 @@ const FORBIDDEN: Record<string, string[]> = {
   // Workflows name their activities' types (`import type`, erased from the bundle), as Temporal's samples do.
   workflows: ['api', 'application', 'eventstore', 'projections', 'db', 'invariants', 'operations', 'bin'],
   projections: ['api', 'activities', 'workflows', 'invariants', 'operations', 'bin'],
+  // Counters and histograms every layer may record into; they know none of them.
+  metrics: ['domain', 'api', 'application', 'activities', 'workflows', 'eventstore', 'projections', 'db', 'invariants', 'operations', 'bin'],
   db: ['domain', 'api', 'application', 'activities', 'workflows', 'eventstore', 'projections', 'invariants', 'operations', 'bin'],
 };
 
