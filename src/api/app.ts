@@ -11,6 +11,7 @@ import { accountRoutes } from './accounts';
 import { adminRoutes } from './admin';
 import { healthRoutes } from './health';
 import { inventoryRoutes } from './inventory';
+import { contractRoutes, openApiDocument } from './openapi';
 import { OrderGateway, type OrderActorSettings } from './orderGateway';
 import { orderRoutes } from './orders';
 import { ApiError, problemHandler } from './problem';
@@ -24,6 +25,8 @@ import { securityHeaders } from './securityHeaders';
 export const BODY_LIMIT = '64kb';
 const BODY_LIMIT_BYTES = 64 * 1024;
 const JSON_TYPES = ['application/json', 'application/*+json'];
+/** The routes behind authentication, the rate limit and the body parser. */
+const GUARDED_TABLES = [orderRoutes, productRoutes, inventoryRoutes, accountRoutes, adminRoutes];
 
 export interface AppDependencies {
   db: TransactionalDb;
@@ -64,15 +67,16 @@ export function createApp(deps: AppDependencies): Express {
     projections: deps.projections ?? allProjections,
   };
   app.use(securityHeaders);
-  // Probes first: no token, no limit.
+  // Probes and the contract first: no token, no limit.
   app.use(routerOf(healthRoutes, { db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
+  app.use(routerOf(contractRoutes, { document: openApiDocument({ open: [healthRoutes, contractRoutes], guarded: GUARDED_TABLES }) }));
   // Who is calling and how often, before any body is read; a bad token is counted, then refused.
   app.use(authenticate(deps.auth.secret));
   app.use(rateLimit(deps.auth.rateLimit));
   app.use(refuseInvalidToken);
   app.use(jsonBodiesOnly(JSON_TYPES, BODY_LIMIT_BYTES));
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));
-  for (const table of [orderRoutes, productRoutes, inventoryRoutes, accountRoutes, adminRoutes]) app.use(routerOf(table, routeDeps));
+  for (const table of GUARDED_TABLES) app.use(routerOf(table, routeDeps));
   app.use((req, _res, next) => next(new ApiError(404, 'ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`)));
   app.use(problemHandler(deps.logger));
   return app;
