@@ -160,7 +160,9 @@ function responsesOf(route: Route<never>, problems: Problems): JsonSchema {
       description: `${STATUS_CODES[status] ?? 'Problem'}: ${codes.join(', ')}`,
       headers: headersOf(headerNames),
       content: {
-        'application/problem+json': { schema: { allOf: [{ $ref: '#/components/schemas/Problem' }, { properties: { code: { enum: [...codes] } } }] } },
+        'application/problem+json': {
+          schema: { allOf: [{ $ref: '#/components/schemas/Problem' }, { type: 'object', properties: { code: { type: 'string', enum: [...codes] } } }] },
+        },
       },
     };
   }
