@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { z } from 'zod';
 import type { Queryable } from '../eventstore';
 import type { Handler, RouteTable } from './routes';
 
@@ -31,7 +32,11 @@ export const healthRoutes: RouteTable<HealthRouteDeps> = {
       method: 'get',
       path: '/healthz',
       handle: (_req, res) => res.json({ status: 'ok' }),
-      contract: { summary: 'Liveness: the process answers.', answers: { 200: { description: 'Alive.' } }, problems: {} },
+      contract: {
+        summary: 'Liveness: the process answers.',
+        answers: { 200: { description: 'Alive.', body: z.object({ status: z.literal('ok') }) } },
+        problems: {},
+      },
     },
     {
       method: 'get',

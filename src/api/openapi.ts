@@ -75,8 +75,9 @@ const problemSchema = z
   })
   .describe('An RFC 9457 problem document.');
 
-function jsonSchemaOf(schema: z.ZodType): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' });
+/** A request schema as what it accepts (`input`: defaults optional), an answer's as what it produces (`output`). */
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12' });
   return rest;
 }
 
@@ -146,7 +147,7 @@ function responsesOf(route: Route<never>, problems: Problems): JsonSchema {
     responses[status] = {
       description: answer!.description,
       headers: headersOf(answer!.headers ?? []),
-      content: { 'application/json': { schema: { type: 'object' } } },
+      content: { 'application/json': { schema: answer!.body ? jsonSchemaOf(answer!.body, 'output') : { type: 'object' } } },
     };
   }
   for (const [statusText, codes] of Object.entries(problems)) {

@@ -42,6 +42,17 @@ const customerOrdersQuery = z
   })
   .strict();
 
+/** The answer to an order command the actor applied. */
+const commandAcceptedAnswer = z.object({
+  orderId: z.string(),
+  commandId: z.string(),
+  version: z.number().int().min(1).describe('The order version after the command: the next If-Match.'),
+  status: z.enum(ORDER_STATUSES),
+  events: z.array(z.string()).describe('The types of the events the command recorded.'),
+});
+/** The answer to an order command queued with `Prefer: respond-async`. */
+const commandQueuedAnswer = z.object({ orderId: z.string(), commandId: z.string(), status: z.literal('pending'), statusUrl: z.string() });
+
 export interface OrderRouteDeps {
   gateway: OrderGateway;
   db: Queryable;
@@ -205,8 +216,12 @@ function orderCommand(summary: string, body: z.ZodType, problems: RouteContract[
     body,
     headers: ['If-Match', 'Idempotency-Key', 'Prefer'],
     answers: {
-      200: { description: 'The command was applied; the ETag is the order version it made.', headers: ['ETag'] },
-      202: { description: 'With Prefer: respond-async: the command was queued; Location is its status.', headers: ['Location', 'Preference-Applied'] },
+      200: { description: 'The command was applied; the ETag is the order version it made.', headers: ['ETag'], body: commandAcceptedAnswer },
+      202: {
+        description: 'With Prefer: respond-async: the command was queued; Location is its status.',
+        headers: ['Location', 'Preference-Applied'],
+        body: commandQueuedAnswer,
+      },
     },
     problems: problemsOf(ORDER_COMMAND_PROBLEMS, problems),
   };
@@ -226,7 +241,7 @@ export const orderRoutes: RouteTable<OrderRouteDeps> = {
         summary: 'Create an order (a customer for itself; an admin names the customer). With an Idempotency-Key, a retry names the same order.',
         body: createOrderBody,
         headers: ['Idempotency-Key'],
-        answers: { 201: { description: 'The order was created; Location is the order.', headers: ['ETag', 'Location'] } },
+        answers: { 201: { description: 'The order was created; Location is the order.', headers: ['ETag', 'Location'], body: commandAcceptedAnswer } },
         problems: problemsOf(ORDER_COMMAND_PROBLEMS, { 403: ['FORBIDDEN'], 409: ['ORDER_ALREADY_EXISTS'], 422: ['INVALID_CUSTOMER', 'INVALID_ADDRESS'] }),
       },
     },
@@ -272,6 +287,7 @@ export const orderRoutes: RouteTable<OrderRouteDeps> = {
           202: {
             description: 'The order was placed and its checkout runs (or, with Prefer: respond-async, the command was queued; Location is its status).',
             headers: ['ETag', 'Location', 'Preference-Applied'],
+            body: z.union([commandAcceptedAnswer, commandQueuedAnswer]),
           },
         },
       },

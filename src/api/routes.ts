@@ -13,6 +13,8 @@ export type AnswerHeader = 'ETag' | 'Location' | 'Preference-Applied';
 /** One successful answer of a route. */
 export interface Answer {
   description: string;
+  /** The JSON body's schema, where one is written; otherwise the contract says only "an object". */
+  body?: z.ZodType;
   headers?: readonly AnswerHeader[];
 }
 
