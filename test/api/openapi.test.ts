@@ -1,5 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020';
 import express, { type Router } from 'express';
 import { createApp } from '../../src/api/app';
@@ -152,6 +154,15 @@ describe('the document', () => {
     const unanswered = Object.keys(PROBLEM_TITLES).filter((code) => !answered.has(code));
     expect(unanswered).toEqual(['ROUTE_NOT_FOUND']); // answered for paths outside the contract
   });
+});
+
+test('every code the API files throw is in the catalog, so it has a type URI and the contract can name it', () => {
+  const api = path.join(__dirname, '..', '..', 'src', 'api');
+  const thrown = readdirSync(api)
+    .filter((f) => f.endsWith('.ts'))
+    .flatMap((f) => [...readFileSync(path.join(api, f), 'utf8').matchAll(/ApiError\(\s*\d+,\s*'(\w+)'|code: '(\w+)'/g)].map((m) => m[1] ?? m[2]!));
+  expect(thrown.length).toBeGreaterThan(30);
+  expect([...new Set(thrown)].filter((code) => !Object.hasOwn(PROBLEM_TITLES, code))).toEqual([]);
 });
 
 const HEADERS = ['ETag', 'Location', 'Retry-After', 'Preference-Applied', 'WWW-Authenticate'];
