@@ -147,7 +147,9 @@ function responsesOf(route: Route<never>, problems: Problems): JsonSchema {
     responses[status] = {
       description: answer!.description,
       headers: headersOf(answer!.headers ?? []),
-      content: { 'application/json': { schema: answer!.body ? jsonSchemaOf(answer!.body, 'output') : { type: 'object' } } },
+      content: answer!.mediaType
+        ? { [answer!.mediaType]: { schema: { type: 'string' } } }
+        : { 'application/json': { schema: answer!.body ? jsonSchemaOf(answer!.body, 'output') : { type: 'object' } } },
     };
   }
   for (const [statusText, codes] of Object.entries(problems)) {
