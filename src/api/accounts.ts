@@ -9,9 +9,9 @@ import { ACCOUNT_SUMMARY, accountView, readAccountSummary } from '../projections
 import { assertCustomerAccess, signedIn } from './access';
 import { sendVersioned } from './etag';
 import { ApiError } from './problem';
-import { consistencyQuery, readAtLeast, type ReadWaits } from './readConsistency';
+import { consistencyQuery, READ_WAIT_PROBLEMS, readAtLeast, type ReadWaits } from './readConsistency';
 import { commandIdOf, pathId } from './requestContext';
-import type { Handler, RouteTable } from './routes';
+import type { Handler, RouteContract, RouteTable } from './routes';
 import { parseInput } from './validation';
 import { readStream } from '../application/eventStore';
 import { foldRecorded } from '../application/foldStream';
@@ -72,13 +72,52 @@ const accountEvents: Handler<AccountRouteDeps> = async (req, res, { db }) => {
   res.json({ customerId, version: events[events.length - 1]!.version, events });
 };
 
+function moneyMove(summary: string, problems: RouteContract['problems']): RouteContract {
+  return {
+    summary,
+    body: amountBody,
+    headers: ['Idempotency-Key'],
+    answers: { 200: { description: 'The account after the move.' } },
+    problems: { 404: ['ACCOUNT_NOT_FOUND'], 409: ['CONCURRENT_UPDATE'], ...problems },
+  };
+}
+
 /** Customer wallets. */
 export const accountRoutes: RouteTable<AccountRouteDeps> = {
   guard: { paths: ['/accounts'], by: signedIn },
   routes: [
-    { method: 'post', path: '/accounts/:customerId/deposits', handle: moveMoney('Deposit') },
-    { method: 'post', path: '/accounts/:customerId/withdrawals', handle: moveMoney('Withdraw') },
-    { method: 'get', path: '/accounts/:customerId', handle: getAccount },
-    { method: 'get', path: '/accounts/:customerId/events', handle: accountEvents },
+    {
+      method: 'post',
+      path: '/accounts/:customerId/deposits',
+      handle: moveMoney('Deposit'),
+      contract: moneyMove('Deposit money. An Idempotency-Key makes a retry count once.', { 422: ['INVALID_AMOUNT'] }),
+    },
+    {
+      method: 'post',
+      path: '/accounts/:customerId/withdrawals',
+      handle: moveMoney('Withdraw'),
+      contract: moneyMove('Withdraw money. An Idempotency-Key makes a retry count once.', { 422: ['INVALID_AMOUNT', 'INSUFFICIENT_FUNDS'] }),
+    },
+    {
+      method: 'get',
+      path: '/accounts/:customerId',
+      handle: getAccount,
+      contract: {
+        summary: 'The account, from the read model (?minVersion waits for it) or, with ?consistency=strong, its stream.',
+        query: consistencyQuery,
+        answers: { 200: { description: 'The balance; from the read model, the ETag is its version.', headers: ['ETag'] } },
+        problems: { ...READ_WAIT_PROBLEMS, 404: ['ACCOUNT_NOT_FOUND'] },
+      },
+    },
+    {
+      method: 'get',
+      path: '/accounts/:customerId/events',
+      handle: accountEvents,
+      contract: {
+        summary: "The account's event stream.",
+        answers: { 200: { description: 'Every event, oldest first.' } },
+        problems: { 404: ['ACCOUNT_NOT_FOUND'] },
+      },
+    },
   ],
 };

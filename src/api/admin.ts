@@ -44,8 +44,28 @@ const retry: Handler<AdminRouteDeps> = async (req, res, { db, projections }) => 
 export const adminRoutes: RouteTable<AdminRouteDeps> = {
   guard: { paths: ['/admin'], by: adminOnly },
   routes: [
-    { method: 'get', path: '/admin/projections', handle: statuses },
-    { method: 'get', path: '/admin/dead-letters', handle: deadLetters },
-    { method: 'post', path: '/admin/dead-letters/:id/retry', handle: retry },
+    {
+      method: 'get',
+      path: '/admin/projections',
+      handle: statuses,
+      contract: { summary: "Each projection's position and lag.", answers: { 200: { description: 'Every projection.' } }, problems: {} },
+    },
+    {
+      method: 'get',
+      path: '/admin/dead-letters',
+      handle: deadLetters,
+      contract: { summary: 'Events a projection parked.', query: deadLettersQuery, answers: { 200: { description: 'The parked events.' } }, problems: {} },
+    },
+    {
+      method: 'post',
+      path: '/admin/dead-letters/:id/retry',
+      handle: retry,
+      contract: {
+        summary: 'Apply a parked event again.',
+        params: deadLetterParams,
+        answers: { 200: { description: 'It applied and is no longer parked.' } },
+        problems: { 404: ['DEAD_LETTER_NOT_FOUND'], 409: ['DEAD_LETTER_RETRY_FAILED'] },
+      },
+    },
   ],
 };

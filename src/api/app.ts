@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import pg from 'pg';
 import type { TrustProxy } from '../config';
 import { ReadModelChanges, type ReadModelChangeFeed } from '../db/readModelChanges';
@@ -12,6 +12,7 @@ import { accountRoutes } from './accounts';
 import { adminRoutes } from './admin';
 import { healthRoutes } from './health';
 import { inventoryRoutes } from './inventory';
+import { contractRoutes, openApiDocument } from './openapi';
 import { OrderGateway, type OrderActorSettings } from './orderGateway';
 import { orderRoutes } from './orders';
 import { ApiError, problemHandler } from './problem';
@@ -19,12 +20,14 @@ import { productRoutes } from './products';
 import { rateLimit, type RateLimitSettings } from './rateLimit';
 import { ReadWaits, type ReadWaitLimits } from './readConsistency';
 import { jsonBodiesOnly } from './requestContext';
-import { routerOf } from './routes';
+import { routerOf, type RouteTable } from './routes';
 import { securityHeaders } from './securityHeaders';
 
 export const BODY_LIMIT = '64kb';
 const BODY_LIMIT_BYTES = 64 * 1024;
 const JSON_TYPES = ['application/json', 'application/*+json'];
+/** The routes behind authentication, the rate limit and the body parser. */
+const GUARDED_TABLES = [orderRoutes, productRoutes, inventoryRoutes, accountRoutes, adminRoutes];
 
 export interface AppDependencies {
   db: TransactionalDb;
@@ -66,22 +69,39 @@ export function createApp(deps: AppDependencies): Express {
   };
   app.use(httpMetrics);
   app.use(securityHeaders);
-  // Probes and the Prometheus scrape first: no token, no limit (keep /metrics off the public edge: README).
+  // Probes, the Prometheus scrape and the contract first: no token, no limit (keep /metrics off the public edge: README).
   app.use(routerOf(healthRoutes, { db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
-  app.get(
-    '/metrics',
-    metricsEndpoint(() => projectionStatuses(deps.db, routeDeps.projections)),
-  );
+  const scrapeRoutes = metricsRoutes(metricsEndpoint(() => projectionStatuses(deps.db, routeDeps.projections)));
+  app.use(routerOf(scrapeRoutes, undefined));
+  app.use(routerOf(contractRoutes, { document: openApiDocument({ open: [healthRoutes, scrapeRoutes, contractRoutes], guarded: GUARDED_TABLES }) }));
   // Who is calling and how often, before any body is read; a bad token is counted, then refused.
   app.use(authenticate(deps.auth.secret));
   app.use(rateLimit(deps.auth.rateLimit));
   app.use(refuseInvalidToken);
   app.use(jsonBodiesOnly(JSON_TYPES, BODY_LIMIT_BYTES));
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));
-  for (const table of [orderRoutes, productRoutes, inventoryRoutes, accountRoutes, adminRoutes]) app.use(routerOf(table, routeDeps));
+  for (const table of GUARDED_TABLES) app.use(routerOf(table, routeDeps));
   app.use((req, _res, next) => next(new ApiError(404, 'ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`)));
   app.use(problemHandler(deps.logger));
   return app;
+}
+
+/** GET /metrics as a route table row, so the contract names it too. */
+function metricsRoutes(scrape: RequestHandler): RouteTable<undefined> {
+  return {
+    routes: [
+      {
+        method: 'get',
+        path: '/metrics',
+        handle: (req, res) => scrape(req, res, () => undefined),
+        contract: {
+          summary: 'Prometheus metrics of this API process.',
+          answers: { 200: { description: 'The Prometheus text exposition format.', mediaType: 'text/plain' } },
+          problems: {},
+        },
+      },
+    ],
+  };
 }
 
 function changesOf(db: TransactionalDb): ReadModelChangeFeed {

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { z } from 'zod';
 import type { Queryable } from '../eventstore';
 import type { Handler, RouteTable } from './routes';
 
@@ -27,7 +28,25 @@ const ready: Handler<HealthRouteDeps> = async (_req, res, deps) => {
 /** Liveness (the process answers) and readiness (Postgres, Temporal, and a worker polling our queue). */
 export const healthRoutes: RouteTable<HealthRouteDeps> = {
   routes: [
-    { method: 'get', path: '/healthz', handle: (_req, res) => res.json({ status: 'ok' }) },
-    { method: 'get', path: '/readyz', handle: ready },
+    {
+      method: 'get',
+      path: '/healthz',
+      handle: (_req, res) => res.json({ status: 'ok' }),
+      contract: {
+        summary: 'Liveness: the process answers.',
+        answers: { 200: { description: 'Alive.', body: z.object({ status: z.literal('ok') }) } },
+        problems: {},
+      },
+    },
+    {
+      method: 'get',
+      path: '/readyz',
+      handle: ready,
+      contract: {
+        summary: 'Readiness: Postgres and Temporal answer, and a worker polls the task queue.',
+        answers: { 200: { description: 'Ready.' }, 503: { description: 'Not ready; checks says what is missing.' } },
+        problems: {},
+      },
+    },
   ],
 };

@@ -25,7 +25,17 @@ const productStock: Handler<InventoryRouteDeps> = async (req, res, { db }) => {
 export const inventoryRoutes: RouteTable<InventoryRouteDeps> = {
   guard: { paths: ['/inventory'], by: adminOnly },
   routes: [
-    { method: 'get', path: '/inventory', handle: allStock },
-    { method: 'get', path: '/inventory/:productId', handle: productStock },
+    {
+      method: 'get',
+      path: '/inventory',
+      handle: allStock,
+      contract: { summary: 'Stock levels of every product.', answers: { 200: { description: 'Every stock level.' } }, problems: {} },
+    },
+    {
+      method: 'get',
+      path: '/inventory/:productId',
+      handle: productStock,
+      contract: { summary: "A product's stock level.", answers: { 200: { description: 'The stock level.' } }, problems: { 404: ['PRODUCT_NOT_FOUND'] } },
+    },
   ],
 };

@@ -11,9 +11,9 @@ import { decodeCursor, encodeCursor } from './cursor';
 import { expectedVersionOf, sendVersioned } from './etag';
 import { type CommandPayload, type OrderGateway, newCommandId } from './orderGateway';
 import { ApiError } from './problem';
-import { consistencyQuery, readAtLeast, type ReadWaits } from './readConsistency';
+import { consistencyQuery, READ_WAIT_PROBLEMS, readAtLeast, type ReadWaits } from './readConsistency';
 import { commandIdOf, idFromIdempotencyKey, pathId, prefersAsync } from './requestContext';
-import type { Handler, RouteTable } from './routes';
+import { problemsOf, type Handler, type RouteContract, type RouteTable } from './routes';
 import { parseInput } from './validation';
 import { readStream } from '../application/eventStore';
 
@@ -41,6 +41,17 @@ const customerOrdersQuery = z
     cursor: z.string().max(500).optional(),
   })
   .strict();
+
+/** The answer to an order command the actor applied. */
+const commandAcceptedAnswer = z.object({
+  orderId: z.string(),
+  commandId: z.string(),
+  version: z.number().int().min(1).describe('The order version after the command: the next If-Match.'),
+  status: z.enum(ORDER_STATUSES),
+  events: z.array(z.string()).describe('The types of the events the command recorded.'),
+});
+/** The answer to an order command queued with `Prefer: respond-async`. */
+const commandQueuedAnswer = z.object({ orderId: z.string(), commandId: z.string(), status: z.literal('pending'), statusUrl: z.string() });
 
 export interface OrderRouteDeps {
   gateway: OrderGateway;
@@ -187,40 +198,164 @@ const commandStatus: Handler<OrderRouteDeps> = async (req, res, deps) => {
   res.json({ orderId, ...outcome });
 };
 
+/** What every order command may answer besides its acceptance: the actor's refusals and Temporal's conditions. */
+const ORDER_COMMAND_PROBLEMS = {
+  400: ['INVALID_COMMAND'],
+  404: ['ORDER_NOT_FOUND'],
+  409: ['ORDER_CLOSED', 'ORDER_NOT_PENDING', 'COMMAND_FAILED'],
+  412: ['VERSION_MISMATCH'],
+  422: ['IDEMPOTENCY_KEY_REUSED'],
+  429: ['TOO_MANY_REQUESTS'],
+  503: ['COMMAND_TIMEOUT', 'ORDER_UNAVAILABLE', 'ORDER_RECOVERING', 'TEMPORAL_UNAVAILABLE'],
+} as const;
+
+/** The contract of a command sent to an order's actor: an update answered now, or a signal with `Prefer: respond-async`. */
+function orderCommand(summary: string, body: z.ZodType, problems: RouteContract['problems'] = {}): RouteContract {
+  return {
+    summary,
+    body,
+    headers: ['If-Match', 'Idempotency-Key', 'Prefer'],
+    answers: {
+      200: { description: 'The command was applied; the ETag is the order version it made.', headers: ['ETag'], body: commandAcceptedAnswer },
+      202: {
+        description: 'With Prefer: respond-async: the command was queued; Location is its status.',
+        headers: ['Location', 'Preference-Applied'],
+        body: commandQueuedAnswer,
+      },
+    },
+    problems: problemsOf(ORDER_COMMAND_PROBLEMS, problems),
+  };
+}
+
+const ORDER_READ = { 404: ['ORDER_NOT_FOUND'] } as const;
+
 /** Orders: commands go to the order's actor, reads to the order_summary model or the stream. */
 export const orderRoutes: RouteTable<OrderRouteDeps> = {
   guard: { paths: ['/orders', '/customers'], by: signedIn },
   routes: [
-    { method: 'post', path: '/orders', handle: createOrder },
-    { method: 'post', path: '/orders/:orderId/items', handle: (req, res, deps) => command(deps, req, res, 'AddItem', parseInput(addItemBody, req.body)) },
+    {
+      method: 'post',
+      path: '/orders',
+      handle: createOrder,
+      contract: {
+        summary: 'Create an order (a customer for itself; an admin names the customer). With an Idempotency-Key, a retry names the same order.',
+        body: createOrderBody,
+        headers: ['Idempotency-Key'],
+        answers: { 201: { description: 'The order was created; Location is the order.', headers: ['ETag', 'Location'], body: commandAcceptedAnswer } },
+        problems: problemsOf(ORDER_COMMAND_PROBLEMS, { 403: ['FORBIDDEN'], 409: ['ORDER_ALREADY_EXISTS'], 422: ['INVALID_CUSTOMER', 'INVALID_ADDRESS'] }),
+      },
+    },
+    {
+      method: 'post',
+      path: '/orders/:orderId/items',
+      handle: (req, res, deps) => command(deps, req, res, 'AddItem', parseInput(addItemBody, req.body)),
+      contract: orderCommand('Add a product to the cart.', addItemBody, { 422: ['INVALID_QUANTITY', 'PRODUCT_NOT_FOUND', 'ORDER_TOTAL_TOO_LARGE'] }),
+    },
     {
       method: 'patch',
       path: '/orders/:orderId/items/:productId',
       handle: (req, res, deps) =>
         command(deps, req, res, 'ChangeItemQuantity', { productId: pathId(req, 'productId'), ...parseInput(changeQuantityBody, req.body) }),
+      contract: orderCommand("Change a cart line's quantity.", changeQuantityBody, {
+        422: ['INVALID_QUANTITY', 'ITEM_NOT_IN_CART', 'PRODUCT_NOT_FOUND', 'ORDER_TOTAL_TOO_LARGE'],
+      }),
     },
     {
       method: 'delete',
       path: '/orders/:orderId/items/:productId',
       handle: (req, res, deps) => command(deps, req, res, 'RemoveItem', { productId: pathId(req, 'productId'), ...parseInput(emptyBody, req.body) }),
+      contract: orderCommand('Remove a line from the cart.', emptyBody, { 422: ['ITEM_NOT_IN_CART'] }),
     },
     {
       method: 'put',
       path: '/orders/:orderId/shipping-address',
       handle: (req, res, deps) => command(deps, req, res, 'ChangeShippingAddress', { address: parseInput(addressSchema, req.body) }),
+      contract: orderCommand('Set the shipping address.', addressSchema, { 422: ['INVALID_ADDRESS'] }),
     },
-    { method: 'post', path: '/orders/:orderId/checkout', handle: checkout },
-    { method: 'post', path: '/orders/:orderId/cancel', handle: (req, res, deps) => command(deps, req, res, 'CancelOrder', parseInput(cancelBody, req.body)) },
+    {
+      method: 'post',
+      path: '/orders/:orderId/checkout',
+      handle: checkout,
+      contract: {
+        ...orderCommand('Place the order, which starts the checkout saga.', checkoutBody, {
+          409: ['PRICES_CHANGED'],
+          422: ['CART_EMPTY', 'SHIPPING_ADDRESS_MISSING', 'PRODUCT_NOT_FOUND', 'ORDER_TOTAL_TOO_LARGE'],
+        }),
+        query: checkoutQuery,
+        answers: {
+          200: { description: 'With ?wait=true: the order as the checkout left it (confirmed or cancelled).', headers: ['ETag'] },
+          202: {
+            description: 'The order was placed and its checkout runs (or, with Prefer: respond-async, the command was queued; Location is its status).',
+            headers: ['ETag', 'Location', 'Preference-Applied'],
+            body: z.union([commandAcceptedAnswer, commandQueuedAnswer]),
+          },
+        },
+      },
+    },
+    {
+      method: 'post',
+      path: '/orders/:orderId/cancel',
+      handle: (req, res, deps) => command(deps, req, res, 'CancelOrder', parseInput(cancelBody, req.body)),
+      contract: orderCommand('Cancel the order; a confirmed one is refunded and restocked first.', cancelBody, {
+        409: ['COMPENSATION_REQUIRED'],
+        422: ['CANCELLATION_REASON_REQUIRED'],
+      }),
+    },
     {
       method: 'post',
       path: '/orders/:orderId/ship',
       guard: adminOnly,
       handle: (req, res, deps) => command(deps, req, res, 'MarkShipped', parseInput(emptyBody, req.body)),
+      contract: orderCommand('Mark a confirmed order shipped.', emptyBody, { 409: ['ORDER_NOT_CONFIRMED'] }),
     },
-    { method: 'get', path: '/orders/:orderId', handle: getOrder },
-    { method: 'get', path: '/customers/:customerId/orders', handle: customerOrders },
-    { method: 'get', path: '/orders/:orderId/events', handle: orderEvents },
-    { method: 'get', path: '/orders/:orderId/state', handle: orderAtVersion },
-    { method: 'get', path: '/orders/:orderId/commands/:commandId', handle: commandStatus },
+    {
+      method: 'get',
+      path: '/orders/:orderId',
+      handle: getOrder,
+      contract: {
+        summary: 'The order, from the read model (?minVersion waits for it) or, with ?consistency=strong, from its actor.',
+        query: consistencyQuery,
+        answers: { 200: { description: 'The order; the ETag is its version.', headers: ['ETag'] } },
+        problems: problemsOf(ORDER_READ, READ_WAIT_PROBLEMS),
+      },
+    },
+    {
+      method: 'get',
+      path: '/customers/:customerId/orders',
+      handle: customerOrders,
+      contract: {
+        summary: "A customer's orders, newest first, a page at a time.",
+        query: customerOrdersQuery,
+        answers: { 200: { description: 'One page; nextCursor is null on the last.' } },
+        problems: { 400: ['INVALID_CURSOR'], 404: ['CUSTOMER_NOT_FOUND'] },
+      },
+    },
+    {
+      method: 'get',
+      path: '/orders/:orderId/events',
+      handle: orderEvents,
+      contract: { summary: "The order's event stream.", answers: { 200: { description: 'Every event, oldest first.' } }, problems: ORDER_READ },
+    },
+    {
+      method: 'get',
+      path: '/orders/:orderId/state',
+      handle: orderAtVersion,
+      contract: {
+        summary: 'The order as it was at a version.',
+        query: versionQuery,
+        answers: { 200: { description: 'The order at that version.' } },
+        problems: { 404: ['ORDER_NOT_FOUND', 'VERSION_NOT_FOUND'] },
+      },
+    },
+    {
+      method: 'get',
+      path: '/orders/:orderId/commands/:commandId',
+      handle: commandStatus,
+      contract: {
+        summary: 'What became of a command (one sent with Prefer: respond-async, or any by its Idempotency-Key).',
+        answers: { 200: { description: "The command's outcome: pending, accepted or rejected." } },
+        problems: { 404: ['ORDER_NOT_FOUND', 'COMMAND_NOT_FOUND'] },
+      },
+    },
   ],
 };

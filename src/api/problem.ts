@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { DomainError } from '../domain/decider';
@@ -18,12 +19,90 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Every stable problem `code` the API answers with, and its title: a short summary of the problem
+ * type that stays the same whatever the instance (RFC 9457 §3.1.3). The contract lists them all.
+ */
+export const PROBLEM_TITLES = {
+  ACCOUNT_NOT_FOUND: 'Account not found',
+  BAD_REQUEST: 'Request not readable',
+  CANCELLATION_REASON_REQUIRED: 'Cancellation reason required',
+  CART_EMPTY: 'Cart is empty',
+  CLIENT_CLOSED_REQUEST: 'Client closed the request',
+  COMMAND_FAILED: 'Command failed',
+  COMMAND_NOT_FOUND: 'Command not found',
+  COMMAND_TIMEOUT: 'Order did not answer in time',
+  COMPENSATION_REQUIRED: 'Compensation required first',
+  CONCURRENT_UPDATE: 'Concurrent update',
+  CUSTOMER_NOT_FOUND: 'Customer not found',
+  DATABASE_UNAVAILABLE: 'Database unavailable',
+  DEAD_LETTER_NOT_FOUND: 'Dead letter not found',
+  DEAD_LETTER_RETRY_FAILED: 'Dead letter retry failed',
+  FORBIDDEN: 'Forbidden for this caller',
+  IDEMPOTENCY_KEY_REUSED: 'Idempotency-Key reused for another request',
+  INSUFFICIENT_FUNDS: 'Insufficient funds',
+  INTERNAL_ERROR: 'Internal error',
+  INVALID_ADDRESS: 'Invalid address',
+  INVALID_AMOUNT: 'Invalid amount',
+  INVALID_COMMAND: 'Invalid command',
+  INVALID_CURSOR: 'Invalid cursor',
+  INVALID_CUSTOMER: 'Invalid customer',
+  INVALID_ID: 'Invalid id in the path',
+  INVALID_IDEMPOTENCY_KEY: 'Invalid Idempotency-Key',
+  INVALID_IF_MATCH: 'Invalid If-Match',
+  INVALID_NAME: 'Invalid product name',
+  INVALID_PRICE: 'Invalid price',
+  INVALID_QUANTITY: 'Invalid quantity',
+  INVALID_TOKEN: 'Invalid bearer token',
+  ITEM_NOT_IN_CART: 'Item not in the cart',
+  MALFORMED_JSON: 'Malformed JSON',
+  ORDER_ALREADY_EXISTS: 'Order already exists',
+  ORDER_CLOSED: 'Order is closed',
+  ORDER_NOT_CONFIRMED: 'Order not confirmed',
+  ORDER_NOT_FOUND: 'Order not found',
+  ORDER_NOT_PENDING: 'Order not pending',
+  ORDER_RECOVERING: 'Order recovering',
+  ORDER_TOTAL_TOO_LARGE: 'Order total too large',
+  ORDER_UNAVAILABLE: 'Order unavailable',
+  PAYLOAD_TOO_LARGE: 'Payload too large',
+  PRICES_CHANGED: 'Prices changed',
+  PRODUCT_ALREADY_EXISTS: 'Product already exists',
+  PRODUCT_NOT_FOUND: 'Product not found',
+  RATE_LIMITED: 'Rate limited',
+  READ_MODEL_BEHIND: 'Read model behind',
+  READ_WAITS_EXHAUSTED: 'Read waits exhausted',
+  ROUTE_NOT_FOUND: 'Route not found',
+  SHIPPING_ADDRESS_MISSING: 'Shipping address missing',
+  TEMPORAL_UNAVAILABLE: 'Workflow service unavailable',
+  TOO_MANY_READ_WAITS: 'Too many read waits',
+  TOO_MANY_REQUESTS: 'Too many requests for this order',
+  UNAUTHENTICATED: 'Bearer token required',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  VALIDATION_FAILED: 'Validation failed',
+  VERSION_MISMATCH: 'Version mismatch',
+  VERSION_NOT_FOUND: 'Version not found',
+} as const satisfies Record<string, string>;
+
+export type ProblemCode = keyof typeof PROBLEM_TITLES;
+
+export const isProblemCode = (code: string): code is ProblemCode => Object.hasOwn(PROBLEM_TITLES, code);
+
+/**
+ * The `type` URI of a code: a tag URI (RFC 4151), which RFC 9457 §3.1.1 suggests for types that
+ * are not meant to be dereferenced; GET /openapi.json documents each one.
+ */
+export const problemTypeOf = (code: ProblemCode): string => `tag:order-actors,2026:problem:${code}`;
+
 export function sendProblem(res: Response, error: ApiError): void {
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  // A code not in the catalog (a new domain rule) is still answered: as about:blank, whose title is the status phrase.
+  const { type, title } = isProblemCode(error.code)
+    ? { type: problemTypeOf(error.code), title: PROBLEM_TITLES[error.code] }
+    : { type: 'about:blank', title: STATUS_CODES[error.status] ?? 'Error' };
   res
     .status(error.status)
     .type('application/problem+json')
-    .json({ type: `about:blank`, title: error.code, status: error.status, code: error.code, detail: error.message, ...error.extra });
+    .json({ type, title, status: error.status, code: error.code, detail: error.message, ...error.extra });
 }
 
 /** The status of each kind of refusal, whether a decider threw it here or an order actor answered it. */

@@ -11,7 +11,7 @@ import { CATALOG, listCatalog, productView, readCatalogEntry } from '../projecti
 import { readAllStock, readStock, stockLevel } from '../projections/inventory';
 import { adminOnly } from './access';
 import { ApiError } from './problem';
-import { consistencyQuery, readAtLeast, type ReadWaits } from './readConsistency';
+import { consistencyQuery, READ_WAIT_PROBLEMS, readAtLeast, type ReadWaits } from './readConsistency';
 import { commandIdOf, idFromIdempotencyKey, pathId } from './requestContext';
 import type { Handler, RouteTable } from './routes';
 import { parseInput } from './validation';
@@ -119,10 +119,61 @@ const restock: Handler<ProductRouteDeps> = async (req, res, { db }) => {
 /** The catalog: reading it is public; changing it and its stock is for admins. */
 export const productRoutes: RouteTable<ProductRouteDeps> = {
   routes: [
-    { method: 'post', path: '/products', guard: adminOnly, handle: createProduct },
-    { method: 'patch', path: '/products/:productId', guard: adminOnly, handle: changeProduct },
-    { method: 'get', path: '/products/:productId', handle: getProduct },
-    { method: 'get', path: '/products', handle: listProducts },
-    { method: 'post', path: '/products/:productId/stock', guard: adminOnly, handle: restock },
+    {
+      method: 'post',
+      path: '/products',
+      guard: adminOnly,
+      handle: createProduct,
+      contract: {
+        summary: 'Add a product to the catalog. With an Idempotency-Key, a retry names the same product.',
+        body: createProductBody,
+        headers: ['Idempotency-Key'],
+        answers: { 201: { description: 'The product; Location is its address.', headers: ['Location'] } },
+        problems: { 409: ['PRODUCT_ALREADY_EXISTS', 'CONCURRENT_UPDATE'], 422: ['INVALID_NAME', 'INVALID_PRICE'] },
+      },
+    },
+    {
+      method: 'patch',
+      path: '/products/:productId',
+      guard: adminOnly,
+      handle: changeProduct,
+      contract: {
+        summary: 'Rename or reprice a product, in one change.',
+        body: patchProductBody,
+        headers: ['Idempotency-Key'],
+        answers: { 200: { description: 'The product as changed.' } },
+        problems: { 404: ['PRODUCT_NOT_FOUND'], 409: ['CONCURRENT_UPDATE'], 422: ['INVALID_NAME', 'INVALID_PRICE'] },
+      },
+    },
+    {
+      method: 'get',
+      path: '/products/:productId',
+      handle: getProduct,
+      contract: {
+        summary: 'A product, from the catalog model (?minVersion / ?minStockVersion wait for it) or, with ?consistency=strong, its stream.',
+        query: productQuery,
+        answers: { 200: { description: 'The product and its stock.' } },
+        problems: { ...READ_WAIT_PROBLEMS, 404: ['PRODUCT_NOT_FOUND'] },
+      },
+    },
+    {
+      method: 'get',
+      path: '/products',
+      handle: listProducts,
+      contract: { summary: 'The catalog.', query: listQuery, answers: { 200: { description: 'Every product and its stock.' } }, problems: {} },
+    },
+    {
+      method: 'post',
+      path: '/products/:productId/stock',
+      guard: adminOnly,
+      handle: restock,
+      contract: {
+        summary: 'Add stock to a product. An Idempotency-Key makes a retry count once.',
+        body: restockBody,
+        headers: ['Idempotency-Key'],
+        answers: { 200: { description: 'The stock level after the restock.' } },
+        problems: { 404: ['PRODUCT_NOT_FOUND'], 409: ['CONCURRENT_UPDATE'], 422: ['INVALID_QUANTITY'] },
+      },
+    },
   ],
 };

@@ -16,6 +16,14 @@ export const consistencyQuery = z
   })
   .strict();
 
+/** What a read with `?minVersion=` may answer besides its row, for the route contracts. */
+export const READ_WAIT_PROBLEMS = {
+  429: ['TOO_MANY_READ_WAITS'],
+  499: ['CLIENT_CLOSED_REQUEST'],
+  503: ['READ_WAITS_EXHAUSTED'],
+  504: ['READ_MODEL_BEHIND'],
+} as const;
+
 export interface ReadWaitLimits {
   /** Reads waiting at once in this process; one more is 503 READ_WAITS_EXHAUSTED. */
   maxWaiting: number;

@@ -1,7 +1,54 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { z } from 'zod';
+import type { ProblemCode } from './problem';
 
 /** Answers one request with what its router was given (`deps`); what it returns is ignored, what it throws goes to the problem handler. */
 export type Handler<D> = (req: Request, res: Response, deps: D) => unknown;
+
+/** Request headers a route reads; the contract (openapi.ts) says what each means. */
+export type RequestHeader = 'If-Match' | 'Idempotency-Key' | 'Prefer';
+/** Answer headers a route may set. */
+export type AnswerHeader = 'ETag' | 'Location' | 'Preference-Applied';
+
+/** One successful answer of a route. */
+export interface Answer {
+  description: string;
+  /** The JSON body's schema, where one is written; otherwise the contract says only "an object". */
+  body?: z.ZodType;
+  /** A body that is not JSON (a text exposition, say): its media type; the contract then calls it a string. */
+  mediaType?: string;
+  headers?: readonly AnswerHeader[];
+}
+
+/**
+ * What a route accepts and answers, for the OpenAPI contract. The schemas are the ones its handler
+ * parses with, so the contract and the validation cannot differ.
+ */
+export interface RouteContract {
+  summary: string;
+  /** Path parameters; by default each `:name` in the path is an id (`idSchema`). */
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  headers?: readonly RequestHeader[];
+  answers: Readonly<Partial<Record<number, Answer>>>;
+  /** The problem `code`s this route itself answers with, by status; guards and the app's middleware add theirs. */
+  problems: Readonly<Partial<Record<number, readonly ProblemCode[]>>>;
+}
+
+type Problems = RouteContract['problems'];
+
+/** The union of several routes' problem lists, each code once. */
+export function problemsOf(...lists: Problems[]): Problems {
+  const merged: Partial<Record<number, ProblemCode[]>> = {};
+  for (const list of lists) {
+    for (const [status, codes] of Object.entries(list)) {
+      const into = (merged[Number(status)] ??= []);
+      for (const code of codes ?? []) if (!into.includes(code)) into.push(code);
+    }
+  }
+  return merged;
+}
 
 /** One row of a route table; `guard` runs before `handle`, after its table's guard. */
 export interface Route<D> {
@@ -9,6 +56,7 @@ export interface Route<D> {
   path: string;
   guard?: RequestHandler;
   handle: Handler<D>;
+  contract: RouteContract;
 }
 
 /**
