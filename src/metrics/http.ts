@@ -39,14 +39,38 @@ export interface ProjectionLag {
  * are read from Postgres at scrape time (`projectionLags`), so any API instance reports them,
  * wherever the projector runs.
  */
-export function metricsEndpoint(projectionLags: () => Promise<readonly ProjectionLag[]>): RequestHandler {
+export function metricsEndpoint(projectionLags: () => Promise<readonly ProjectionLag[]>, reuseForMs = LAG_READING_REUSE_MS): RequestHandler {
+  const readLags = reusedFor(reuseForMs, projectionLags);
   return async (_req, res) => {
-    for (const { name, lag, parkedEvents } of await projectionLags()) {
+    for (const { name, lag, parkedEvents } of await readLags()) {
       projectionLagEvents.set({ projection: name }, lag.events);
       projectionLagSeconds.set({ projection: name }, lag.ms / 1000);
       projectionDeadLetters.set({ projection: name }, parkedEvents);
     }
     res.type(registry.contentType).send(await registry.metrics());
+  };
+}
+
+/**
+ * How long one reading of the projections' lag answers scrapes. `/metrics` needs no token, and a
+ * reading costs a few queries per projection (a count over the lag): a client scraping in a loop
+ * must not turn into that many queries.
+ */
+export const LAG_READING_REUSE_MS = 5_000;
+
+/** `read`, shared by concurrent callers and reused for `ms` after it resolves; a failed reading is not kept. */
+function reusedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+  let reading: { value: Promise<T>; until: number } | undefined;
+  return () => {
+    if (reading && Date.now() < reading.until) return reading.value;
+    const value = read();
+    const current = { value, until: Infinity };
+    reading = current;
+    value.then(
+      () => (current.until = Date.now() + ms),
+      () => (reading = reading === current ? undefined : reading),
+    );
+    return value;
   };
 }
 
