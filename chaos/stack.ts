@@ -12,7 +12,7 @@ import { ensureTemporalCli } from '../src/devstack/temporalCli';
 import { throwawayDataDir } from '../src/devstack/throwawayDataDir';
 import { writeWorkflowBundle } from '../src/worker';
 import { orderSearchAttributes } from '../src/workflows/searchAttributes';
-import { SupervisedProcess, type UnexpectedExit } from './childProcess';
+import { SupervisedProcess, type UnexpectedExit } from '../src/devstack/supervisedProcess';
 
 const ROOT = path.resolve(__dirname, '..');
 const NAMESPACE = 'default';

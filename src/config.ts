@@ -130,3 +130,6 @@ export function temporalTelemetry(config: Config) {
     },
   };
 }
+
+/** Every environment variable the app reads, for checks that deployment files name only these. */
+export const configVariableNames: readonly string[] = Object.keys(envSchema.shape);

@@ -7,14 +7,11 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app';
-import { signToken } from '../auth/tokens';
 import { apiSettings, loadConfig } from '../config';
-import { devAuthSecret } from '../devstack/devAuth';
+import { devAuthSecret, devTokenLines } from '../devstack/devAuth';
 import { startLocalWorker } from '../devstack/localWorker';
 import { createLogger } from '../logger';
 import { connectClient } from '../temporal';
-
-const DEV_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -56,10 +53,7 @@ async function main(): Promise<void> {
   // Only the embedded server's URL: a configured DATABASE_URL may carry real credentials.
   if (!config.DATABASE_URL) say(`  Postgres:        ${stack.databaseUrl} (embedded)`);
   say(`  Started here:    ${stack.started.join(', ') || 'nothing (using DATABASE_URL and TEMPORAL_ADDRESS)'}`);
-  // Development only: ready-made tokens (30 days) so the API can be tried at once; `npm run token` makes more.
-  say('Tokens (Authorization: Bearer …), valid 30 days:');
-  say(`  ADMIN_TOKEN=${signToken(secret, { sub: 'admin', role: 'admin' }, DEV_TOKEN_TTL_SECONDS)}`);
-  say(`  ALICE_TOKEN=${signToken(secret, { sub: 'alice', role: 'customer' }, DEV_TOKEN_TTL_SECONDS)}`);
+  for (const line of devTokenLines(secret)) say(line);
   say('Press Ctrl-C to stop.');
 
   let stopping = false;

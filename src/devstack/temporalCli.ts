@@ -1,7 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
+import { findGo, goBinCacheDir, goInstall, isExecutable, onPath } from './goInstall';
 
 /**
  * Finds the Temporal CLI (which carries the dev server), building it from source when absent.
@@ -19,24 +17,7 @@ export type CliLocation =
   | { kind: 'sdk-download' };
 
 export function cliCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
-  return path.join(base, 'order-actors', `temporal-${TEMPORAL_CLI_VERSION.slice(1)}`);
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(binary: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, binary))) return path.join(dir, binary);
-  }
-  return undefined;
+  return goBinCacheDir(`temporal-${TEMPORAL_CLI_VERSION.slice(1)}`, env);
 }
 
 /** The binary we can use without building anything, if any. */
@@ -58,35 +39,9 @@ const WAYS_OUT =
   'Ways out: install the Temporal CLI and put `temporal` on PATH (or set TEMPORAL_CLI_PATH), ' +
   'point TEMPORAL_ADDRESS at a running Temporal server, or run the production shape with `docker compose up`.';
 
-/** Runs `go install` into the cache, streaming Go's progress; resolves with the binary's path. */
 async function buildWithGo(go: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
   const dir = cliCacheDir(env);
-  mkdirSync(dir, { recursive: true });
-  // Report the machine's module settings instead of overriding them: checksum verification stays as configured.
-  const settings = execFileSync(go, ['env', 'GOPROXY', 'GOSUMDB', 'GOFLAGS'], { encoding: 'utf8' }).trim().split('\n');
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${dir} (first time only, takes a few minutes)`);
-  log(`Go module settings: GOPROXY=${settings[0]} GOSUMDB=${settings[1]} GOFLAGS=${settings[2] || '(none)'}`);
-  const started = Date.now();
-  const ticker = setInterval(() => log(`  still building... ${Math.round((Date.now() - started) / 1000)}s`), 15_000);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(go, ['install', `${GO_PACKAGE}@${TEMPORAL_CLI_VERSION}`], {
-        env: { ...env, GOBIN: dir },
-        stdio: ['ignore', 'inherit', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        const text = chunk.toString();
-        stderr += text;
-        for (const line of text.split('\n')) if (line.trim()) log(`  ${line.trim()}`);
-      });
-      child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`go install failed (exit ${code}): ${stderr.slice(-2000)}`))));
-    });
-  } finally {
-    clearInterval(ticker);
-  }
-  log(`Built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)}s`);
+  await goInstall({ go, packages: [`${GO_PACKAGE}@${TEMPORAL_CLI_VERSION}`], dir, what: `the Temporal CLI ${TEMPORAL_CLI_VERSION}`, env, log });
   return path.join(dir, 'temporal');
 }
 
@@ -101,7 +56,7 @@ export async function ensureTemporalCli(
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const found = findTemporalCli(env);
   if (found) return found;
-  const go = onPath('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  const go = findGo(env);
   if (go) {
     try {
       return { kind: 'path', path: await buildWithGo(go, env, log), source: 'built' };

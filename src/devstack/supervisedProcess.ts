@@ -8,6 +8,8 @@ export interface ProcessSpec {
   cwd: string;
   /** stdout and stderr are appended here, across restarts. */
   logFile: string;
+  /** Told of each exit nobody asked for, before the restart. */
+  onUnexpectedExit?: (exit: UnexpectedExit) => void;
 }
 
 export interface UnexpectedExit {
@@ -20,7 +22,7 @@ export interface UnexpectedExit {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * One service of the chaos stack as a child process, started again with the same command after
+ * One service of the chaos stack or the local cluster as a child process, started again with the same command after
  * a fault. Like a container orchestrator, it restarts a process that exits on its own (after 1 s)
  * and records that exit: a crash nobody injected is a finding.
  */
@@ -55,7 +57,9 @@ export class SupervisedProcess {
         child.once('exit', (code, signal) => {
           resolve();
           if (this.wanted && this.child === child) {
-            this.unexpectedExits.push({ name: this.name, at: Date.now(), code, signal });
+            const exit = { name: this.name, at: Date.now(), code, signal };
+            this.unexpectedExits.push(exit);
+            this.spec.onUnexpectedExit?.(exit);
             setTimeout(() => this.wanted && !this.running && this.start(), 1000);
           }
         }),
