@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
@@ -62,6 +63,7 @@ async function waitForReady(url: string, timeoutMs: number): Promise<void> {
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const { dataDir, log } = options;
   const logDir = path.join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
   const started: string[] = [];
   const stop = async () => {

@@ -2,8 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Connection } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
+import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import pg from 'pg';
@@ -12,6 +11,8 @@ import { SupervisedProcess, type UnexpectedExit } from './supervisedProcess';
 import { ensureTemporalServerBinaries, type TemporalServerBinaries } from './temporalServerBinaries';
 
 const run = promisify(execFile);
+/** gRPC status NOT_FOUND; @grpc/grpc-js, which names it, is not a dependency of ours. */
+const GRPC_NOT_FOUND = 5;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The server's four roles, each its own process here, so each can be scaled, killed and watched on its own. */
@@ -43,14 +44,8 @@ export const CLUSTER_DYNAMIC_CONFIG: Record<string, unknown> = {
 /** How long a closed order's history stays in Temporal (docker-compose.yml sets the same). */
 export const NAMESPACE_RETENTION_HOURS = 72;
 
-export interface TemporalClusterPorts {
-  frontend: number;
-  frontendHttp: number;
-  history: number;
-  matching: number;
-  worker: number;
-  ui: number;
-}
+/** gRPC and membership (ringpop) port of each service, the frontend's HTTP API, and the Web UI. */
+export type TemporalClusterPorts = Record<TemporalService, { grpc: number; membership: number }> & { frontendHttp: number; ui: number };
 
 export interface PostgresServer {
   host: string;
@@ -68,13 +63,14 @@ export interface TemporalCluster {
   stop(): Promise<void>;
 }
 
-/** Every port the cluster listens on: gRPC per role, membership 1000 below each, the frontend's HTTP API, the UI. */
+/** Temporal's own default layout from a frontend port: the others beside it, membership 1000 below each gRPC port. */
 export function clusterPorts(base: { frontend: number; ui: number }): TemporalClusterPorts {
+  const service = (grpc: number) => ({ grpc, membership: grpc - 1000 });
   return {
-    frontend: base.frontend,
-    history: base.frontend + 1,
-    matching: base.frontend + 2,
-    worker: base.frontend + 6,
+    frontend: service(base.frontend),
+    history: service(base.frontend + 1),
+    matching: service(base.frontend + 2),
+    worker: service(base.frontend + 6),
     frontendHttp: base.frontend + 10,
     ui: base.ui,
   };
@@ -95,22 +91,11 @@ async function prepareDatabases(binaries: TemporalServerBinaries, server: Postgr
   await admin.connect();
   try {
     for (const db of TEMPORAL_DATABASES) {
+      // The password goes in the environment, not the arguments, which any local user can list.
       const tool = (...args: string[]) =>
-        run(binaries.sqlTool, [
-          '--plugin',
-          'postgres12',
-          '--ep',
-          server.host,
-          '--port',
-          String(server.port),
-          '--user',
-          server.user,
-          '--password',
-          server.password,
-          '--db',
-          db.name,
-          ...args,
-        ]);
+        run(binaries.sqlTool, ['--plugin', 'postgres12', '--ep', server.host, '--port', String(server.port), '--user', server.user, '--db', db.name, ...args], {
+          env: { ...process.env, SQL_PASSWORD: server.password },
+        });
       const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db.name]);
       if (!rowCount) {
         log(`Creating the ${db.name} database`);
@@ -139,7 +124,9 @@ function serverConfig(server: PostgresServer, ports: TemporalClusterPorts): obje
       maxConnLifetime: '1h',
     },
   });
-  const rpc = (grpcPort: number, extra: object = {}) => ({ rpc: { grpcPort, membershipPort: grpcPort - 1000, bindOnLocalHost: true, ...extra } });
+  const rpc = (service: TemporalService, extra: object = {}) => ({
+    rpc: { grpcPort: ports[service].grpc, membershipPort: ports[service].membership, bindOnLocalHost: true, ...extra },
+  });
   return {
     log: { stdout: true, level: 'warn' },
     persistence: {
@@ -150,17 +137,17 @@ function serverConfig(server: PostgresServer, ports: TemporalClusterPorts): obje
     },
     global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
     services: {
-      frontend: rpc(ports.frontend, { httpPort: ports.frontendHttp }),
-      history: rpc(ports.history),
-      matching: rpc(ports.matching),
-      worker: rpc(ports.worker),
+      frontend: rpc('frontend', { httpPort: ports.frontendHttp }),
+      history: rpc('history'),
+      matching: rpc('matching'),
+      worker: rpc('worker'),
     },
     clusterMetadata: {
       enableGlobalNamespace: false,
       failoverVersionIncrement: 10,
       masterClusterName: 'active',
       currentClusterName: 'active',
-      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `127.0.0.1:${ports.frontend}` } },
+      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `127.0.0.1:${ports.frontend.grpc}` } },
     },
     dcRedirectionPolicy: { policy: 'noop' },
     dynamicConfigClient: { filepath: 'config/dynamicconfig.yaml', pollInterval: '10s' },
@@ -174,7 +161,7 @@ function dynamicConfigFile(): object {
 
 function uiConfig(ports: TemporalClusterPorts, namespace: string): object {
   return {
-    temporalGrpcAddress: `127.0.0.1:${ports.frontend}`,
+    temporalGrpcAddress: `127.0.0.1:${ports.frontend.grpc}`,
     host: '127.0.0.1',
     port: ports.ui,
     publicPath: '',
@@ -183,6 +170,17 @@ function uiConfig(ports: TemporalClusterPorts, namespace: string): object {
     cors: { allowOrigins: [`http://127.0.0.1:${ports.ui}`], cookieInsecure: true },
     auth: { enabled: false },
   };
+}
+
+async function retryWhileNotFound<T>(call: () => Promise<T>, deadline: number): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isGrpcServiceError(err) || Number(err.code) !== GRPC_NOT_FOUND || Date.now() > deadline) throw err;
+      await sleep(500);
+    }
+  }
 }
 
 /** Waits for the frontend, then registers the namespace and the orders' search attributes if missing. */
@@ -207,17 +205,13 @@ async function registerNamespace(address: string, namespace: string, log: (line:
       log(`Registering namespace ${namespace}`);
       await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${NAMESPACE_RETENTION_HOURS} hours`) });
     }
-    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+    // A new namespace reaches the other services' caches a few seconds after it is registered.
+    const { customAttributes } = await retryWhileNotFound(() => connection.operatorService.listSearchAttributes({ namespace }), deadline);
     const missing = orderSearchAttributes.filter((a) => !(a.name in customAttributes));
     if (missing.length > 0) {
       log(`Registering search attributes ${missing.map((a) => a.name).join(', ')}`);
-      const searchAttributes = Object.fromEntries(
-        missing.map((a) => [
-          a.name,
-          temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${TypedSearchAttributes.toMetadataType(a.type)}` as 'INDEXED_VALUE_TYPE_KEYWORD'],
-        ]),
-      );
-      await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+      const searchAttributes = Object.fromEntries(missing.map((a) => [a.name, temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${a.type}`]]));
+      await retryWhileNotFound(() => connection.operatorService.addSearchAttributes({ namespace, searchAttributes }), deadline);
     }
   } finally {
     await connection.close();
@@ -283,7 +277,7 @@ export async function startTemporalCluster(options: {
   try {
     log(`Starting the Temporal services (${TEMPORAL_SERVICES.join(', ')}); logs in ${logDir}`);
     for (const service of TEMPORAL_SERVICES) services[service].start();
-    const address = `127.0.0.1:${ports.frontend}`;
+    const address = `127.0.0.1:${ports.frontend.grpc}`;
     await registerNamespace(address, options.namespace, log);
     ui.start();
     return { address, uiUrl: `http://127.0.0.1:${ports.ui}`, services, ui, logDir, stop };

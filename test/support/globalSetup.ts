@@ -3,6 +3,7 @@ import { startLocalWorker, type LocalWorker } from '../../src/devstack/localWork
 import { writeWorkflowBundle } from '../../src/worker';
 import { throwawayDataDir } from '../../src/devstack/throwawayDataDir';
 import { DevStackUnavailable } from '../../src/devstack/devStackUnavailable';
+import { ensureTemporalServerBinaries } from '../../src/devstack/temporalServerBinaries';
 
 export const SHARED_TASK_QUEUE = 'orders-test';
 
@@ -17,6 +18,8 @@ export default async function globalSetup(): Promise<void> {
   const dataDir = throwawayDataDir('test');
 
   const bundlePath = await writeWorkflowBundle(dataDir);
+  // The cluster test's Temporal server, built once per machine like the CLI (minutes the first time).
+  await ensureTemporalServerBinaries({ log });
 
   const local = await startLocalWorker({
     dataDir,
