@@ -267,14 +267,7 @@ export class Projector {
         await this.takeLocks();
         const mine = this.projections.filter((p) => this.held.has(p.name));
         const backlog = mine.length > 0 ? await this.backlog(mine) : 'none';
-        let passed = 0;
-        if (backlog === 'ready') {
-          for (const projection of mine) {
-            // A lock lost meanwhile: the new holder goes on from the checkpoint (a batch here would lose its race).
-            if (this.stopped || !this.held.has(projection.name)) break;
-            passed += await this.batch(projection);
-          }
-        }
+        const passed = backlog === 'ready' ? await this.batches(mine) : 0;
         failures = 0;
         if (backlog !== 'none') this.activeAt = Date.now();
         if (passed === 0 && !this.stopped) {
@@ -288,6 +281,18 @@ export class Projector {
         if (!this.stopped) await this.alarm.sleep(Math.min(50 * 2 ** failures, 2000));
       }
     }
+  }
+
+  /**
+   * One batch of each projection, side by side on their own connections: they share nothing but
+   * the events they read, so one projection's commit does not wait for the others' (each waits
+   * for its WAL flush). All settle before the next round, so a projection never runs two batches.
+   */
+  private async batches(projections: readonly Projection[]): Promise<number> {
+    const results = await Promise.allSettled(projections.map((projection) => this.batch(projection)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
   }
 
   private batch(projection: Projection): Promise<number> {

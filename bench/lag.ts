@@ -1,0 +1,113 @@
+/**
+ * Section `lag`: the live projector's lag, from an append's return to the commit of the order
+ * summary batch that applied it (when the projector's NOTIFY wakes a `?minVersion` read). Two
+ * cases: c closed-loop writers, each appending one OrderCreated to a new order and waiting for it
+ * to show before the next; and one writer that appends after the projector has gone quiet, so each
+ * event is found through the append's notification rather than an active poll.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Pool } from '../src/db/pool';
+import { ReadModelChanges } from '../src/db/readModelChanges';
+import { ORDER_STREAM_TYPE, orderStreamId } from '../src/domain/order';
+import { appendToStream } from '../src/eventstore';
+import { allProjections, projectionStatuses } from '../src/projections';
+import { ORDER_SUMMARY } from '../src/projections/orderSummary';
+import { cfg, ev, overBudget, pct, progress, summary, warmPool, type BenchResults } from './support';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const SHOW_TIMEOUT_MS = 30_000;
+
+/** The backlog of earlier sections (append, fold) is not this section's lag: wait until every projection has caught up. */
+async function caughtUp(pool: Pool): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while ((await projectionStatuses(pool, allProjections)).some((s) => s.lag.events > 0)) {
+    if (Date.now() > deadline) throw new Error('the projections did not catch up with the earlier sections within 120 s');
+    await sleep(200);
+  }
+}
+
+export async function benchLag(out: BenchResults, pool: Pool, url: string): Promise<void> {
+  await caughtUp(pool);
+  const feed = ReadModelChanges.forPool(pool);
+  await feed.listen();
+  const appendPool = await warmPool(url, cfg.lagConcurrency);
+  /** Appends one order's first event; resolves with [append ms, lag ms] once the order summary has committed it. */
+  const appendAndWait = async (): Promise<[number, number]> => {
+    const orderId = `bench-lag-${randomUUID()}`;
+    const streamId = orderStreamId(orderId);
+    let shownAt = 0;
+    let shown!: () => void;
+    const showing = new Promise<void>((resolve) => (shown = resolve));
+    // Subscribed before the append, so a batch that commits while the append returns is not missed.
+    const unsubscribe = feed.subscribe(ORDER_SUMMARY, [streamId], () => {
+      shownAt ||= performance.now();
+      shown();
+    });
+    try {
+      const started = performance.now();
+      await appendToStream(appendPool, streamId, ORDER_STREAM_TYPE, 'no_stream', [
+        ev(ORDER_STREAM_TYPE, 'OrderCreated', { orderId, customerId: 'bench-lag', shippingAddress: null }),
+      ]);
+      const appended = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([showing, new Promise<void>((resolve) => (timer = setTimeout(resolve, SHOW_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      if (shownAt === 0) throw new Error(`order ${orderId} did not show in the order summary within ${SHOW_TIMEOUT_MS} ms`);
+      return [appended - started, Math.max(0, shownAt - appended)];
+    } finally {
+      unsubscribe();
+    }
+  };
+  try {
+    const c = cfg.lagConcurrency;
+    const lags: number[] = [];
+    const appends: number[] = [];
+    const until = Date.now() + cfg.lagSeconds * 1000;
+    await Promise.all(
+      Array.from({ length: c }, async () => {
+        while (Date.now() < until) {
+          const [append, lag] = await appendAndWait();
+          appends.push(append);
+          lags.push(lag);
+        }
+      }),
+    );
+    lags.sort((a, b) => a - b);
+    out.details[`lag c=${c}`] = { lag: summary(lags), append: summary(appends) };
+    out.rows.push({
+      section: 'lag',
+      case: `append to order summary, c=${c} closed-loop writers, ${cfg.lagSeconds} s: p50 / p99`,
+      ours: pct(lags, 99),
+      baseline: NaN,
+      unit: 'ms',
+      higherIsBetter: false,
+      target: 'p99 ≤ 100 ms',
+      met: pct(lags, 99) <= 100,
+      note: `p50 ${pct(lags, 50).toFixed(0)} ms, max ${lags[lags.length - 1]?.toFixed(0)} ms, ${lags.length} events; the append itself p50 ${summary(appends).p50.toFixed(0)} ms`,
+    });
+    progress(`lag c=${c}: p50 ${pct(lags, 50).toFixed(1)} / p99 ${pct(lags, 99).toFixed(1)} ms over ${lags.length} events`);
+
+    if (overBudget()) return void out.skipped.push('lag (quiet)');
+    // Past the projector's quietAfterMs (250 ms) between appends: only the notification wakes it within its 1 s safety poll.
+    const quiet: number[] = [];
+    for (let i = 0; i < cfg.lagQuietEvents; i++) {
+      await sleep(400);
+      quiet.push((await appendAndWait())[1]);
+    }
+    quiet.sort((a, b) => a - b);
+    out.details['lag quiet'] = summary(quiet);
+    out.rows.push({
+      section: 'lag',
+      case: `append to order summary, 1 writer, projector quiet (400 ms between appends): p50 / p99`,
+      ours: pct(quiet, 99),
+      baseline: NaN,
+      unit: 'ms',
+      higherIsBetter: false,
+      note: `p50 ${pct(quiet, 50).toFixed(0)} ms, ${quiet.length} events; woken by NOTIFY, safety poll 1 s`,
+    });
+    progress(`lag quiet: p50 ${pct(quiet, 50).toFixed(1)} / p99 ${pct(quiet, 99).toFixed(1)} ms`);
+  } finally {
+    await feed.close();
+    await appendPool.end();
+  }
+}
