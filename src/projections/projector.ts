@@ -115,8 +115,8 @@ export async function applyOrPark(tx: Queryable, projection: Projection, event: 
 }
 
 /**
- * Applies the events of a batch that `projection` handles: one `applyStream` per stream, all under
- * one savepoint, so a model folds and writes each stream once per batch. When that fails (not
+ * Applies the events of a batch that `projection` handles: one `applyStreams` (or one `applyStream`
+ * per stream), all under one savepoint, so a model folds and writes each stream once per batch. When that fails (not
  * transiently) it is rolled back and the batch is applied again event by event (`applyOrPark`),
  * which finds the event to blame, parks it after its attempts and applies the others.
  * Returns how many events it parked.
@@ -126,7 +126,8 @@ export async function applyBatch(tx: Queryable, projection: Projection, events: 
   if (streams.length === 0) return 0;
   await tx.query('SAVEPOINT projection_batch');
   try {
-    for (const stream of streams) await projection.applyStream(tx, stream);
+    if (projection.applyStreams) await projection.applyStreams(tx, streams);
+    else for (const stream of streams) await projection.applyStream(tx, stream);
     await tx.query('RELEASE SAVEPOINT projection_batch');
     return 0;
   } catch (err) {
