@@ -263,12 +263,14 @@ export class Projector {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let passed = 0;
     while (!this.stopped) {
       try {
         await this.takeLocks();
         const mine = this.projections.filter((p) => this.held.has(p.name));
-        const backlog = mine.length > 0 ? await this.backlog(mine) : 'none';
-        const passed = backlog === 'ready' ? await this.batches(mine) : 0;
+        // Right after a round that passed events more are likely: the batches' reads are the probe.
+        const backlog = mine.length === 0 ? 'none' : passed > 0 ? 'ready' : await this.backlog(mine);
+        passed = backlog === 'ready' ? await this.batches(mine) : 0;
         failures = 0;
         if (backlog !== 'none') this.activeAt = Date.now();
         if (passed === 0 && !this.stopped) {
@@ -276,6 +278,7 @@ export class Projector {
           if (await this.alarm.sleep(mine.length === 0 ? this.lockRetryMs : active ? this.pollMs : this.idleMs)) this.activeAt = Date.now();
         }
       } catch (err) {
+        passed = 0;
         failures++;
         this.options.logger?.warn({ err, failures }, 'projector round failed; retrying');
         if (!this.lockClient) this.lost();
