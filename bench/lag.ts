@@ -3,7 +3,8 @@
  * summary batch that applied it (when the projector's NOTIFY wakes a `?minVersion` read). Two
  * cases: c closed-loop writers, each appending one OrderCreated to a new order and waiting for it
  * to show before the next; and one writer that appends after the projector has gone quiet, so each
- * event is found through the append's notification rather than an active poll.
+ * event is found through the append's notification rather than an active poll. And, for
+ * attribution, what the notification trigger costs the appends.
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '../src/db/pool';
@@ -26,7 +27,65 @@ async function caughtUp(pool: Pool): Promise<void> {
   }
 }
 
+/**
+ * What the NOTIFY trigger costs an append: c writers INSERTing single events into a copy of the
+ * events table that carries the same trigger function, with the trigger enabled and disabled,
+ * interleaved (the better round of each counts). On its own table, so the run never disables the
+ * real trigger of a database it was pointed at.
+ */
+async function notifyCost(out: BenchResults, url: string): Promise<void> {
+  const c = cfg.lagConcurrency;
+  const perWriter = Math.max(1, Math.floor(cfg.appendEvents / c));
+  const pool = await warmPool(url, c);
+  try {
+    await pool.query('CREATE TABLE IF NOT EXISTS bench_notify_events (LIKE events INCLUDING ALL)');
+    await pool.query('DROP TRIGGER IF EXISTS bench_events_appended ON bench_notify_events');
+    await pool.query('CREATE TRIGGER bench_events_appended AFTER INSERT ON bench_notify_events FOR EACH STATEMENT EXECUTE FUNCTION events_appended_notify()');
+    const run = randomUUID().slice(0, 8);
+    const rate = async (label: string) => {
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: c }, async (_, w) => {
+          for (let v = 1; v <= perWriter; v++) {
+            const e = ev('bench', 'OrderItemAdded', { n: v });
+            await pool.query(
+              `INSERT INTO bench_notify_events (stream_id, stream_type, version, event_id, type, data, occurred_at) VALUES ($1, 'bench', $2, $3, $4, $5, now())`,
+              [`${label}-${run}-${w}`, v, e.eventId, e.type, JSON.stringify(e.data)],
+            );
+          }
+        }),
+      );
+      return (perWriter * c) / ((performance.now() - started) / 1000);
+    };
+    const withTrigger: number[] = [];
+    const without: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      await pool.query('ALTER TABLE bench_notify_events ENABLE TRIGGER bench_events_appended');
+      withTrigger.push(await rate(`on${round}`));
+      await pool.query('ALTER TABLE bench_notify_events DISABLE TRIGGER bench_events_appended');
+      without.push(await rate(`off${round}`));
+    }
+    out.details['lag notify cost'] = { withTrigger, without };
+    const ours = Math.max(...withTrigger);
+    const baseline = Math.max(...without);
+    out.rows.push({
+      section: 'lag',
+      case: `attribution: INSERTs/s with the events_appended trigger, c=${c}`,
+      ours,
+      baseline,
+      unit: 'events/s',
+      higherIsBetter: true,
+      note: 'not a target; baseline: the same table and INSERTs with the trigger disabled',
+    });
+    progress(`lag notify cost c=${c}: ${ours.toFixed(0)} ev/s with the trigger, ${baseline.toFixed(0)} without`);
+  } finally {
+    await pool.end();
+  }
+}
+
 export async function benchLag(out: BenchResults, pool: Pool, url: string): Promise<void> {
+  await notifyCost(out, url);
+  if (overBudget()) return void out.skipped.push('lag');
   await caughtUp(pool);
   const feed = ReadModelChanges.forPool(pool);
   await feed.listen();
