@@ -147,7 +147,7 @@ export async function benchLag(out: BenchResults, pool: Pool, url: string): Prom
     progress(`lag c=${c}: p50 ${pct(lags, 50).toFixed(1)} / p99 ${pct(lags, 99).toFixed(1)} ms over ${lags.length} events`);
 
     if (overBudget()) return void out.skipped.push('lag (quiet)');
-    // Past the projector's quietAfterMs (250 ms) between appends: only the notification wakes it within its 1 s safety poll.
+    // Past the projector's QUIET_AFTER_MS (250 ms) between appends: only the notification wakes it within its 1 s safety poll.
     const quiet: number[] = [];
     for (let i = 0; i < cfg.lagQuietEvents; i++) {
       await sleep(400);

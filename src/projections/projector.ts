@@ -13,10 +13,6 @@ export const PROJECTION_LOCK = 727_002;
 
 export interface ProjectorOptions {
   batchSize?: number;
-  /** Poll interval while active: for `quietAfterMs` after a wake-up or a batch, and while readAll is held back (default 20). */
-  pollMs?: number;
-  /** How long after its last wake-up or batch the projector still polls every `pollMs` (default 250). */
-  quietAfterMs?: number;
   /** The safety net once quiet: a poll this often even without a notification (default 1000). */
   idleMs?: number;
   /** Attempts of one event's handler before the event is parked as a dead letter. */
@@ -115,10 +111,11 @@ export async function applyOrPark(tx: Queryable, projection: Projection, event: 
 }
 
 /**
- * Applies the events of a batch that `projection` handles: one `applyStreams` (or one `applyStream`
- * per stream), all under one savepoint, so a model folds and writes each stream once per batch. When that fails (not
- * transiently) it is rolled back and the batch is applied again event by event (`applyOrPark`),
- * which finds the event to blame, parks it after its attempts and applies the others.
+ * Applies the events of a batch that `projection` handles: one `applyStreams` (or one
+ * `applyStream` per stream), all under one savepoint, so a model folds and writes each stream once
+ * per batch. When that fails (not transiently) it is rolled back and the batch is applied again
+ * event by event (`applyOrPark`), which finds the event to blame, parks it after its attempts and
+ * applies the others.
  * Returns how many events it parked.
  */
 export async function applyBatch(tx: Queryable, projection: Projection, events: readonly RecordedEvent[], maxAttempts: number): Promise<number> {
@@ -199,6 +196,14 @@ export async function runBatch(
   }
 }
 
+/**
+ * While active (for QUIET_AFTER_MS after a wake-up or a batch, and while readAll is held back) the
+ * projector polls every POLL_MS: an append that skipped its notification commits a moment after
+ * the one that sent it (migration 006).
+ */
+const POLL_MS = 20;
+const QUIET_AFTER_MS = 250;
+
 /** The least an instance that lost its lock session waits before it tries the locks again. */
 const MIN_STAND_BY_MS = 1000;
 
@@ -210,13 +215,11 @@ type Backlog = 'ready' | 'held' | 'none';
  * runs only where its advisory lock is held (on a dedicated connection), so any number of
  * processes may run a Projector; the others stand by and take over when the holder goes away.
  * The same connection LISTENs for appends (EVENTS_APPENDED_CHANNEL), which wake the loop; it polls
- * every `pollMs` while active and every `idleMs` once quiet, the safety net for notifications lost
+ * every POLL_MS while active and every `idleMs` once quiet, the safety net for notifications lost
  * while it reconnected or skipped by an append (see migration 006).
  */
 export class Projector {
   private readonly batchSize: number;
-  private readonly pollMs: number;
-  private readonly quietAfterMs: number;
   private readonly idleMs: number;
   private readonly maxAttempts: number;
   private readonly lockRetryMs: number;
@@ -236,8 +239,6 @@ export class Projector {
     private readonly options: ProjectorOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 200;
-    this.pollMs = options.pollMs ?? 20;
-    this.quietAfterMs = options.quietAfterMs ?? 250;
     this.idleMs = options.idleMs ?? 1000;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.lockRetryMs = options.lockRetryMs ?? 1000;
@@ -274,8 +275,8 @@ export class Projector {
         failures = 0;
         if (backlog !== 'none') this.activeAt = Date.now();
         if (passed === 0 && !this.stopped) {
-          const active = backlog === 'held' || Date.now() - this.activeAt < this.quietAfterMs;
-          if (await this.alarm.sleep(mine.length === 0 ? this.lockRetryMs : active ? this.pollMs : this.idleMs)) this.activeAt = Date.now();
+          const active = backlog === 'held' || Date.now() - this.activeAt < QUIET_AFTER_MS;
+          if (await this.alarm.sleep(mine.length === 0 ? this.lockRetryMs : active ? POLL_MS : this.idleMs)) this.activeAt = Date.now();
         }
       } catch (err) {
         passed = 0;

@@ -156,7 +156,7 @@ test('an append wakes the projector through LISTEN, also after its connection wa
   const projector = startProjector([projection], { idleMs: 600_000 });
   const streamId = uniqueId('pwake');
   await eventually('the projector runs the projection', () => projector.running().includes(projection.name));
-  await sleep(400); // past quietAfterMs: it waits for a notification now
+  await sleep(400); // past QUIET_AFTER_MS (250 ms): it waits for a notification now
   await appendToStream(pool, streamId, streamType, 'no_stream', newEvents(2));
   await settled(projection.name, streamType);
 
