@@ -15,6 +15,7 @@ import { connectClient } from '../src/temporal';
 import { benchAppend } from './append';
 import { benchCheckout } from './checkout';
 import { benchFold } from './fold';
+import { benchLag } from './lag';
 import { benchMemory } from './memory';
 import { benchRebuild } from './rebuild';
 import { benchReplay } from './replay';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   });
   const url = local.stack.databaseUrl;
   const client = await connectClient(local.stack.temporalAddress, 'default');
-  const sections = (process.env.BENCH_SECTIONS ?? 'append,fold,checkout,replay,rebuild').split(',');
+  const sections = (process.env.BENCH_SECTIONS ?? 'append,fold,lag,checkout,replay,rebuild').split(',');
   let failed: unknown;
   try {
     progress('stack up');
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     };
     await section('append', () => benchAppend(out, url));
     await section('fold', () => benchFold(out, url));
+    await section('lag', () => benchLag(out, local.pool, url));
     await section('checkout', () => benchCheckout(out, local.pool, client, local.stack.temporalAddress));
     await section('replay', () => benchReplay(out));
     await section('memory', () => benchMemory(out, url, client, local.stack.temporalAddress));

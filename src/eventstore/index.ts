@@ -2,6 +2,7 @@ export { appendToStream } from './appendToStream';
 export { readStream, readAll, firstEvent, eventsOfTypes, type ReadOptions } from './read';
 export { eventsOfCommands, streamVersion, type CommandEvent } from './commandEvents';
 export { WrongExpectedVersion } from './errors';
+export { EVENTS_APPENDED_CHANNEL } from './appended';
 export type { Queryable } from './queryable';
 export * from './types';
 export { inTransaction, type TransactionalDb, type TransactionClient, type TransactionOutcome } from './transaction';

@@ -1,3 +1,12 @@
 export { registry } from './registry';
-export { countCheckoutOutcome, countedCommand, countParked, countRefusedForLoad, failureCode, observeProjectorBatch, timedAppend } from './observe';
+export {
+  countCheckoutOutcome,
+  countedCommand,
+  countParked,
+  countRefusedForLoad,
+  failureCode,
+  observeProjectorBatch,
+  observeProjectorLeader,
+  timedAppend,
+} from './observe';
 export { httpMetrics, metricsEndpoint, routeTemplate, serveMetrics, UNMATCHED_ROUTE, type ProjectionLag } from './http';

@@ -7,6 +7,7 @@ import {
   eventStoreAppends,
   projectionBatchEvents,
   projectionDeadLettersParked,
+  projectorLeader,
 } from './registry';
 
 /*
@@ -55,6 +56,10 @@ export async function timedAppend<T>(streamType: string, isConflict: (err: unkno
 
 export function observeProjectorBatch(projection: string, events: number): void {
   projectionBatchEvents.observe({ projection }, events);
+}
+
+export function observeProjectorLeader(projection: string, leading: boolean): void {
+  projectorLeader.set({ projection }, leading ? 1 : 0);
 }
 
 export function countParked(projection: string, events: number): void {

@@ -86,6 +86,13 @@ export const projectionDeadLettersParked = new Counter({
   registers: [registry],
 });
 
+export const projectorLeader = new Gauge({
+  name: 'order_actors_projector_leader',
+  help: 'Whether this process runs the projection now (1: it holds its advisory lock; 0: it stands by).',
+  labelNames: ['projection'] as const,
+  registers: [registry],
+});
+
 export const projectionLagEvents = new Gauge({
   name: 'order_actors_projection_lag_events',
   help: 'Events stored past the projection checkpoint, read at scrape time.',

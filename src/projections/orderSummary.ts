@@ -1,51 +1,69 @@
 import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, orderStreams, type OrderEvent, type OrderState, type OrderStatus } from '../domain/order';
-import type { Queryable } from '../eventstore';
+import type { Queryable, RecordedEvent } from '../eventstore';
 import { aggregateIdOf, asEvent, foldOnto } from './streamFold';
 import type { Projection } from './types';
 
 /** The `order_summary` read model: its projection, and what the API reads from it. */
 export const ORDER_SUMMARY = 'order_summary';
 
-/** One row per order: the order decider's fold of its stream, the same fold the actor runs. */
+interface OrderSummaryRow {
+  state: OrderState;
+  version: string;
+  created_at: Date;
+}
+
+/**
+ * One row per order: the order decider's fold of its stream, the same fold the actor runs. A
+ * batch's orders are read (locked) in one statement and written in one, since a statement per
+ * order made the batch, and so the live lag, grow with the number of orders in it.
+ */
 export const orderSummaryProjection: Projection = {
   name: ORDER_SUMMARY,
   streamTypes: [ORDER_STREAM_TYPE],
   tables: ['order_summary'],
-  async applyStream(tx, events) {
-    const orderId = aggregateIdOf(orderStreams, events[0]!.streamId);
-    const { rows } = await tx.query<{ state: OrderState; version: string; created_at: Date }>(
-      'SELECT state, version, created_at FROM order_summary WHERE order_id = $1 FOR UPDATE',
-      [orderId],
-    );
-    const current = rows[0];
-    const folded = await foldOnto(tx, events, current ? Number(current.version) : 0, current?.state ?? initialOrderState, (s, e) =>
-      evolveOrder(s, asEvent<OrderEvent>(e)),
-    );
-    if (!folded) return;
-    const { state, first, last } = folded;
-    const createdAt = current?.created_at ?? first.occurredAt;
-    await tx.query(
-      `INSERT INTO order_summary (order_id, customer_id, status, items, total_cents, version, created_at, updated_at, last_checkout_failure, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (order_id) DO UPDATE SET
-         customer_id = EXCLUDED.customer_id, status = EXCLUDED.status, items = EXCLUDED.items,
-         total_cents = EXCLUDED.total_cents, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,
-         last_checkout_failure = EXCLUDED.last_checkout_failure, state = EXCLUDED.state`,
-      [
-        orderId,
-        state.customerId ?? '',
-        state.status,
-        JSON.stringify(state.items),
-        state.totalCents,
-        last.version,
-        createdAt,
-        last.occurredAt,
-        state.lastCheckoutFailure === null ? null : JSON.stringify(state.lastCheckoutFailure),
-        JSON.stringify(state),
-      ],
-    );
-  },
+  applyStream: (tx, events) => applyOrderStreams(tx, [events]),
+  applyStreams: applyOrderStreams,
 };
+
+async function applyOrderStreams(tx: Queryable, streams: readonly (readonly RecordedEvent[])[]): Promise<void> {
+  const orderIds = streams.map((events) => aggregateIdOf(orderStreams, events[0]!.streamId));
+  const { rows } = await tx.query<OrderSummaryRow & { order_id: string }>(
+    'SELECT order_id, state, version, created_at FROM order_summary WHERE order_id = ANY($1) ORDER BY order_id FOR UPDATE',
+    [orderIds],
+  );
+  const current = new Map(rows.map((row) => [row.order_id, row]));
+  const changed: unknown[][] = [];
+  for (const [i, events] of streams.entries()) {
+    const orderId = orderIds[i]!;
+    const row = current.get(orderId);
+    const folded = await foldOnto(tx, events, row ? Number(row.version) : 0, row?.state ?? initialOrderState, (s, e) => evolveOrder(s, asEvent<OrderEvent>(e)));
+    if (!folded) continue;
+    const { state, first, last } = folded;
+    changed.push([
+      orderId,
+      state.customerId ?? '',
+      state.status,
+      JSON.stringify(state.items),
+      state.totalCents,
+      last.version,
+      row?.created_at.toISOString() ?? first.occurredAt,
+      last.occurredAt,
+      state.lastCheckoutFailure === null ? null : JSON.stringify(state.lastCheckoutFailure),
+      JSON.stringify(state),
+    ]);
+  }
+  if (changed.length === 0) return;
+  // Column arrays (one parameter per column) through unnest: one statement for every changed order.
+  await tx.query(
+    `INSERT INTO order_summary (order_id, customer_id, status, items, total_cents, version, created_at, updated_at, last_checkout_failure, state)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::bigint[], $7::timestamptz[], $8::timestamptz[], $9::jsonb[], $10::jsonb[])
+     ON CONFLICT (order_id) DO UPDATE SET
+       customer_id = EXCLUDED.customer_id, status = EXCLUDED.status, items = EXCLUDED.items,
+       total_cents = EXCLUDED.total_cents, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,
+       last_checkout_failure = EXCLUDED.last_checkout_failure, state = EXCLUDED.state`,
+    changed[0]!.map((_, column) => changed.map((values) => values[column])),
+  );
+}
 
 /** The order as the model has folded it, at the version it folded; undefined before its first event is projected. */
 export async function readOrderSummary(db: Queryable, orderId: string): Promise<{ state: OrderState; version: number } | undefined> {

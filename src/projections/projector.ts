@@ -1,9 +1,9 @@
 import pg, { DatabaseError } from 'pg';
 import { withClient, type Pool, type PoolClient } from '../db/pool';
 import { changePayload, READ_MODEL_CHANNEL } from '../db/readModelChanges';
-import { type Checkpoint, type Queryable, type RecordedEvent } from '../eventstore';
+import { EVENTS_APPENDED_CHANNEL, type Checkpoint, type Queryable, type RecordedEvent } from '../eventstore';
 import type { Logger } from '../logger';
-import { countCheckoutOutcome, countParked, observeProjectorBatch } from '../metrics';
+import { countCheckoutOutcome, countParked, observeProjectorBatch, observeProjectorLeader } from '../metrics';
 import { ORDER_SUMMARY } from './orderSummary';
 import { handledByStream, handles, type Projection } from './types';
 import { readAll } from '../application/eventStore';
@@ -13,7 +13,7 @@ export const PROJECTION_LOCK = 727_002;
 
 export interface ProjectorOptions {
   batchSize?: number;
-  /** Sleep after a round that found nothing new. */
+  /** The safety net once quiet: a poll this often even without a notification (default 1000). */
   idleMs?: number;
   /** Attempts of one event's handler before the event is parked as a dead letter. */
   maxAttempts?: number;
@@ -24,14 +24,42 @@ export interface ProjectorOptions {
   beforeCommit?: (projection: string, events: readonly RecordedEvent[]) => Promise<void>;
 }
 
-const sleepFor = (ms: number, signal: { wake?: () => void }) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.wake = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
+/** A sleep that a notification ends early; a ring while nobody sleeps ends the next sleep at once. */
+class Alarm {
+  private rung = false;
+  private wake: (() => void) | undefined;
+
+  ring(): void {
+    this.rung = true;
+    this.wake?.();
+  }
+
+  /** Resolves true when rung, false when `ms` passed. */
+  sleep(ms: number): Promise<boolean> {
+    if (this.rung) {
+      this.rung = false;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve(false);
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        this.rung = false;
+        resolve(true);
+      };
+    });
+  }
+}
+
+/**
+ * Keepalives on the lock connection: a holder whose host or network vanished without closing the
+ * socket loses its locks after about 10 + 3 × 5 s, instead of Linux's default two hours.
+ */
+const LOCK_SESSION_OPTIONS = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3';
 
 /** Connection loss, serialization failures, overload: the batch is retried, the event is not to blame. */
 export function isTransient(err: unknown): boolean {
@@ -83,10 +111,11 @@ export async function applyOrPark(tx: Queryable, projection: Projection, event: 
 }
 
 /**
- * Applies the events of a batch that `projection` handles: one `applyStream` per stream, all under
- * one savepoint, so a model folds and writes each stream once per batch. When that fails (not
- * transiently) it is rolled back and the batch is applied again event by event (`applyOrPark`),
- * which finds the event to blame, parks it after its attempts and applies the others.
+ * Applies the events of a batch that `projection` handles: one `applyStreams` (or one
+ * `applyStream` per stream), all under one savepoint, so a model folds and writes each stream once
+ * per batch. When that fails (not transiently) it is rolled back and the batch is applied again
+ * event by event (`applyOrPark`), which finds the event to blame, parks it after its attempts and
+ * applies the others.
  * Returns how many events it parked.
  */
 export async function applyBatch(tx: Queryable, projection: Projection, events: readonly RecordedEvent[], maxAttempts: number): Promise<number> {
@@ -94,7 +123,8 @@ export async function applyBatch(tx: Queryable, projection: Projection, events: 
   if (streams.length === 0) return 0;
   await tx.query('SAVEPOINT projection_batch');
   try {
-    for (const stream of streams) await projection.applyStream(tx, stream);
+    if (projection.applyStreams) await projection.applyStreams(tx, streams);
+    else for (const stream of streams) await projection.applyStream(tx, stream);
     await tx.query('RELEASE SAVEPOINT projection_batch');
     return 0;
   } catch (err) {
@@ -167,9 +197,26 @@ export async function runBatch(
 }
 
 /**
+ * While active (for QUIET_AFTER_MS after a wake-up or a batch, and while readAll is held back) the
+ * projector polls every POLL_MS: an append that skipped its notification commits a moment after
+ * the one that sent it (migration 006).
+ */
+const POLL_MS = 20;
+const QUIET_AFTER_MS = 250;
+
+/** The least an instance that lost its lock session waits before it tries the locks again. */
+const MIN_STAND_BY_MS = 1000;
+
+/** What the probe found past the checkpoints: events to read now, events a running writer still holds back, or nothing. */
+type Backlog = 'ready' | 'held' | 'none';
+
+/**
  * A catch-up subscription for a set of projections over the gap-safe `readAll`. Each projection
  * runs only where its advisory lock is held (on a dedicated connection), so any number of
  * processes may run a Projector; the others stand by and take over when the holder goes away.
+ * The same connection LISTENs for appends (EVENTS_APPENDED_CHANNEL), which wake the loop; it polls
+ * every POLL_MS while active and every `idleMs` once quiet, the safety net for notifications lost
+ * while it reconnected or skipped by an append (see migration 006).
  */
 export class Projector {
   private readonly batchSize: number;
@@ -179,9 +226,11 @@ export class Projector {
   private lockClient: pg.Client | undefined;
   private readonly held = new Set<string>();
   private lastLockAttempt = 0;
+  private standByUntil = 0;
+  private activeAt = 0;
   private stopped = false;
   private loop: Promise<void> | undefined;
-  private readonly sleeper: { wake?: () => void } = {};
+  private readonly alarm = new Alarm();
 
   constructor(
     private readonly pool: Pool,
@@ -190,12 +239,13 @@ export class Projector {
     private readonly options: ProjectorOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 200;
-    this.idleMs = options.idleMs ?? 20;
+    this.idleMs = options.idleMs ?? 1000;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.lockRetryMs = options.lockRetryMs ?? 1000;
   }
 
   start(): this {
+    for (const projection of this.projections) observeProjectorLeader(projection.name, false);
     this.loop ??= this.run();
     return this;
   }
@@ -207,33 +257,47 @@ export class Projector {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.sleeper.wake?.();
+    this.alarm.ring();
     await this.loop;
     await this.dropLocks();
   }
 
   private async run(): Promise<void> {
     let failures = 0;
+    let passed = 0;
     while (!this.stopped) {
       try {
         await this.takeLocks();
         const mine = this.projections.filter((p) => this.held.has(p.name));
-        let passed = 0;
-        if (mine.length > 0 && (await this.anythingNew(mine))) {
-          for (const projection of mine) {
-            if (this.stopped) break;
-            passed += await this.batch(projection);
-          }
-        }
+        // Right after a round that passed events more are likely: the batches' reads are the probe.
+        const backlog = mine.length === 0 ? 'none' : passed > 0 ? 'ready' : await this.backlog(mine);
+        passed = backlog === 'ready' ? await this.batches(mine) : 0;
         failures = 0;
-        if (passed === 0 && !this.stopped) await sleepFor(mine.length > 0 ? this.idleMs : this.lockRetryMs, this.sleeper);
+        if (backlog !== 'none') this.activeAt = Date.now();
+        if (passed === 0 && !this.stopped) {
+          const active = backlog === 'held' || Date.now() - this.activeAt < QUIET_AFTER_MS;
+          if (await this.alarm.sleep(mine.length === 0 ? this.lockRetryMs : active ? POLL_MS : this.idleMs)) this.activeAt = Date.now();
+        }
       } catch (err) {
+        passed = 0;
         failures++;
         this.options.logger?.warn({ err, failures }, 'projector round failed; retrying');
-        if (!this.lockClient) this.held.clear();
-        if (!this.stopped) await sleepFor(Math.min(50 * 2 ** failures, 2000), this.sleeper);
+        if (!this.lockClient) this.lost();
+        if (!this.stopped) await this.alarm.sleep(Math.min(50 * 2 ** failures, 2000));
       }
     }
+  }
+
+  /**
+   * One batch of each projection, side by side on their own connections: they share nothing but
+   * the events they read, so one projection's commit does not wait for the others' (each waits
+   * for its WAL flush). All settle before the next round, so a projection never runs two batches.
+   */
+  private async batches(projections: readonly Projection[]): Promise<number> {
+    const results = await Promise.allSettled(projections.map((projection) => this.batch(projection)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
   }
 
   private batch(projection: Projection): Promise<number> {
@@ -243,58 +307,94 @@ export class Projector {
     );
   }
 
-  /** One cheap probe for all projections: is any event readable past any of their checkpoints? */
-  private async anythingNew(projections: readonly Projection[]): Promise<boolean> {
-    const { rows } = await this.pool.query<{ found: boolean }>(
-      `SELECT EXISTS (
-         SELECT 1 FROM projection_checkpoints c
-          CROSS JOIN LATERAL (
-            SELECT 1 FROM events e
-             WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)
-               AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-             LIMIT 1) next
-          WHERE c.name = ANY($1)) AS found`,
+  /**
+   * One cheap probe for all projections: the first event past each checkpoint in the global order
+   * (the index's order), readable now if its transaction is below every running one.
+   */
+  private async backlog(projections: readonly Projection[]): Promise<Backlog> {
+    const { rows } = await this.pool.query<{ ready: boolean | null; any: boolean }>(
+      `SELECT bool_or(next.transaction_id < pg_snapshot_xmin(pg_current_snapshot())) AS ready, count(*) > 0 AS any
+         FROM projection_checkpoints c
+        CROSS JOIN LATERAL (
+          SELECT e.transaction_id FROM events e
+           WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)
+           ORDER BY e.transaction_id, e.global_position
+           LIMIT 1) next
+        WHERE c.name = ANY($1)`,
       [projections.map((p) => p.name)],
     );
-    return rows[0]?.found === true;
+    const row = rows[0];
+    return row?.ready ? 'ready' : row?.any ? 'held' : 'none';
   }
 
   private async takeLocks(): Promise<void> {
-    if (this.held.size === this.projections.length) return;
+    if (this.held.size === this.projections.length || Date.now() < this.standByUntil) return;
     if (this.held.size > 0 && Date.now() - this.lastLockAttempt < this.lockRetryMs) return;
     this.lastLockAttempt = Date.now();
-    if (!this.lockClient) {
-      const client = new pg.Client({ connectionString: this.connectionString, application_name: 'order-actors-projector' });
-      // Losing this connection loses the locks: stop running until they are taken again.
-      client.on('error', () => {
-        if (this.lockClient === client) this.lockClient = undefined;
-        this.held.clear();
-      });
-      client.on('end', () => {
-        if (this.lockClient === client) this.lockClient = undefined;
-        this.held.clear();
-      });
-      await client.connect();
-      this.lockClient = client;
-    }
+    const client = this.lockClient ?? (await this.connectLockClient());
     for (const projection of this.projections) {
       if (this.held.has(projection.name)) continue;
-      const { rows } = await this.lockClient.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
-        PROJECTION_LOCK,
-        projection.name,
-      ]);
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [PROJECTION_LOCK, projection.name]);
       if (rows[0]?.locked) {
         await ensureCheckpoint(this.pool, projection.name);
         this.held.add(projection.name);
+        observeProjectorLeader(projection.name, true);
         this.options.logger?.info({ projection: projection.name }, 'projection running here');
       }
     }
   }
 
+  /**
+   * The session that holds the locks and LISTENs. Losing it loses both: the loop stops running the
+   * projections and connects again in its next round (with backoff while that fails); a new
+   * connection misses nothing, as each projection's first round after taking its lock reads.
+   */
+  private async connectLockClient(): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: 'order-actors-projector',
+      options: LOCK_SESSION_OPTIONS,
+      keepAlive: true,
+    });
+    const lost = () => {
+      if (this.lockClient !== client) return;
+      this.lockClient = undefined;
+      this.lost();
+      this.alarm.ring(); // out of a long idle sleep: the loop reconnects once the stand-by is over
+      client.end().catch(() => undefined);
+      if (!this.stopped) this.options.logger?.warn('projector lost its lock connection; standing by until it reconnects');
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    // Only a holder has work to wake for; a standby tries the locks every lockRetryMs.
+    client.on('notification', () => {
+      if (this.held.size > 0) this.alarm.ring();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${EVENTS_APPENDED_CHANNEL}`);
+    } catch (err) {
+      client.end().catch(() => undefined);
+      throw err;
+    }
+    this.lockClient = client;
+    return client;
+  }
+
+  /**
+   * Its locks are gone. An instance whose session broke waits before it contends again, so that a
+   * healthy standby (trying every lockRetryMs) takes over rather than the instance that just failed.
+   */
+  private lost(): void {
+    for (const name of this.held) observeProjectorLeader(name, false);
+    this.held.clear();
+    this.standByUntil = Date.now() + Math.max(2 * this.lockRetryMs, MIN_STAND_BY_MS);
+  }
+
   private async dropLocks(): Promise<void> {
     const client = this.lockClient;
     this.lockClient = undefined;
-    this.held.clear();
+    this.lost();
     await client?.end().catch(() => undefined); // ending the session releases its advisory locks
   }
 }
