@@ -25,12 +25,12 @@ export interface MountedTables {
 /** What the app's middleware answers on any guarded route: a bad token, the rate limit, an unreadable body, the database. */
 const MIDDLEWARE_PROBLEMS: Problems = {
   400: ['MALFORMED_JSON', 'BAD_REQUEST'],
-  401: ['INVALID_TOKEN'],
+  401: ['INVALID_TOKEN', 'TOKEN_EXPIRED'],
   413: ['PAYLOAD_TOO_LARGE'],
   415: ['UNSUPPORTED_MEDIA_TYPE'],
   429: ['RATE_LIMITED'],
   500: ['INTERNAL_ERROR'],
-  503: ['DATABASE_UNAVAILABLE'],
+  503: ['DATABASE_UNAVAILABLE', 'IDENTITY_PROVIDER_UNAVAILABLE'],
 };
 
 const REQUEST_HEADERS: Record<RequestHeader, { description: string; schema: JsonSchema; problem?: ProblemCode }> = {
@@ -215,8 +215,9 @@ export function openApiDocument(tables: MountedTables): JsonSchema {
         bearerAuth: {
           type: 'http',
           scheme: 'bearer',
-          bearerFormat: 'JWT (HS256)',
-          description: "A token of role `customer` (its own orders and account) or `admin`; each operation's x-roles says which it needs.",
+          bearerFormat: 'JWT',
+          description:
+            "A JWT from the identity provider the deployment names (RS256/ES256, checked against its JWKS, issuer and audience), or in development one this service signs (HS256). Its role is `customer` (its own orders and account) or `admin`; each operation's x-roles says which it needs.",
         },
       },
       schemas: {

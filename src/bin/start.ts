@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app';
 import { signToken } from '../auth/tokens';
-import { apiSettings, loadConfig } from '../config';
+import { apiSettings, loadConfig, tokenSettings } from '../config';
 import { devAuthSecret } from '../devstack/devAuth';
 import { startLocalWorker } from '../devstack/localWorker';
 import { createLogger } from '../logger';
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   // We stop the worker ourselves, in order, after the API has stopped taking requests.
   Runtime.install({ shutdownSignals: [] });
   mkdirSync(config.DATA_DIR, { recursive: true });
-  const secret = devAuthSecret(config.DATA_DIR, config.AUTH_SECRET);
+  const tokens = tokenSettings(config, () => devAuthSecret(config.DATA_DIR, undefined));
 
   const startedAt = Date.now();
   const local = await startLocalWorker({
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   });
   const { stack, pool } = local;
   const client = await connectClient(stack.temporalAddress, config.TEMPORAL_NAMESPACE);
-  const app = createApp({ db: pool, client, logger, ...apiSettings(config, secret) });
+  const app = createApp({ db: pool, client, logger, ...apiSettings(config, tokens) });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
   });
@@ -56,10 +56,14 @@ async function main(): Promise<void> {
   // Only the embedded server's URL: a configured DATABASE_URL may carry real credentials.
   if (!config.DATABASE_URL) say(`  Postgres:        ${stack.databaseUrl} (embedded)`);
   say(`  Started here:    ${stack.started.join(', ') || 'nothing (using DATABASE_URL and TEMPORAL_ADDRESS)'}`);
-  // Development only: ready-made tokens (30 days) so the API can be tried at once; `npm run token` makes more.
-  say('Tokens (Authorization: Bearer …), valid 30 days:');
-  say(`  ADMIN_TOKEN=${signToken(secret, { sub: 'admin', role: 'admin' }, DEV_TOKEN_TTL_SECONDS)}`);
-  say(`  ALICE_TOKEN=${signToken(secret, { sub: 'alice', role: 'customer' }, DEV_TOKEN_TTL_SECONDS)}`);
+  if ('secret' in tokens) {
+    // Development only: ready-made tokens (30 days) so the API can be tried at once; `npm run token` makes more.
+    say('Tokens (Authorization: Bearer …), valid 30 days:');
+    say(`  ADMIN_TOKEN=${await signToken(tokens.secret, { sub: 'admin', role: 'admin' }, DEV_TOKEN_TTL_SECONDS)}`);
+    say(`  ALICE_TOKEN=${await signToken(tokens.secret, { sub: 'alice', role: 'customer' }, DEV_TOKEN_TTL_SECONDS)}`);
+  } else {
+    say(`Tokens: from the identity provider at ${tokens.identityProvider.issuer} (audience ${tokens.identityProvider.audience}).`);
+  }
   say('Press Ctrl-C to stop.');
 
   let stopping = false;

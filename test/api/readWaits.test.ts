@@ -87,8 +87,8 @@ test('past its bounds a wait is refused at once (429 for the caller, 503 for the
     readWaitLimits: { maxWaiting: 4, maxWaitingPerCaller: 2 },
   });
   const leave = new AbortController();
-  const wait = (who: ReturnType<typeof customer>, signal = leave.signal) =>
-    fetch(`${api.baseUrl}/products/${productId}?minStockVersion=1000`, { headers: { authorization: `Bearer ${tokenFor(who)}` }, signal }).catch(
+  const wait = async (who: ReturnType<typeof customer>, signal = leave.signal) =>
+    fetch(`${api.baseUrl}/products/${productId}?minStockVersion=1000`, { headers: { authorization: `Bearer ${await tokenFor(who)}` }, signal }).catch(
       (err: Error) => err.name,
     );
   const read = (who: ReturnType<typeof customer>, query = 'minStockVersion=1000') => http(api.baseUrl, 'GET', `/products/${productId}?${query}`, { as: who });
