@@ -77,7 +77,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(routerOf(contractRoutes, { document: openApiDocument({ open: [healthRoutes, scrapeRoutes, contractRoutes], guarded: GUARDED_TABLES }) }));
   // Who is calling and how often, before any body is read; a bad token is counted, then refused.
   app.use(authenticate(tokenVerifier(deps.auth)));
-  app.use(rateLimit(deps.auth.rateLimit));
+  app.use(rateLimit(deps.db, deps.auth.rateLimit));
   app.use(refuseInvalidToken);
   app.use(jsonBodiesOnly(JSON_TYPES, BODY_LIMIT_BYTES));
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));

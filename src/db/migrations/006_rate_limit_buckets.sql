@@ -1,0 +1,13 @@
+-- Each caller's token bucket, shared by every API process so a caller's budget holds across
+-- replicas (src/api/rateLimit.ts). One row per policy and caller, updated in place by one
+-- statement per request; idle rows (whose bucket is full again) are swept by the API.
+-- UNLOGGED: no WAL write per request. A crash empties the table, which only hands every caller a
+-- full burst again; nothing else reads it, and standbys need no copy.
+CREATE UNLOGGED TABLE rate_limit_buckets (
+  bucket text PRIMARY KEY,
+  tokens double precision NOT NULL,
+  -- Whether the request that last touched the bucket got a token (the statement's answer).
+  granted boolean NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE INDEX rate_limit_buckets_by_age ON rate_limit_buckets (updated_at);
