@@ -1,3 +1,4 @@
+import express from 'express';
 import { z } from 'zod';
 import { ASYMMETRIC_ALGORITHMS, type IdentityProvider, type TokenSettings } from './auth/tokens';
 
@@ -16,6 +17,21 @@ export function parseTrustProxy(text: string | undefined): TrustProxy {
   if (/^\d+$/.test(value)) return Number(value);
   return value;
 }
+
+/** Whether express reads `value` (it throws on an address or subnet it cannot): its own parser, so the two cannot disagree. */
+function expressReads(value: TrustProxy): boolean {
+  try {
+    express().set('trust proxy', value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Refused here, naming TRUST_PROXY, rather than as a stack trace when the API starts. */
+const trustProxySchema = z.string().optional().transform(parseTrustProxy).refine(expressReads, {
+  message: 'true, false, a hop count, or addresses and subnets (10.0.0.0/8) and loopback, linklocal, uniquelocal, comma-separated',
+});
 
 /** Everything the processes read from the environment, validated once at start. */
 const envSchema = z.object({
@@ -79,7 +95,7 @@ const envSchema = z.object({
    * Which reverse proxies' X-Forwarded-For gives the client address (anonymous callers are rate
    * limited by it). Unset: none, every caller is the socket's peer. See `TrustProxy`.
    */
-  TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
+  TRUST_PROXY: trustProxySchema,
   /** Reads waiting for a read model (`?minVersion=`) at once, per API process: one more is 503 READ_WAITS_EXHAUSTED… */
   READ_WAIT_MAX: z.coerce.number().int().min(1).default(1000),
   /** …and per caller: one more is 429 TOO_MANY_READ_WAITS. */

@@ -146,6 +146,21 @@ describe('TRUST_PROXY', () => {
     }
   });
 
+  test('a peer outside the trusted subnets is no proxy: what it forwards is ignored', async () => {
+    const api = await startApiWith({
+      db: shared.pool,
+      client: shared.client,
+      trustProxy: '10.0.0.0/8, fd00::/8',
+      auth: { secret: TEST_AUTH_SECRET, rateLimit: tight() },
+    });
+    try {
+      expect(await statuses(api.baseUrl, 4, from('203.0.113.7'))).toEqual([200, 200, 200, 429]);
+      expect(await statuses(api.baseUrl, 1, from('203.0.113.8'))).toEqual([429]);
+    } finally {
+      await api.close();
+    }
+  });
+
   test('trusting one hop believes only the address the proxy appended, not what the client wrote before it', async () => {
     const api = await startApiWith({ db: shared.pool, client: shared.client, trustProxy: 1, auth: { secret: TEST_AUTH_SECRET, rateLimit: tight() } });
     try {
@@ -166,5 +181,14 @@ describe('TRUST_PROXY', () => {
     expect(parseTrustProxy(' loopback, 10.0.0.0/8 ')).toBe('loopback, 10.0.0.0/8');
     expect(loadConfig({}).TRUST_PROXY).toBe(false);
     expect(loadConfig({ TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.168.0.0/255.255.0.0, ::1, fd00::/8' }).TRUST_PROXY).toBe(
+      'loopback, 10.0.0.0/8, 192.168.0.0/255.255.0.0, ::1, fd00::/8',
+    );
+  });
+
+  test('what express could not read is refused at start, naming TRUST_PROXY', () => {
+    for (const value of ['proxy.example', '10.0.0.0/33', '10.0.0.0/0', '::1/129', '10.0.0.0/255.0.255.0', 'loopback,', 'yes']) {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY/);
+    }
   });
 });
