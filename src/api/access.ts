@@ -112,7 +112,10 @@ export const orderNotFound = () => new ApiError(404, 'ORDER_NOT_FOUND', 'There i
 /**
  * Who owns an order: the customer its first event (`OrderCreated`, written before its creation
  * was answered) gives it, read through the order's own fold, so a new shape of that event cannot
- * lose the owner. Owners never change, so they are cached; a bounded map, oldest out first.
+ * lose the owner. Owners never change, so they are cached, and the cache stays true whatever
+ * another API replica does: an order stream's version 1 is written once (UNIQUE (stream_id,
+ * version)) and never updated or deleted (the events table's append-only trigger). Only owners
+ * found are kept: "no such order" may stop being true a moment later. A bounded map, oldest out first.
  */
 export class OrderOwners {
   private readonly cache = new Map<string, string>();
