@@ -30,18 +30,18 @@ export function callerOf(req: Request, res: Response): string {
  * take turns. Time is Postgres's, one clock for every replica; `GREATEST` keeps a statement that
  * waited behind a later one for the lock from refilling backwards.
  */
-const REFILLED = `LEAST($2::float8, b.tokens + GREATEST(0, EXTRACT(EPOCH FROM now() - b.updated_at)::float8) * $3::float8)`;
+const REFILLED = `LEAST($3::float8, b.tokens + GREATEST(0, EXTRACT(EPOCH FROM now() - b.updated_at)::float8) * $4::float8)`;
 const TAKE = `
-  INSERT INTO rate_limit_buckets AS b (bucket, tokens, granted, updated_at)
-  VALUES ($1, $2::float8 - 1, true, now())
-  ON CONFLICT (bucket) DO UPDATE SET
+  INSERT INTO rate_limit_buckets AS b (policy, caller, tokens, granted, updated_at)
+  VALUES ($1, $2, $3::float8 - 1, true, now())
+  ON CONFLICT (policy, caller) DO UPDATE SET
     tokens = ${REFILLED} - CASE WHEN ${REFILLED} >= 1 THEN 1 ELSE 0 END,
     granted = ${REFILLED} >= 1,
     updated_at = GREATEST(b.updated_at, now())
   RETURNING tokens, granted`;
 
-/** Buckets idle long enough to be full again: the same as no row. */
-const SWEEP = `DELETE FROM rate_limit_buckets WHERE updated_at < now() - make_interval(secs => $1)`;
+/** This policy's buckets idle long enough to be full again: the same as no row. (Another policy's may refill slower.) */
+const SWEEP = `DELETE FROM rate_limit_buckets WHERE policy = $1 AND updated_at < now() - make_interval(secs => $2)`;
 /** Every this many requests a process sweeps (so the table holds about the callers of the last refill period). */
 const SWEEP_EVERY = 1000;
 
@@ -58,11 +58,11 @@ export function rateLimit(db: Queryable, settings: RateLimitSettings): RequestHa
   const policyHeader = `${burst};w=${Math.ceil(refillSeconds)}`;
   let taken = 0;
   return async (req, res, next) => {
-    const { rows } = await db.query<{ tokens: number; granted: boolean }>(TAKE, [`${policy}|${callerOf(req, res)}`, burst, perSecond]);
+    const { rows } = await db.query<{ tokens: number; granted: boolean }>(TAKE, [policy, callerOf(req, res), burst, perSecond]);
     const { tokens, granted } = rows[0]!;
     if (++taken % SWEEP_EVERY === 0) {
       // Best effort: rows a failed sweep leaves are swept by the next one.
-      db.query(SWEEP, [refillSeconds]).catch(() => undefined);
+      db.query(SWEEP, [policy, refillSeconds]).catch(() => undefined);
     }
     const headers = {
       'RateLimit-Policy': policyHeader,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { loadConfig, parseTrustProxy } from '../../src/config';
 import { customer, expectProblem, http, TEST_AUTH_SECRET, uniqueId, useTestApi } from '../support/harness';
-import { startApiWith } from './appWith';
+import { eventually, startApiWith } from './appWith';
 
 /*
  * Who a request counts against: a valid token's subject, else the client address. Bad tokens and
@@ -105,6 +105,28 @@ describe('one budget per caller across API replicas', () => {
       }),
       { numRuns: 15 },
     );
+  });
+
+  test('every 1000 requests a process sweeps its policy’s buckets that are full again, and no other policy’s', async () => {
+    const limit = { perSecond: 1000, burst: 1, policy: uniqueId('sweep') }; // full again 1 ms after its last request
+    const other = uniqueId('slow-policy');
+    const stale = `INSERT INTO rate_limit_buckets (policy, caller, tokens, granted, updated_at) VALUES ($1, 'ip:192.0.2.1', 0, false, now() - interval '1 hour')`;
+    await shared.pool.query(stale, [limit.policy]);
+    await shared.pool.query(stale, [other]);
+    const { a, close } = await replicas({ ...tight(), ...limit });
+    try {
+      const staleRows = async (policy: string) =>
+        (await shared.pool.query(`SELECT 1 FROM rate_limit_buckets WHERE policy = $1 AND caller = 'ip:192.0.2.1'`, [policy])).rowCount;
+      for (let sent = 0; sent < 1000; sent += 50) {
+        await Promise.all(Array.from({ length: 50 }, () => http(a.baseUrl, 'GET', '/products', { as: 'anonymous' })));
+      }
+      expect(await staleRows(other)).toBe(1);
+      // The sweep runs beside the 1000th request, not before its answer.
+      expect(await eventually(async () => (await staleRows(limit.policy)) === 0)).toBe(true);
+      expect(await staleRows(other)).toBe(1);
+    } finally {
+      await close();
+    }
   });
 
   test('open routes (probes, metrics, the contract) are not limited and carry no RateLimit headers', async () => {

@@ -4,10 +4,14 @@
 -- UNLOGGED: no WAL write per request. A crash empties the table, which only hands every caller a
 -- full burst again; nothing else reads it, and standbys need no copy.
 CREATE UNLOGGED TABLE rate_limit_buckets (
-  bucket text PRIMARY KEY,
+  -- The limit's name (RateLimitSettings.policy): processes with one policy share its buckets.
+  policy text NOT NULL,
+  -- Who the requests count against: `ip:<address>` or `<role>:<subject>`.
+  caller text NOT NULL,
   tokens double precision NOT NULL,
   -- Whether the request that last touched the bucket got a token (the statement's answer).
   granted boolean NOT NULL,
-  updated_at timestamptz NOT NULL
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (policy, caller)
 );
-CREATE INDEX rate_limit_buckets_by_age ON rate_limit_buckets (updated_at);
+CREATE INDEX rate_limit_buckets_by_age ON rate_limit_buckets (policy, updated_at);
