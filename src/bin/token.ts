@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     throw new Error(`${problems}\nusage: npm run token -- --role customer|admin --sub <id> [--ttl <seconds>]`);
   }
   const config = loadConfig();
+  if (config.AUTH_JWKS_URL !== undefined) throw new Error("AUTH_JWKS_URL is set: the API accepts only the identity provider's tokens; get one from it.");
   mkdirSync(config.DATA_DIR, { recursive: true });
   const secret = devAuthSecret(config.DATA_DIR, config.AUTH_SECRET);
   process.stdout.write(`${await signToken(secret, { sub: parsed.data.sub, role: parsed.data.role }, parsed.data.ttl)}\n`);
