@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { orderDecider, orderStreamId } from '../domain/order';
 import { InvalidToken, TokenKeysUnavailable, type Principal, type TokenVerifier } from '../auth/tokens';
 import { type Queryable } from '../eventstore';
+import type { Logger } from '../logger';
 import { ApiError } from './problem';
 import { foldRecorded } from '../application/foldStream';
 import { firstEvent } from '../application/eventStore';
@@ -51,7 +52,7 @@ function refusalOf(err: unknown): ApiError | undefined {
  * `refuseInvalidToken` then answers 401 (or 503 when the identity provider's keys are out of
  * reach), so bad tokens cannot skip the limit.
  */
-export function authenticate(verify: TokenVerifier): RequestHandler {
+export function authenticate(verify: TokenVerifier, logger: Logger): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('Authorization');
     if (header === undefined) return next();
@@ -71,6 +72,8 @@ export function authenticate(verify: TokenVerifier): RequestHandler {
     } catch (err) {
       const refusal = refusalOf(err);
       if (!refusal) return next(err);
+      // The client sees a 503 without the provider's address; the operator sees why.
+      if (err instanceof TokenKeysUnavailable) logger.warn({ err: err.message }, 'identity provider keys unavailable');
       res.locals.tokenRefusal = refusal;
     }
     next();

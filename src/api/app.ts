@@ -76,7 +76,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(routerOf(scrapeRoutes, undefined));
   app.use(routerOf(contractRoutes, { document: openApiDocument({ open: [healthRoutes, scrapeRoutes, contractRoutes], guarded: GUARDED_TABLES }) }));
   // Who is calling and how often, before any body is read; a bad token is counted, then refused.
-  app.use(authenticate(tokenVerifier(deps.auth)));
+  app.use(authenticate(tokenVerifier(deps.auth), deps.logger));
   app.use(rateLimit(deps.db, deps.auth.rateLimit));
   app.use(refuseInvalidToken);
   app.use(jsonBodiesOnly(JSON_TYPES, BODY_LIMIT_BYTES));

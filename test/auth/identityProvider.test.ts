@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { IdentityProvider } from '../../src/auth/tokens';
 import { loadConfig, tokenSettings } from '../../src/config';
+import { createLogger, type Logger } from '../../src/logger';
 import { startApiWith } from '../api/appWith';
 import { customer, expectProblem, http, TEST_AUTH_SECRET, tokenFor, uniqueId, useTestApi, type TestApi } from '../support/harness';
 
@@ -90,8 +91,8 @@ const provider = (jwks: JwksServer, refetchCooldownMs = 0): IdentityProvider => 
   refetchCooldownMs,
 });
 
-const startWith = (idp: IdentityProvider): Promise<TestApi> =>
-  startApiWith({ db: shared.pool, client: shared.client, auth: { identityProvider: idp, rateLimit: GENEROUS } });
+const startWith = (idp: IdentityProvider, logger?: Logger): Promise<TestApi> =>
+  startApiWith({ db: shared.pool, client: shared.client, auth: { identityProvider: idp, rateLimit: GENEROUS }, ...(logger ? { logger } : {}) });
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 const ownOrders = (api: TestApi, sub: string, token: string) => http(api.baseUrl, 'GET', `/customers/${sub}/orders`, bearer(token));
@@ -182,11 +183,15 @@ describe("an identity provider's tokens", () => {
   test('a key set out of reach is 503 IDENTITY_PROVIDER_UNAVAILABLE with Retry-After, not a 401 for a token that may be fine', async () => {
     const server = await new JwksServer().start();
     server.failing = true;
-    const cut = await startWith(provider(server));
+    const logged: string[] = [];
+    const cut = await startWith(provider(server), createLogger('info', 'test', { write: (line: string) => void logged.push(line) }));
     try {
       const res = await http(cut.baseUrl, 'GET', '/products', bearer(await issue(rsa)));
       expectProblem(res, 503, 'IDENTITY_PROVIDER_UNAVAILABLE');
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(res.body.detail).not.toContain(server.url.host); // the operator's log says where, not the answer
+      expect(logged.join('')).toContain('identity provider keys unavailable');
+      expect(logged.join('')).toContain('Expected 200 OK from the JSON Web Key Set HTTP response');
       server.failing = false;
       server.keys = [rsa];
       expect((await http(cut.baseUrl, 'GET', '/products', bearer(await issue(rsa)))).status).toBe(200);
