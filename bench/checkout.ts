@@ -106,7 +106,9 @@ export async function benchCheckout(out: BenchResults, pool: Pool, client: Clien
 
   // Each virtual customer signs in with its own token, so auth and the ownership check are measured too.
   const authSecret = randomBytes(48).toString('base64url');
-  const tokens = new Map(customers.map((customerId) => [customerId, signToken(authSecret, { sub: customerId, role: 'customer' })]));
+  const tokens = new Map(
+    await Promise.all(customers.map(async (customerId) => [customerId, await signToken(authSecret, { sub: customerId, role: 'customer' })] as const)),
+  );
   const app = createApp({
     db: pool,
     client,

@@ -42,9 +42,11 @@ export async function runScenario(stack: ChaosStack, fault: Fault, options: Scen
   const observations: Observation[] = [];
   const client = new PatientClient(stack.apiUrl, (o) => observations.push(o), { attemptTimeoutMs: 60_000, giveUpAfterMs: 300_000 });
   const plan = planShop(`${fault.slug}-${randomBytes(3).toString('hex')}`, options.orders, options.seed);
-  const tokens = new Map(plan.customers.map((c) => [c.customerId, stack.token({ sub: c.customerId, role: 'customer' })]));
+  const tokens = new Map(
+    await Promise.all(plan.customers.map(async (c) => [c.customerId, await stack.token({ sub: c.customerId, role: 'customer' })] as const)),
+  );
   const customerToken = (customerId: string) => tokens.get(customerId)!;
-  const seeded = await seedShop(client, plan, { admin: stack.token({ sub: 'chaos-admin', role: 'admin' }), customer: customerToken });
+  const seeded = await seedShop(client, plan, { admin: await stack.token({ sub: 'chaos-admin', role: 'admin' }), customer: customerToken });
   const exitsBefore = stack.unexpectedExits().length;
   const loadStartedAt = Date.now();
 

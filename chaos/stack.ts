@@ -158,7 +158,7 @@ export class ChaosStack {
     }
   }
 
-  token(principal: Principal): string {
+  token(principal: Principal): Promise<string> {
     return signToken(this.authSecret, principal, 4 * 3600);
   }
 

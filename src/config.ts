@@ -1,4 +1,6 @@
+import express from 'express';
 import { z } from 'zod';
+import { ASYMMETRIC_ALGORITHMS, type IdentityProvider, type TokenSettings } from './auth/tokens';
 
 /**
  * express's `trust proxy` value: `false` (trust no proxy: the client address is the socket's
@@ -15,6 +17,21 @@ export function parseTrustProxy(text: string | undefined): TrustProxy {
   if (/^\d+$/.test(value)) return Number(value);
   return value;
 }
+
+/** Whether express reads `value` (it throws on an address or subnet it cannot): its own parser, so the two cannot disagree. */
+function expressReads(value: TrustProxy): boolean {
+  try {
+    express().set('trust proxy', value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Refused here, naming TRUST_PROXY, rather than as a stack trace when the API starts. */
+const trustProxySchema = z.string().optional().transform(parseTrustProxy).refine(expressReads, {
+  message: 'true, false, a hop count, or addresses and subnets (10.0.0.0/8) and loopback, linklocal, uniquelocal, comma-separated',
+});
 
 /** Everything the processes read from the environment, validated once at start. */
 const envSchema = z.object({
@@ -47,8 +64,29 @@ const envSchema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
   /** A workflow bundle built ahead (`writeWorkflowBundle`): the worker starts without bundling. */
   WORKFLOW_BUNDLE: z.string().min(1).optional(),
-  /** The HS256 key bearer tokens are signed with (≥ 32 characters). `npm start` keeps one in DATA_DIR. */
+  /** The HS256 key of the service's own bearer tokens (≥ 32 characters): development and tests. `npm start` keeps one in DATA_DIR. */
   AUTH_SECRET: z.string().min(32, 'at least 32 characters (for example: openssl rand -base64 48)').optional(),
+  /** An identity provider's JSON Web Key Set: then only its tokens (RS256/ES256…) are accepted, with the issuer and audience below. */
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The `iss` of the provider's tokens (required with AUTH_JWKS_URL). */
+  AUTH_ISSUER: z.string().min(1).optional(),
+  /** The `aud` that names this API at the provider (required with AUTH_JWKS_URL). */
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  /** The claim with the customer id. */
+  AUTH_SUBJECT_CLAIM: z.string().min(1).default('sub'),
+  /** The claim with the role (`customer` or `admin`, alone or in an array); dotted names reach into objects, e.g. `realm_access.roles`. */
+  AUTH_ROLE_CLAIM: z.string().min(1).default('role'),
+  /** The algorithms the provider signs with, comma-separated. */
+  AUTH_ALGORITHMS: z
+    .string()
+    .default('RS256,ES256')
+    .transform((text) => text.split(',').map((name) => name.trim()))
+    .pipe(z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1)),
+  /** After a token with an unknown key id, how long before the provider's key set is fetched again. */
+  AUTH_JWKS_COOLDOWN: z
+    .string()
+    .regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s')
+    .default('30s'),
   /** Per caller (token subject, or client address when anonymous): sustained requests per second… */
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(50),
   /** …and how many at once after being idle. */
@@ -57,7 +95,7 @@ const envSchema = z.object({
    * Which reverse proxies' X-Forwarded-For gives the client address (anonymous callers are rate
    * limited by it). Unset: none, every caller is the socket's peer. See `TrustProxy`.
    */
-  TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
+  TRUST_PROXY: trustProxySchema,
   /** Reads waiting for a read model (`?minVersion=`) at once, per API process: one more is 503 READ_WAITS_EXHAUSTED… */
   READ_WAIT_MAX: z.coerce.number().int().min(1).default(1000),
   /** …and per caller: one more is 429 TOO_MANY_READ_WAITS. */
@@ -70,10 +108,25 @@ const envSchema = z.object({
   TEMPORAL_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
 
+/** Tokens from an identity provider need its issuer and audience; and one source of tokens, not two. */
+const checkedEnvSchema = envSchema.superRefine((env, ctx) => {
+  if (env.AUTH_JWKS_URL === undefined) return;
+  for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
+    if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'required with AUTH_JWKS_URL' });
+  }
+  if (env.AUTH_SECRET !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['AUTH_SECRET'],
+      message: 'set either AUTH_JWKS_URL (an identity provider) or AUTH_SECRET (development tokens), not both',
+    });
+  }
+});
+
 export type Config = z.infer<typeof envSchema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  const parsed = checkedEnvSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`Invalid configuration: ${problems}`);
@@ -95,18 +148,44 @@ export function actorSettings(config: Config) {
   return { taskQueue: config.TASK_QUEUE, cartTtlMs: durationMs(config.ORDER_CART_TTL), historyLimit: config.ORDER_HISTORY_LIMIT };
 }
 
+/**
+ * Whose bearer tokens the API accepts: the identity provider's when AUTH_JWKS_URL is set, else the
+ * service's own, HS256 with AUTH_SECRET (or, under `npm start`, the secret `devSecret` keeps).
+ */
+export function tokenSettings(config: Config, devSecret?: () => string): TokenSettings {
+  if (config.AUTH_JWKS_URL !== undefined) return { identityProvider: identityProvider(config, config.AUTH_JWKS_URL) };
+  const secret = config.AUTH_SECRET ?? devSecret?.();
+  if (secret === undefined) {
+    throw new Error("Set AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE to accept an identity provider's tokens, or AUTH_SECRET for tokens this service signs.");
+  }
+  return { secret };
+}
+
+function identityProvider(config: Config, jwksUrl: string): IdentityProvider {
+  return {
+    jwksUrl: new URL(jwksUrl),
+    // Both present: checked with AUTH_JWKS_URL by the schema.
+    issuer: config.AUTH_ISSUER!,
+    audience: config.AUTH_AUDIENCE!,
+    subjectClaim: config.AUTH_SUBJECT_CLAIM,
+    roleClaim: config.AUTH_ROLE_CLAIM,
+    algorithms: config.AUTH_ALGORITHMS,
+    refetchCooldownMs: durationMs(config.AUTH_JWKS_COOLDOWN),
+  };
+}
+
 /** What the API takes from the environment: its namespace, the order actors' settings, access, limits. */
-export function apiSettings(config: Config, authSecret: string) {
+export function apiSettings(config: Config, tokens: TokenSettings) {
   return {
     namespace: config.TEMPORAL_NAMESPACE,
     actors: actorSettings(config),
-    auth: { secret: authSecret, rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST } },
+    auth: { ...tokens, rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST } },
     trustProxy: config.TRUST_PROXY,
     readWaitLimits: { maxWaiting: config.READ_WAIT_MAX, maxWaitingPerCaller: config.READ_WAIT_MAX_PER_CALLER },
   };
 }
 
-export function required(config: Config, name: 'DATABASE_URL' | 'TEMPORAL_ADDRESS' | 'AUTH_SECRET'): string {
+export function required(config: Config, name: 'DATABASE_URL' | 'TEMPORAL_ADDRESS'): string {
   const value = config[name];
   if (!value) throw new Error(`${name} is required for this process (npm start provides it in development).`);
   return value;

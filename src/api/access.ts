@@ -1,7 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { orderDecider, orderStreamId } from '../domain/order';
-import { InvalidToken, verifyToken, type Principal } from '../auth/tokens';
+import { InvalidToken, TokenKeysUnavailable, type Principal, type TokenVerifier } from '../auth/tokens';
 import { type Queryable } from '../eventstore';
+import type { Logger } from '../logger';
 import { ApiError } from './problem';
 import { foldRecorded } from '../application/foldStream';
 import { firstEvent } from '../application/eventStore';
@@ -21,17 +22,41 @@ declare global {
 const unauthenticated = () =>
   new ApiError(401, 'UNAUTHENTICATED', 'This route needs a bearer token: Authorization: Bearer <token>.', {}, { 'WWW-Authenticate': 'Bearer' });
 
+/** Longer than any token we or an identity provider issue (a few kB with many claims), short of node's 16 kB header limit. */
+const MAX_TOKEN_LENGTH = 8192;
+const BEARER = new RegExp(`^Bearer[ ]+([A-Za-z0-9_.=-]{1,${MAX_TOKEN_LENGTH}})\\s*$`, 'i');
+
+/** What a refused token is answered with (RFC 6750 §3): expired tokens have their own code, so clients know to renew them. */
+function refusalOf(err: unknown): ApiError | undefined {
+  if (err instanceof InvalidToken) {
+    return err.expired
+      ? new ApiError(401, 'TOKEN_EXPIRED', 'The bearer token has expired: get a new one.', {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' })
+      : new ApiError(401, 'INVALID_TOKEN', `The bearer token was refused: ${err.message}.`, {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+  }
+  if (err instanceof TokenKeysUnavailable) {
+    return new ApiError(
+      503,
+      'IDENTITY_PROVIDER_UNAVAILABLE',
+      'The keys that verify bearer tokens cannot be fetched right now. Retry shortly.',
+      {},
+      { 'Retry-After': '5' },
+    );
+  }
+  return undefined;
+}
+
 /**
  * Reads `Authorization: Bearer <token>`. No header leaves the request anonymous (the routes decide
- * whether that is enough). A header that is not a valid, unexpired token of ours is recorded, not
+ * whether that is enough). A header that is not a valid, unexpired token we accept is recorded, not
  * refused here: the rate limiter counts the request by its address first, and
- * `refuseInvalidToken` then answers 401, so bad tokens cannot skip the limit.
+ * `refuseInvalidToken` then answers 401 (or 503 when the identity provider's keys are out of
+ * reach), so bad tokens cannot skip the limit.
  */
-export function authenticate(secret: string): RequestHandler {
-  return (req, res, next) => {
+export function authenticate(verify: TokenVerifier, logger: Logger): RequestHandler {
+  return async (req, res, next) => {
     const header = req.get('Authorization');
     if (header === undefined) return next();
-    const match = /^Bearer[ ]+([A-Za-z0-9_.=-]{1,4096})\s*$/i.exec(header);
+    const match = BEARER.exec(header);
     if (!match) {
       res.locals.tokenRefusal = new ApiError(
         401,
@@ -43,19 +68,15 @@ export function authenticate(secret: string): RequestHandler {
       return next();
     }
     try {
-      res.locals.principal = verifyToken(secret, match[1]!);
-      next();
+      res.locals.principal = await verify(match[1]!);
     } catch (err) {
-      if (!(err instanceof InvalidToken)) return next(err);
-      res.locals.tokenRefusal = new ApiError(
-        401,
-        'INVALID_TOKEN',
-        'The bearer token is malformed, not signed by this service, or expired.',
-        {},
-        { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
-      );
-      next();
+      const refusal = refusalOf(err);
+      if (!refusal) return next(err);
+      // The client sees a 503 without the provider's address; the operator sees why.
+      if (err instanceof TokenKeysUnavailable) logger.warn({ err: err.message }, 'identity provider keys unavailable');
+      res.locals.tokenRefusal = refusal;
     }
+    next();
   };
 }
 
@@ -94,7 +115,10 @@ export const orderNotFound = () => new ApiError(404, 'ORDER_NOT_FOUND', 'There i
 /**
  * Who owns an order: the customer its first event (`OrderCreated`, written before its creation
  * was answered) gives it, read through the order's own fold, so a new shape of that event cannot
- * lose the owner. Owners never change, so they are cached; a bounded map, oldest out first.
+ * lose the owner. Owners never change, so they are cached, and the cache stays true whatever
+ * another API replica does: an order stream's version 1 is written once (UNIQUE (stream_id,
+ * version)) and never updated or deleted (the events table's append-only trigger). Only owners
+ * found are kept: "no such order" may stop being true a moment later. A bounded map, oldest out first.
  */
 export class OrderOwners {
   private readonly cache = new Map<string, string>();

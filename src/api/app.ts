@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import express, { type Express, type RequestHandler } from 'express';
 import pg from 'pg';
+import { tokenVerifier, type TokenSettings } from '../auth/tokens';
 import type { TrustProxy } from '../config';
 import { ReadModelChanges, type ReadModelChangeFeed } from '../db/readModelChanges';
 import type { TransactionalDb } from '../eventstore';
@@ -35,8 +36,8 @@ export interface AppDependencies {
   namespace: string;
   actors: OrderActorSettings;
   logger: Logger;
-  /** Bearer tokens are verified with `secret` (HS256); each caller is held to `rateLimit`. */
-  auth: { secret: string; rateLimit: RateLimitSettings };
+  /** Whose bearer tokens count (an identity provider's, or HS256 with `secret`); each caller is held to `rateLimit`. */
+  auth: TokenSettings & { rateLimit: RateLimitSettings };
   /** How long `?minVersion=` waits for a read model (default 5 s). */
   readWaitMs?: number;
   /** How many `?minVersion=` reads may wait at once, per process and per caller (default 1000 and 100). */
@@ -75,8 +76,8 @@ export function createApp(deps: AppDependencies): Express {
   app.use(routerOf(scrapeRoutes, undefined));
   app.use(routerOf(contractRoutes, { document: openApiDocument({ open: [healthRoutes, scrapeRoutes, contractRoutes], guarded: GUARDED_TABLES }) }));
   // Who is calling and how often, before any body is read; a bad token is counted, then refused.
-  app.use(authenticate(deps.auth.secret));
-  app.use(rateLimit(deps.auth.rateLimit));
+  app.use(authenticate(tokenVerifier(deps.auth), deps.logger));
+  app.use(rateLimit(deps.db, deps.auth.rateLimit));
   app.use(refuseInvalidToken);
   app.use(jsonBodiesOnly(JSON_TYPES, BODY_LIMIT_BYTES));
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));

@@ -25,12 +25,12 @@ export interface MountedTables {
 /** What the app's middleware answers on any guarded route: a bad token, the rate limit, an unreadable body, the database. */
 const MIDDLEWARE_PROBLEMS: Problems = {
   400: ['MALFORMED_JSON', 'BAD_REQUEST'],
-  401: ['INVALID_TOKEN'],
+  401: ['INVALID_TOKEN', 'TOKEN_EXPIRED'],
   413: ['PAYLOAD_TOO_LARGE'],
   415: ['UNSUPPORTED_MEDIA_TYPE'],
   429: ['RATE_LIMITED'],
   500: ['INTERNAL_ERROR'],
-  503: ['DATABASE_UNAVAILABLE'],
+  503: ['DATABASE_UNAVAILABLE', 'IDENTITY_PROVIDER_UNAVAILABLE'],
 };
 
 const REQUEST_HEADERS: Record<RequestHeader, { description: string; schema: JsonSchema; problem?: ProblemCode }> = {
@@ -50,12 +50,19 @@ const REQUEST_HEADERS: Record<RequestHeader, { description: string; schema: Json
   },
 };
 
-const ANSWER_HEADERS: Record<AnswerHeader | 'Retry-After' | 'WWW-Authenticate', string> = {
+/** What the rate limit (src/api/rateLimit.ts) tells every caller of a guarded route, on every answer. */
+const RATE_LIMIT_HEADERS = ['RateLimit-Policy', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'] as const;
+
+const ANSWER_HEADERS: Record<AnswerHeader | 'Retry-After' | 'WWW-Authenticate' | (typeof RATE_LIMIT_HEADERS)[number], string> = {
   ETag: 'The version of the resource, such as "3": send it back as If-Match.',
   Location: 'Where the created resource, or the queued command’s status, is.',
   'Preference-Applied': '`respond-async` when the command was queued.',
   'Retry-After': 'Seconds to wait before retrying.',
   'WWW-Authenticate': 'The bearer challenge (RFC 6750).',
+  'RateLimit-Policy': "The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process.",
+  'RateLimit-Limit': 'Requests the caller may make at once (the burst).',
+  'RateLimit-Remaining': 'Requests the caller has left now.',
+  'RateLimit-Reset': "Seconds until the caller's budget is full again.",
 };
 
 /** Statuses whose problems say when to come back. */
@@ -141,12 +148,13 @@ function headersOf(names: ReadonlyArray<keyof typeof ANSWER_HEADERS>): JsonSchem
   return Object.fromEntries(names.map((name) => [name, { description: ANSWER_HEADERS[name], schema: { type: 'string' } }]));
 }
 
-function responsesOf(route: Route<never>, problems: Problems): JsonSchema {
+function responsesOf(route: Route<never>, problems: Problems, guarded: boolean): JsonSchema {
   const responses: JsonSchema = {};
+  const limitHeaders = guarded ? RATE_LIMIT_HEADERS : [];
   for (const [status, answer] of Object.entries(route.contract.answers)) {
     responses[status] = {
       description: answer!.description,
-      headers: headersOf(answer!.headers ?? []),
+      headers: headersOf([...(answer!.headers ?? []), ...limitHeaders]),
       content: answer!.mediaType
         ? { [answer!.mediaType]: { schema: { type: 'string' } } }
         : { 'application/json': { schema: answer!.body ? jsonSchemaOf(answer!.body, 'output') : { type: 'object' } } },
@@ -158,6 +166,7 @@ function responsesOf(route: Route<never>, problems: Problems): JsonSchema {
     const headerNames = [
       ...(RETRY_STATUSES.has(status) || codes.includes('CONCURRENT_UPDATE') ? (['Retry-After'] as const) : []),
       ...(status === 401 ? (['WWW-Authenticate'] as const) : []),
+      ...limitHeaders,
     ];
     responses[statusText] = {
       description: `${STATUS_CODES[status] ?? 'Problem'}: ${codes.join(', ')}`,
@@ -189,7 +198,7 @@ function operationOf(table: AnyRouteTable, route: Route<never>, guarded: boolean
     ...(roles ? { 'x-roles': roles } : {}),
     parameters: parametersOf(route),
     ...(body ? { requestBody: { required: !body.safeParse({}).success, content: { 'application/json': { schema: jsonSchemaOf(body) } } } } : {}),
-    responses: responsesOf(route, problemsOfRoute(table, route, guarded)),
+    responses: responsesOf(route, problemsOfRoute(table, route, guarded), guarded),
   };
 }
 
@@ -215,8 +224,9 @@ export function openApiDocument(tables: MountedTables): JsonSchema {
         bearerAuth: {
           type: 'http',
           scheme: 'bearer',
-          bearerFormat: 'JWT (HS256)',
-          description: "A token of role `customer` (its own orders and account) or `admin`; each operation's x-roles says which it needs.",
+          bearerFormat: 'JWT',
+          description:
+            "A JWT from the identity provider the deployment names (RS256/ES256, checked against its JWKS, issuer and audience), or in development one this service signs (HS256). Its role is `customer` (its own orders and account) or `admin`; each operation's x-roles says which it needs.",
         },
       },
       schemas: {

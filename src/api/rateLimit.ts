@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import type { Queryable } from '../eventstore';
 import { ApiError } from './problem';
 
 export interface RateLimitSettings {
@@ -6,11 +7,11 @@ export interface RateLimitSettings {
   perSecond: number;
   /** Requests a caller may make at once after being idle. */
   burst: number;
-}
-
-interface Bucket {
-  tokens: number;
-  updatedAt: number;
+  /**
+   * The name a caller's bucket is kept under (default: the numbers above). Processes with the same
+   * policy share each caller's budget; a changed limit starts every caller afresh.
+   */
+  policy?: string;
 }
 
 /**
@@ -24,28 +25,57 @@ export function callerOf(req: Request, res: Response): string {
 }
 
 /**
- * A token bucket per caller (`callerOf`). Runs before a bad token is refused, so 401s are counted
- * too. In memory, so each API process limits on its own; behind N processes a caller gets up to
- * N times the rate. The map is bounded: at `maxCallers` the least recently seen caller starts afresh.
+ * Takes a token from the caller's bucket, refilled for the time since it was last touched, in one
+ * statement: the row lock of ON CONFLICT makes concurrent requests of one caller, on any replica,
+ * take turns. Time is Postgres's, one clock for every replica; `GREATEST` keeps a statement that
+ * waited behind a later one for the lock from refilling backwards.
  */
-export function rateLimit(settings: RateLimitSettings, now: () => number = Date.now, maxCallers = 100_000): RequestHandler {
-  const buckets = new Map<string, Bucket>();
-  return (req, res, next) => {
-    const caller = callerOf(req, res);
-    const at = now();
-    const bucket = buckets.get(caller) ?? { tokens: settings.burst, updatedAt: at };
-    bucket.tokens = Math.min(settings.burst, bucket.tokens + ((at - bucket.updatedAt) / 1000) * settings.perSecond);
-    bucket.updatedAt = at;
-    buckets.delete(caller); // re-inserted below: the map's order is least recently seen first
-    if (buckets.size >= maxCallers) buckets.delete(buckets.keys().next().value!);
-    buckets.set(caller, bucket);
-    if (bucket.tokens < 1) {
-      const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / settings.perSecond));
-      return next(
-        new ApiError(429, 'RATE_LIMITED', `Too many requests from this caller. Retry in ${retryAfter} s.`, {}, { 'Retry-After': String(retryAfter) }),
-      );
+const REFILLED = `LEAST($3::float8, b.tokens + GREATEST(0, EXTRACT(EPOCH FROM now() - b.updated_at)::float8) * $4::float8)`;
+const TAKE = `
+  INSERT INTO rate_limit_buckets AS b (policy, caller, tokens, granted, updated_at)
+  VALUES ($1, $2, $3::float8 - 1, true, now())
+  ON CONFLICT (policy, caller) DO UPDATE SET
+    tokens = ${REFILLED} - CASE WHEN ${REFILLED} >= 1 THEN 1 ELSE 0 END,
+    granted = ${REFILLED} >= 1,
+    updated_at = GREATEST(b.updated_at, now())
+  RETURNING tokens, granted`;
+
+/** This policy's buckets idle long enough to be full again: the same as no row. (Another policy's may refill slower.) */
+const SWEEP = `DELETE FROM rate_limit_buckets WHERE policy = $1 AND updated_at < now() - make_interval(secs => $2)`;
+/** Every this many requests a process sweeps (so the table holds about the callers of the last refill period). */
+const SWEEP_EVERY = 1000;
+
+/**
+ * A token bucket per caller (`callerOf`), kept in Postgres so that it holds across API replicas.
+ * Runs before a bad token is refused, so 401s are counted too. Every answer carries the
+ * `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` headers (IETF httpapi draft, as
+ * widely implemented) and `RateLimit-Policy`; a 429 adds `Retry-After`.
+ */
+export function rateLimit(db: Queryable, settings: RateLimitSettings): RequestHandler {
+  const { perSecond, burst } = settings;
+  const policy = settings.policy ?? `${burst}/${perSecond}`;
+  const refillSeconds = burst / perSecond;
+  const policyHeader = `${burst};w=${Math.ceil(refillSeconds)}`;
+  let taken = 0;
+  return async (req, res, next) => {
+    const { rows } = await db.query<{ tokens: number; granted: boolean }>(TAKE, [policy, callerOf(req, res), burst, perSecond]);
+    const { tokens, granted } = rows[0]!;
+    if (++taken % SWEEP_EVERY === 0) {
+      // Best effort: rows a failed sweep leaves are swept by the next one.
+      db.query(SWEEP, [policy, refillSeconds]).catch(() => undefined);
     }
-    bucket.tokens -= 1;
+    const headers = {
+      'RateLimit-Policy': policyHeader,
+      'RateLimit-Limit': String(burst),
+      'RateLimit-Remaining': String(Math.max(0, Math.floor(tokens))),
+      'RateLimit-Reset': String(Math.ceil((burst - tokens) / perSecond)),
+    };
+    if (!granted) {
+      const retryAfter = Math.max(1, Math.ceil((1 - tokens) / perSecond));
+      const message = `Too many requests from this caller. Retry in ${retryAfter} s.`;
+      return next(new ApiError(429, 'RATE_LIMITED', message, {}, { ...headers, 'Retry-After': String(retryAfter) }));
+    }
+    res.set(headers);
     next();
   };
 }

@@ -1,6 +1,6 @@
 /** Production API: stateless, scale out freely. Configured only by the environment. */
 import { createApp } from '../api/app';
-import { apiSettings, loadConfig, required } from '../config';
+import { apiSettings, loadConfig, required, tokenSettings } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { ReadModelChanges } from '../db/readModelChanges';
@@ -9,14 +9,14 @@ import { connectClient } from '../temporal';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const secret = required(config, 'AUTH_SECRET');
+  const tokens = tokenSettings(config);
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const pool = createPool(required(config, 'DATABASE_URL'), undefined, config.DATABASE_POOL_TIMEOUT_MS);
   await migrate(pool);
   // One LISTEN connection for every read that waits for the projector (?minVersion).
   const readModelChanges = ReadModelChanges.forPool(pool, { logger });
   const client = await connectClient(required(config, 'TEMPORAL_ADDRESS'), config.TEMPORAL_NAMESPACE);
-  const app = createApp({ db: pool, client, logger, readModelChanges, ...apiSettings(config, secret) });
+  const app = createApp({ db: pool, client, logger, readModelChanges, ...apiSettings(config, tokens) });
   const server = app.listen(config.PORT, config.HOST, () => logger.info(`API listening on http://${config.HOST}:${config.PORT}`));
   let stopping = false;
   const stop = async () => {

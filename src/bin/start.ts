@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app';
-import { apiSettings, loadConfig } from '../config';
+import { apiSettings, loadConfig, tokenSettings } from '../config';
 import { devAuthSecret, devTokenLines } from '../devstack/devAuth';
 import { startLocalWorker } from '../devstack/localWorker';
 import { createLogger } from '../logger';
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   // We stop the worker ourselves, in order, after the API has stopped taking requests.
   Runtime.install({ shutdownSignals: [] });
   mkdirSync(config.DATA_DIR, { recursive: true });
-  const secret = devAuthSecret(config.DATA_DIR, config.AUTH_SECRET);
+  const tokens = tokenSettings(config, () => devAuthSecret(config.DATA_DIR, undefined));
 
   const startedAt = Date.now();
   const local = await startLocalWorker({
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   });
   const { stack, pool } = local;
   const client = await connectClient(stack.temporalAddress, config.TEMPORAL_NAMESPACE);
-  const app = createApp({ db: pool, client, logger, ...apiSettings(config, secret) });
+  const app = createApp({ db: pool, client, logger, ...apiSettings(config, tokens) });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
   });
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   // Only the embedded server's URL: a configured DATABASE_URL may carry real credentials.
   if (!config.DATABASE_URL) say(`  Postgres:        ${stack.databaseUrl} (embedded)`);
   say(`  Started here:    ${stack.started.join(', ') || 'nothing (using DATABASE_URL and TEMPORAL_ADDRESS)'}`);
-  for (const line of devTokenLines(secret)) say(line);
+  for (const line of await devTokenLines(tokens)) say(line);
   say('Press Ctrl-C to stop.');
 
   let stopping = false;

@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../config';
+import { loadConfig, tokenSettings } from '../config';
 import { devAuthSecret, devTokenLines } from '../devstack/devAuth';
 import { startLocalCluster } from '../devstack/localCluster';
 import { clusterPorts } from '../devstack/temporalCluster';
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const dataDir = path.resolve(config.DATA_DIR, 'cluster');
   mkdirSync(dataDir, { recursive: true });
-  const secret = devAuthSecret(config.DATA_DIR, config.AUTH_SECRET);
+  const tokens = tokenSettings(config, () => devAuthSecret(config.DATA_DIR, undefined));
   const startedAt = Date.now();
   // Same ports as `npm start` for the first API, Temporal and its UI, so the README's examples work on either.
   const cluster = await startLocalCluster({
@@ -33,7 +33,8 @@ async function main(): Promise<void> {
     workerMetricsPort: config.WORKER_METRICS_PORT,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TASK_QUEUE,
-    authSecret: secret,
+    // With an identity provider the processes read its AUTH_* settings from the environment they inherit.
+    authSecret: 'secret' in tokens ? tokens.secret : undefined,
     callerHandlesSignals: true,
     log: say,
     onUnexpectedExit: (exit) =>
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) say(`  Postgres:        ${cluster.databaseUrl} (embedded)`);
   say(`  Started here:    ${cluster.started.join(', ')}`);
   say(`  Logs:            ${cluster.logDir}, ${cluster.temporal.logDir}`);
-  for (const line of devTokenLines(secret)) say(line);
+  for (const line of await devTokenLines(tokens)) say(line);
   say('Press Ctrl-C to stop.');
 
   let stopping = false;

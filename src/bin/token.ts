@@ -21,7 +21,7 @@ const argsSchema = z.object({
     .default(3600),
 });
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({ options: { role: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string' } } });
   const parsed = argsSchema.safeParse(values);
   if (!parsed.success) {
@@ -29,14 +29,13 @@ function main(): void {
     throw new Error(`${problems}\nusage: npm run token -- --role customer|admin --sub <id> [--ttl <seconds>]`);
   }
   const config = loadConfig();
+  if (config.AUTH_JWKS_URL !== undefined) throw new Error("AUTH_JWKS_URL is set: the API accepts only the identity provider's tokens; get one from it.");
   mkdirSync(config.DATA_DIR, { recursive: true });
   const secret = devAuthSecret(config.DATA_DIR, config.AUTH_SECRET);
-  process.stdout.write(`${signToken(secret, { sub: parsed.data.sub, role: parsed.data.role }, parsed.data.ttl)}\n`);
+  process.stdout.write(`${await signToken(secret, { sub: parsed.data.sub, role: parsed.data.role }, parsed.data.ttl)}\n`);
 }
 
-try {
-  main();
-} catch (err) {
+main().catch((err: unknown) => {
   process.stderr.write(`token: ${(err as Error).message}\n`);
   process.exit(1);
-}
+});

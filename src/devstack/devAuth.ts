@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { assertUsableSecret, signToken } from '../auth/tokens';
+import { assertUsableSecret, signToken, type TokenSettings } from '../auth/tokens';
 
 /**
  * The token secret of a development machine: AUTH_SECRET when set, else one generated into the
@@ -24,11 +24,17 @@ export function devAuthSecret(dataDir: string, configured: string | undefined): 
 
 const DEV_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 
-/** Development only: ready-made tokens (30 days) so the API can be tried at once; `npm run token` makes more. */
-export function devTokenLines(secret: string): string[] {
+/**
+ * What `npm start` and `start:cluster` print about tokens. Development only: with a secret,
+ * ready-made tokens (30 days) so the API can be tried at once (`npm run token` makes more).
+ */
+export async function devTokenLines(tokens: TokenSettings): Promise<string[]> {
+  if (!('secret' in tokens)) {
+    return [`Tokens: from the identity provider at ${tokens.identityProvider.issuer} (audience ${tokens.identityProvider.audience}).`];
+  }
   return [
     'Tokens (Authorization: Bearer …), valid 30 days:',
-    `  ADMIN_TOKEN=${signToken(secret, { sub: 'admin', role: 'admin' }, DEV_TOKEN_TTL_SECONDS)}`,
-    `  ALICE_TOKEN=${signToken(secret, { sub: 'alice', role: 'customer' }, DEV_TOKEN_TTL_SECONDS)}`,
+    `  ADMIN_TOKEN=${await signToken(tokens.secret, { sub: 'admin', role: 'admin' }, DEV_TOKEN_TTL_SECONDS)}`,
+    `  ALICE_TOKEN=${await signToken(tokens.secret, { sub: 'alice', role: 'customer' }, DEV_TOKEN_TTL_SECONDS)}`,
   ];
 }

@@ -34,7 +34,8 @@ export interface LocalClusterOptions {
   workerMetricsPort?: number;
   namespace: string;
   taskQueue: string;
-  authSecret: string;
+  /** The development token secret; unset with an identity provider (AUTH_JWKS_URL…). */
+  authSecret?: string;
   /** Passed to every app process (LOG_LEVEL, rate limits, …). */
   appEnv?: NodeJS.ProcessEnv;
   /** Embedded Postgres is stopped by us on Ctrl-C, in order (see startEmbeddedPostgres). */
@@ -110,7 +111,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: options.namespace,
       TASK_QUEUE: options.taskQueue,
-      AUTH_SECRET: options.authSecret,
+      ...(options.authSecret === undefined ? {} : { AUTH_SECRET: options.authSecret }),
       WORKFLOW_BUNDLE: workflowBundle,
     };
     const app = (name: string, entry: string, env: NodeJS.ProcessEnv) =>

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { loadConfig, parseTrustProxy } from '../../src/config';
 import { customer, expectProblem, http, TEST_AUTH_SECRET, uniqueId, useTestApi } from '../support/harness';
-import { startApiWith } from './appWith';
+import { eventually, startApiWith } from './appWith';
 
 /*
  * Who a request counts against: a valid token's subject, else the client address. Bad tokens and
@@ -9,8 +10,11 @@ import { startApiWith } from './appWith';
  */
 
 const shared = useTestApi();
-/** Three requests at once, then (practically) none: the fourth from a caller is over its limit. */
-const TIGHT = { perSecond: 0.001, burst: 3 };
+/**
+ * Three requests at once, then (practically) none: the fourth from a caller is over its limit. The
+ * buckets live in the run's one database, so each test's apps get a policy of their own.
+ */
+const tight = () => ({ perSecond: 0.001, burst: 3, policy: uniqueId('tight') });
 
 async function statuses(baseUrl: string, times: number, options: Parameters<typeof http>[3]): Promise<number[]> {
   const seen: number[] = [];
@@ -20,7 +24,7 @@ async function statuses(baseUrl: string, times: number, options: Parameters<type
 
 describe('bad and missing tokens are rate limited by address', () => {
   test('invalid bearer tokens are 401 until the limit, then 429 RATE_LIMITED with Retry-After', async () => {
-    const api = await startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: TIGHT } });
+    const api = await startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: tight() } });
     try {
       expect(await statuses(api.baseUrl, 3, { headers: { authorization: 'Bearer a.b.c' } })).toEqual([401, 401, 401]);
       const limited = await http(api.baseUrl, 'GET', '/products', { headers: { authorization: 'Bearer a.b.c' } });
@@ -38,7 +42,7 @@ describe('bad and missing tokens are rate limited by address', () => {
   });
 
   test('requests without a token to a signed-in route are 401 until the limit, then 429', async () => {
-    const api = await startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: TIGHT } });
+    const api = await startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: tight() } });
     try {
       const seen: number[] = [];
       for (let i = 0; i < 5; i++) seen.push((await http(api.baseUrl, 'GET', '/orders/some-order', { as: 'anonymous' })).status);
@@ -49,12 +53,101 @@ describe('bad and missing tokens are rate limited by address', () => {
   });
 });
 
+describe('one budget per caller across API replicas', () => {
+  /** Two API processes' worth of the app on the one database, with one policy, as replicas behind a load balancer run. */
+  async function replicas(limit: ReturnType<typeof tight>) {
+    const start = () => startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: limit } });
+    const [a, b] = await Promise.all([start(), start()]);
+    return { a, b, close: () => Promise.all([a.close(), b.close()]) };
+  }
+
+  test('requests spread over two replicas draw on one budget, and every answer says what is left', async () => {
+    const { a, b, close } = await replicas(tight());
+    try {
+      const alice = customer(uniqueId('alice'));
+      const seen = [];
+      for (const api of [a, b, a, b]) {
+        const res = await http(api.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice });
+        seen.push([res.status, res.headers.get('ratelimit-limit'), res.headers.get('ratelimit-remaining'), res.headers.get('ratelimit-policy')]);
+      }
+      expect(seen).toEqual([
+        [200, '3', '2', '3;w=3000'],
+        [200, '3', '1', '3;w=3000'],
+        [200, '3', '0', '3;w=3000'],
+        [429, '3', '0', '3;w=3000'],
+      ]);
+      const limited = await http(a.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice });
+      expectProblem(limited, 429, 'RATE_LIMITED');
+      // One token comes back in 1000 s; the whole burst in 3000 s.
+      expect([limited.headers.get('retry-after'), limited.headers.get('ratelimit-reset')]).toEqual([
+        expect.stringMatching(/^(999|1000)$/),
+        expect.stringMatching(/^(2999|3000)$/),
+      ]);
+      // Another caller has a budget of its own.
+      expect((await http(b.baseUrl, 'GET', '/products', { as: customer(uniqueId('bob')) })).status).toBe(200);
+    } finally {
+      await close();
+    }
+  });
+
+  test('a burst of concurrent requests over both replicas gets exactly the budget through', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 16 }), async (burst, sides) => {
+        const { a, b, close } = await replicas({ ...tight(), burst });
+        try {
+          const caller = customer(uniqueId('burst'));
+          const statuses = await Promise.all(sides.map((onA) => http((onA ? a : b).baseUrl, 'GET', '/products', { as: caller }).then((r) => r.status)));
+          expect(statuses.filter((s) => s === 200)).toHaveLength(Math.min(burst, sides.length));
+          expect(statuses.filter((s) => s !== 200).every((s) => s === 429)).toBe(true);
+        } finally {
+          await close();
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  test('every 1000 requests a process sweeps its policy’s buckets that are full again, and no other policy’s', async () => {
+    const limit = { perSecond: 1000, burst: 1, policy: uniqueId('sweep') }; // full again 1 ms after its last request
+    const other = uniqueId('slow-policy');
+    const stale = `INSERT INTO rate_limit_buckets (policy, caller, tokens, granted, updated_at) VALUES ($1, 'ip:192.0.2.1', 0, false, now() - interval '1 hour')`;
+    await shared.pool.query(stale, [limit.policy]);
+    await shared.pool.query(stale, [other]);
+    const { a, close } = await replicas({ ...tight(), ...limit });
+    try {
+      const staleRows = async (policy: string) =>
+        (await shared.pool.query(`SELECT 1 FROM rate_limit_buckets WHERE policy = $1 AND caller = 'ip:192.0.2.1'`, [policy])).rowCount;
+      for (let sent = 0; sent < 1000; sent += 50) {
+        await Promise.all(Array.from({ length: 50 }, () => http(a.baseUrl, 'GET', '/products', { as: 'anonymous' })));
+      }
+      expect(await staleRows(other)).toBe(1);
+      // The sweep runs beside the 1000th request, not before its answer.
+      expect(await eventually(async () => (await staleRows(limit.policy)) === 0)).toBe(true);
+      expect(await staleRows(other)).toBe(1);
+    } finally {
+      await close();
+    }
+  });
+
+  test('open routes (probes, metrics, the contract) are not limited and carry no RateLimit headers', async () => {
+    const { a, close } = await replicas({ ...tight(), burst: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await http(a.baseUrl, 'GET', '/healthz', { as: 'anonymous' });
+        expect([res.status, res.headers.get('ratelimit-limit')]).toEqual([200, null]);
+      }
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('TRUST_PROXY', () => {
   const from = (address: string) => ({ as: 'anonymous' as const, headers: { 'x-forwarded-for': address } });
 
   test('with the proxy trusted, two clients behind it get a bucket each', async () => {
     // The tests' requests come from 127.0.0.1: here that is the proxy.
-    const api = await startApiWith({ db: shared.pool, client: shared.client, trustProxy: 'loopback', auth: { secret: TEST_AUTH_SECRET, rateLimit: TIGHT } });
+    const api = await startApiWith({ db: shared.pool, client: shared.client, trustProxy: 'loopback', auth: { secret: TEST_AUTH_SECRET, rateLimit: tight() } });
     try {
       expect(await statuses(api.baseUrl, 4, from('203.0.113.7'))).toEqual([200, 200, 200, 429]);
       expect(await statuses(api.baseUrl, 4, from('203.0.113.8'))).toEqual([200, 200, 200, 429]);
@@ -64,7 +157,7 @@ describe('TRUST_PROXY', () => {
   });
 
   test('without it, every client behind the proxy is the proxy: one bucket, and X-Forwarded-For cannot escape it', async () => {
-    const api = await startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: TIGHT } });
+    const api = await startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: tight() } });
     try {
       expect(await statuses(api.baseUrl, 4, from('203.0.113.7'))).toEqual([200, 200, 200, 429]);
       expect(await statuses(api.baseUrl, 1, from('203.0.113.8'))).toEqual([429]);
@@ -75,8 +168,23 @@ describe('TRUST_PROXY', () => {
     }
   });
 
+  test('a peer outside the trusted subnets is no proxy: what it forwards is ignored', async () => {
+    const api = await startApiWith({
+      db: shared.pool,
+      client: shared.client,
+      trustProxy: '10.0.0.0/8, fd00::/8',
+      auth: { secret: TEST_AUTH_SECRET, rateLimit: tight() },
+    });
+    try {
+      expect(await statuses(api.baseUrl, 4, from('203.0.113.7'))).toEqual([200, 200, 200, 429]);
+      expect(await statuses(api.baseUrl, 1, from('203.0.113.8'))).toEqual([429]);
+    } finally {
+      await api.close();
+    }
+  });
+
   test('trusting one hop believes only the address the proxy appended, not what the client wrote before it', async () => {
-    const api = await startApiWith({ db: shared.pool, client: shared.client, trustProxy: 1, auth: { secret: TEST_AUTH_SECRET, rateLimit: TIGHT } });
+    const api = await startApiWith({ db: shared.pool, client: shared.client, trustProxy: 1, auth: { secret: TEST_AUTH_SECRET, rateLimit: tight() } });
     try {
       // The proxy appends the real client (203.0.113.7); the entries before it are the client's own words.
       expect(await statuses(api.baseUrl, 4, from('203.0.113.7'))).toEqual([200, 200, 200, 429]);
@@ -95,5 +203,14 @@ describe('TRUST_PROXY', () => {
     expect(parseTrustProxy(' loopback, 10.0.0.0/8 ')).toBe('loopback, 10.0.0.0/8');
     expect(loadConfig({}).TRUST_PROXY).toBe(false);
     expect(loadConfig({ TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.168.0.0/255.255.0.0, ::1, fd00::/8' }).TRUST_PROXY).toBe(
+      'loopback, 10.0.0.0/8, 192.168.0.0/255.255.0.0, ::1, fd00::/8',
+    );
+  });
+
+  test('what express could not read is refused at start, naming TRUST_PROXY', () => {
+    for (const value of ['proxy.example', '10.0.0.0/33', '10.0.0.0/0', '::1/129', '10.0.0.0/255.0.255.0', 'loopback,', 'yes']) {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY/);
+    }
   });
 });

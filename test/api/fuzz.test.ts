@@ -27,8 +27,10 @@ const RUN = `fz${randomUUID().slice(0, 8)}`;
 const BODY_LIMIT_BYTES = 64 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const PAIR_RUNS = 3;
+/** Tokens the run signs in beforeAll (signing is asynchronous); the arbitraries read them when they generate. */
+const signed = { admin: '', forged: '', expired: '', stranger: '' };
 /** Every request speaks as the admin (who may do everything) unless a defect says otherwise. */
-const ADMIN_AUTHORIZATION = `Bearer ${tokenFor(ADMIN)}`;
+const adminAuthorization = () => `Bearer ${signed.admin}`;
 /** A defect's way of sending no Authorization header at all. */
 const NO_AUTHORIZATION = '';
 const READ_RUNS = 5;
@@ -46,13 +48,17 @@ let requestCount = 0;
 const refusedCreates = new Set<string>();
 
 beforeAll(async () => {
+  signed.admin = await tokenFor(ADMIN);
+  signed.forged = await signToken(`${TEST_AUTH_SECRET}-forged`, ADMIN);
+  signed.expired = await signToken(TEST_AUTH_SECRET, ADMIN, 60, Date.now() - 3_600_000);
+  signed.stranger = await tokenFor(customer(`${RUN}-stranger`));
   client = await testClient();
   pool = testPool();
   api = await startTestApi({ client, pool });
   const ok = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(api.baseUrl + path, {
       method,
-      headers: { 'content-type': 'application/json', 'idempotency-key': `fixture-${RUN}-${randomUUID()}`, authorization: ADMIN_AUTHORIZATION },
+      headers: { 'content-type': 'application/json', 'idempotency-key': `fixture-${RUN}-${randomUUID()}`, authorization: adminAuthorization() },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (res.status >= 300) throw new Error(`fixture ${method} ${path}: ${res.status} ${await res.text()}`);
@@ -451,19 +457,20 @@ const unknownPathId = (slot: string, atEdge: boolean) =>
     unknownId.map((id) => defect(`unknown ${slot} ${id}`, atEdge, (d) => void (d.ids[slot] = id))),
   );
 /** Credentials that may not do this: none, junk, forged, expired, or a stranger customer's. */
-const CREDENTIALS_REFUSED = [
-  NO_AUTHORIZATION,
-  'Bearer',
-  'Bearer junk',
-  'Basic YWRtaW46YWRtaW4=',
-  `Bearer ${signToken(`${TEST_AUTH_SECRET}-forged`, ADMIN)}`,
-  `Bearer ${signToken(TEST_AUTH_SECRET, ADMIN, 60, Date.now() - 3_600_000)}`,
-  `Bearer ${tokenFor(customer(`${RUN}-stranger`))}`,
+const CREDENTIALS_REFUSED: Array<() => string> = [
+  () => NO_AUTHORIZATION,
+  () => 'Bearer',
+  () => 'Bearer junk',
+  () => 'Basic YWRtaW46YWRtaW4=',
+  () => `Bearer ${signed.forged}`,
+  () => `Bearer ${signed.expired}`,
+  () => `Bearer ${signed.stranger}`,
 ];
 const badCredentials = kind(
   'credentials that may not do this',
   fc
     .constantFrom(...CREDENTIALS_REFUSED)
+    .map((credential) => credential())
     .map((authorization) => defect(`Authorization ${authorization.slice(0, 30)}`, true, (d) => void (d.headers.authorization = authorization))),
 );
 const badIdempotencyKey = kind(
@@ -851,10 +858,10 @@ function readRequests(route: ReadRoute): fc.Arbitrary<Req> {
       prefer: fc.constantFrom(...PREFER_SYNC, ...PREFER_ASYNC),
       key: fc.constantFrom(undefined, ...BAD_IDEMPOTENCY_KEYS),
       // Mostly the admin; sometimes none, junk, or a stranger customer's token.
-      authorization: fc.constantFrom(ADMIN_AUTHORIZATION, ADMIN_AUTHORIZATION, ...CREDENTIALS_REFUSED),
+      authorization: fc.constantFrom(adminAuthorization, adminAuthorization, ...CREDENTIALS_REFUSED),
     })
     .map(({ target, method, noise, ifMatch, prefer, key, authorization }) => {
-      const headers: Record<string, string> = { ...noise, prefer, authorization };
+      const headers: Record<string, string> = { ...noise, prefer, authorization: authorization() };
       if (ifMatch !== undefined) headers['if-match'] = ifMatch;
       if (key !== undefined) headers['idempotency-key'] = key;
       return { method: target.method ?? method, path: target.path, headers, mustRefuse: false, label: route.name };
@@ -935,7 +942,7 @@ function strayRequests(): fc.Arbitrary<Req> {
 const STACK_MARKERS = [/\n\s+at /, /node_modules/, /\/src\//, /\.[tj]s:\d+/];
 
 async function send(req: Req): Promise<{ status: number; type: string; text: string; ms: number }> {
-  const headers: Record<string, string> = { authorization: ADMIN_AUTHORIZATION, ...req.headers };
+  const headers: Record<string, string> = { authorization: adminAuthorization(), ...req.headers };
   if (headers.authorization === NO_AUTHORIZATION) delete headers.authorization;
   if (req.mustRefuse && headers['idempotency-key'] === undefined) headers['idempotency-key'] = `${RUN}-${++requestCount}`;
   let body: string | Buffer | undefined = req.body;
@@ -1079,7 +1086,7 @@ describe('what the fuzz found, pinned', () => {
     const res = await call('PATCH', `/products/${fx.product}`, { body: '{"name":"Renamed","priceCents":-1}' });
     expect({ status: res.status, code: res.code }).toEqual({ status: 422, code: 'INVALID_PRICE' });
     expect(await productEvents()).toEqual(['ProductCreated']);
-    const product = await fetch(`${api.baseUrl}/products/${fx.product}?consistency=strong`, { headers: { authorization: ADMIN_AUTHORIZATION } });
+    const product = await fetch(`${api.baseUrl}/products/${fx.product}?consistency=strong`, { headers: { authorization: adminAuthorization() } });
     expect(((await product.json()) as { name: string }).name).toBe('Fuzz mug');
   });
 
@@ -1133,13 +1140,13 @@ describe('after the fuzz', () => {
     const started = Date.now();
     const res = await fetch(`${api.baseUrl}/orders/${fx.order}/items`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: ADMIN_AUTHORIZATION },
+      headers: { 'content-type': 'application/json', authorization: adminAuthorization() },
       body: JSON.stringify({ productId: fx.product, quantity: 0 }),
       signal: AbortSignal.timeout(10_000),
     });
     expect({ status: res.status, code: ((await res.json()) as { code: string }).code }).toEqual({ status: 422, code: 'INVALID_QUANTITY' });
     expect(Date.now() - started).toBeLessThan(5_000);
-    const stream = (await (await fetch(`${api.baseUrl}/orders/${fx.order}/events`, { headers: { authorization: ADMIN_AUTHORIZATION } })).json()) as {
+    const stream = (await (await fetch(`${api.baseUrl}/orders/${fx.order}/events`, { headers: { authorization: adminAuthorization() } })).json()) as {
       version: number;
       events: Array<{ type: string }>;
     };

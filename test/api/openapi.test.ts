@@ -165,7 +165,17 @@ test('every code the API files throw is in the catalog, so it has a type URI and
   expect([...new Set(thrown)].filter((code) => !Object.hasOwn(PROBLEM_TITLES, code))).toEqual([]);
 });
 
-const HEADERS = ['ETag', 'Location', 'Retry-After', 'Preference-Applied', 'WWW-Authenticate'];
+const HEADERS = [
+  'ETag',
+  'Location',
+  'Retry-After',
+  'Preference-Applied',
+  'WWW-Authenticate',
+  'RateLimit-Policy',
+  'RateLimit-Limit',
+  'RateLimit-Remaining',
+  'RateLimit-Reset',
+];
 
 /** The answer is one the contract documents for this operation: its status, media type, body and headers. */
 function expectInContract(method: string, path: string, res: { status: number; headers: Headers; body: unknown }): void {

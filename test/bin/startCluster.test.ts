@@ -20,9 +20,9 @@ jest.setTimeout(600_000);
 
 const ROOT = path.join(__dirname, '..', '..');
 const secret = randomBytes(32).toString('base64url');
-const bearer = (principal: Principal) => ({ authorization: `Bearer ${signToken(secret, principal)}` });
-const admin = bearer({ sub: 'ops', role: 'admin' });
-const alice = bearer({ sub: 'alice', role: 'customer' });
+const bearer = async (principal: Principal) => ({ authorization: `Bearer ${await signToken(secret, principal)}` });
+let admin: Record<string, string>;
+let alice: Record<string, string>;
 
 const isFree = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -81,6 +81,7 @@ describe('npm run start:cluster', () => {
   let cluster: RunningCluster;
 
   beforeAll(async () => {
+    [admin, alice] = await Promise.all([bearer({ sub: 'ops', role: 'admin' }), bearer({ sub: 'alice', role: 'customer' })]);
     const frontend = await freeFrontendPort();
     env = {
       ...process.env,

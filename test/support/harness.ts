@@ -49,7 +49,7 @@ export const uniqueId = (prefix: string): string => `${prefix}-${randomUUID()}`;
 export const TEST_AUTH_SECRET = 'test-only-secret-0123456789abcdef0123456789';
 export const ADMIN: Principal = { sub: 'test-admin', role: 'admin' };
 export const customer = (customerId: string): Principal => ({ sub: customerId, role: 'customer' });
-export const tokenFor = (principal: Principal): string => signToken(TEST_AUTH_SECRET, principal);
+export const tokenFor = (principal: Principal): Promise<string> => signToken(TEST_AUTH_SECRET, principal);
 /** High enough that only the rate-limit tests meet the limit. */
 const GENEROUS_RATE_LIMIT: RateLimitSettings = { perSecond: 100_000, burst: 100_000 };
 
@@ -119,7 +119,7 @@ export async function http(
   const headers: Record<string, string> = { ...options.headers };
   const as = options.as ?? ADMIN;
   if (as !== 'anonymous' && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
-    headers.authorization = `Bearer ${tokenFor(as)}`;
+    headers.authorization = `Bearer ${await tokenFor(as)}`;
   }
   let body: string | undefined;
   if (options.rawBody !== undefined) body = options.rawBody;

@@ -1,0 +1,60 @@
+import { orderStreamId } from '../../src/domain/order';
+import { customer, expectProblem, http, uniqueId, useTestApi, type TestApi } from '../support/harness';
+import { startApiWith } from './appWith';
+
+/*
+ * What one API process keeps in memory must stay true when another process changes the data.
+ * The one cache of data is the order-owner map (src/api/access.ts): it keeps only owners found,
+ * and an owner is the first event of an order's stream, which Postgres keeps from ever changing.
+ */
+
+const shared = useTestApi();
+let a: TestApi;
+let b: TestApi;
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([startApiWith({ db: shared.pool, client: shared.client }), startApiWith({ db: shared.pool, client: shared.client })]);
+});
+
+afterAll(async () => {
+  await Promise.all([a.close(), b.close()]);
+});
+
+/** An order with a known id, as only an admin may create one, for `customerId`. */
+const create = (api: TestApi, orderId: string, customerId: string) =>
+  http(api.baseUrl, 'POST', '/orders', { body: { orderId, customerId }, headers: { 'idempotency-key': uniqueId('create') } });
+
+test('an order another replica creates is its owner’s at once here, though this replica had just found no such order', async () => {
+  const alice = customer(uniqueId('alice'));
+  const bob = customer(uniqueId('bob'));
+  const orderId = uniqueId('order');
+  expectProblem(await http(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice }), 404, 'ORDER_NOT_FOUND');
+  const created = await create(b, orderId, alice.sub);
+  expect(created.status).toBe(201);
+  expect((await http(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice })).status).toBe(200);
+  expectProblem(await http(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: bob }), 404, 'ORDER_NOT_FOUND');
+  expectProblem(await http(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: bob }), 404, 'ORDER_NOT_FOUND');
+});
+
+test('the fact the owner cache keeps cannot change under it: an order stream’s first event can be neither rewritten, removed nor written again', async () => {
+  const alice = customer(uniqueId('alice'));
+  const orderId = uniqueId('order');
+  expect((await create(a, orderId, alice.sub)).status).toBe(201);
+  const streamId = orderStreamId(orderId);
+  await expect(
+    shared.pool.query(`UPDATE events SET data = jsonb_set(data, '{customerId}', '"mallory"') WHERE stream_id = $1 AND version = 1`, [streamId]),
+  ).rejects.toThrow(/append-only/);
+  await expect(shared.pool.query('DELETE FROM events WHERE stream_id = $1', [streamId])).rejects.toThrow(/append-only/);
+  await expect(
+    shared.pool.query(
+      `INSERT INTO events (stream_id, stream_type, version, event_id, type, data, metadata, occurred_at)
+       SELECT stream_id, stream_type, 1, gen_random_uuid(), type, data, metadata, occurred_at FROM events WHERE stream_id = $1 AND version = 1`,
+      [streamId],
+    ),
+  ).rejects.toThrow(/duplicate key/);
+  // And a second create of the same id, through either replica, does not hand the order to someone else.
+  const mallory = customer(uniqueId('mallory'));
+  expectProblem(await create(b, orderId, mallory.sub), 409, 'ORDER_ALREADY_EXISTS');
+  expectProblem(await http(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: mallory }), 404, 'ORDER_NOT_FOUND');
+  expect((await http(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice })).status).toBe(200);
+});
