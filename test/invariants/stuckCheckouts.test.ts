@@ -139,7 +139,7 @@ test('an order PLACED for longer than its checkout can take is flagged, with eve
     expect(result.violations).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^order ${orderId} \\(checkout attempt 1\\): PLACED for 7\\d{3} s, past the checkout's deadline of 632 s \\(1 line\\(s\\)\\); ` +
+          `^order ${orderId} \\(checkout attempt 1\\): PLACED for 7\\d{3} s, past the checkout's deadline of 711 s \\(1 line\\(s\\)\\); ` +
             `no saga checkout-${orderId}-1, and the order never recorded an outcome; actor missing$`,
         ),
       ),
