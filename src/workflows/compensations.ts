@@ -49,7 +49,11 @@ async function untilDone(name: string, undo: () => Promise<string | void>): Prom
       // A local step's refusal arrives as the ApplicationFailure itself (src/workflows/localFirst.ts).
       const refused = err instanceof ActivityFailure || err instanceof ApplicationFailure;
       if (!refused || isCancellation(err) || !patched(COMPENSATIONS_ALWAYS_FINISH)) throw err;
-      log.error('A compensation was refused; it is retried', { name, error: err instanceof ActivityFailure ? err.cause?.message : err.message, retryInMs: pauseMs });
+      log.error('A compensation was refused; it is retried', {
+        name,
+        error: err instanceof ActivityFailure ? err.cause?.message : err.message,
+        retryInMs: pauseMs,
+      });
       await sleep(pauseMs);
     }
   }

@@ -1,4 +1,14 @@
-import { allHandlersFinished, condition, executeChild, log, patched, setCurrentDetails, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  executeChild,
+  log,
+  patched,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/orderActivities';
 import { clientCommandId, commandFingerprint, internalCommandId } from '../domain/commandIds';
 import { DomainError } from '../domain/decider';
