@@ -43,7 +43,7 @@ function activityOptions(policy: StepPolicy, nonRetryableErrorTypes?: string[]) 
  * back to the regular one with its 8 attempts, an undo to the regular one with no attempt limit,
  * so a compensation still runs until it succeeds. A business refusal ends a forward step at once.
  */
-export const LOCAL_CHECKOUT_STEPS = 'local-checkout-steps';
+const LOCAL_CHECKOUT_STEPS = 'local-checkout-steps';
 const forward = localFirst<CheckoutActivities>(LOCAL_CHECKOUT_STEPS, activityOptions(FORWARD_STEP, BUSINESS_FAILURES));
 const undo = localFirst<CheckoutActivities>(LOCAL_CHECKOUT_STEPS, activityOptions(UNDO_STEP));
 /** The undos only histories from before `compensations-always-finish` schedule: regular, as they were. */
