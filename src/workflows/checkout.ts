@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { CheckoutActivities, StockReservation } from '../activities/checkoutActivities';
 import type { CheckoutReport, CheckoutStep, OrderLine } from '../domain/order';
 import { Compensations, COMPENSATIONS_ALWAYS_FINISH } from './compensations';
@@ -85,6 +85,9 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutRe
     return { outcome: 'succeeded', reservationId, paymentId, steps };
   } catch (err) {
     const { code, message } = describeFailure(err);
+    // Local steps reach the history only with the task that ran them: without this checkpoint a
+    // worker killed mid-compensation would rerun the saga into its own tombstones and report those.
+    if (patched(LOCAL_CHECKOUT_STEPS)) await sleep(1);
     return { outcome: 'failed', code, message, steps, compensations: await compensations.runAll() };
   }
 }

@@ -68,6 +68,12 @@ async function checkOutWith(
 type Events = NonNullable<Awaited<ReturnType<typeof checkOutWith>>['events']>;
 const scheduled = (events: Events) => events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
 const timers = (events: Events) => events.filter((e) => e.timerStartedEventAttributes).length;
+/** The activity type a local activity's marker records. */
+function localActivityOf(e: Events[number]): string | undefined {
+  const marker = e.markerRecordedEventAttributes;
+  const data = marker?.markerName === 'core_local_activity' ? marker.details?.['data']?.payloads?.[0]?.data : undefined;
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type : undefined;
+}
 
 const outage = () => new Error('connection terminated');
 
@@ -122,10 +128,11 @@ test('an undo refused by its local activity is retried after a durable pause, no
     expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
   });
   expect(scheduled(history.events!)).toEqual([]);
-  expect(timers(history.events!)).toBe(1);
+  // The checkpoint before compensating, then the pause after the refusal.
+  expect(timers(history.events!)).toBe(2);
 });
 
-test('a business refusal ends the forward path at once: one local debit, no fallback, the stock released locally', async () => {
+test('a business refusal ends the forward path at once (one local debit, no fallback) and is recorded before the stock is released locally', async () => {
   const debit = failing(0, createActivities(pool).debitAccount);
   const history = await checkOutWith({ debitAccount: debit }, 100, async (call, { productId, orderId }) => {
     const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
@@ -134,5 +141,8 @@ test('a business refusal ends the forward path at once: one local debit, no fall
   });
   expect(debit.calls()).toBe(1);
   expect(scheduled(history.events!)).toEqual([]);
-  expect(timers(history.events!)).toBe(0);
+  // The refusal is in the history before anything is given back: a worker killed while
+  // compensating leaves a rerun that knows why it failed, instead of one meeting its own tombstones.
+  const kinds = history.events!.flatMap((e) => (e.timerStartedEventAttributes ? ['checkpoint'] : (localActivityOf(e) ?? [])));
+  expect(kinds).toEqual(['reserveStock', 'debitAccount', 'checkpoint', 'refundPayment', 'giveBackReservation']);
 });
