@@ -17,7 +17,7 @@ import { productDecider, productStreamId } from '../src/domain/product';
 import { createLogger } from '../src/logger';
 import { allProjections, projectionStatuses } from '../src/projections';
 import { addUpdate, createUpdate, placeUpdate, type bareOrderWorkflow } from './bareWorkflow';
-import { cfg, overBudget, pct, progress, summary, TASK_QUEUE, type BenchResults } from './support';
+import { cfg, closedLoop, overBudget, pct, progress, TASK_QUEUE, timed, type BenchResults } from './support';
 import { handleCommand } from '../src/application/handleCommand';
 
 const BARE_QUEUE = 'bare-bench';
@@ -28,37 +28,6 @@ async function fetchJson(baseUrl: string, token: string, method: string, p: stri
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
-
-async function closedLoop(c: number, seconds: number, one: (lat: Record<string, number[]>) => Promise<void>) {
-  const lat: Record<string, number[]> = {};
-  let done = 0;
-  let errors = 0;
-  const firstError: string[] = [];
-  const deadline = performance.now() + seconds * 1000;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: c }, async () => {
-      while (performance.now() < deadline) {
-        try {
-          await one(lat);
-          done++;
-        } catch (err) {
-          errors++;
-          if (firstError.length < 3) firstError.push(String((err as Error).message));
-        }
-      }
-    }),
-  );
-  const elapsed = (performance.now() - start) / 1000;
-  return { rate: done / elapsed, done, errors, firstError, lat: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, summary(v)])) };
-}
-
-const timed = async <T>(lat: Record<string, number[]>, key: string, fn: () => Promise<T>): Promise<T> => {
-  const a = performance.now();
-  const r = await fn();
-  (lat[key] ??= []).push(performance.now() - a);
-  return r;
-};
 
 /**
  * The read side's live lag while load runs: every 100 ms, the age of the oldest event the slowest
@@ -78,6 +47,28 @@ function sampleProjectionLag(pool: Pool): () => Promise<number[]> {
     running = false;
     await sampling;
     return samples.sort((a, b) => a - b);
+  };
+}
+
+/**
+ * One order of the bare workflow (bareWorkflow.ts) on `taskQueue`, as the checkout loop sends one:
+ * create by update-with-start, two adds, place and wait. Without activities: the Temporal floor flow.
+ */
+export function bareOrder(client: Client, taskQueue: string, withActivities: boolean) {
+  return async (lat: Record<string, number[]>): Promise<void> => {
+    const id = `bare-${randomUUID()}`;
+    const t = performance.now();
+    const start = new WithStartWorkflowOperation<typeof bareOrderWorkflow>('bareOrderWorkflow', {
+      workflowId: id,
+      taskQueue,
+      args: [withActivities],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    await timed(lat, 'create', () => client.workflow.executeUpdateWithStart(createUpdate, { startWorkflowOperation: start }));
+    const h = client.workflow.getHandle(id);
+    for (let i = 0; i < 2; i++) await timed(lat, 'addItem', () => h.executeUpdate(addUpdate));
+    await timed(lat, 'checkout?wait', () => h.executeUpdate(placeUpdate));
+    (lat['order total'] ??= []).push(performance.now() - t);
   };
 }
 
@@ -174,20 +165,7 @@ export async function benchCheckout(out: BenchResults, pool: Pool, client: Clien
       progress(
         `checkout c=${c}: ours ${ours.rate.toFixed(2)} orders/s (${ours.errors} errors ${ours.firstError.join(' | ')}), lag p50 ${pct(lag, 50)} / p99 ${pct(lag, 99)} ms; bare (${cfg.checkoutSeconds}s)`,
       );
-      const bare = await closedLoop(c, cfg.checkoutSeconds, async (lat) => {
-        const id = `bare-${randomUUID()}`;
-        const t = performance.now();
-        const start = new WithStartWorkflowOperation<typeof bareOrderWorkflow>('bareOrderWorkflow', {
-          workflowId: id,
-          taskQueue: BARE_QUEUE,
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        });
-        await timed(lat, 'create', () => client.workflow.executeUpdateWithStart(createUpdate, { startWorkflowOperation: start }));
-        const h = client.workflow.getHandle(id);
-        for (let i = 0; i < 2; i++) await timed(lat, 'addItem', () => h.executeUpdate(addUpdate));
-        await timed(lat, 'checkout?wait', () => h.executeUpdate(placeUpdate));
-        (lat['order total'] ??= []).push(performance.now() - t);
-      });
+      const bare = await closedLoop(c, cfg.checkoutSeconds, bareOrder(client, BARE_QUEUE, true));
       progress(`checkout c=${c}: bare ${bare.rate.toFixed(2)} orders/s (${bare.errors} errors ${bare.firstError.join(' | ')})`);
       out.details[`checkout c=${c}`] = { ours, bare };
       out.rows.push({

@@ -14,6 +14,7 @@ import { throwawayDataDir } from '../src/devstack/throwawayDataDir';
 import { connectClient } from '../src/temporal';
 import { benchAppend } from './append';
 import { benchCheckout } from './checkout';
+import { benchFloor, floorTargets } from './floor';
 import { benchFold } from './fold';
 import { benchLag } from './lag';
 import { benchMemory } from './memory';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   });
   const url = local.stack.databaseUrl;
   const client = await connectClient(local.stack.temporalAddress, 'default');
-  const sections = (process.env.BENCH_SECTIONS ?? 'append,fold,lag,checkout,replay,rebuild').split(',');
+  const sections = (process.env.BENCH_SECTIONS ?? 'append,fold,lag,floor,checkout,replay,rebuild').split(',');
   let failed: unknown;
   try {
     progress('stack up');
@@ -69,7 +70,9 @@ async function main(): Promise<void> {
     await section('append', () => benchAppend(out, url));
     await section('fold', () => benchFold(out, url));
     await section('lag', () => benchLag(out, local.pool, url));
+    await section('floor', () => benchFloor(out, local.pool, client, local.stack.temporalAddress));
     await section('checkout', () => benchCheckout(out, local.pool, client, local.stack.temporalAddress));
+    floorTargets(out);
     await section('replay', () => benchReplay(out));
     await section('memory', () => benchMemory(out, url, client, local.stack.temporalAddress));
     // the live projector would compete with the rebuild for the same events and CPU

@@ -26,6 +26,8 @@ export const cfg = {
   memoryWorkerNodeOptions: process.env.BENCH_MEMORY_WORKER_NODE_OPTIONS ?? '',
   /** Hard time budget for the whole run: sections that would start after it are skipped. */
   budgetSeconds: num('BENCH_BUDGET_SECONDS', 240),
+  /** Seconds of each floor measurement (section `floor`: 10 of them, at c = 1 and c = 32). */
+  floorSeconds: num('BENCH_FLOOR_SECONDS', 5),
 };
 /** The task queue of the in-process worker the run starts; the checkout section's API sends to it. */
 export const TASK_QUEUE = 'orders-bench';
@@ -83,3 +85,36 @@ export async function warmPool(url: string, max: number): Promise<Pool> {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `c` clients, each running `one` back to back for `seconds`: completions per second, errors, and the latencies `one` recorded. */
+export async function closedLoop(c: number, seconds: number, one: (lat: Record<string, number[]>, clientIndex: number) => Promise<void>) {
+  const lat: Record<string, number[]> = {};
+  let done = 0;
+  let errors = 0;
+  const firstError: string[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: c }, async (_, clientIndex) => {
+      while (performance.now() < deadline) {
+        try {
+          await one(lat, clientIndex);
+          done++;
+        } catch (err) {
+          errors++;
+          if (firstError.length < 3) firstError.push(String((err as Error).message));
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  return { rate: done / elapsed, done, errors, firstError, lat: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, summary(v)])) };
+}
+
+/** Runs `fn` and records its latency under `key`. */
+export const timed = async <T>(lat: Record<string, number[]>, key: string, fn: () => Promise<T>): Promise<T> => {
+  const a = performance.now();
+  const r = await fn();
+  (lat[key] ??= []).push(performance.now() - a);
+  return r;
+};

@@ -3,6 +3,7 @@ import { evolveOrder, initialOrderState, ORDER_STREAM_TYPE, type OrderEvent, typ
 import { readStreamsOfType, timeSinceLastEvent, type Queryable } from '../eventstore';
 import { describeCondition, inspectWorkflow, type WorkflowCondition } from '../operations/workflowHealth';
 import { checkoutWorkflowId, FORWARD_STEP, UNDO_STEP, type StepPolicy } from '../workflows/checkout';
+import { LOCAL_ATTEMPTS } from '../workflows/localFirst';
 import { orderWorkflowId } from '../workflows/orderContract';
 import { aggregateIdOf, foldChecked, streamIdsOfType, withConcurrency } from './streams';
 import { ResultBuilder, skipped, type InvariantFilter, type InvariantResult } from './types';
@@ -11,29 +12,35 @@ import { eventSchemas } from '../domain/eventSchemas';
 export const CHECKOUT_INVARIANT = { id: '6', title: 'no stranded checkout (a PLACED order has its saga running, within its deadline)' };
 
 /**
- * The longest one saga step can take in `attempts` attempts: every attempt runs to its
+ * The longest `attempts` attempts of one saga step can take: every attempt runs to its
  * start-to-close timeout, with the retry backoff between attempts.
  */
-function stepBudgetMs(policy: StepPolicy, attempts: number): number {
+function attemptsBudgetMs(policy: StepPolicy, attempts: number, startToCloseMs = policy.startToCloseMs): number {
   let backoff = 0;
   for (let retry = 0; retry < attempts - 1; retry++) {
     backoff += Math.min(policy.initialIntervalMs * policy.backoffCoefficient ** retry, policy.maximumIntervalMs);
   }
-  return attempts * policy.startToCloseMs + backoff;
+  return attempts * startToCloseMs + backoff;
+}
+
+/** A step of a saga since `local-checkout-steps`: its local attempts, then the regular activity's `attempts` (src/workflows/localFirst.ts). */
+function stepBudgetMs(policy: StepPolicy, attempts: number): number {
+  return attemptsBudgetMs(policy, LOCAL_ATTEMPTS.maximumAttempts, LOCAL_ATTEMPTS.startToCloseMs) + attemptsBudgetMs(policy, attempts);
 }
 
 /**
- * A forward step (reserve, debit, commit), as `forward` in src/workflows/checkout.ts: 10 s
- * start-to-close, retries from 200 ms doubling to 5 s, 8 attempts. 8 × 10 s + 16.2 s = 96.2 s.
+ * A forward step (reserve, debit, commit), as `forward` in src/workflows/checkout.ts: 3 local
+ * attempts of 5 s (retried after 200 and 400 ms), then the regular activity: 10 s start-to-close,
+ * retries from 200 ms doubling to 5 s, 8 attempts. 15.6 s + 8 × 10 s + 16.2 s = 111.8 s.
  */
 export const CHECKOUT_FORWARD_STEP_MS = stepBudgetMs(FORWARD_STEP, FORWARD_STEP.maximumAttempts!);
 
 /**
- * An undo step (give back stock, refund), as `undo` in src/workflows/checkout.ts: 10 s
- * start-to-close, retries from 500 ms doubling to 30 s. The saga gives undos no attempt limit (they
- * must succeed eventually), so they have no deadline of their own: an undo is allowed as many
- * attempts as a forward step (8 × 10 s + 61.5 s = 141.5 s), and one still failing after that is
- * stuck, not slow.
+ * An undo step (give back stock, refund), as `undo` in src/workflows/checkout.ts: 3 local attempts
+ * of 5 s (after 500 ms and 1 s), then the regular activity: 10 s start-to-close, retries from
+ * 500 ms doubling to 30 s. The saga gives undos no attempt limit (they must succeed eventually), so
+ * they have no deadline of their own: an undo is allowed as many regular attempts as a forward
+ * step (16.5 s + 8 × 10 s + 61.5 s = 158 s), and one still failing after that is stuck, not slow.
  */
 export const CHECKOUT_UNDO_STEP_MS = stepBudgetMs(UNDO_STEP, FORWARD_STEP.maximumAttempts!);
 
@@ -47,7 +54,7 @@ export const CHECKOUT_HANDOFF_MS = 30_000;
 /**
  * How long an order may stay PLACED: its saga's worst case with `lineCount` lines, every forward
  * step (reserve each line, debit, commit each line) and every undo (each line, the refund) using
- * its whole budget, plus the actor's two handoffs. 1 line: 3 × 96.2 + 2 × 141.5 + 2 × 30 = 631.6 s.
+ * its whole budget, plus the actor's two handoffs. 1 line: 3 × 111.8 + 2 × 158 + 2 × 30 = 711.4 s.
  */
 export function checkoutDeadlineMs(lineCount: number): number {
   return (2 * lineCount + 1) * CHECKOUT_FORWARD_STEP_MS + (lineCount + 1) * CHECKOUT_UNDO_STEP_MS + 2 * CHECKOUT_HANDOFF_MS;

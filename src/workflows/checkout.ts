@@ -1,7 +1,8 @@
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { CheckoutActivities, StockReservation } from '../activities/checkoutActivities';
 import type { CheckoutReport, CheckoutStep, OrderLine } from '../domain/order';
 import { Compensations, COMPENSATIONS_ALWAYS_FINISH } from './compensations';
+import { localFirst } from './localFirst';
 
 export interface CheckoutInput {
   orderId: string;
@@ -36,8 +37,17 @@ function activityOptions(policy: StepPolicy, nonRetryableErrorTypes?: string[]) 
   };
 }
 
-const forward = proxyActivities<CheckoutActivities>(activityOptions(FORWARD_STEP, BUSINESS_FAILURES));
-const undo = proxyActivities<CheckoutActivities>(activityOptions(UNDO_STEP));
+/**
+ * Every step of the saga is one short Postgres transaction keyed by the attempt's ids, so since
+ * `local-checkout-steps` each runs as a local activity first (localFirst.ts): a forward step falls
+ * back to the regular one with its 8 attempts, an undo to the regular one with no attempt limit,
+ * so a compensation still runs until it succeeds. A business refusal ends a forward step at once.
+ */
+const LOCAL_CHECKOUT_STEPS = 'local-checkout-steps';
+const forward = localFirst<CheckoutActivities>(LOCAL_CHECKOUT_STEPS, activityOptions(FORWARD_STEP, BUSINESS_FAILURES));
+const undo = localFirst<CheckoutActivities>(LOCAL_CHECKOUT_STEPS, activityOptions(UNDO_STEP));
+/** The undos only histories from before `compensations-always-finish` schedule: regular, as they were. */
+const legacyUndo = proxyActivities<CheckoutActivities>(activityOptions(UNDO_STEP));
 
 export const checkoutIds = (orderId: string, attempt: number) => ({ reservationId: `${orderId}-${attempt}`, paymentId: `${orderId}-${attempt}` });
 export const checkoutWorkflowId = (orderId: string, attempt: number): string => `checkout-${orderId}-${attempt}`;
@@ -58,23 +68,26 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutRe
       const reservation = { reservationId, productId };
       // Registered before the step: a reservation that timed out may still have been made.
       compensations.add(`release stock of ${productId}`, () =>
-        giveBackStock(reservation, () => (committed.has(productId) ? undo.returnStock(reservation) : undo.releaseReservation(reservation))),
+        giveBackStock(reservation, () => (committed.has(productId) ? legacyUndo.returnStock(reservation) : legacyUndo.releaseReservation(reservation))),
       );
-      await forward.reserveStock({ ...reservation, quantity });
+      await forward((a) => a.reserveStock({ ...reservation, quantity }));
       steps.push({ type: 'StockReserved', productId, quantity });
     }
     if (input.totalCents > 0) {
-      compensations.add(`refund ${input.totalCents} cents`, () => undo.refundPayment({ paymentId, customerId: input.customerId }));
-      await forward.debitAccount({ paymentId, customerId: input.customerId, orderId: input.orderId, amountCents: input.totalCents });
+      compensations.add(`refund ${input.totalCents} cents`, () => undo((a) => a.refundPayment({ paymentId, customerId: input.customerId })));
+      await forward((a) => a.debitAccount({ paymentId, customerId: input.customerId, orderId: input.orderId, amountCents: input.totalCents }));
       steps.push({ type: 'PaymentDebited', paymentId, amountCents: input.totalCents });
     }
     for (const { productId } of input.lines) {
-      await forward.commitReservation({ reservationId, productId });
+      await forward((a) => a.commitReservation({ reservationId, productId }));
       committed.add(productId);
     }
     return { outcome: 'succeeded', reservationId, paymentId, steps };
   } catch (err) {
     const { code, message } = describeFailure(err);
+    // Local steps reach the history only with the task that ran them: without this checkpoint a
+    // worker killed mid-compensation would rerun the saga into its own tombstones and report those.
+    if (patched(LOCAL_CHECKOUT_STEPS)) await sleep(1);
     return { outcome: 'failed', code, message, steps, compensations: await compensations.runAll() };
   }
 }
@@ -97,12 +110,12 @@ export async function undoCheckoutAttempt(input: {
   const compensations = new Compensations();
   for (const productId of input.productIds) {
     const reservation = { reservationId: input.reservationId, productId };
-    compensations.add(`return stock of ${productId}`, () => giveBackStock(reservation, () => undo.returnStock(reservation)));
+    compensations.add(`return stock of ${productId}`, () => giveBackStock(reservation, () => legacyUndo.returnStock(reservation)));
   }
   // A free order was never debited (the saga skips its debit): refunding it would open a wallet
   // and void a payment that never happened. Histories from before kept their refund.
   if (input.amountCents > 0 || !patched(NO_REFUND_FOR_FREE_ORDERS)) {
-    compensations.add('refund payment', () => undo.refundPayment({ paymentId: input.paymentId, customerId: input.customerId }));
+    compensations.add('refund payment', () => undo((a) => a.refundPayment({ paymentId: input.paymentId, customerId: input.customerId })));
   }
   return compensations.runAll();
 }
@@ -114,7 +127,7 @@ export async function undoCheckoutAttempt(input: {
  */
 async function giveBackStock(reservation: StockReservation, beforePatch: () => Promise<void>): Promise<string | void> {
   if (!patched(COMPENSATIONS_ALWAYS_FINISH)) return beforePatch();
-  const outcome = await undo.giveBackReservation(reservation);
+  const outcome = await undo((a) => a.giveBackReservation(reservation));
   return `${outcome} ${outcome === 'voided' ? 'reservation' : 'stock'} of ${reservation.productId}`;
 }
 

@@ -1,4 +1,4 @@
-import { ActivityFailure, isCancellation, log, patched, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, log, patched, sleep } from '@temporalio/workflow';
 
 /**
  * Compensations finish whatever their steps came to: stock is given back from any state, and an
@@ -46,8 +46,14 @@ async function untilDone(name: string, undo: () => Promise<string | void>): Prom
     try {
       return await undo();
     } catch (err) {
-      if (!(err instanceof ActivityFailure) || isCancellation(err) || !patched(COMPENSATIONS_ALWAYS_FINISH)) throw err;
-      log.error('A compensation was refused; it is retried', { name, error: err.cause?.message, retryInMs: pauseMs });
+      // A local step's refusal arrives as the ApplicationFailure itself (src/workflows/localFirst.ts).
+      const refused = err instanceof ActivityFailure || err instanceof ApplicationFailure;
+      if (!refused || isCancellation(err) || !patched(COMPENSATIONS_ALWAYS_FINISH)) throw err;
+      log.error('A compensation was refused; it is retried', {
+        name,
+        error: err instanceof ActivityFailure ? err.cause?.message : err.message,
+        retryInMs: pauseMs,
+      });
       await sleep(pauseMs);
     }
   }

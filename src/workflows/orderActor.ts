@@ -1,16 +1,10 @@
 import {
-  ActivityFailure,
   allHandlersFinished,
-  ApplicationFailure,
   condition,
   executeChild,
-  isCancellation,
   log,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
-  TemporalFailure,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -35,44 +29,9 @@ import {
 import { currentSchemaVersion } from '../domain/eventSchemas';
 import { checkoutIds, checkoutWorkflow, checkoutWorkflowId, undoCheckoutAttempt } from './checkout';
 import { CommandLedger, ledgerFromLegacy } from './commandLedger';
+import { localFirst } from './localFirst';
 import type { CommandAccepted, CommandOutcome, CommandRejected, OrderCommandInput, OrderCommandName, OrderSnapshot, OrderWorkflowInput } from './orderContract';
 import { CustomerIdAttribute, OrderStatusAttribute } from './searchAttributes';
-
-/** Technical failures (Postgres down) retry until they succeed; the command waits for them. A stream conflict never will. */
-const ORDER_STEP_RETRY = { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds', nonRetryableErrorTypes: ['WrongExpectedVersion'] };
-
-/** Each step its own activity task: two round trips through the server. Steps taken before `local-order-steps` replay as these; also the fallback. */
-const regularSteps = proxyActivities<OrderActivities>({ startToCloseTimeout: '10 seconds', retry: ORDER_STEP_RETRY });
-
-/**
- * The same steps run by this worker inside the workflow task that took the command. A blip is
- * retried in place (three attempts within about a second, so the task never sleeps long); a
- * longer outage falls back to `regularSteps`, whose retries the server keeps without adding to
- * the order's history the way local retries with timers would.
- */
-const localSteps = proxyLocalActivities<OrderActivities>({
-  startToCloseTimeout: '5 seconds',
-  retry: { ...ORDER_STEP_RETRY, maximumAttempts: 3 },
-  localRetryThreshold: '1 second',
-});
-
-/**
- * Runs one of the actor's Postgres steps. A step replayed from before `local-order-steps` is the
- * regular activity, awaited through the very promise it was before, so old histories replay.
- */
-function runStep<R>(step: (steps: OrderActivities) => Promise<R>): Promise<R> {
-  if (!patched(PATCHES.localOrderSteps)) return step(regularSteps);
-  return step(localSteps).catch((err: unknown) => {
-    if (!(err instanceof TemporalFailure) || isCancellation(err) || neverSucceeds(err)) throw err;
-    return step(regularSteps);
-  });
-}
-
-/** A failure retrying cannot fix (a stream conflict): the regular activity would fail the same way. A local activity's failure arrives unwrapped. */
-function neverSucceeds(err: TemporalFailure): boolean {
-  const failure = err instanceof ActivityFailure ? err.cause : err;
-  return failure instanceof ApplicationFailure && (failure.nonRetryable || ORDER_STEP_RETRY.nonRetryableErrorTypes.includes(failure.type ?? ''));
-}
 
 /**
  * Changes that alter the commands an order schedules or the answers that decide them: histories
@@ -92,6 +51,15 @@ const PATCHES = {
   /** The catalog look-ups, the key look-up and the append run as local activities, in the task that takes the command. */
   localOrderSteps: 'local-order-steps',
 } as const;
+
+/**
+ * The actor's Postgres steps, local first (localFirst.ts). Technical failures (Postgres down) retry
+ * until they succeed; the command waits for them. A stream conflict never will: the command fails.
+ */
+const runStep = localFirst<OrderActivities>(PATCHES.localOrderSteps, {
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds', nonRetryableErrorTypes: ['WrongExpectedVersion'] },
+});
 
 /** A command waiting for the actor's loop; updates wait on `answer`, signals do not. */
 interface Queued {

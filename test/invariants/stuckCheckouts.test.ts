@@ -34,11 +34,11 @@ afterAll(async () => {
 
 const onlyOrder = (orderId: string) => ({ streamIds: [`order-${orderId}`] });
 
-test("the checkout deadline is the saga's retry budget: 96.2 s per forward step, 141.5 s per undo, two 30 s handoffs", () => {
-  expect(CHECKOUT_FORWARD_STEP_MS).toBe(96_200);
-  expect(CHECKOUT_UNDO_STEP_MS).toBe(141_500);
-  expect(checkoutDeadlineMs(1)).toBe(3 * 96_200 + 2 * 141_500 + 60_000);
-  expect(checkoutDeadlineMs(3)).toBe(7 * 96_200 + 4 * 141_500 + 60_000);
+test("the checkout deadline is the saga's retry budget, local attempts then regular: 111.8 s per forward step, 158 s per undo, two 30 s handoffs", () => {
+  expect(CHECKOUT_FORWARD_STEP_MS).toBe(111_800);
+  expect(CHECKOUT_UNDO_STEP_MS).toBe(158_000);
+  expect(checkoutDeadlineMs(1)).toBe(3 * 111_800 + 2 * 158_000 + 60_000);
+  expect(checkoutDeadlineMs(3)).toBe(7 * 111_800 + 4 * 158_000 + 60_000);
 });
 
 test('a checkout in flight is not flagged; once its actor is terminated (and the saga with it) the order is stranded and reported', async () => {
@@ -139,7 +139,7 @@ test('an order PLACED for longer than its checkout can take is flagged, with eve
     expect(result.violations).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^order ${orderId} \\(checkout attempt 1\\): PLACED for 7\\d{3} s, past the checkout's deadline of 632 s \\(1 line\\(s\\)\\); ` +
+          `^order ${orderId} \\(checkout attempt 1\\): PLACED for 7\\d{3} s, past the checkout's deadline of 711 s \\(1 line\\(s\\)\\); ` +
             `no saga checkout-${orderId}-1, and the order never recorded an outcome; actor missing$`,
         ),
       ),

@@ -6,6 +6,7 @@ import type { OrderActivities } from '../../src/activities/orderActivities';
 import type { Pool } from '../../src/db/pool';
 import { commandUpdates } from '../../src/workflows/orderContract';
 import { createProduct, testClient, testEnv, testPool, uniqueId } from '../support/harness';
+import { failing } from '../support/faults';
 import { startOrderActor } from '../support/orders';
 
 /*
@@ -44,17 +45,6 @@ async function withWorker(replaced: Partial<OrderActivities>, scenario: (orderId
     await scenario(orderId, taskQueue);
     return client.workflow.getHandle(`order-${orderId}`).fetchHistory();
   });
-}
-
-/** Fails the first `times` calls, then does the real thing. */
-function failing<A extends unknown[], R>(times: number, real: (...args: A) => Promise<R>, error: () => Error) {
-  let calls = 0;
-  const fn = async (...args: A) => {
-    calls++;
-    if (calls <= times) throw error();
-    return real(...args);
-  };
-  return Object.assign(fn, { calls: () => calls });
 }
 
 type Events = NonNullable<Awaited<ReturnType<typeof withWorker>>['events']>;

@@ -1,0 +1,148 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import fc from 'fast-check';
+import { createActivities } from '../../src/activities';
+import type { CheckoutActivities } from '../../src/activities/checkoutActivities';
+import type { Pool } from '../../src/db/pool';
+import { checkoutWorkflowId } from '../../src/workflows/checkout';
+import { failing, happensButFails } from '../support/faults';
+import { createProduct, http, startTestApi, testClient, testEnv, testPool, uniqueId, type Call } from '../support/harness';
+import { sampleAddress } from '../support/orders';
+
+/*
+ * The saga's steps run as local activities (patch `local-checkout-steps`): an outage longer than
+ * the local attempts falls back to the regular activity with the same keys, so a step that
+ * happened but was never acknowledged still acts once; an undo still runs until it succeeds; a
+ * business refusal ends the forward path at once, with no fallback.
+ */
+
+let client: Client;
+let pool: Pool;
+let connection: NativeConnection;
+
+beforeAll(async () => {
+  client = await testClient();
+  pool = testPool();
+  connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
+});
+
+afterAll(async () => {
+  await connection.close();
+  await client.connection.close();
+  await pool.end();
+});
+
+/** Real activities on a queue of its own, some replaced, behind the real API; checks out one order and returns its saga's history. */
+async function checkOutWith(
+  replaced: Partial<CheckoutActivities>,
+  depositCents: number,
+  check: (call: Call, ids: { productId: string; customerId: string; orderId: string }) => Promise<void>,
+) {
+  const taskQueue = uniqueId('local-saga');
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: { codePath: testEnv.workflowBundle },
+    activities: { ...createActivities(pool), ...replaced },
+  });
+  const api = await startTestApi({ client, pool, actors: { taskQueue } });
+  const call: Call = (method, path, options) => http(api.baseUrl, method, path, options);
+  try {
+    return await worker.runUntil(async () => {
+      const productId = await createProduct(pool, 'Lamp', 500);
+      await call('POST', `/products/${productId}/stock`, { body: { quantity: 4 } });
+      const customerId = uniqueId('cust');
+      await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: depositCents } });
+      const orderId = uniqueId('order');
+      await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
+      await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 } });
+      await check(call, { productId, customerId, orderId });
+      return client.workflow.getHandle(checkoutWorkflowId(orderId, 1)).fetchHistory();
+    });
+  } finally {
+    await api.close();
+  }
+}
+
+type Events = NonNullable<Awaited<ReturnType<typeof checkOutWith>>['events']>;
+const scheduled = (events: Events) => events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+const timers = (events: Events) => events.filter((e) => e.timerStartedEventAttributes).length;
+/** The activity type a local activity's marker records. */
+function localActivityOf(e: Events[number]): string | undefined {
+  const marker = e.markerRecordedEventAttributes;
+  const data = marker?.markerName === 'core_local_activity' ? marker.details?.['data']?.payloads?.[0]?.data : undefined;
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type : undefined;
+}
+
+const outage = () => new Error('connection terminated');
+
+test('a debit that happened but whose answer is lost, for any number of attempts: local first, then the regular activity with the same payment id; the money is taken once', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 0, max: 5 }), async (lost) => {
+      const debit = happensButFails(lost, createActivities(pool).debitAccount, outage);
+      const history = await checkOutWith({ debitAccount: debit }, 2000, async (call, { productId, customerId, orderId }) => {
+        const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
+        expect(outcome.body).toMatchObject({ status: 'CONFIRMED' });
+        expect(debit.calls()).toBe(lost + 1);
+        expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(1000);
+        expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 2, reserved: 0 });
+      });
+      // Three local attempts, then one regular activity (its retries are the server's, in one scheduled event).
+      expect(scheduled(history.events!)).toEqual(lost >= 3 ? ['debitAccount'] : []);
+    }),
+    { numRuns: 4, examples: [[3]] },
+  );
+});
+
+test('an undo through a Postgres outage falls back to the regular activity and runs until it succeeds: everything is given back', async () => {
+  const real = createActivities(pool);
+  const commitReservation = async () => {
+    throw ApplicationFailure.nonRetryable('the reservation was released meanwhile', 'RESERVATION_RELEASED');
+  };
+  const giveBackReservation = failing(6, real.giveBackReservation, outage);
+  const history = await checkOutWith({ commitReservation, giveBackReservation }, 2000, async (call, { productId, customerId, orderId }) => {
+    const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
+    expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
+    expect(giveBackReservation.calls()).toBe(7);
+    expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(2000);
+    expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+    const report = await client.workflow.getHandle(checkoutWorkflowId(orderId, 1)).result();
+    expect(report).toMatchObject({ outcome: 'failed', compensations: ['refund 1000 cents', `released stock of ${productId}`] });
+  });
+  expect(scheduled(history.events!)).toEqual(['giveBackReservation']);
+});
+
+test('an undo refused by its local activity is retried after a durable pause, not dropped', async () => {
+  const real = createActivities(pool);
+  const commitReservation = async () => {
+    throw ApplicationFailure.nonRetryable('the reservation was released meanwhile', 'RESERVATION_RELEASED');
+  };
+  // Non-retryable: no local retry and no fallback, so the refusal reaches the saga's own loop.
+  const giveBackReservation = failing(1, real.giveBackReservation, () => ApplicationFailure.nonRetryable('a bug refuses the undo', 'UNDO_BUG'));
+  const history = await checkOutWith({ commitReservation, giveBackReservation }, 2000, async (call, { productId, customerId, orderId }) => {
+    const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
+    expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
+    expect(giveBackReservation.calls()).toBe(2);
+    expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(2000);
+    expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+  });
+  expect(scheduled(history.events!)).toEqual([]);
+  // The checkpoint before compensating, then the pause after the refusal.
+  expect(timers(history.events!)).toBe(2);
+});
+
+test('a business refusal ends the forward path at once (one local debit, no fallback) and is recorded before the stock is released locally', async () => {
+  const debit = failing(0, createActivities(pool).debitAccount);
+  const history = await checkOutWith({ debitAccount: debit }, 100, async (call, { productId, orderId }) => {
+    const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
+    expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'INSUFFICIENT_FUNDS' } });
+    expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+  });
+  expect(debit.calls()).toBe(1);
+  expect(scheduled(history.events!)).toEqual([]);
+  // The refusal is in the history before anything is given back: a worker killed while
+  // compensating leaves a rerun that knows why it failed, instead of one meeting its own tombstones.
+  const kinds = history.events!.flatMap((e) => (e.timerStartedEventAttributes ? ['checkpoint'] : (localActivityOf(e) ?? [])));
+  expect(kinds).toEqual(['reserveStock', 'debitAccount', 'checkpoint', 'refundPayment', 'giveBackReservation']);
+});
