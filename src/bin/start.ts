@@ -3,6 +3,8 @@
  * server (with its Web UI) unless DATABASE_URL / TEMPORAL_ADDRESS point elsewhere, then the
  * worker and the API. Ctrl-C stops everything it started.
  */
+// First: tracing must be registered before http, express and pg load.
+import '../telemetry/register';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
@@ -12,6 +14,7 @@ import { apiSettings, loadConfig } from '../config';
 import { devAuthSecret } from '../devstack/devAuth';
 import { startLocalWorker } from '../devstack/localWorker';
 import { createLogger } from '../logger';
+import { activeTracing } from '../telemetry';
 import { connectClient } from '../temporal';
 
 const DEV_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     await client.connection.close();
     await local.stop();
+    await activeTracing()?.shutdown();
     say('Stopped.');
     process.exit(0);
   };

@@ -1,4 +1,6 @@
 /** Production worker: hosts order actors and activities. Configured only by the environment. */
+// First: tracing must be registered before http, express and pg load.
+import '../telemetry/register';
 import { Runtime } from '@temporalio/worker';
 import { loadConfig, required, temporalTelemetry } from '../config';
 import { createPool } from '../db/pool';
@@ -6,6 +8,7 @@ import { migrate } from '../db/migrate';
 import { createLogger } from '../logger';
 import { serveMetrics } from '../metrics';
 import { allProjections, Projector } from '../projections';
+import { activeTracing } from '../telemetry';
 import { connectWorker } from '../temporal';
 import { createOrderWorker } from '../worker';
 
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
   metricsServer?.close();
   await connection.close();
   await pool.end();
+  await activeTracing()?.shutdown();
 }
 
 main().catch((err) => {
