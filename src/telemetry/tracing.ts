@@ -16,7 +16,7 @@ export interface Tracing {
 }
 
 /** Paths scraped or probed in a loop: a trace each would bury the requests worth reading. */
-const UNTRACED_PATHS = /^\/(metrics|health)(\/|\?|$)/;
+const UNTRACED_PATHS = /^\/(metrics|healthz|readyz)(\?|$)/;
 
 let current: Tracing | undefined;
 
