@@ -7,26 +7,36 @@
  *   by a few microtask turns, enough to reorder an order's commands. So they run only in runs, or
  *   the parts of runs, recorded with the `otel-tracing` patch; history recorded before it replays
  *   with every call passed straight on.
- * - Every span draws its ids from the workflow's seeded random numbers, which uuid4() (our event
- *   ids) draws from too. Spans for what the history records (the run, signals, accepted updates,
- *   activities, children) are started again, in the same order, on replay; queries and update
- *   validators are not recorded, so they get no span: a draw a replay cannot repeat would give an
- *   append re-run after a crash new event ids, and the event store would not recognise it.
+ * - Every span draws ids from the workflow's seeded random numbers, and so does uuid4() (the
+ *   event ids of an append): a draw a replay cannot repeat would give an append re-run after a
+ *   crash new event ids, and the event store would take it for another append. So spans draw from
+ *   their own named stream (`getRandomStream`), never the one uuid4() uses; and queries and update
+ *   validators, which history does not record, get no span, so even span ids replay the same.
  */
 import {
   OpenTelemetryInboundInterceptor,
   OpenTelemetryInternalsInterceptor,
   OpenTelemetryOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry/lib/workflow';
-import { patched, type WorkflowInboundCallsInterceptor, type WorkflowInterceptorsFactory, type WorkflowOutboundCallsInterceptor } from '@temporalio/workflow';
+import {
+  getRandomStream,
+  patched,
+  type WorkflowInboundCallsInterceptor,
+  type WorkflowInterceptorsFactory,
+  type WorkflowOutboundCallsInterceptor,
+} from '@temporalio/workflow';
 
 export const TRACING_PATCH = 'otel-tracing';
+const SPAN_ID_STREAM = 'otel-span-ids';
 
-/** `traced` where the history was recorded with tracing; elsewhere the call passed on unchanged. */
+/**
+ * `traced` where the history was recorded with tracing, its spans' ids drawn from their own
+ * stream (the SDK gives `next` back the caller's); elsewhere the call passed on unchanged.
+ */
 const whenTraced =
   <I, O>(traced: (input: I, next: (input: I) => O) => O) =>
   (input: I, next: (input: I) => O): O =>
-    patched(TRACING_PATCH) ? traced(input, next) : next(input);
+    patched(TRACING_PATCH) ? getRandomStream(SPAN_ID_STREAM).with(() => traced(input, next)) : next(input);
 
 export const interceptors: WorkflowInterceptorsFactory = () => {
   const inbound = new OpenTelemetryInboundInterceptor();
