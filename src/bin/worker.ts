@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], telemetryOptions: temporalTelemetry(config) });
-  const metricsServer = config.WORKER_METRICS_PORT === undefined ? undefined : await serveMetrics(config.WORKER_METRICS_PORT, config.HOST);
+  // The SDK's Prometheus exporter (TEMPORAL_METRICS_PORT) is read through too, so one scrape of /metrics has both.
+  const sdkMetrics = config.TEMPORAL_METRICS_PORT === undefined ? undefined : `http://${config.HOST}:${config.TEMPORAL_METRICS_PORT}/metrics`;
+  const alsoServe = sdkMetrics ? () => fetch(sdkMetrics).then((res) => res.text()) : undefined;
+  const metricsServer = config.WORKER_METRICS_PORT === undefined ? undefined : await serveMetrics(config.WORKER_METRICS_PORT, config.HOST, alsoServe);
   const databaseUrl = required(config, 'DATABASE_URL');
   const pool = createPool(databaseUrl, undefined, config.DATABASE_POOL_TIMEOUT_MS);
   await migrate(pool);

@@ -19,6 +19,7 @@ const taskQueue = uniqueId('traced');
 let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
 const children: ChildProcess[] = [];
 let call: Call;
+let workerMetricsUrl: string;
 
 /** Runs an entry point of src/bin and waits for the log line that says it is ready. */
 async function runEntryPoint(script: string, ready: RegExp, env: NodeJS.ProcessEnv): Promise<void> {
@@ -45,9 +46,16 @@ async function runEntryPoint(script: string, ready: RegExp, env: NodeJS.ProcessE
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  const port = await freePort();
+  const [port, workerMetricsPort, sdkMetricsPort] = [await freePort(), await freePort(), await freePort()];
+  workerMetricsUrl = `http://127.0.0.1:${workerMetricsPort}/metrics`;
+  const worker = {
+    WORKFLOW_BUNDLE: testEnv.workflowBundle,
+    HOST: '127.0.0.1',
+    WORKER_METRICS_PORT: String(workerMetricsPort),
+    TEMPORAL_METRICS_PORT: String(sdkMetricsPort),
+  };
   await Promise.all([
-    runEntryPoint('worker.ts', /worker polling/, { WORKFLOW_BUNDLE: testEnv.workflowBundle }),
+    runEntryPoint('worker.ts', /worker polling/, worker),
     runEntryPoint('api.ts', /API listening/, { AUTH_SECRET: TEST_AUTH_SECRET, PORT: String(port), HOST: '127.0.0.1' }),
   ]);
   call = (method, urlPath, options) => http(`http://127.0.0.1:${port}`, method, urlPath, options);
@@ -131,3 +139,10 @@ test('one checkout is one trace: the HTTP request is its root, and the update, t
     tree: expect.any(String),
   });
 }, 120_000);
+
+test("after that checkout, the worker's /metrics has its own series and the Temporal SDK's, the saga's duration among them", async () => {
+  const text = await (await fetch(workerMetricsUrl)).text();
+  const series = (name: string) => text.split('\n').filter((line) => line.startsWith(name));
+  expect(series('order_actors_event_store_appends_total{stream_type="order",outcome="appended"}')).toHaveLength(1);
+  expect(series('order_actors_temporal_workflow_endtoend_latency_seconds_count').filter((l) => l.includes('workflow_type="checkoutWorkflow"'))).toHaveLength(1);
+});
