@@ -145,4 +145,6 @@ test("after that checkout, the worker's /metrics has its own series and the Temp
   const series = (name: string) => text.split('\n').filter((line) => line.startsWith(name));
   expect(series('order_actors_event_store_appends_total{stream_type="order",outcome="appended"}')).toHaveLength(1);
   expect(series('order_actors_temporal_workflow_endtoend_latency_seconds_count').filter((l) => l.includes('workflow_type="checkoutWorkflow"'))).toHaveLength(1);
+  // The SDK series the dashboard reads (test/metrics/dashboard.test.ts) that a healthy worker has.
+  expect(series('order_actors_temporal_worker_task_slots_available{').length).toBeGreaterThan(0);
 });
