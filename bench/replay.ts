@@ -1,12 +1,17 @@
 /** Section `replay`: replaying the recorded histories (test/replay/histories) with the current workflow code. */
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { workflowInterceptorModules } from '../src/telemetry';
 import { loadHistories } from '../test/replay/loadHistories';
 import { median, progress, type BenchResults } from './support';
 
 export async function benchReplay(out: BenchResults): Promise<void> {
   const histories = loadHistories();
   const events = histories.reduce((n, h) => n + (h.history.events?.length ?? 0), 0);
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../src/workflows'),
+    workflowInterceptorModules,
+    logger: new DefaultLogger('WARN'),
+  });
   const runs: number[] = [];
   let failures = 0;
   for (let r = 0; r < 3; r++) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { TransactionalDb } from './eventstore';
 import { createActivities } from './activities';
+import { temporalWorkerInterceptors, workflowInterceptorModules, workflowSpanSink } from './telemetry';
 
 export const workflowsPath = path.join(__dirname, 'workflows', 'index');
 
@@ -11,7 +12,11 @@ export const workflowsPath = path.join(__dirname, 'workflows', 'index');
  * with it (`workflowBundle: { codePath }`, or WORKFLOW_BUNDLE) skip the seconds of bundling.
  */
 export async function writeWorkflowBundle(dir: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve(workflowsPath), logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve(workflowsPath),
+    workflowInterceptorModules,
+    logger: new DefaultLogger('WARN'),
+  });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);
   return bundlePath;
@@ -35,6 +40,10 @@ export function createOrderWorker(options: {
     taskQueue: options.taskQueue,
     activities: options.activities ?? createActivities(options.db),
     maxCachedWorkflows: options.maxCachedWorkflows,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve(workflowsPath) }),
+    sinks: workflowSpanSink(),
+    // A prebuilt bundle has the workflow interceptors in it already (writeWorkflowBundle).
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle, interceptors: temporalWorkerInterceptors() }
+      : { workflowsPath: require.resolve(workflowsPath), interceptors: { ...temporalWorkerInterceptors(), workflowModules: workflowInterceptorModules } }),
   });
 }

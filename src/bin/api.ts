@@ -1,10 +1,13 @@
 /** Production API: stateless, scale out freely. Configured only by the environment. */
+// First: tracing must be registered before http, express and pg load.
+import '../telemetry/register';
 import { createApp } from '../api/app';
 import { apiSettings, loadConfig, required, tokenSettings } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { ReadModelChanges } from '../db/readModelChanges';
 import { createLogger } from '../logger';
+import { activeTracing } from '../telemetry';
 import { connectClient } from '../temporal';
 
 async function main(): Promise<void> {
@@ -26,6 +29,7 @@ async function main(): Promise<void> {
     await client.connection.close();
     await readModelChanges.close();
     await pool.end();
+    await activeTracing()?.shutdown();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

@@ -3,6 +3,8 @@
  * server (with its Web UI) unless DATABASE_URL / TEMPORAL_ADDRESS point elsewhere, then the
  * worker and the API. Ctrl-C stops everything it started.
  */
+// First: tracing must be registered before http, express and pg load.
+import '../telemetry/register';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
@@ -11,6 +13,7 @@ import { apiSettings, loadConfig, tokenSettings } from '../config';
 import { devAuthSecret, devTokenLines } from '../devstack/devAuth';
 import { startLocalWorker } from '../devstack/localWorker';
 import { createLogger } from '../logger';
+import { activeTracing } from '../telemetry';
 import { connectClient } from '../temporal';
 
 async function main(): Promise<void> {
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     await client.connection.close();
     await local.stop();
+    await activeTracing()?.shutdown();
     say('Stopped.');
     process.exit(0);
   };

@@ -1,4 +1,6 @@
 /** Production worker: hosts order actors and activities. Configured only by the environment. */
+// First: tracing must be registered before http, express and pg load.
+import '../telemetry/register';
 import { Runtime } from '@temporalio/worker';
 import { loadConfig, required, temporalTelemetry } from '../config';
 import { createPool } from '../db/pool';
@@ -6,6 +8,7 @@ import { migrate } from '../db/migrate';
 import { createLogger } from '../logger';
 import { serveMetrics } from '../metrics';
 import { allProjections, Projector } from '../projections';
+import { activeTracing } from '../telemetry';
 import { connectWorker } from '../temporal';
 import { createOrderWorker } from '../worker';
 
@@ -13,7 +16,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], telemetryOptions: temporalTelemetry(config) });
-  const metricsServer = config.WORKER_METRICS_PORT === undefined ? undefined : await serveMetrics(config.WORKER_METRICS_PORT, config.HOST);
+  // The SDK's Prometheus exporter (TEMPORAL_METRICS_PORT) is read through too, so one scrape of /metrics has both.
+  const sdkMetrics = config.TEMPORAL_METRICS_PORT === undefined ? undefined : `http://${config.HOST}:${config.TEMPORAL_METRICS_PORT}/metrics`;
+  const alsoServe = sdkMetrics ? () => fetch(sdkMetrics).then((res) => res.text()) : undefined;
+  const metricsServer = config.WORKER_METRICS_PORT === undefined ? undefined : await serveMetrics(config.WORKER_METRICS_PORT, config.HOST, alsoServe);
   const databaseUrl = required(config, 'DATABASE_URL');
   const pool = createPool(databaseUrl, undefined, config.DATABASE_POOL_TIMEOUT_MS);
   await migrate(pool);
@@ -34,6 +40,7 @@ async function main(): Promise<void> {
   metricsServer?.close();
   await connection.close();
   await pool.end();
+  await activeTracing()?.shutdown();
 }
 
 main().catch((err) => {

@@ -74,15 +74,19 @@ function reusedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
   };
 }
 
-/** The worker's metrics: the registry at `/metrics` on its own port (WORKER_METRICS_PORT). */
-export function serveMetrics(port: number, host: string): Promise<Server> {
+/**
+ * The worker's metrics: the registry at `/metrics` on its own port (WORKER_METRICS_PORT), followed
+ * by `alsoServe`'s exposition text when given: the Temporal SDK's own worker metrics, so one scrape
+ * reads both (their names differ: `order_actors_temporal_*`). A failing `alsoServe` leaves them out.
+ */
+export function serveMetrics(port: number, host: string, alsoServe?: () => Promise<string>): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res.writeHead(404).end();
       return;
     }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+    Promise.all([registry.metrics(), alsoServe?.().catch(() => '') ?? '']).then(
+      ([own, sdk]) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(sdk ? `${own}\n${sdk}` : own),
       (err: unknown) => res.writeHead(500).end(String(err)),
     );
   });

@@ -9,6 +9,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import { context as traceContext, type Context as TraceContext } from '@opentelemetry/api';
 import type { OrderActivities } from '../activities/orderActivities';
 import { clientCommandId, commandFingerprint, internalCommandId } from '../domain/commandIds';
 import { DomainError } from '../domain/decider';
@@ -70,18 +71,23 @@ interface Queued {
   fingerprint: string;
   input: { commandId: string; correlationId?: string; expectedVersion?: number } & Record<string, unknown>;
   answer(outcome: CommandOutcome): void;
+  /**
+   * The trace the command arrived in (its update's span): the loop decides it there, so its
+   * steps, appends and checkout saga join the caller's trace, not the one that started the order.
+   */
+  trace: TraceContext;
 }
 
 /** A client's command as the actor queues it: its id in the client namespace, and its fingerprint. */
 function fromClient(name: OrderCommandName, command: OrderCommandInput, answer: Queued['answer']): Queued {
   // If-Match is a precondition, not part of the request: a retry after re-reading the version is the same request.
   const { commandId, correlationId: _correlation, expectedVersion: _expected, ...request } = command;
-  return { name, id: clientCommandId(commandId), fingerprint: commandFingerprint([name, request]), input: command, answer };
+  return { name, id: clientCommandId(commandId), fingerprint: commandFingerprint([name, request]), input: command, answer, trace: traceContext.active() };
 }
 
 /** A command the actor gives itself: its id is internal, so no client key can equal it. */
 function internal(name: 'ExpireOrder' | 'RecordCheckout', id: string, fields: Record<string, unknown> = {}): Queued {
-  return { name, id, fingerprint: '', input: { commandId: id, ...fields }, answer: () => undefined };
+  return { name, id, fingerprint: '', input: { commandId: id, ...fields }, answer: () => undefined, trace: traceContext.active() };
 }
 
 /**
@@ -188,7 +194,8 @@ export class OrderActor {
   /** Decides the oldest queued command and answers it. */
   takeNextCommand(): Promise<void> {
     const next = this.inbox.shift();
-    return next ? this.answer(next) : Promise.resolve();
+    // `with` calls `answer` at once and passes its promise on: no await is added (see above).
+    return next ? traceContext.with(next.trace, () => this.answer(next)) : Promise.resolve();
   }
 
   /** Waits for the running saga's report and records it; commands wait meanwhile, so they see its outcome. */

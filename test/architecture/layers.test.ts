@@ -19,6 +19,8 @@ const FORBIDDEN: Record<string, string[]> = {
   projections: ['api', 'activities', 'workflows', 'invariants', 'operations', 'bin'],
   // Counters and histograms every layer may record into; they know none of them.
   metrics: ['domain', 'api', 'application', 'activities', 'workflows', 'eventstore', 'projections', 'db', 'invariants', 'operations', 'bin'],
+  // Tracing set-up every entry point loads first; it names the workflow interceptors module by path only.
+  telemetry: ['domain', 'api', 'application', 'activities', 'workflows', 'eventstore', 'projections', 'db', 'invariants', 'operations', 'bin'],
   db: ['domain', 'api', 'application', 'activities', 'workflows', 'eventstore', 'projections', 'invariants', 'operations', 'bin'],
 };
 

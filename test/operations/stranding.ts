@@ -6,6 +6,7 @@ import type { CheckoutActivities } from '../../src/activities/checkoutActivities
 import type { OrderActivities } from '../../src/activities/orderActivities';
 import type { Pool } from '../../src/db/pool';
 import { inspectWorkflow, type WorkflowCondition } from '../../src/operations/workflowHealth';
+import { workflowInterceptorModules } from '../../src/telemetry';
 import { workflowsPath } from '../../src/worker';
 import { createProduct, http, startTestApi, testEnv, uniqueId, type Call } from '../support/harness';
 import { sampleAddress } from '../support/orders';
@@ -58,7 +59,7 @@ export async function startTestWorker(
 export async function strandingBundle(): Promise<{ code: string }> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve(workflowsPath),
-    workflowInterceptorModules: [path.join(__dirname, 'strandOnSignal.ts')],
+    workflowInterceptorModules: [...workflowInterceptorModules, path.join(__dirname, 'strandOnSignal.ts')],
     logger: new DefaultLogger('WARN'),
   });
   return { code };

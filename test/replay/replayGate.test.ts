@@ -5,6 +5,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type Workf
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { createActivities } from '../../src/activities';
 import type { Pool } from '../../src/db/pool';
+import { workflowInterceptorModules } from '../../src/telemetry';
 import { workflowsPath } from '../../src/worker';
 import { commandUpdates } from '../../src/workflows/orderContract';
 import { createProduct, testClient, testEnv, testPool, uniqueId } from '../support/harness';
@@ -38,7 +39,7 @@ beforeAll(async () => {
   for (const variant of ['unguarded', 'patched', 'deprecated'] as const) {
     const { code } = await bundleWorkflowCode({
       workflowsPath: require.resolve(workflowsPath),
-      workflowInterceptorModules: [path.join(__dirname, 'variants', `${variant}.ts`)],
+      workflowInterceptorModules: [...workflowInterceptorModules, path.join(__dirname, 'variants', `${variant}.ts`)],
       logger: new DefaultLogger('WARN'),
     });
     bundles[variant] = { code };
