@@ -158,7 +158,7 @@ test("a customer's token is refused: the console asks for an admin's", async () 
   await logIn(page, tokenFor(customer('alice')));
   await page.locator('#login-error', { hasText: 'not an admin' }).waitFor();
   expect(await page.locator('#nav').isHidden()).toBe(true);
-  expect(await page.evaluate("sessionStorage.length")).toBe(0);
+  expect(await page.evaluate('sessionStorage.length')).toBe(0);
   await page.close();
 });
 
