@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { TransactionalDb } from '../eventstore';
 import { healOrder } from '../operations/healOrder';
@@ -38,7 +38,14 @@ export interface ConsoleRouteDeps {
 }
 
 const STATUSES = ['PENDING', 'PLACED', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'EXPIRED'] as const;
-const instant = z.iso.datetime({ offset: true }).or(z.iso.date());
+/** A date (`2026-11-30`) or an ISO 8601 instant; a day that does not exist (`02-30`) is refused here, not by Postgres. */
+const instant = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$/, 'a date (2026-11-30) or an ISO 8601 instant')
+  .refine((s) => {
+    const day = new Date(`${s.slice(0, 10)}T00:00:00Z`);
+    return !Number.isNaN(day.getTime()) && day.toISOString().startsWith(s.slice(0, 10)) && !Number.isNaN(Date.parse(s));
+  }, 'not a real date');
 
 const ordersQuery = z
   .object({
@@ -287,16 +294,32 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
 /** The page's own files: scripts and styles from this server only, so it works offline and nothing else runs in it. */
 const PAGE_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PAGE_DIR = path.join(__dirname, 'console');
+const pagePolicy: RequestHandler = (_req, res, next) => {
+  res.setHeader('Content-Security-Policy', PAGE_POLICY);
+  next();
+};
 
-/** GET /console: the console's static files (no token needed: the page asks for one and reads everything else with it). */
-export function consolePage(): Router {
-  const dir = path.join(__dirname, 'console');
+/** GET /console: the page, open to all (it asks for the token and sends it with every /admin read). */
+export const consolePageRoutes: RouteTable<undefined> = {
+  routes: [
+    {
+      method: 'get',
+      path: '/console',
+      guard: pagePolicy,
+      handle: (_req, res) => res.sendFile(path.join(PAGE_DIR, 'index.html')),
+      contract: {
+        summary: 'The operator console: a page that asks for an admin token and reads the /admin routes with it.',
+        answers: { 200: { description: 'The page.', mediaType: 'text/html' } },
+        problems: {},
+      },
+    },
+  ],
+};
+
+/** The page's script and styles under /console/. */
+export function consoleAssets(): Router {
   const router = Router();
-  router.use('/console', (_req, res, next) => {
-    res.setHeader('Content-Security-Policy', PAGE_POLICY);
-    next();
-  });
-  router.get(['/console', '/console/'], (_req, res) => res.sendFile(path.join(dir, 'index.html')));
-  router.use('/console', express.static(dir, { index: false, redirect: false }));
+  router.use('/console', pagePolicy, express.static(PAGE_DIR, { index: false, redirect: false }));
   return router;
 }
