@@ -29,6 +29,8 @@
     return el;
   }
   const json = (value) => h('pre', {}, JSON.stringify(value, null, 2));
+  /** An event's data in one wrapped line: the timeline stays readable. */
+  const compact = (value) => h('code', { class: 'data' }, JSON.stringify(value));
   const money = (cents) => `${(cents / 100).toFixed(2)}`;
   const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
   const badge = (text, kind) => h('span', { class: `badge ${kind || ''}` }, text);
@@ -244,7 +246,7 @@
           h('td', {}, e.version),
           h('td', {}, when(e.occurredAt), h('div', { class: 'muted' }, e.metadata.commandId || '')),
           h('td', {}, h('strong', {}, e.type)),
-          h('td', {}, json(e.data)),
+          h('td', {}, compact(e.data)),
           h('td', {}, changedList(e.changed)),
           h('td', { class: 'state-after' }, h('details', {}, h('summary', {}, summarize(e.stateAfter)), json(e.stateAfter))),
         ),
@@ -318,7 +320,7 @@
                       h('td', {}, streamLink(s.streamId)),
                       h('td', {}, s.version),
                       h('td', {}, s.type),
-                      h('td', {}, json(s.data)),
+                      h('td', {}, compact(s.data)),
                       h('td', {}, when(s.at)),
                     ),
                   ),
