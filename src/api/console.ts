@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { TransactionalDb } from '../eventstore';
 import { healOrder } from '../operations/healOrder';
 import { finishAction, listActions, recordAction, type OperatorAction } from '../operations/operatorActions';
-import { listOrders, orderStory, readSideStatus, streamStory } from '../operations/operatorViews';
+import { actorAnswers, listOrders, orderStory, readSideStatus, streamStory } from '../operations/operatorViews';
 import { retryDeadLetter, type Projection } from '../projections';
 import { listAccountSummaries } from '../projections/accountSummary';
 import { listCatalog } from '../projections/catalog';
@@ -105,11 +105,20 @@ const orders: Handler<ConsoleRouteDeps> = async (req, res, { db, client }) => {
   sendTagged(req, res, { orders: page.orders, nextCursor: page.next ? encodeCursor(page.next) : null });
 };
 
-const story: Handler<ConsoleRouteDeps> = async (req, res, { db }) => {
+// The story, the operator actions on the order, and the answers its actor gave (from Temporal:
+// if Temporal cannot tell, the rest of the story is still worth showing, with the reason).
+const story: Handler<ConsoleRouteDeps> = async (req, res, { db, client }) => {
   const { orderId } = parseInput(orderParams, req.params, 'path');
-  const [found, actions] = await Promise.all([orderStory(db, orderId), listActions(db, { target: `order-${orderId}`, limit: 50 })]);
+  const [found, actions, answers] = await Promise.all([
+    orderStory(db, orderId),
+    listActions(db, { target: `order-${orderId}`, limit: 50 }),
+    actorAnswers(client, orderId).then(
+      (list) => ({ list: list ?? null, error: list ? null : 'Temporal no longer holds the workflow.' }),
+      (err: Error) => ({ list: null, error: `Temporal did not answer: ${err.message}` }),
+    ),
+  ]);
   if (!found.exists) throw new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
-  sendTagged(req, res, { ...found, actions });
+  sendTagged(req, res, { ...found, actions, actorAnswers: answers });
 };
 
 const stream: Handler<ConsoleRouteDeps> = async (req, res, { db }) => {

@@ -349,7 +349,25 @@
             ),
           ),
         ),
-        h('p', { class: 'muted' }, 'Refused commands store no event: the actor answered them (see the workflow in the Temporal Web UI).'),
+        h('h2', {}, 'Answers the actor gave (its current run, commands sent as updates)'),
+        story.actorAnswers.list
+          ? h(
+              'table',
+              { class: 'answers' },
+              h('tr', {}, ...['Command', 'Command id', 'Outcome', 'Code', 'When'].map((t) => h('th', {}, t))),
+              story.actorAnswers.list.map((a) =>
+                h(
+                  'tr',
+                  { 'data-outcome': a.outcome },
+                  h('td', {}, a.command),
+                  h('td', {}, h('code', {}, a.commandId || '')),
+                  h('td', {}, badge(a.outcome, a.outcome === 'accepted' ? 'good' : 'bad')),
+                  h('td', {}, a.code ? [h('code', {}, a.code), ' ', h('span', { class: 'muted' }, a.message)] : ''),
+                  h('td', {}, when(a.at)),
+                ),
+              ),
+            )
+          : h('p', { class: 'muted' }, story.actorAnswers.error),
         h('h2', {}, 'Read model beside the fold ', badge(rm.verdict, rm.verdict === 'agrees' ? 'good' : rm.verdict === 'lagging' ? 'warn' : 'bad')),
         rm.differences.length
           ? h(
