@@ -6,6 +6,8 @@
  */
 (() => {
   const POLL_MS = 1000;
+  /** The stuck search asks Temporal about every open order it scans: not every second. */
+  const STUCK_POLL_MS = 15_000;
   const TOKEN_KEY = 'orderActorsAdminToken';
   const main = document.getElementById('main');
   const loginForm = document.getElementById('login');
@@ -74,8 +76,8 @@
     main.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== '' && n !== null && n !== undefined));
   }
 
-  /** Shows the view of `url`, and keeps it live: re-read every POLL_MS, redrawn when its ETag changes. */
-  function live(url, render) {
+  /** Shows the view of `url`, and keeps it live: re-read every `everyMs`, redrawn when its ETag changes. */
+  function live(url, render, everyMs = POLL_MS) {
     const view = { url, etag: null, render };
     current = view;
     const load = async () => {
@@ -83,6 +85,7 @@
       try {
         const response = await api(url, { headers: view.etag ? { 'if-none-match': view.etag } : {} });
         if (current !== view) return;
+        document.getElementById('live').textContent = '● live';
         if (response.status !== 304) {
           const body = await response.json();
           if (!response.ok) {
@@ -98,7 +101,7 @@
         if (err instanceof Refused) return;
         document.getElementById('live').textContent = '○ reconnecting';
       }
-      if (current === view) timer = setTimeout(load, POLL_MS);
+      if (current === view) timer = setTimeout(load, everyMs);
     };
     clearTimeout(timer);
     void load();
@@ -187,41 +190,45 @@
     });
     const results = h('div', { id: 'orders' }, h('p', { class: 'muted' }, 'Loading…'));
     show(h('h1', {}, 'Orders'), form, results);
-    live(`/admin/orders?${params}`, (page) => {
-      const rows = page.orders.map((o) =>
-        h(
-          'tr',
-          { 'data-order': o.orderId },
-          h('td', {}, orderLink(o.orderId)),
-          h('td', {}, h('a', { href: `#/customer/${encodeURIComponent(o.customerId)}` }, o.customerId)),
-          h('td', {}, statusBadge(o.status)),
-          h('td', {}, money(o.totalCents)),
-          h('td', {}, o.version),
-          h('td', {}, when(o.createdAt)),
-          h('td', {}, when(o.updatedAt)),
-          h('td', { class: 'error' }, (o.stuck || []).join('; ')),
-        ),
-      );
-      const next = new URLSearchParams(params);
-      if (page.nextCursor) next.set('cursor', page.nextCursor);
-      results.replaceChildren(
-        rows.length === 0
-          ? h('p', { class: 'muted' }, 'No orders match.')
-          : h(
-              'table',
-              {},
-              h('tr', {}, ...['Order', 'Customer', 'Status', 'Total', 'Version', 'Created', 'Changed', 'Stuck because'].map((t) => h('th', {}, t))),
-              rows,
-            ),
-        h(
-          'p',
-          {},
-          params.get('cursor') ? h('button', { type: 'button', onclick: () => history.back() }, '← previous') : '',
-          ' ',
-          page.nextCursor ? h('a', { href: `#/orders?${next}`, id: 'next-page' }, 'next page →') : '',
-        ),
-      );
-    });
+    live(
+      `/admin/orders?${params}`,
+      (page) => {
+        const rows = page.orders.map((o) =>
+          h(
+            'tr',
+            { 'data-order': o.orderId },
+            h('td', {}, orderLink(o.orderId)),
+            h('td', {}, h('a', { href: `#/customer/${encodeURIComponent(o.customerId)}` }, o.customerId)),
+            h('td', {}, statusBadge(o.status)),
+            h('td', {}, money(o.totalCents)),
+            h('td', {}, o.version),
+            h('td', {}, when(o.createdAt)),
+            h('td', {}, when(o.updatedAt)),
+            h('td', { class: 'error' }, (o.stuck || []).join('; ')),
+          ),
+        );
+        const next = new URLSearchParams(params);
+        if (page.nextCursor) next.set('cursor', page.nextCursor);
+        results.replaceChildren(
+          rows.length === 0
+            ? h('p', { class: 'muted' }, 'No orders match.')
+            : h(
+                'table',
+                {},
+                h('tr', {}, ...['Order', 'Customer', 'Status', 'Total', 'Version', 'Created', 'Changed', 'Stuck because'].map((t) => h('th', {}, t))),
+                rows,
+              ),
+          h(
+            'p',
+            {},
+            params.get('cursor') ? h('button', { type: 'button', onclick: () => history.back() }, '← previous') : '',
+            ' ',
+            page.nextCursor ? h('a', { href: `#/orders?${next}`, id: 'next-page' }, 'next page →') : '',
+          ),
+        );
+      },
+      params.get('stuck') === 'true' ? STUCK_POLL_MS : POLL_MS,
+    );
   }
 
   function changedList(changes) {
