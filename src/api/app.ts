@@ -10,6 +10,7 @@ import { allProjections, projectionStatuses, type Projection } from '../projecti
 import { authenticate, OrderOwners, refuseInvalidToken } from './access';
 import { accountRoutes } from './accounts';
 import { adminRoutes } from './admin';
+import { docsRoutes } from './docs';
 import { healthRoutes } from './health';
 import { inventoryRoutes } from './inventory';
 import { contractRoutes, openApiDocument } from './openapi';
@@ -73,7 +74,9 @@ export function createApp(deps: AppDependencies): Express {
   app.use(routerOf(healthRoutes, { db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
   const scrapeRoutes = metricsRoutes(metricsEndpoint(() => projectionStatuses(deps.db, routeDeps.projections)));
   app.use(routerOf(scrapeRoutes, undefined));
-  app.use(routerOf(contractRoutes, { document: openApiDocument({ open: [healthRoutes, scrapeRoutes, contractRoutes], guarded: GUARDED_TABLES }) }));
+  const open = [healthRoutes, scrapeRoutes, contractRoutes, docsRoutes];
+  app.use(routerOf(contractRoutes, { document: openApiDocument({ open, guarded: GUARDED_TABLES }) }));
+  app.use(routerOf(docsRoutes, undefined));
   // Who is calling and how often, before any body is read; a bad token is counted, then refused.
   app.use(authenticate(deps.auth.secret));
   app.use(rateLimit(deps.auth.rateLimit));

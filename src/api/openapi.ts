@@ -148,7 +148,7 @@ function responsesOf(route: Route<never>, problems: Problems): JsonSchema {
       description: answer!.description,
       headers: headersOf(answer!.headers ?? []),
       content: answer!.mediaType
-        ? { [answer!.mediaType]: { schema: { type: 'string' } } }
+        ? Object.fromEntries([answer!.mediaType].flat().map((type) => [type, { schema: { type: 'string' } }]))
         : { 'application/json': { schema: answer!.body ? jsonSchemaOf(answer!.body, 'output') : { type: 'object' } } },
     };
   }
