@@ -21,6 +21,7 @@ import { productRoutes } from './products';
 import { rateLimit, type RateLimitSettings } from './rateLimit';
 import { ReadWaits, type ReadWaitLimits } from './readConsistency';
 import { jsonBodiesOnly } from './requestContext';
+import { requestLog } from './requestLog';
 import { routerOf, type RouteTable } from './routes';
 import { securityHeaders } from './securityHeaders';
 
@@ -68,6 +69,7 @@ export function createApp(deps: AppDependencies): Express {
     reads: new ReadWaits(deps.readModelChanges ?? changesOf(deps.db), deps.readWaitMs, deps.readWaitLimits),
     projections: deps.projections ?? allProjections,
   };
+  app.use(requestLog(deps.logger)); // first: every answer, even a refusal, carries its X-Request-Id and gets its access log line
   app.use(httpMetrics);
   app.use(securityHeaders);
   // Probes, the Prometheus scrape and the contract first: no token, no limit (keep /metrics off the public edge: README).

@@ -89,10 +89,11 @@ export class Contract {
     const found = this.operationOf(method, url);
     const mediaType = (headerOf(headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     const body = this.bodyOf(exchange, mediaType);
+    const hasBody = method.toUpperCase() !== 'HEAD' && body !== undefined && body !== '';
     if (!found) {
       // No operation: what the app answers outside the contract is a problem (401 before 404 under guarded paths, 404 elsewhere).
       if (status < 400 || mediaType !== 'application/problem+json') return [`${at}: no operation in the contract, and not a problem (${mediaType})`];
-      return this.problemViolations(at, body, this.spec.components.schemas.Problem);
+      return hasBody ? this.problemViolations(at, body, this.spec.components.schemas.Problem) : [];
     }
     const response = found.operation.responses[String(status)] as Json | undefined;
     if (!response) return [`${at}: ${found.key} documents no ${status} (body ${JSON.stringify(body)?.slice(0, 300)})`];
@@ -101,7 +102,6 @@ export class Contract {
       (h) => headerOf(headers, h) !== undefined && !Object.keys(response.headers ?? {}).some((d) => d.toLowerCase() === h),
     );
     if (undocumented.length > 0) violations.push(`${at}: headers ${undocumented.join(', ')} are not documented on ${found.key} ${status}`);
-    const hasBody = method.toUpperCase() !== 'HEAD' && body !== undefined && body !== '';
     if (!hasBody && !response.content) return violations;
     const content = response.content?.[mediaType] as Json | undefined;
     if (!content) return [...violations, `${at}: ${found.key} ${status} documents no ${mediaType || 'missing'} content type`];
