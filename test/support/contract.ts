@@ -49,7 +49,7 @@ export class Contract {
 
   /** The operation that serves `method url`, as `{ key: 'GET /orders/{orderId}', operation }`, if any. */
   operationOf(method: string, url: string): { key: string; operation: Json } | undefined {
-    const path = url.split('?')[0]!;
+    const path = new URL(`http://server${url}`).pathname; // as the server sees it: `/a/../b` is `/b`
     const verb = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase();
     for (const { template, pattern } of this.templates) {
       const operation = pattern.test(path) ? this.spec.paths[template]?.[verb] : undefined;
