@@ -106,7 +106,7 @@ export class Contract {
     const content = response.content?.[mediaType] as Json | undefined;
     if (!content) return [...violations, `${at}: ${found.key} ${status} documents no ${mediaType || 'missing'} content type`];
     if (!hasBody || !isJson(mediaType)) return violations;
-    if (status >= 400) return [...violations, ...this.problemViolations(at, body, content.schema)];
+    if (mediaType === 'application/problem+json') return [...violations, ...this.problemViolations(at, body, content.schema)];
     const validate = this.compile(content.schema);
     if (!validate(body))
       violations.push(`${at}: body ${JSON.stringify(body).slice(0, 300)} does not match ${found.key} ${status}: ${this.ajv.errorsText(validate.errors)}`);
