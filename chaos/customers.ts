@@ -83,7 +83,7 @@ export async function seedShop(client: PatientClient, plan: ShopPlan, tokens: { 
       api.POST('/products', { ...init, body: { name: product.name, priceCents: product.priceCents } }),
     );
     if (!created.data) throw new Error(`seeding: POST /products answered ${created.status} ${JSON.stringify(created.error)}`);
-    const productId = String((created.data as { productId?: unknown }).productId); // the contract does not describe this body yet
+    const productId = created.data.productId;
     const stocked = await client.request({ token: tokens.admin, key: `${productId}-seed`, route: 'POST /products/{productId}/stock' }, (api, init) =>
       api.POST('/products/{productId}/stock', { ...init, params: { path: { productId } }, body: { quantity: product.units } }),
     );

@@ -5033,7 +5033,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        description: string;
+                        name: string;
+                        priceCents: number;
+                        productId: string;
+                        /** @description The product stream version this answer is of. */
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY */
@@ -5396,7 +5403,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        description: string;
+                        name: string;
+                        priceCents: number;
+                        productId: string;
+                        /** @description The product stream version this answer is of. */
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY */
