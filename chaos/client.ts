@@ -1,7 +1,9 @@
+import { apiClient, type ApiClient } from '../src/client';
+
 /** What the API answered to one HTTP attempt, as the chaos report needs it. */
 export interface Observation {
   at: number;
-  /** The method and route, without ids: `POST /orders/:id/checkout`. */
+  /** The method and route, without ids: `POST /orders/{orderId}/checkout`. */
   route: string;
   /** An HTTP status, or `network` (refused, reset) or `timeout` (no answer within the attempt's limit). */
   status: number | 'network' | 'timeout';
@@ -9,18 +11,31 @@ export interface Observation {
   retryAfter?: string;
 }
 
-export interface Answer {
+/** What one attempt adds to a call: the caller's token and Idempotency-Key, and its time limit. */
+export interface AttemptInit {
+  headers: Record<string, string>;
+  signal: AbortSignal;
+}
+
+/**
+ * One call of the typed client, made once per attempt with that attempt's `init`:
+ * `(api, init) => api.POST('/orders/{orderId}/items', { ...init, params: { path: { orderId } }, body })`.
+ */
+export type Call<D, E> = (api: ApiClient, init: AttemptInit) => Promise<{ data?: D; error?: E; response: Response }>;
+
+/** A final answer: its status, and the body as the contract types it (`data` on success, `error` otherwise). */
+export interface Answer<D, E> {
   status: number;
-  body: any;
+  data?: D;
+  error?: E;
 }
 
 export interface RequestOptions {
   token: string;
   /** Sent as Idempotency-Key on every attempt: the retries are the same command. */
   key?: string;
-  body?: unknown;
-  /** A shape of the route for the report (ids removed); defaults to the path. */
-  route?: string;
+  /** The route for the report: `POST /orders/{orderId}/items`, or a probe's own label. */
+  route: string;
 }
 
 /**
@@ -34,19 +49,24 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * A patient client: it retries network errors, timeouts, 5xx and 429 with the same Idempotency-Key,
  * waiting as long as Retry-After says (else a short backoff), until an answer is final or
- * `giveUpAfterMs` has passed. Every attempt is reported to `observe`.
+ * `giveUpAfterMs` has passed. Every attempt is reported to `observe`. Requests go through the
+ * client typed by the API's contract (src/client).
  */
 export class PatientClient {
+  private readonly api: ApiClient;
+
   constructor(
-    private readonly baseUrl: string,
+    baseUrl: string,
     private readonly observe: (o: Observation) => void,
     private readonly options: { attemptTimeoutMs: number; giveUpAfterMs: number },
-  ) {}
+  ) {
+    this.api = apiClient(baseUrl);
+  }
 
-  async request(method: string, path: string, options: RequestOptions): Promise<Answer> {
+  async request<D, E>(options: RequestOptions, call: Call<D, E>): Promise<Answer<D, E>> {
     const giveUpAt = Date.now() + this.options.giveUpAfterMs;
     for (let attempt = 1; ; attempt++) {
-      const { observation, answer } = await this.attempt(method, path, options);
+      const { observation, answer } = await this.attempt(options, call);
       if (answer && !isRetried(answer.status)) return answer;
       const retryAfter = Number(observation.retryAfter ?? NaN);
       const waitMs = Number.isFinite(retryAfter) ? retryAfter * 1000 : Math.min(2000, 100 * 2 ** attempt);
@@ -56,31 +76,26 @@ export class PatientClient {
   }
 
   /** One attempt, no retry: what a probe wants. */
-  async attempt(method: string, path: string, options: RequestOptions): Promise<{ observation: Observation; answer?: Answer }> {
+  async attempt<D, E>(options: RequestOptions, call: Call<D, E>): Promise<{ observation: Observation; answer?: Answer<D, E> }> {
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}` };
     if (options.key) headers['idempotency-key'] = options.key;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const route = `${method} ${options.route ?? path}`;
     let observation: Observation;
-    let answer: Answer | undefined;
+    let answer: Answer<D, E> | undefined;
     try {
-      const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(this.options.attemptTimeoutMs) });
-      const text = await response.text();
-      answer = { status: response.status, body: text ? parseJson(text) : undefined };
-      observation = { at: Date.now(), route, status: response.status, code: answer.body?.code, retryAfter: response.headers.get('retry-after') ?? undefined };
+      const { data, error, response } = await call(this.api, { headers, signal: AbortSignal.timeout(this.options.attemptTimeoutMs) });
+      answer = { status: response.status, data, error };
+      const code = (error as { code?: unknown } | undefined)?.code;
+      observation = {
+        at: Date.now(),
+        route: options.route,
+        status: response.status,
+        code: typeof code === 'string' ? code : undefined,
+        retryAfter: response.headers.get('retry-after') ?? undefined,
+      };
     } catch (err) {
-      observation = { at: Date.now(), route, status: (err as Error).name === 'TimeoutError' ? 'timeout' : 'network' };
+      observation = { at: Date.now(), route: options.route, status: (err as Error).name === 'TimeoutError' ? 'timeout' : 'network' };
     }
     this.observe(observation);
     return { observation, answer };
-  }
-}
-
-function parseJson(text: string): any {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { text };
   }
 }

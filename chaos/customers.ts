@@ -1,6 +1,6 @@
 import { idFromIdempotencyKey } from '../src/api/requestContext';
 import type { OrderStatus } from '../src/domain/order';
-import type { PatientClient } from './client';
+import type { Answer, Call, PatientClient, RequestOptions } from './client';
 
 /**
  * The load: a shop with scarce stock and customers with scarce funds, and one virtual customer
@@ -79,28 +79,23 @@ export interface Seeded {
 export async function seedShop(client: PatientClient, plan: ShopPlan, tokens: { admin: string; customer: (id: string) => string }): Promise<Seeded> {
   const productIds: string[] = [];
   for (const [i, product] of plan.products.entries()) {
-    const created = await client.request('POST', '/products', {
-      token: tokens.admin,
-      key: `${plan.tag}-p${i + 1}`,
-      body: { name: product.name, priceCents: product.priceCents },
-    });
-    if (created.status !== 201 && created.status !== 200) throw new Error(`seeding: POST /products answered ${created.status} ${JSON.stringify(created.body)}`);
-    const productId = String(created.body.productId);
-    const stocked = await client.request('POST', `/products/${productId}/stock`, {
-      token: tokens.admin,
-      key: `${productId}-seed`,
-      body: { quantity: product.units },
-    });
-    if (stocked.status !== 200) throw new Error(`seeding: restock answered ${stocked.status} ${JSON.stringify(stocked.body)}`);
+    const created = await client.request({ token: tokens.admin, key: `${plan.tag}-p${i + 1}`, route: 'POST /products' }, (api, init) =>
+      api.POST('/products', { ...init, body: { name: product.name, priceCents: product.priceCents } }),
+    );
+    if (!created.data) throw new Error(`seeding: POST /products answered ${created.status} ${JSON.stringify(created.error)}`);
+    const productId = created.data.productId;
+    const stocked = await client.request({ token: tokens.admin, key: `${productId}-seed`, route: 'POST /products/{productId}/stock' }, (api, init) =>
+      api.POST('/products/{productId}/stock', { ...init, params: { path: { productId } }, body: { quantity: product.units } }),
+    );
+    if (stocked.status !== 200) throw new Error(`seeding: restock answered ${stocked.status} ${JSON.stringify(stocked.error)}`);
     productIds.push(productId);
   }
   for (const { customerId, balanceCents } of plan.customers) {
-    const deposited = await client.request('POST', `/accounts/${customerId}/deposits`, {
-      token: tokens.customer(customerId),
-      key: `${customerId}-seed`,
-      body: { amountCents: balanceCents },
-    });
-    if (deposited.status !== 200) throw new Error(`seeding: deposit answered ${deposited.status} ${JSON.stringify(deposited.body)}`);
+    const deposited = await client.request(
+      { token: tokens.customer(customerId), key: `${customerId}-seed`, route: 'POST /accounts/{customerId}/deposits' },
+      (api, init) => api.POST('/accounts/{customerId}/deposits', { ...init, params: { path: { customerId } }, body: { amountCents: balanceCents } }),
+    );
+    if (deposited.status !== 200) throw new Error(`seeding: deposit answered ${deposited.status} ${JSON.stringify(deposited.error)}`);
   }
   return { productIds, plan };
 }
@@ -144,14 +139,14 @@ export function runShoppers(
   token: (customerId: string) => string,
 ): { progress: LoadProgress; done: Promise<ShopperResult[]> } {
   const progress: LoadProgress = { orders: seeded.plan.orders.length, created: 0, settled: 0, finished: 0, inFlight: 0, outcomeTimes: [] };
-  const send: PatientClient['request'] = async (...args) => {
+  async function send<D, E>(options: RequestOptions, call: Call<D, E>): Promise<Answer<D, E>> {
     progress.inFlight += 1;
     try {
-      return await client.request(...args);
+      return await client.request(options, call);
     } finally {
       progress.inFlight -= 1;
     }
-  };
+  }
 
   async function shop(order: ShopPlan['orders'][number]): Promise<ShopperResult> {
     const result: ShopperResult = {
@@ -163,42 +158,40 @@ export function runShoppers(
     };
     const auth = token(order.customerId);
     try {
-      const created = await send('POST', '/orders', {
-        token: auth,
-        key: result.createKey,
+      const created = await send({ token: auth, key: result.createKey, route: 'POST /orders' }, (api, init) =>
         // A customer does not name the order: the id follows from the key, so a retried create names the same one.
-        body: { customerId: order.customerId, shippingAddress: address },
-        route: '/orders',
-      });
-      if (created.status !== 201 && created.status !== 200) throw new Error(`create answered ${created.status} ${created.body?.code ?? ''}`);
-      if (created.body.orderId !== order.orderId) throw new Error(`create named order ${created.body.orderId}, not the derived ${order.orderId}`);
+        api.POST('/orders', { ...init, body: { customerId: order.customerId, shippingAddress: address } }),
+      );
+      if (!created.data) throw new Error(`create answered ${created.status} ${created.error?.code ?? ''}`);
+      if (created.data.orderId !== order.orderId) throw new Error(`create named order ${created.data.orderId}, not the derived ${order.orderId}`);
       progress.created += 1;
       for (const [i, line] of order.lines.entries()) {
         const key = `${order.label}-add-${i + 1}`;
-        const added = await send('POST', `/orders/${result.orderId}/items`, {
-          token: auth,
-          key,
-          body: { productId: seeded.productIds[line.product], quantity: line.quantity },
-          route: '/orders/:id/items',
-        });
+        const added = await send({ token: auth, key, route: 'POST /orders/{orderId}/items' }, (api, init) =>
+          api.POST('/orders/{orderId}/items', {
+            ...init,
+            params: { path: { orderId: result.orderId } },
+            body: { productId: seeded.productIds[line.product]!, quantity: line.quantity },
+          }),
+        );
         result.adds.push({ key, status: added.status });
       }
       // 202 means the saga had not settled within the wait: ask again with the same key, which
       // places nothing new (the actor's ledger answers it) and waits again.
       for (const giveUpAt = Date.now() + CHECKOUT_PATIENCE_MS; ;) {
-        const answer = await send('POST', `/orders/${result.orderId}/checkout?wait=true&timeout=20`, {
-          token: auth,
-          key: result.checkoutKey,
-          route: '/orders/:id/checkout',
-        });
+        const answer = await send({ token: auth, key: result.checkoutKey, route: 'POST /orders/{orderId}/checkout' }, (api, init) =>
+          api.POST('/orders/{orderId}/checkout', { ...init, params: { path: { orderId: result.orderId }, query: { wait: 'true', timeout: 20 } } }),
+        );
         if (answer.status === 202) {
           if (Date.now() > giveUpAt) throw new Error(`checkout still PLACED after ${CHECKOUT_PATIENCE_MS / 1000} s`);
           await sleep(200);
           continue;
         }
-        if (answer.status !== 200) throw new Error(`checkout answered ${answer.status} ${answer.body?.code ?? ''}`);
-        result.outcome = answer.body.status;
-        result.failureCode = answer.body.lastCheckoutFailure?.code;
+        if (answer.status !== 200 || !answer.data) throw new Error(`checkout answered ${answer.status} ${answer.error?.code ?? ''}`);
+        // With ?wait=true the answer is the order, which the contract does not describe yet.
+        const settled = answer.data as { status: OrderStatus; lastCheckoutFailure?: { code?: string } };
+        result.outcome = settled.status;
+        result.failureCode = settled.lastCheckoutFailure?.code;
         progress.settled += 1;
         progress.outcomeTimes.push(Date.now());
         return result;

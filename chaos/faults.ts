@@ -80,9 +80,13 @@ export function postgresOutage(downMs: number): Fault {
       const { customerId, token } = probeCustomer;
       while (Date.now() - injectedAt < downMs) {
         await Promise.all([
-          probe.attempt('GET', `/accounts/${customerId}`, { token, route: '/accounts/:id (probe)' }),
-          probe.attempt('GET', `/customers/${customerId}/orders`, { token, route: '/customers/:id/orders (probe)' }),
-          probe.attempt('GET', '/readyz', { token, route: '/readyz (probe)' }),
+          probe.attempt({ token, route: 'GET /accounts/{customerId} (probe)' }, (api, init) =>
+            api.GET('/accounts/{customerId}', { ...init, params: { path: { customerId } } }),
+          ),
+          probe.attempt({ token, route: 'GET /customers/{customerId}/orders (probe)' }, (api, init) =>
+            api.GET('/customers/{customerId}/orders', { ...init, params: { path: { customerId } } }),
+          ),
+          probe.attempt({ token, route: 'GET /readyz (probe)' }, (api, init) => api.GET('/readyz', { ...init })),
         ]);
         await sleep(250);
       }

@@ -12,6 +12,7 @@ import { authenticate, OrderOwners, refuseInvalidToken } from './access';
 import { accountRoutes } from './accounts';
 import { adminRoutes } from './admin';
 import { consoleAssets, consolePageRoutes, consoleRoutes } from './console';
+import { docsRoutes } from './docs';
 import { healthRoutes } from './health';
 import { inventoryRoutes } from './inventory';
 import { contractRoutes, openApiDocument } from './openapi';
@@ -22,6 +23,7 @@ import { productRoutes } from './products';
 import { rateLimit, type RateLimitSettings } from './rateLimit';
 import { ReadWaits, type ReadWaitLimits } from './readConsistency';
 import { jsonBodiesOnly } from './requestContext';
+import { requestLog } from './requestLog';
 import { routerOf, type RouteTable } from './routes';
 import { securityHeaders } from './securityHeaders';
 
@@ -76,6 +78,7 @@ export function createApp(deps: AppDependencies): Express {
     actors: deps.actors,
     temporal: { uiUrl: deps.temporalUiUrl ?? DEFAULT_TEMPORAL_UI_URL, namespace: deps.namespace },
   };
+  app.use(requestLog(deps.logger)); // first: every answer, even a refusal, carries its X-Request-Id and gets its access log line
   app.use(httpMetrics);
   app.use(securityHeaders);
   // Probes, the Prometheus scrape and the contract first: no token, no limit (keep /metrics off the public edge: README).
@@ -83,9 +86,9 @@ export function createApp(deps: AppDependencies): Express {
   const scrapeRoutes = metricsRoutes(metricsEndpoint(() => projectionStatuses(deps.db, routeDeps.projections)));
   app.use(routerOf(scrapeRoutes, undefined));
   app.use(routerOf(consolePageRoutes, undefined), consoleAssets());
-  app.use(
-    routerOf(contractRoutes, { document: openApiDocument({ open: [healthRoutes, scrapeRoutes, contractRoutes, consolePageRoutes], guarded: GUARDED_TABLES }) }),
-  );
+  const open = [healthRoutes, scrapeRoutes, contractRoutes, docsRoutes, consolePageRoutes];
+  app.use(routerOf(contractRoutes, { document: openApiDocument({ open, guarded: GUARDED_TABLES }) }));
+  app.use(routerOf(docsRoutes, undefined));
   // Who is calling and how often, before any body is read; a bad token is counted, then refused.
   app.use(authenticate(tokenVerifier(deps.auth), deps.logger));
   app.use(rateLimit(deps.db, deps.auth.rateLimit));

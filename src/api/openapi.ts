@@ -33,16 +33,22 @@ const MIDDLEWARE_PROBLEMS: Problems = {
   503: ['DATABASE_UNAVAILABLE', 'IDENTITY_PROVIDER_UNAVAILABLE'],
 };
 
-const REQUEST_HEADERS: Record<RequestHeader, { description: string; schema: JsonSchema; problem?: ProblemCode }> = {
+/** Sent on every answer; a request may bring its own (a proxy's, say). */
+const REQUEST_ID = {
+  name: 'X-Request-Id',
+  description: 'Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used.',
+};
+
+const REQUEST_HEADERS: Record<RequestHeader, { description: string; schema: JsonSchema; problems?: Problems }> = {
   'If-Match': {
     description: 'The order version (its ETag, such as "3") the command must apply to; another version is 412 VERSION_MISMATCH.',
     schema: { type: 'string', examples: ['"3"'] },
-    problem: 'INVALID_IF_MATCH',
+    problems: { 400: ['INVALID_IF_MATCH'] },
   },
   'Idempotency-Key': {
     description: 'The command id: a retry with the same key gets the same answer and is applied once.',
     schema: jsonSchemaOf(idSchema),
-    problem: 'INVALID_IDEMPOTENCY_KEY',
+    problems: { 400: ['INVALID_IDEMPOTENCY_KEY'], 422: ['IDEMPOTENCY_KEY_REUSED'] },
   },
   Prefer: {
     description: '`respond-async` (RFC 7240): queue the command and answer 202 at once.',
@@ -53,7 +59,8 @@ const REQUEST_HEADERS: Record<RequestHeader, { description: string; schema: Json
 /** What the rate limit (src/api/rateLimit.ts) tells every caller of a guarded route, on every answer. */
 const RATE_LIMIT_HEADERS = ['RateLimit-Policy', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'] as const;
 
-const ANSWER_HEADERS: Record<AnswerHeader | 'Retry-After' | 'WWW-Authenticate' | (typeof RATE_LIMIT_HEADERS)[number], string> = {
+const ANSWER_HEADERS: Record<AnswerHeader | 'Retry-After' | 'WWW-Authenticate' | 'X-Request-Id' | (typeof RATE_LIMIT_HEADERS)[number], string> = {
+  'X-Request-Id': 'The request id: the one sent, if sane, or a fresh UUID. The access log line carries it.',
   ETag: 'The version of the resource, such as "3": send it back as If-Match.',
   Location: 'Where the created resource, or the queued command’s status, is.',
   'Preference-Applied': '`respond-async` when the command was queued.',
@@ -124,7 +131,8 @@ function parametersOf(route: Route<never>): JsonSchema[] {
     description: REQUEST_HEADERS[name].description,
     schema: REQUEST_HEADERS[name].schema,
   }));
-  return [...path, ...queries, ...headers];
+  const requestId = { ...REQUEST_ID, in: 'header', required: false, schema: { type: 'string', maxLength: 128 } };
+  return [...path, ...queries, ...headers, requestId];
 }
 
 /** The problems a route can answer: its own, its guards', its inputs', and the middleware's in front of it. */
@@ -138,14 +146,13 @@ export function problemsOfRoute(table: AnyRouteTable, route: Route<never>, guard
     roles && !roles.includes('customer') ? { 403: ['FORBIDDEN'] } : {},
     /:\w+/.test(route.path) && !contract.params ? { 400: ['INVALID_ID'] } : {},
     validated ? { 400: ['VALIDATION_FAILED'] } : {},
-    { 400: (contract.headers ?? []).flatMap((h) => REQUEST_HEADERS[h].problem ?? []) },
+    ...(contract.headers ?? []).map((h) => REQUEST_HEADERS[h].problems ?? {}),
     contract.problems,
   );
 }
 
-function headersOf(names: ReadonlyArray<keyof typeof ANSWER_HEADERS>): JsonSchema | undefined {
-  if (names.length === 0) return undefined;
-  return Object.fromEntries(names.map((name) => [name, { description: ANSWER_HEADERS[name], schema: { type: 'string' } }]));
+function headersOf(names: ReadonlyArray<keyof typeof ANSWER_HEADERS>): JsonSchema {
+  return Object.fromEntries(['X-Request-Id' as const, ...names].map((name) => [name, { description: ANSWER_HEADERS[name], schema: { type: 'string' } }]));
 }
 
 function responsesOf(route: Route<never>, problems: Problems, guarded: boolean): JsonSchema {
@@ -156,7 +163,7 @@ function responsesOf(route: Route<never>, problems: Problems, guarded: boolean):
       description: answer!.description,
       headers: headersOf([...(answer!.headers ?? []), ...limitHeaders]),
       content: answer!.mediaType
-        ? { [answer!.mediaType]: { schema: { type: 'string' } } }
+        ? Object.fromEntries([answer!.mediaType].flat().map((type) => [type, { schema: { type: 'string' } }]))
         : { 'application/json': { schema: answer!.body ? jsonSchemaOf(answer!.body, 'output') : { type: 'object' } } },
     };
   }

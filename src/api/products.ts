@@ -19,6 +19,15 @@ import { readStream, readStreamsOfType } from '../application/eventStore';
 import { foldRecorded } from '../application/foldStream';
 import { executeProductCommands } from '../application/products';
 
+/** A product as a command on it answers (productView): the contract names the fields a client may read. */
+const productAnswer = z.object({
+  productId: z.string(),
+  name: z.string(),
+  description: z.string(),
+  priceCents: z.number().int(),
+  version: z.number().int().describe('The product stream version this answer is of.'),
+});
+
 const createProductBody = z
   .object({ name: z.string().trim().min(1).max(200), description: z.string().max(2000).default(''), priceCents: z.number().int().safe() })
   .strict();
@@ -128,7 +137,7 @@ export const productRoutes: RouteTable<ProductRouteDeps> = {
         summary: 'Add a product to the catalog. With an Idempotency-Key, a retry names the same product.',
         body: createProductBody,
         headers: ['Idempotency-Key'],
-        answers: { 201: { description: 'The product; Location is its address.', headers: ['Location'] } },
+        answers: { 201: { description: 'The product; Location is its address.', headers: ['Location'], body: productAnswer } },
         problems: { 409: ['PRODUCT_ALREADY_EXISTS', 'CONCURRENT_UPDATE'], 422: ['INVALID_NAME', 'INVALID_PRICE'] },
       },
     },
@@ -141,7 +150,7 @@ export const productRoutes: RouteTable<ProductRouteDeps> = {
         summary: 'Rename or reprice a product, in one change.',
         body: patchProductBody,
         headers: ['Idempotency-Key'],
-        answers: { 200: { description: 'The product as changed.' } },
+        answers: { 200: { description: 'The product as changed.', body: productAnswer } },
         problems: { 404: ['PRODUCT_NOT_FOUND'], 409: ['CONCURRENT_UPDATE'], 422: ['INVALID_NAME', 'INVALID_PRICE'] },
       },
     },

@@ -15,8 +15,8 @@ export interface Answer {
   description: string;
   /** The JSON body's schema, where one is written; otherwise the contract says only "an object". */
   body?: z.ZodType;
-  /** A body that is not JSON (a text exposition, say): its media type; the contract then calls it a string. */
-  mediaType?: string;
+  /** A body that is not JSON (a text exposition, say): its media type (or types); the contract then calls it a string. */
+  mediaType?: string | readonly string[];
   headers?: readonly AnswerHeader[];
 }
 

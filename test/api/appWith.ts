@@ -1,10 +1,8 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createApp, type AppDependencies } from '../../src/api/app';
 import type { Pool } from '../../src/db/pool';
 import type { Queryable, TransactionalDb } from '../../src/eventstore';
 import { createLogger } from '../../src/logger';
-import { TEST_AUTH_SECRET, testEnv, type TestApi } from '../support/harness';
+import { serveChecked, TEST_AUTH_SECRET, testEnv, type TestApi } from '../support/harness';
 
 /** The real app on a real port, with the dependencies a test wants to set itself (the rest as the harness sets them). */
 export async function startApiWith(deps: Pick<AppDependencies, 'db' | 'client'> & Partial<AppDependencies>): Promise<TestApi> {
@@ -15,17 +13,7 @@ export async function startApiWith(deps: Pick<AppDependencies, 'db' | 'client'> 
     auth: { secret: TEST_AUTH_SECRET, rateLimit: { perSecond: 100_000, burst: 100_000 } },
     ...deps,
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return serveChecked(app, { cutConnections: true });
 }
 
 /** A pool that counts what is asked of it: every query, and every connection checked out. */

@@ -2,8 +2,10 @@ import type { Client } from '@temporalio/client';
 import fc from 'fast-check';
 import { accountRoutes } from '../../src/api/accounts';
 import { adminRoutes } from '../../src/api/admin';
+import { docsRoutes } from '../../src/api/docs';
 import { healthRoutes } from '../../src/api/health';
 import { inventoryRoutes } from '../../src/api/inventory';
+import { contractRoutes } from '../../src/api/openapi';
 import { MAX_COMMANDS_IN_FLIGHT_PER_ORDER, OrderGateway } from '../../src/api/orderGateway';
 import { orderRoutes } from '../../src/api/orders';
 import { productRoutes } from '../../src/api/products';
@@ -95,7 +97,9 @@ test('a command past the per-order in-flight bound is counted as refused for loa
 
 /** Every route template the API's tables define, and /metrics: the only route label values there may be, besides `unmatched`. */
 const TEMPLATES = new Set([
-  ...[healthRoutes, orderRoutes, productRoutes, inventoryRoutes, accountRoutes, adminRoutes].flatMap((table) => table.routes.map((r) => r.path)),
+  ...[healthRoutes, contractRoutes, docsRoutes, orderRoutes, productRoutes, inventoryRoutes, accountRoutes, adminRoutes].flatMap((table) =>
+    table.routes.map((r) => r.path),
+  ),
   '/metrics',
   UNMATCHED_ROUTE,
 ]);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
@@ -12,6 +12,7 @@ import { createLogger } from '../../src/logger';
 import type { Projection } from '../../src/projections';
 import { connectClient } from '../../src/temporal';
 import { handleCommand } from '../../src/application/handleCommand';
+import { expectAnswersInContract, recordingAnswers } from './contract';
 
 /** What global setup started for this run. */
 export const testEnv = {
@@ -77,13 +78,32 @@ export async function startTestApi(deps: {
     projections: deps.projections,
     auth: { secret: TEST_AUTH_SECRET, rateLimit: deps.rateLimit ?? GENEROUS_RATE_LIMIT },
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
+  return serveChecked(app);
+}
+
+/**
+ * Serves `app` on a free port, recording every answer; `close` checks them all against the contract
+ * the app serves (test/support/contract.ts) and throws if any is outside it, failing the file.
+ * `cutConnections`: close keep-alive connections too, instead of waiting for their requests.
+ */
+export async function serveChecked(app: RequestListener, options: { cutConnections?: boolean } = {}): Promise<TestApi> {
+  const { listener, answers } = recordingAnswers(app);
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    baseUrl,
+    close: async () => {
+      const recorded = answers.splice(0);
+      try {
+        await expectAnswersInContract(baseUrl, recorded);
+      } finally {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          if (options.cutConnections) server.closeAllConnections();
+        });
+      }
+    },
   };
 }
 
