@@ -17,6 +17,9 @@ export const firstEvent = (db: store.Queryable, streamId: string) => store.first
 export const eventsOfTypes = (db: store.Queryable, streamId: string, types: readonly string[], options: { fromVersion?: number; limit?: number } = {}) =>
   store.eventsOfTypes(db, streamId, types, { ...options, schemas: eventSchemas });
 
+export const eventsCorrelatedWith = (db: store.Queryable, streamIds: readonly string[], correlationIds: readonly string[]) =>
+  store.eventsCorrelatedWith(db, streamIds, correlationIds, { schemas: eventSchemas });
+
 export const readStreamsOfType = (db: store.Queryable, streamType: string, options: { streamIds?: readonly string[]; pageSize?: number } = {}) =>
   store.readStreamsOfType(db, streamType, { ...options, schemas: eventSchemas });
 

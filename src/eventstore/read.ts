@@ -129,6 +129,25 @@ export function eventsOfTypes(
   );
 }
 
+/**
+ * The events of `streamIds` whose writer named one of `correlationIds` as `metadata.correlationId`,
+ * in the global order, each in its current schema: what one business process (a checkout attempt,
+ * whose reservation and payment ids are its correlation) did across streams.
+ */
+export function eventsCorrelatedWith(
+  db: Queryable,
+  streamIds: readonly string[],
+  correlationIds: readonly string[],
+  options: ReadOptions,
+): Promise<RecordedEvent[]> {
+  return selectEvents(
+    db,
+    "stream_id = ANY($1::text[]) AND metadata->>'correlationId' = ANY($2::text[]) ORDER BY global_position",
+    [streamIds, correlationIds],
+    options,
+  );
+}
+
 /** The events `condition` (a WHERE clause and what follows it) selects, each in its current schema. */
 async function selectEvents(db: Queryable, condition: string, values: unknown[], options: ReadOptions): Promise<RecordedEvent[]> {
   const { rows } = await db.query<EventRow>({ text: `SELECT ${COLUMNS} FROM events WHERE ${condition}`, values, rowMode: 'array' });

@@ -70,3 +70,9 @@ export async function readAccountSummary(db: Queryable, customerId: string): Pro
   const row = rows[0];
   return row ? accountView(customerId, countersOf(row), Number(row.version)) : undefined;
 }
+
+/** Every account the model knows, by customer id, at most `limit`: the operator's list of wallets. */
+export async function listAccountSummaries(db: Queryable, limit: number): Promise<AccountView[]> {
+  const { rows } = await db.query<AccountSummaryRow>('SELECT * FROM account_summary ORDER BY customer_id LIMIT $1', [limit]);
+  return rows.map((row) => accountView(row.customer_id, countersOf(row), Number(row.version)));
+}

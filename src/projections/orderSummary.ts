@@ -82,8 +82,30 @@ export async function listCustomerOrders(
   customerId: string,
   page: { status?: OrderStatus; limit: number; after?: OrderListPosition },
 ): Promise<{ orders: OrderListItem[]; next: OrderListPosition | null }> {
+  const { orders, next } = await searchOrders(db, { customerId, status: page.status }, page);
+  return { orders: orders.map(({ customerId: _customer, ...order }) => order), next };
+}
+
+/** What an operator looks for among all orders: any of a customer, a status, a creation window (`from` inclusive, `to` exclusive). */
+export interface OrderSearch {
+  customerId?: string;
+  status?: OrderStatus;
+  from?: string;
+  to?: string;
+}
+
+/**
+ * A page of every customer's orders, newest first, keyset-paged like `listCustomerOrders`: the
+ * operator's search. `next` is where the following page starts, or null on the last page.
+ */
+export async function searchOrders(
+  db: Queryable,
+  search: OrderSearch,
+  page: { limit: number; after?: OrderListPosition },
+): Promise<{ orders: Array<OrderListItem & { customerId: string }>; next: OrderListPosition | null }> {
   const { rows } = await db.query<{
     order_id: string;
+    customer_id: string;
     status: OrderStatus;
     items: OrderState['items'];
     total_cents: string;
@@ -92,17 +114,28 @@ export async function listCustomerOrders(
     updated_at: Date;
     last_checkout_failure: OrderState['lastCheckoutFailure'];
   }>(
-    `SELECT order_id, status, items, total_cents, version, created_at, updated_at, last_checkout_failure
+    `SELECT order_id, customer_id, status, items, total_cents, version, created_at, updated_at, last_checkout_failure
        FROM order_summary
-      WHERE customer_id = $1
+      WHERE ($1::text IS NULL OR customer_id = $1)
         AND ($2::text IS NULL OR status = $2)
-        AND ($3::timestamptz IS NULL OR (created_at, order_id) < ($3::timestamptz, $4::text))
+        AND ($3::timestamptz IS NULL OR created_at >= $3)
+        AND ($4::timestamptz IS NULL OR created_at < $4)
+        AND ($5::timestamptz IS NULL OR (created_at, order_id) < ($5::timestamptz, $6::text))
       ORDER BY created_at DESC, order_id DESC
-      LIMIT $5`,
-    [customerId, page.status ?? null, page.after?.createdAt ?? null, page.after?.orderId ?? null, page.limit + 1],
+      LIMIT $7`,
+    [
+      search.customerId ?? null,
+      search.status ?? null,
+      search.from ?? null,
+      search.to ?? null,
+      page.after?.createdAt ?? null,
+      page.after?.orderId ?? null,
+      page.limit + 1,
+    ],
   );
   const orders = rows.slice(0, page.limit).map((r) => ({
     orderId: r.order_id,
+    customerId: r.customer_id,
     status: r.status,
     items: r.items,
     totalCents: Number(r.total_cents),
