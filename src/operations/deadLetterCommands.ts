@@ -1,0 +1,59 @@
+import { allProjections, listDeadLetters, retryDeadLetter, type DeadLetter } from '../projections';
+import { EXIT, operatorName, parseCommandLine, positionalsNamed, wholeNumber, type Subcommand } from './cli';
+
+/*
+ * `npm run dead-letters -- list|retry`: the events a projection parked after its handler failed
+ * on them, and applying one again once the cause is fixed (src/projections/admin.ts, as
+ * `GET /admin/dead-letters` and `POST /admin/dead-letters/:id/retry` do).
+ */
+
+const json = (value: unknown) => `${JSON.stringify(value)}\n`;
+
+function describe(d: DeadLetter): string {
+  return [
+    `#${d.id} ${d.projection}: ${d.eventType} ${d.streamId}@${d.version} (position ${d.globalPosition}), ${d.attempts} attempt(s), parked ${d.parkedAt}`,
+    `    ${d.error}`,
+  ].join('\n');
+}
+
+const list: Subcommand = {
+  summary: 'the events projections parked (dead letters), oldest first',
+  usage: [
+    'usage: npm run dead-letters -- list [--projection NAME] [--limit N] [--json]',
+    `  --projection  only this projection's (${allProjections.map((p) => p.name).join(', ')})`,
+    '  --limit       at most N (default 100)',
+  ].join('\n'),
+  async run(args, io) {
+    const { values, positionals } = parseCommandLine(args, { projection: { type: 'string' }, limit: { type: 'string' } });
+    positionalsNamed(positionals, []);
+    const limit = wholeNumber(values.limit, '--limit') ?? 100;
+    const deadLetters = await listDeadLetters(io.connections().db, { projection: values.projection, limit });
+    if (values.json) io.out(json({ deadLetters }));
+    else io.out(deadLetters.length === 0 ? 'no dead letters\n' : `${deadLetters.map(describe).join('\n')}\n`);
+    return EXIT.ok;
+  },
+};
+
+const retry: Subcommand = {
+  summary: 'apply a parked event again; it leaves the list when it applies',
+  usage: [
+    'usage: npm run dead-letters -- retry <id> [--reason TEXT] [--actor NAME] [--json]',
+    '  --reason  why (the fix that makes it apply now), recorded with the retry',
+    '  --actor   who retries (default: ORDERS_ACTOR, else your login name)',
+    `Exit ${EXIT.ok} applied, ${EXIT.failed} failed again (it stays parked, one more attempt), ${EXIT.notFound} no such dead letter (or applied before).`,
+  ].join('\n'),
+  async run(args, io) {
+    const { values, positionals } = parseCommandLine(args, { reason: { type: 'string' }, actor: { type: 'string' } });
+    const [idText] = positionalsNamed(positionals, ['id']);
+    const id = wholeNumber(idText, '<id>')!;
+    const actor = operatorName(values.actor);
+    const result = await retryDeadLetter(io.connections().db, id, allProjections);
+    const record = { id, actor, reason: values.reason ?? null, at: new Date().toISOString() };
+    if (values.json) io.out(json({ ...result, ...record }));
+    else if (result.outcome === 'not_found') io.out(`dead letter #${id}: not found (no such id, or it applied before)\n`);
+    else io.out(`dead letter #${id}: ${result.outcome === 'applied' ? 'APPLIED' : 'FAILED AGAIN'} (by ${actor})\n${describe(result.deadLetter)}\n`);
+    return result.outcome === 'applied' ? EXIT.ok : result.outcome === 'failed' ? EXIT.failed : EXIT.notFound;
+  },
+};
+
+export const deadLetterCommands: Record<string, Subcommand> = { list, retry };

@@ -1,0 +1,236 @@
+import { actorSettings } from '../config';
+import { ORDER_STATUSES } from '../api/orders';
+import type { OrderStatus } from '../domain/order';
+import { idSchema, textSchema } from '../workflows/orderContract';
+import { cancelOrder, type CancelOutcome } from './cancelOrder';
+import { EXIT, operatorName, parseCommandLine, positionalsNamed, UsageError, wholeNumber, type ExitCode, type Subcommand } from './cli';
+import { healOrder, type HealReport } from './healOrder';
+import { listOrders, orderStory, type Change, type ListedOrder, type OrderStory } from './operatorViews';
+
+/*
+ * `npm run orders -- show|list|cancel|heal`: the console's order views and actions as text (or
+ * JSON with --json), on the same functions (operatorViews.ts, cancelOrder.ts, healOrder.ts).
+ */
+
+const json = (value: unknown) => `${JSON.stringify(value)}\n`;
+const money = (cents: number) => (cents / 100).toFixed(2);
+/** A JSON value on one line, cut short: a timeline is read, not parsed. */
+const brief = (value: unknown, max = 80) => {
+  const text = JSON.stringify(value) ?? 'undefined';
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+};
+const changeText = (c: Change) => `${c.path}: ${brief(c.before, 40)} → ${brief(c.after, 40)}`;
+
+function orderId(positionals: string[]): string {
+  const [id] = positionalsNamed(positionals, ['orderId']);
+  const parsed = idSchema.safeParse(id);
+  if (!parsed.success) throw new UsageError(`not an order id: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
+/** An order's story as text: the summary, then the timeline, commands, checkouts and the read model. */
+export function storyText(story: OrderStory): string {
+  const { state } = story;
+  const lines = [
+    `order ${story.orderId}: ${state.status} at version ${story.version}, customer ${state.customerId}, total ${money(state.totalCents)}`,
+    `  items: ${state.items.map((l) => `${l.quantity} × ${l.productId}`).join(', ') || 'none'}`,
+    `  actor: ${story.workflows.actor}${story.workflows.sagas.length ? `; sagas: ${story.workflows.sagas.join(', ')}` : ''}`,
+    `  read model: ${story.readModel.verdict}${story.readModel.rowVersion !== null ? ` (row at version ${story.readModel.rowVersion})` : ''}`,
+    ...story.readModel.differences.map((d) => `    differs: ${changeText(d)}`),
+    '',
+    'events (what changed after each):',
+  ];
+  for (const e of story.timeline) {
+    const who = typeof e.metadata.commandId === 'string' ? ` [${e.metadata.commandId}]` : '';
+    lines.push(`  v${e.version} ${e.occurredAt} ${e.type}${who}`);
+    lines.push(...e.changed.map((c) => `      ${changeText(c)}`));
+  }
+  lines.push('', 'commands accepted:');
+  for (const c of story.commands) {
+    const by = c.operator ? ` by ${c.operator}${c.reason ? ` (${c.reason})` : ''}` : '';
+    lines.push(`  ${c.commandId} (${c.origin}) ${c.at}: v${c.versions.join(',v')} ${c.events.join(', ')}${by}`);
+  }
+  if (story.checkouts.length > 0) lines.push('', 'checkout attempts:');
+  for (const a of story.checkouts) {
+    const o = a.outcome;
+    const outcome = o.status === 'failed' ? `failed ${o.code}: ${o.message}` : o.status;
+    lines.push(`  #${a.attempt} ${a.workflowId}, total ${money(a.totalCents)}, placed at v${a.placedVersion}: ${outcome}`);
+    lines.push(...a.steps.map((s) => `      ${s.kind} ${s.streamId}@${s.version} ${s.type}`));
+    if (o.status === 'failed' && o.compensations.length) lines.push(`      compensations: ${o.compensations.join(', ')}`);
+    if (a.cancelled)
+      lines.push(`      cancelled at v${a.cancelled.version} (${a.cancelled.reason}): gave back ${a.cancelled.compensations.join(', ') || 'nothing'}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const show: Subcommand = {
+  summary: "an order's story: its events with what each changed, commands, checkout attempts, the read model beside the fold",
+  usage: ['usage: npm run orders -- show <orderId> [--json]', `Exit ${EXIT.ok} shown, ${EXIT.notFound} no such order.`].join('\n'),
+  async run(args, io) {
+    const { values, positionals } = parseCommandLine(args, {});
+    const id = orderId(positionals);
+    const story = await orderStory(io.connections().db, id);
+    if (!story.exists) {
+      io.out(values.json ? json({ orderId: id, exists: false }) : `order ${id}: not found\n`);
+      return EXIT.notFound;
+    }
+    io.out(values.json ? json(story) : storyText(story));
+    return EXIT.ok;
+  },
+};
+
+/** `--after` is the `next` a page printed: `<createdAt>,<orderId>`. */
+function position(text: string | undefined) {
+  if (text === undefined) return undefined;
+  const [createdAt, id, ...rest] = text.split(',');
+  if (!createdAt || !id || rest.length > 0 || Number.isNaN(Date.parse(createdAt)))
+    throw new UsageError('--after takes the `next` a page printed: <createdAt>,<orderId>');
+  return { createdAt, orderId: id };
+}
+
+function dateFlag(text: string | undefined, flag: string): string | undefined {
+  if (text === undefined) return undefined;
+  if (Number.isNaN(Date.parse(text))) throw new UsageError(`${flag} needs a date or time, such as 2026-11-30 or 2026-11-30T12:00:00Z`);
+  return new Date(text).toISOString();
+}
+
+function orderLine(o: ListedOrder): string {
+  const items = o.items.reduce((n, l) => n + l.quantity, 0);
+  const head = `${o.orderId}  ${o.status.padEnd(9)}  ${o.customerId}  ${money(o.totalCents)} (${items} item(s))  v${o.version}  created ${o.createdAt}`;
+  return [head, ...(o.stuck ?? []).map((reason) => `    stuck: ${reason}`)].join('\n');
+}
+
+const list: Subcommand = {
+  summary: 'orders, newest first: by status, customer, creation date; --stuck for those check:invariants calls stuck',
+  usage: [
+    'usage: npm run orders -- list [--status S] [--customer ID] [--from DATE] [--to DATE] [--stuck] [--limit N] [--after NEXT] [--json]',
+    `  --status    one of ${ORDER_STATUSES.join(', ')}`,
+    "  --customer  one customer's orders",
+    '  --from/--to created at or after / before',
+    '  --stuck     only open orders whose actor is stranded, gone or out of line, or whose checkout will not end (asks Temporal)',
+    '  --limit     at most N (default 20)',
+    '  --after     the page after the one that printed this `next`',
+  ].join('\n'),
+  async run(args, io) {
+    const { values, positionals } = parseCommandLine(args, {
+      status: { type: 'string' },
+      customer: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      stuck: { type: 'boolean' },
+      limit: { type: 'string' },
+      after: { type: 'string' },
+    });
+    positionalsNamed(positionals, []);
+    const status = values.status?.toUpperCase();
+    if (status !== undefined && !(ORDER_STATUSES as readonly string[]).includes(status)) {
+      throw new UsageError(`--status must be one of ${ORDER_STATUSES.join(', ')}`);
+    }
+    const query = {
+      status: status as OrderStatus | undefined,
+      customerId: values.customer,
+      from: dateFlag(values.from, '--from'),
+      to: dateFlag(values.to, '--to'),
+      stuck: values.stuck ?? false,
+      limit: wholeNumber(values.limit, '--limit') ?? 20,
+      after: position(values.after),
+    };
+    const connections = io.connections();
+    const page = await listOrders(connections.db, query, query.stuck ? { client: await connections.temporal() } : {});
+    const next = page.next ? `${page.next.createdAt},${page.next.orderId}` : null;
+    if (values.json) io.out(json({ orders: page.orders, next }));
+    else {
+      const none = query.stuck ? 'no stuck orders' : 'no orders';
+      io.out(`${page.orders.length === 0 ? none : page.orders.map(orderLine).join('\n')}\n${next ? `next: --after ${next}\n` : ''}`);
+    }
+    return EXIT.ok;
+  },
+};
+
+/** `--reason`: 1 to 500 characters Postgres can store, as the API takes a cancellation reason. */
+function reasonFlag(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const reason = textSchema(1, 500).safeParse(text);
+  if (!reason.success) throw new UsageError(`--reason ${reason.error.issues[0]?.message}`);
+  return reason.data;
+}
+
+const CANCEL_EXIT: Record<CancelOutcome, ExitCode> = {
+  cancelled: EXIT.ok,
+  'already-cancelled': EXIT.ok,
+  refused: EXIT.failed,
+  'not-found': EXIT.notFound,
+  'retry-later': EXIT.retryLater,
+};
+
+const cancel: Subcommand = {
+  summary: 'cancel an order (a confirmed one is refunded and restocked first), recording who and why',
+  usage: [
+    'usage: npm run orders -- cancel <orderId> --reason TEXT [--actor NAME] [--json]',
+    '  --reason  why; stored in the OrderCancelled event (required)',
+    "  --actor   who; stored as the events' correlation id operator:<name> (default: ORDERS_ACTOR, else your login name)",
+    `Exit ${EXIT.ok} cancelled or already cancelled, ${EXIT.failed} refused (shipped, expired), ${EXIT.notFound} no such order, ${EXIT.retryLater} try again (the order is busy, or stranded: heal it).`,
+  ].join('\n'),
+  async run(args, io) {
+    const { values, positionals } = parseCommandLine(args, { reason: { type: 'string' }, actor: { type: 'string' } });
+    const id = orderId(positionals);
+    if (values.reason === undefined) throw new UsageError('--reason is required: say why the order is cancelled');
+    const reason = reasonFlag(values.reason)!;
+    const operator = operatorName(values.actor);
+    const connections = io.connections();
+    const deps = { db: connections.db, client: await connections.temporal(), actors: actorSettings(connections.config) };
+    const result = await cancelOrder(deps, id, { reason, operator });
+    if (values.json) io.out(json(result));
+    else {
+      const by = result.cancelledBy ? ` by ${result.cancelledBy}` : '';
+      io.out(
+        `order ${id}: ${result.outcome.toUpperCase()}${result.code ? ` (${result.code})` : ''}\n  ${result.message}\n` +
+          (result.status ? `  stream: ${result.status} at version ${result.version}${result.reason ? `, cancelled${by}: ${result.reason}` : ''}\n` : ''),
+      );
+    }
+    return CANCEL_EXIT[result.outcome];
+  },
+};
+
+function healText(report: HealReport): string {
+  const lines = [
+    `order ${report.orderId}: ${report.outcome.toUpperCase()}${report.reason ? ` (${report.reason})` : ''}`,
+    `  ${report.message}`,
+    `  stream: ${report.stream.status} at version ${report.stream.version}`,
+    `  actor before: ${report.actorBefore}`,
+    ...report.actions.map((a) => `  did: ${a}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function healExit(report: HealReport): ExitCode {
+  if (report.retryLater) return EXIT.retryLater;
+  if (report.reason === 'ORDER_NOT_FOUND') return EXIT.notFound;
+  return report.outcome === 'refused' ? EXIT.failed : EXIT.ok;
+}
+
+const heal: Subcommand = {
+  summary: "bring a stranded order's actor back in line with its stream (docs/reliability.md)",
+  usage: [
+    'usage: npm run orders -- heal <orderId> [--reason TEXT] [--actor NAME] [--confirm-within-ms N] [--json]',
+    "  --reason             why; recorded with who in the old run's termination, the new run's memo and an undone checkout",
+    '  --actor              who (default: ORDERS_ACTOR, else your login name)',
+    '  --confirm-within-ms  how long to wait for the new actor to agree with its stream (default 30000)',
+    'The new actor runs on TASK_QUEUE with ORDER_CART_TTL and ORDER_HISTORY_LIMIT, as the API starts new orders.',
+    `Exit ${EXIT.ok} in line (healed, already in line, or finished), ${EXIT.failed} refused: a person must look, ${EXIT.notFound} no such order, ${EXIT.retryLater} try again later (a saga or an append still runs, or not confirmed yet).`,
+  ].join('\n'),
+  async run(args, io) {
+    const { values, positionals } = parseCommandLine(args, { reason: { type: 'string' }, actor: { type: 'string' }, 'confirm-within-ms': { type: 'string' } });
+    const id = orderId(positionals);
+    const confirmWithinMs = wholeNumber(values['confirm-within-ms'], '--confirm-within-ms', 0);
+    const reason = reasonFlag(values.reason);
+    const operator = operatorName(values.actor);
+    const connections = io.connections();
+    const deps = { db: connections.db, client: await connections.temporal(), actors: actorSettings(connections.config) };
+    const report = await healOrder(deps, id, { confirmWithinMs, operator, reason });
+    io.out(values.json ? json(report) : healText(report));
+    return healExit(report);
+  },
+};
+
+export const orderCommands: Record<string, Subcommand> = { show, list, cancel, heal };
