@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { readStream } from '../../src/application/eventStore';
+import type { OrderStory } from '../../src/operations/operatorViews';
+import { allProjections } from '../../src/projections';
+import { orderWorkflowId } from '../../src/workflows/orderContract';
+import { cartReadyToCheckOut } from '../operations/stranding';
+import { runCli } from '../support/cli';
+import { uniqueId, useTestApi } from '../support/harness';
+import { sampleAddress } from '../support/orders';
+
+/*
+ * `npm run orders` and `npm run dead-letters` as an operator runs them: their own processes,
+ * against the run's Postgres and Temporal, read by their exit codes and output.
+ */
+const app = useTestApi();
+const orders = (...args: string[]) => runCli('orders', args);
+const deadLetters = (...args: string[]) => runCli('deadLetters', args);
+
+/** Until the order_summary projection has the customer's `count` orders (the projector runs in the shared worker). */
+async function listedFor(customerId: string, count: number): Promise<void> {
+  for (;;) {
+    const { rows } = await app.pool.query('SELECT 1 FROM order_summary WHERE customer_id = $1', [customerId]);
+    if (rows.length >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('show: an order checked out, as text and as JSON; cancel with a reason is recorded, and a second run changes nothing', async () => {
+  const { orderId, customerId } = await cartReadyToCheckOut(app.pool, app.call);
+  expect((await app.call('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', version: 6 });
+
+  const text = await orders('show', orderId);
+  expect(text).toMatchObject({ code: 0, stderr: '' });
+  expect(text.stdout).toContain(`order ${orderId}: CONFIRMED at version 6, customer ${customerId}, total 30.00`);
+  expect(text.stdout).toMatch(/v3 \S+ OrderPlaced \[client:checkout-|v3 \S+ OrderPlaced/);
+  expect(text.stdout).toContain('status: "PENDING" → "PLACED"');
+  expect(text.stdout).toContain(`#1 checkout-${orderId}-1, total 30.00, placed at v3: succeeded`);
+
+  const shown = await orders('show', orderId, '--json');
+  const story = JSON.parse(shown.stdout) as OrderStory;
+  expect(story).toMatchObject({
+    orderId,
+    exists: true,
+    version: 6,
+    state: { status: 'CONFIRMED' },
+    checkouts: [{ attempt: 1, outcome: { status: 'succeeded' } }],
+  });
+  expect(story.timeline.map((e) => e.type)).toEqual(['OrderCreated', 'OrderItemAdded', 'OrderPlaced', 'StockReserved', 'PaymentDebited', 'CheckoutSucceeded']);
+
+  const cancelled = await orders('cancel', orderId, '--reason', 'the customer phoned: wrong address', '--actor', 'ops-alice', '--json');
+  expect(cancelled).toMatchObject({ code: 0, stderr: '' });
+  expect(JSON.parse(cancelled.stdout)).toMatchObject({
+    orderId,
+    outcome: 'cancelled',
+    status: 'CANCELLED',
+    version: 7,
+    cancelledBy: 'ops-alice',
+    reason: 'the customer phoned: wrong address',
+  });
+  // The stream records why (the event), who (its correlation id) and when; the money came back first.
+  const last = (await readStream(app.pool, `order-${orderId}`)).at(-1)!;
+  expect(last).toMatchObject({
+    type: 'OrderCancelled',
+    data: { reason: 'the customer phoned: wrong address', previousStatus: 'CONFIRMED' },
+    metadata: { correlationId: 'operator:ops-alice', commandId: 'client:operator-cancel' },
+  });
+  expect((await app.call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(10_000);
+
+  // Again, by someone else: nothing more happens, and it says who did it and why.
+  const again = await orders('cancel', orderId, '--reason', 'duplicate ticket', '--actor', 'ops-bob');
+  expect(again).toMatchObject({ code: 0, stderr: '' });
+  expect(again.stdout).toContain(`order ${orderId}: ALREADY-CANCELLED`);
+  expect(again.stdout).toContain('stream: CANCELLED at version 7, cancelled by ops-alice: the customer phoned: wrong address');
+  expect(await readStream(app.pool, `order-${orderId}`)).toHaveLength(7);
+}, 120_000);
+
+test('list: by customer and status, and --stuck finds the order whose actor is gone until it is healed', async () => {
+  const customerId = uniqueId('cli-cust');
+  const healthy = await cartReadyToCheckOut(app.pool, app.call, { customerId });
+  const stranded = await cartReadyToCheckOut(app.pool, app.call, { customerId });
+  await app.client.workflow.getHandle(orderWorkflowId(stranded.orderId)).terminate('test: the actor dies');
+  await listedFor(customerId, 2);
+
+  const all = await orders('list', '--customer', customerId, '--status', 'pending', '--json');
+  expect(all.code).toBe(0);
+  expect((JSON.parse(all.stdout) as { orders: Array<{ orderId: string }> }).orders.map((o) => o.orderId).sort()).toEqual(
+    [healthy.orderId, stranded.orderId].sort(),
+  );
+
+  const stuck = await orders('list', '--customer', customerId, '--stuck', '--json');
+  expect(stuck).toMatchObject({ code: 0, stderr: '' });
+  const found = JSON.parse(stuck.stdout) as { orders: Array<{ orderId: string; stuck: string[] }>; next: string | null };
+  expect(found).toEqual({ orders: [expect.objectContaining({ orderId: stranded.orderId, stuck: [expect.stringContaining(stranded.orderId)] })], next: null });
+  const stuckText = await orders('list', '--customer', customerId, '--stuck');
+  expect(stuckText.stdout).toMatch(new RegExp(`^${stranded.orderId}  PENDING  +${customerId}  30\\.00 \\(2 item\\(s\\)\\)  v2 .*\\n    stuck: `));
+
+  const healed = await orders('heal', stranded.orderId, '--reason', 'actor lost in the outage', '--actor', 'ops-carol');
+  expect(healed).toMatchObject({ code: 0, stdout: expect.stringContaining(`order ${stranded.orderId}: HEALED`) });
+  expect(await orders('list', '--customer', customerId, '--stuck')).toMatchObject({ code: 0, stdout: 'no stuck orders\n' });
+
+  // Paging: one at a time, the second page from the first's `next`.
+  const first = JSON.parse((await orders('list', '--customer', customerId, '--limit', '1', '--json')).stdout) as { orders: unknown[]; next: string };
+  const second = JSON.parse((await orders('list', '--customer', customerId, '--limit', '1', '--after', first.next, '--json')).stdout) as {
+    orders: unknown[];
+    next: string | null;
+  };
+  expect({ first: first.orders.length, second: second.orders.length, end: second.next }).toEqual({ first: 1, second: 1, end: null });
+}, 120_000);
+
+test('usage errors exit 2 with the usage; an unknown order or dead letter exits 3', async () => {
+  const nobody = uniqueId('no-such-order');
+  // Independent processes: run at once.
+  const [unknownFlag, badStatus, unknownCommand, noId, noReason, badId, help, notShown, notShownJson, notCancelled, noLetter] = await Promise.all([
+    orders('list', '--status', 'PLACED', '--stuckk'),
+    orders('list', '--status', 'LOST'),
+    orders('frobnicate'),
+    orders('show'),
+    orders('cancel', 'some-order'),
+    deadLetters('retry', 'seven'),
+    orders('show', '--help'),
+    orders('show', nobody),
+    orders('show', nobody, '--json'),
+    orders('cancel', nobody, '--reason', 'test'),
+    deadLetters('retry', '2147483000'),
+  ]);
+  expect(unknownFlag).toMatchObject({ code: 2, stdout: '' });
+  expect(unknownFlag.stderr).toContain("Unknown option '--stuckk'");
+  expect(unknownFlag.stderr).toContain('usage: npm run orders -- list');
+  expect(badStatus).toMatchObject({ code: 2, stderr: expect.stringContaining('--status must be one of PENDING') });
+  expect(unknownCommand).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command frobnicate') });
+  expect(noId).toMatchObject({ code: 2, stderr: expect.stringContaining('expected <orderId>') });
+  expect(noReason).toMatchObject({ code: 2, stderr: expect.stringContaining('--reason is required') });
+  expect(badId).toMatchObject({ code: 2, stderr: expect.stringContaining('<id> needs a whole number') });
+  expect(help).toMatchObject({ code: 0, stdout: expect.stringContaining('usage: npm run orders -- show <orderId>') });
+
+  expect(notShown).toMatchObject({ code: 3, stdout: `order ${nobody}: not found\n` });
+  expect(notShownJson).toMatchObject({ code: 3 });
+  expect(JSON.parse(notShownJson.stdout)).toEqual({ orderId: nobody, exists: false });
+  expect(notCancelled).toMatchObject({ code: 3, stdout: expect.stringContaining('NOT-FOUND') });
+  expect(noLetter).toMatchObject({ code: 3, stdout: expect.stringContaining('not found') });
+}, 120_000);
+
+test('dead-letters: a parked event is listed, applies on retry and leaves the list; a second retry finds nothing', async () => {
+  // An event the order summary handles, parked as if its handler had failed on it.
+  const customerId = uniqueId('dl-cust');
+  const orderId = uniqueId('dl-order');
+  expect(
+    (await app.call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress }, headers: { 'idempotency-key': randomUUID() } })).status,
+  ).toBe(201);
+  const [created] = await readStream(app.pool, `order-${orderId}`);
+  const projection = allProjections[0]!.name;
+  const { rows } = await app.pool.query<{ id: string }>(
+    `INSERT INTO dead_letters (projection, event_id, stream_id, version, global_position, event_type, error, attempts)
+     VALUES ($1, $2, $3, $4, $5, $6, 'test: the handler failed', 3) RETURNING id`,
+    [projection, created!.eventId, created!.streamId, created!.version, created!.globalPosition, created!.type],
+  );
+  const id = rows[0]!.id;
+
+  const listed = await deadLetters('list', '--projection', projection, '--json');
+  expect(listed.code).toBe(0);
+  expect((JSON.parse(listed.stdout) as { deadLetters: Array<{ id: number }> }).deadLetters).toContainEqual(
+    expect.objectContaining({ id: Number(id), streamId: `order-${orderId}`, error: 'test: the handler failed', attempts: 3 }),
+  );
+  expect((await deadLetters('list', '--projection', projection)).stdout).toContain(`#${id} ${projection}: OrderCreated order-${orderId}@1`);
+
+  const retried = await deadLetters('retry', id, '--reason', 'handler fixed', '--actor', 'ops-dave');
+  expect(retried).toMatchObject({ code: 0, stdout: expect.stringContaining(`dead letter #${id}: APPLIED (by ops-dave)`) });
+  expect(await app.pool.query('SELECT 1 FROM dead_letters WHERE id = $1', [id])).toMatchObject({ rowCount: 0 });
+  expect(await deadLetters('retry', id, '--json')).toMatchObject({ code: 3 });
+}, 120_000);
