@@ -9,7 +9,7 @@
 /** Where progress goes: `process.stderr`, or a stand-in in tests. */
 export interface ProgressOutput {
   isTTY?: boolean;
-  /** The terminal's width; the bar's line is cut to it so it never wraps (a wrapped line cannot be redrawn). */
+  /** The terminal's width (0 or unset when unknown: 120); the bar's line is cut to it so it never wraps (a wrapped line cannot be redrawn). */
   columns?: number;
   write(text: string): unknown;
 }
@@ -85,7 +85,7 @@ export function progressBar(options: ProgressOptions): Progress {
     const { ratio, parts } = figures();
     const filled = Math.round(ratio * BAR_WIDTH);
     const line = `${options.label} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}% ${parts.join(' · ')}${note ? ` | ${note}` : ''}`;
-    return line.slice(0, Math.max(20, (output.columns ?? 120) - 1));
+    return line.slice(0, Math.max(20, (output.columns || 120) - 1));
   };
   const plainLine = () => {
     const { ratio, parts } = figures();

@@ -55,6 +55,12 @@ test('on a terminal the bar is cut to the width, so it never wraps (a wrapped li
   );
 });
 
+test('a terminal that does not tell its width (0, as under `script`) gets 120 columns, not a bar cut to nothing', () => {
+  const out = fakeStream(true, 0);
+  progressBar({ label: 'order_summary', total: 10, unit: 'events', output: out }).update(5, { note: 'x'.repeat(200) });
+  expect(out.text().split('\n')[0]).toHaveLength(119);
+});
+
 test('not on a terminal: plain lines, no escape codes, at most one every plainEveryMs, and the final state', () => {
   const out = fakeStream(false);
   const time = fakeClock();
