@@ -57,4 +57,25 @@ export default defineConfig(
       globals: { module: 'writable', require: 'readonly', process: 'readonly', console: 'readonly' },
     },
   },
+  {
+    // The operator console's page script runs in the browser, as a classic script.
+    files: ['src/api/console/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        sessionStorage: 'readonly',
+        fetch: 'readonly',
+        crypto: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        URLSearchParams: 'readonly',
+        FormData: 'readonly',
+        Node: 'readonly',
+      },
+    },
+  },
 );

@@ -39,6 +39,8 @@ const envSchema = z.object({
   /** The dev server `npm start` runs: Temporal's usual ports, so the `temporal` CLI needs no --address. */
   TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  /** The Temporal Web UI the operator console links workflows to (default: the dev server's, on TEMPORAL_UI_PORT). */
+  TEMPORAL_UI_URL: z.url().optional(),
   /**
    * Workflows the worker keeps in memory between tasks; past it, the least recently used is evicted
    * and replayed from its history on its next task. Bounds the worker's memory with many idle
@@ -99,6 +101,7 @@ export function actorSettings(config: Config) {
 export function apiSettings(config: Config, authSecret: string) {
   return {
     namespace: config.TEMPORAL_NAMESPACE,
+    temporalUiUrl: config.TEMPORAL_UI_URL ?? `http://localhost:${config.TEMPORAL_UI_PORT}`,
     actors: actorSettings(config),
     auth: { secret: authSecret, rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST } },
     trustProxy: config.TRUST_PROXY,

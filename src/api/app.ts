@@ -10,6 +10,7 @@ import { allProjections, projectionStatuses, type Projection } from '../projecti
 import { authenticate, OrderOwners, refuseInvalidToken } from './access';
 import { accountRoutes } from './accounts';
 import { adminRoutes } from './admin';
+import { consolePage, consoleRoutes } from './console';
 import { healthRoutes } from './health';
 import { inventoryRoutes } from './inventory';
 import { contractRoutes, openApiDocument } from './openapi';
@@ -24,10 +25,12 @@ import { routerOf, type RouteTable } from './routes';
 import { securityHeaders } from './securityHeaders';
 
 export const BODY_LIMIT = '64kb';
+/** The Temporal dev server's Web UI, as `npm start` runs it. */
+export const DEFAULT_TEMPORAL_UI_URL = 'http://localhost:8233';
 const BODY_LIMIT_BYTES = 64 * 1024;
 const JSON_TYPES = ['application/json', 'application/*+json'];
 /** The routes behind authentication, the rate limit and the body parser. */
-const GUARDED_TABLES = [orderRoutes, productRoutes, inventoryRoutes, accountRoutes, adminRoutes];
+const GUARDED_TABLES = [orderRoutes, productRoutes, inventoryRoutes, accountRoutes, adminRoutes, consoleRoutes];
 
 export interface AppDependencies {
   db: TransactionalDb;
@@ -53,6 +56,8 @@ export interface AppDependencies {
   trustProxy?: TrustProxy;
   /** The projections /admin reports on and retries dead letters with (default: all the service runs). */
   projections?: readonly Projection[];
+  /** The Temporal Web UI the console links workflows to (default: the dev server's, TEMPORAL_UI_URL). */
+  temporalUiUrl?: string;
 }
 
 export function createApp(deps: AppDependencies): Express {
@@ -66,6 +71,9 @@ export function createApp(deps: AppDependencies): Express {
     owners: new OrderOwners(deps.db),
     reads: new ReadWaits(deps.readModelChanges ?? changesOf(deps.db), deps.readWaitMs, deps.readWaitLimits),
     projections: deps.projections ?? allProjections,
+    client: deps.client,
+    actors: deps.actors,
+    temporal: { uiUrl: deps.temporalUiUrl ?? DEFAULT_TEMPORAL_UI_URL, namespace: deps.namespace },
   };
   app.use(httpMetrics);
   app.use(securityHeaders);
@@ -73,6 +81,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(routerOf(healthRoutes, { db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
   const scrapeRoutes = metricsRoutes(metricsEndpoint(() => projectionStatuses(deps.db, routeDeps.projections)));
   app.use(routerOf(scrapeRoutes, undefined));
+  app.use(consolePage()); // a static page: it asks for the token and sends it with every /admin read
   app.use(routerOf(contractRoutes, { document: openApiDocument({ open: [healthRoutes, scrapeRoutes, contractRoutes], guarded: GUARDED_TABLES }) }));
   // Who is calling and how often, before any body is read; a bad token is counted, then refused.
   app.use(authenticate(deps.auth.secret));

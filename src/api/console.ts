@@ -1,0 +1,302 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import express, { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { TransactionalDb } from '../eventstore';
+import { healOrder } from '../operations/healOrder';
+import { finishAction, listActions, recordAction, type OperatorAction } from '../operations/operatorActions';
+import { listOrders, orderStory, readSideStatus, streamStory } from '../operations/operatorViews';
+import { retryDeadLetter, type Projection } from '../projections';
+import { listAccountSummaries } from '../projections/accountSummary';
+import { listCatalog } from '../projections/catalog';
+import { idSchema, textSchema } from '../workflows/orderContract';
+import { adminOnly, principalOf } from './access';
+import { decodeCursor, encodeCursor } from './cursor';
+import type { OrderActorSettings, OrderGateway } from './orderGateway';
+import { ApiError } from './problem';
+import { commandIdOf } from './requestContext';
+import type { Handler, RouteTable } from './routes';
+import { parseInput } from './validation';
+
+/*
+ * The operator console: a static page at /console (src/api/console/, no framework, no CDN) and
+ * the JSON it reads under /admin, from the operator views (src/operations/operatorViews.ts) the
+ * command line shows as text. Reads answer an ETag of their body, so the page polls cheaply
+ * (If-None-Match → 304) and shows a checkout's steps as they land. Actions (cancel, ship, heal, retry
+ * a dead letter) need an Idempotency-Key and a reason; each is recorded in `operator_actions`.
+ */
+
+export interface ConsoleRouteDeps {
+  db: TransactionalDb;
+  client: Client;
+  gateway: OrderGateway;
+  actors: OrderActorSettings;
+  projections: readonly Projection[];
+  /** Where the console links workflows to: the Temporal Web UI and the namespace. */
+  temporal: { uiUrl: string; namespace: string };
+}
+
+const STATUSES = ['PENDING', 'PLACED', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'EXPIRED'] as const;
+const instant = z.iso.datetime({ offset: true }).or(z.iso.date());
+
+const ordersQuery = z
+  .object({
+    customerId: idSchema.optional(),
+    status: z.enum(STATUSES).optional(),
+    from: instant.optional(),
+    to: instant.optional(),
+    stuck: z.enum(['true', 'false']).optional(),
+    cursor: z.string().max(400).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
+  .strict();
+const orderParams = z.object({ orderId: idSchema });
+const streamParams = z.object({ streamId: z.string().regex(/^[a-z]+-[A-Za-z0-9_.:-]{1,128}$/, 'a stream id such as stock-<productId>') });
+const actionsQuery = z.object({ target: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }).strict();
+
+const reason = textSchema(1, 500);
+const actionBody = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('cancel'), orderId: idSchema, reason }).strict(),
+  z.object({ action: z.literal('ship'), orderId: idSchema, reason }).strict(),
+  z.object({ action: z.literal('heal'), orderId: idSchema, reason }).strict(),
+  z.object({ action: z.literal('retry-dead-letter'), deadLetterId: z.number().int().min(1).safe(), reason }).strict(),
+]);
+type ActionRequest = z.infer<typeof actionBody>;
+
+/** Answers `body` with an ETag of its content; a request that already has it gets 304 and no body. */
+function sendTagged(req: Request, res: Response, body: unknown): void {
+  const json = JSON.stringify(body);
+  const tag = `W/"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
+  res.setHeader('ETag', tag);
+  if (req.get('If-None-Match') === tag) {
+    res.status(304).end();
+    return;
+  }
+  res.type('application/json').send(json);
+}
+
+const settings: Handler<ConsoleRouteDeps> = (_req, res, { temporal }) => {
+  res.json({ temporalUiUrl: temporal.uiUrl, namespace: temporal.namespace });
+};
+
+const orders: Handler<ConsoleRouteDeps> = async (req, res, { db, client }) => {
+  const query = parseInput(ordersQuery, req.query, 'query');
+  const page = await listOrders(
+    db,
+    {
+      customerId: query.customerId,
+      status: query.status,
+      from: query.from,
+      to: query.to,
+      stuck: query.stuck === 'true',
+      limit: query.limit,
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    },
+    { client },
+  );
+  sendTagged(req, res, { orders: page.orders, nextCursor: page.next ? encodeCursor(page.next) : null });
+};
+
+const story: Handler<ConsoleRouteDeps> = async (req, res, { db }) => {
+  const { orderId } = parseInput(orderParams, req.params, 'path');
+  const [found, actions] = await Promise.all([orderStory(db, orderId), listActions(db, { target: `order-${orderId}`, limit: 50 })]);
+  if (!found.exists) throw new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
+  sendTagged(req, res, { ...found, actions });
+};
+
+const stream: Handler<ConsoleRouteDeps> = async (req, res, { db }) => {
+  const { streamId } = parseInput(streamParams, req.params, 'path');
+  const found = await streamStory(db, streamId);
+  if (!found || found.version === 0) throw new ApiError(404, 'STREAM_NOT_FOUND', `There is no stream ${streamId} of a type the console reads.`);
+  sendTagged(req, res, found);
+};
+
+const products: Handler<ConsoleRouteDeps> = async (req, res, { db }) => sendTagged(req, res, { products: await listCatalog(db) });
+const customers: Handler<ConsoleRouteDeps> = async (req, res, { db }) => sendTagged(req, res, { customers: await listAccountSummaries(db, 500) });
+const readSide: Handler<ConsoleRouteDeps> = async (req, res, { db, projections }) => sendTagged(req, res, await readSideStatus(db, projections));
+const actions: Handler<ConsoleRouteDeps> = async (req, res, { db }) => {
+  res.json({ actions: await listActions(db, parseInput(actionsQuery, req.query, 'query')) });
+};
+
+/** The problem an action met, as recorded: thrown again for a repeat of the same request. */
+type RecordedOutcome =
+  { status: 'done'; answer: unknown } | { status: 'refused'; problem: { status: number; code: string; message: string; extra: Record<string, unknown> } };
+
+/** What an action does: its answer, or an ApiError a repeat answers again. */
+async function perform(deps: ConsoleRouteDeps, request: ActionRequest, key: string): Promise<unknown> {
+  switch (request.action) {
+    case 'cancel':
+      return deps.gateway.send(request.orderId, 'CancelOrder', { reason: request.reason }, key);
+    case 'ship':
+      return deps.gateway.send(request.orderId, 'MarkShipped', {}, key);
+    case 'heal': {
+      const report = await healOrder({ db: deps.db, client: deps.client, actors: deps.actors }, request.orderId);
+      if (report.outcome === 'refused') throw new ApiError(409, 'HEAL_REFUSED', report.message, { report });
+      return report;
+    }
+    case 'retry-dead-letter': {
+      const result = await retryDeadLetter(deps.db, request.deadLetterId, deps.projections);
+      if (result.outcome === 'not_found') throw new ApiError(404, 'DEAD_LETTER_NOT_FOUND', 'There is no such dead letter.');
+      if (result.outcome === 'failed') {
+        throw new ApiError(409, 'DEAD_LETTER_RETRY_FAILED', `The handler failed again: ${result.deadLetter.error}`, { deadLetter: result.deadLetter });
+      }
+      return result;
+    }
+  }
+}
+
+const targetOf = (request: ActionRequest): string =>
+  request.action === 'retry-dead-letter' ? `dead-letter-${request.deadLetterId}` : `order-${request.orderId}`;
+
+function answerRecorded(res: Response, action: OperatorAction, replayed: boolean): void {
+  const outcome = action.outcome as RecordedOutcome;
+  if (outcome.status === 'refused') {
+    const { status, code, message, extra } = outcome.problem;
+    throw new ApiError(status, code, message, { ...extra, action: { ...action, outcome: undefined }, replayed });
+  }
+  res.json({ action, replayed });
+}
+
+// Once per Idempotency-Key: recorded first (who, when, why), performed, its outcome recorded.
+// A repeat answers the recorded outcome; one cut off before its outcome is performed again,
+// which every action allows (the order command carries the same key; heal and retry check first).
+const act: Handler<ConsoleRouteDeps> = async (req, res, deps) => {
+  if (req.get('Idempotency-Key') === undefined) {
+    throw new ApiError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'An operator action needs an Idempotency-Key, so that a retried request acts once.');
+  }
+  const key = commandIdOf(req);
+  const request = parseInput(actionBody, req.body);
+  const asked = { idempotencyKey: key, action: request.action, target: targetOf(request), reason: request.reason };
+  const { action } = await recordAction(deps.db, { ...asked, operator: principalOf(res).sub });
+  if (action.action !== asked.action || action.target !== asked.target || action.reason !== asked.reason) {
+    throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for another action.');
+  }
+  if (action.outcome !== null) return answerRecorded(res, action, true);
+  let outcome: RecordedOutcome;
+  try {
+    outcome = { status: 'done', answer: await perform(deps, request, key) };
+  } catch (err) {
+    // A refusal is the action's outcome; anything else (Temporal down) leaves it to be tried again.
+    if (!(err instanceof ApiError) || err.status >= 500) throw err;
+    outcome = { status: 'refused', problem: { status: err.status, code: err.code, message: err.message, extra: err.extra } };
+  }
+  answerRecorded(res, await finishAction(deps.db, key, outcome), false);
+};
+
+/** The console's data: orders, streams, the read side, and the recorded operator actions. */
+export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
+  guard: { paths: ['/admin'], by: adminOnly },
+  routes: [
+    {
+      method: 'get',
+      path: '/admin/console/settings',
+      handle: settings,
+      contract: { summary: "The console's settings: the Temporal Web UI it links to.", answers: { 200: { description: 'The settings.' } }, problems: {} },
+    },
+    {
+      method: 'get',
+      path: '/admin/orders',
+      handle: orders,
+      contract: {
+        summary: 'Search all orders (by customer, status, creation time); stuck=true keeps those check:invariants calls stuck.',
+        query: ordersQuery,
+        answers: { 200: { description: 'A page of orders, newest first; ETag of the page.', headers: ['ETag'] } },
+        problems: { 400: ['INVALID_CURSOR'] },
+      },
+    },
+    {
+      method: 'get',
+      path: '/admin/orders/:orderId/story',
+      handle: story,
+      contract: {
+        summary: "An order's story: events with the state after each, commands, checkout attempts, read model beside the fold, operator actions.",
+        params: orderParams,
+        answers: { 200: { description: 'The story; ETag of it (If-None-Match answers 304 while nothing changed).', headers: ['ETag'] } },
+        problems: { 404: ['ORDER_NOT_FOUND'] },
+      },
+    },
+    {
+      method: 'get',
+      path: '/admin/streams/:streamId',
+      handle: stream,
+      contract: {
+        summary: "A stream's events (order, stock, account, product) with the state after each.",
+        params: streamParams,
+        answers: { 200: { description: 'The stream; ETag of it.', headers: ['ETag'] } },
+        problems: { 404: ['STREAM_NOT_FOUND'] },
+      },
+    },
+    {
+      method: 'get',
+      path: '/admin/products',
+      handle: products,
+      contract: {
+        summary: 'Every product with its stock, from the catalog model.',
+        answers: { 200: { description: 'The products.', headers: ['ETag'] } },
+        problems: {},
+      },
+    },
+    {
+      method: 'get',
+      path: '/admin/customers',
+      handle: customers,
+      contract: {
+        summary: 'Every wallet, from the account_summary model.',
+        answers: { 200: { description: 'The wallets.', headers: ['ETag'] } },
+        problems: {},
+      },
+    },
+    {
+      method: 'get',
+      path: '/admin/read-side',
+      handle: readSide,
+      contract: {
+        summary: 'Projections with checkpoint, lag and rebuild progress, and the parked events.',
+        answers: { 200: { description: 'The read side.', headers: ['ETag'] } },
+        problems: {},
+      },
+    },
+    {
+      method: 'get',
+      path: '/admin/actions',
+      handle: actions,
+      contract: { summary: 'What operators did, newest first.', query: actionsQuery, answers: { 200: { description: 'The actions.' } }, problems: {} },
+    },
+    {
+      method: 'post',
+      path: '/admin/actions',
+      handle: act,
+      contract: {
+        summary: 'An operator action (cancel, ship, heal an order; retry a dead letter), once per Idempotency-Key, recorded with who and why.',
+        body: actionBody,
+        headers: ['Idempotency-Key'],
+        answers: { 200: { description: 'The action as recorded, with its outcome; `replayed` when the key had already acted.' } },
+        problems: {
+          400: ['IDEMPOTENCY_KEY_REQUIRED', 'INVALID_COMMAND'],
+          404: ['ORDER_NOT_FOUND', 'DEAD_LETTER_NOT_FOUND'],
+          409: ['ORDER_CLOSED', 'ORDER_NOT_CONFIRMED', 'COMPENSATION_REQUIRED', 'COMMAND_FAILED', 'HEAL_REFUSED', 'DEAD_LETTER_RETRY_FAILED'],
+          422: ['IDEMPOTENCY_KEY_REUSED', 'CANCELLATION_REASON_REQUIRED'],
+          503: ['COMMAND_TIMEOUT', 'ORDER_UNAVAILABLE', 'ORDER_RECOVERING', 'TEMPORAL_UNAVAILABLE'],
+        },
+      },
+    },
+  ],
+};
+
+/** The page's own files: scripts and styles from this server only, so it works offline and nothing else runs in it. */
+const PAGE_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** GET /console: the console's static files (no token needed: the page asks for one and reads everything else with it). */
+export function consolePage(): Router {
+  const dir = path.join(__dirname, 'console');
+  const router = Router();
+  router.use('/console', (_req, res, next) => {
+    res.setHeader('Content-Security-Policy', PAGE_POLICY);
+    next();
+  });
+  router.get(['/console', '/console/'], (_req, res) => res.sendFile(path.join(dir, 'index.html')));
+  router.use('/console', express.static(dir, { index: false, redirect: false }));
+  return router;
+}
