@@ -5,14 +5,15 @@ import { readOrder } from '../application/orderRecord';
 import { readStream } from '../application/eventStore';
 import { isTerminal, orderStreamId, type OrderState } from '../domain/order';
 import type { Queryable } from '../eventstore';
+import { listActions } from './operatorActions';
 
 /*
  * An operator's cancel (`npm run orders -- cancel <id> --reason …`): the order's actor decides
  * `CancelOrder` as it would a customer's (a confirmed order is refunded and restocked first), with
- * the operator's reason in the event and the operator's name as the events' correlation id
- * (`operator:<name>`), so the stream records who, when and why. Idempotent: an order already
- * cancelled is left as it is, and the command's key is the same for every run on an order, so a
- * run retried after a timeout gets the first run's answer instead of acting twice.
+ * the operator's reason in the event; who asked is in `operator_actions` (the command line records
+ * each run there, as the console does). Idempotent: an order already cancelled is left as it is,
+ * and the command's key is the same for every run on an order, so a run retried after a timeout
+ * gets the first run's answer instead of acting twice.
  */
 
 export type CancelOutcome = 'cancelled' | 'already-cancelled' | 'refused' | 'not-found' | 'retry-later';
@@ -39,23 +40,18 @@ export interface CancelDeps {
 
 /** The idempotency key of an operator's cancel: one per order (keys are per order), whoever runs it. */
 export const OPERATOR_CANCEL_KEY = 'operator-cancel';
-/** The correlation id an operator's events carry: who asked. */
-export const operatorCorrelationId = (operator: string) => `operator:${operator}`;
 
-/** The last `OrderCancelled` of the stream: its reason and, when an operator's, who. */
+/** The `OrderCancelled` event's reason, and who cancelled: the first operator action that did (none when the customer did). */
 async function recordedCancel(db: Queryable, orderId: string): Promise<{ reason?: string; cancelledBy?: string }> {
-  const cancelled = (await readStream(db, orderStreamId(orderId))).filter((e) => e.type === 'OrderCancelled').at(-1);
-  if (!cancelled) return {};
-  const correlation = String(cancelled.metadata.correlationId ?? '');
-  const reason = (cancelled.data as { reason?: unknown }).reason;
-  return {
-    ...(typeof reason === 'string' ? { reason } : {}),
-    ...(correlation.startsWith('operator:') ? { cancelledBy: correlation.slice('operator:'.length) } : {}),
-  };
+  const [events, actions] = await Promise.all([readStream(db, orderStreamId(orderId)), listActions(db, { target: orderStreamId(orderId), limit: 50 })]);
+  const reason = (events.filter((e) => e.type === 'OrderCancelled').at(-1)?.data as { reason?: unknown } | undefined)?.reason;
+  const first = actions.filter((a) => a.action === 'cancel' && (a.outcome as { status?: string } | null)?.status === 'done').at(-1);
+  return { ...(typeof reason === 'string' ? { reason } : {}), ...(first ? { cancelledBy: first.operator } : {}) };
 }
 
 const RETRY_LATER = new Set(['ORDER_UNAVAILABLE', 'COMMAND_TIMEOUT', 'TOO_MANY_REQUESTS', 'DATABASE_UNAVAILABLE']);
 
+/** `operator` is who asks: the report names them as who cancelled, when this run did. */
 export async function cancelOrder(deps: CancelDeps, orderId: string, request: { reason: string; operator: string }): Promise<CancelReport> {
   const now = async () => readOrder(deps.db, orderId);
   const report = async (outcome: CancelOutcome, message: string, code?: string): Promise<CancelReport> => {
@@ -71,8 +67,8 @@ export async function cancelOrder(deps: CancelDeps, orderId: string, request: { 
 
   const gateway = new OrderGateway(deps.client, deps.actors, deps.db);
   try {
-    await gateway.send(orderId, 'CancelOrder', { reason: request.reason, correlationId: operatorCorrelationId(request.operator) }, OPERATOR_CANCEL_KEY);
-    return report('cancelled', 'The order is cancelled.');
+    await gateway.send(orderId, 'CancelOrder', { reason: request.reason }, OPERATOR_CANCEL_KEY);
+    return { ...(await report('cancelled', 'The order is cancelled.')), cancelledBy: request.operator };
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     // Another cancel got there first (a second run, the customer): the order is cancelled all the same.

@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { loadConfig, required, type Config } from '../config';
 import { createPool, type Pool } from '../db/pool';
+import type { Queryable } from '../eventstore';
 import { connectClient } from '../temporal';
+import { textSchema } from '../workflows/orderContract';
+import { finishAction, recordAction, type OperatorActionName } from './operatorActions';
 
 /*
  * What the operator commands (`npm run orders`, `npm run dead-letters`) share: strict argument
@@ -50,6 +54,14 @@ export function wholeNumber(text: string | undefined, what: string, min = 1): nu
   return value;
 }
 
+/** `--reason`: 1 to 500 characters Postgres can store, as the API takes a cancellation reason. */
+export function reasonFlag(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const reason = textSchema(1, 500).safeParse(text);
+  if (!reason.success) throw new UsageError(`--reason ${reason.error.issues[0]?.message}`);
+  return reason.data;
+}
+
 /** Exactly `names.length` positionals, named for the message. */
 export function positionalsNamed(positionals: string[], names: string[]): string[] {
   if (positionals.length !== names.length) {
@@ -78,6 +90,36 @@ function safeUserName(): string {
   } catch {
     return 'operator'; // no passwd entry for this uid (a container); --actor says who
   }
+}
+
+/** An action's refusal as `operator_actions` records one: the console shows its code. */
+export interface Refusal {
+  /** What the console's route answers for it: 404 not found, 409 refused, 503 try later. */
+  status: 404 | 409 | 503;
+  code: string;
+  message: string;
+}
+
+/**
+ * Runs an operator action recorded in `operator_actions` as the console records its own: who,
+ * when and why before it runs, what came of it after (`done` with the answer, or `refused` with
+ * the problem). Each run is a record of its own (a fresh key): a repeat is the action's own
+ * business, and each one here is idempotent (an order already cancelled, an actor already in
+ * line, a dead letter already applied). A run cut off (Postgres or Temporal gone) keeps its
+ * record without an outcome, as the console's does.
+ */
+export async function recordedRun<T>(
+  db: Queryable,
+  request: { action: OperatorActionName; target: string; reason: string; operator: string },
+  perform: () => Promise<T>,
+  refusalOf: (result: T) => Refusal | undefined,
+): Promise<T> {
+  const idempotencyKey = `cli-${randomUUID()}`;
+  await recordAction(db, { idempotencyKey, ...request });
+  const result = await perform();
+  const refusal = refusalOf(result);
+  await finishAction(db, idempotencyKey, refusal ? { status: 'refused', problem: { ...refusal, extra: {} } } : { status: 'done', answer: result });
+  return result;
 }
 
 /** What a command opens, and closes when it is done. */

@@ -1,5 +1,5 @@
 import { allProjections, listDeadLetters, retryDeadLetter, type DeadLetter } from '../projections';
-import { EXIT, operatorName, parseCommandLine, positionalsNamed, wholeNumber, type Subcommand } from './cli';
+import { EXIT, operatorName, parseCommandLine, positionalsNamed, reasonFlag, recordedRun, wholeNumber, type Subcommand } from './cli';
 
 /*
  * `npm run dead-letters -- list|retry`: the events a projection parked after its handler failed
@@ -38,7 +38,7 @@ const retry: Subcommand = {
   summary: 'apply a parked event again; it leaves the list when it applies',
   usage: [
     'usage: npm run dead-letters -- retry <id> [--reason TEXT] [--actor NAME] [--json]',
-    '  --reason  why (the fix that makes it apply now), recorded with the retry',
+    '  --reason  why (the fix that makes it apply now); recorded with who in operator_actions',
     '  --actor   who retries (default: ORDERS_ACTOR, else your login name)',
     `Exit ${EXIT.ok} applied, ${EXIT.failed} failed again (it stays parked, one more attempt), ${EXIT.notFound} no such dead letter (or applied before).`,
   ].join('\n'),
@@ -47,9 +47,19 @@ const retry: Subcommand = {
     const [idText] = positionalsNamed(positionals, ['id']);
     const id = wholeNumber(idText, '<id>')!;
     const actor = operatorName(values.actor);
-    const result = await retryDeadLetter(io.connections().db, id, allProjections);
-    const record = { id, actor, reason: values.reason ?? null, at: new Date().toISOString() };
-    if (values.json) io.out(json({ ...result, ...record }));
+    const { db } = io.connections();
+    const result = await recordedRun(
+      db,
+      { action: 'retry-dead-letter', target: `dead-letter-${id}`, reason: reasonFlag(values.reason) ?? '', operator: actor },
+      () => retryDeadLetter(db, id, allProjections),
+      (r) =>
+        r.outcome === 'not_found'
+          ? { status: 404, code: 'DEAD_LETTER_NOT_FOUND', message: 'There is no such dead letter.' }
+          : r.outcome === 'failed'
+            ? { status: 409, code: 'DEAD_LETTER_RETRY_FAILED', message: `The handler failed again: ${r.deadLetter.error}` }
+            : undefined,
+    );
+    if (values.json) io.out(json({ ...result, id, retriedBy: actor }));
     else if (result.outcome === 'not_found') io.out(`dead letter #${id}: not found (no such id, or it applied before)\n`);
     else io.out(`dead letter #${id}: ${result.outcome === 'applied' ? 'APPLIED' : 'FAILED AGAIN'} (by ${actor})\n${describe(result.deadLetter)}\n`);
     return result.outcome === 'applied' ? EXIT.ok : result.outcome === 'failed' ? EXIT.failed : EXIT.notFound;

@@ -1,10 +1,23 @@
 import { actorSettings } from '../config';
 import { ORDER_STATUSES } from '../api/orders';
-import type { OrderStatus } from '../domain/order';
-import { idSchema, textSchema } from '../workflows/orderContract';
-import { cancelOrder, type CancelOutcome } from './cancelOrder';
-import { EXIT, operatorName, parseCommandLine, positionalsNamed, UsageError, wholeNumber, type ExitCode, type Subcommand } from './cli';
+import { orderStreamId, type OrderStatus } from '../domain/order';
+import { idSchema } from '../workflows/orderContract';
+import { cancelOrder, type CancelOutcome, type CancelReport } from './cancelOrder';
+import {
+  EXIT,
+  operatorName,
+  parseCommandLine,
+  positionalsNamed,
+  reasonFlag,
+  recordedRun,
+  UsageError,
+  wholeNumber,
+  type ExitCode,
+  type Refusal,
+  type Subcommand,
+} from './cli';
 import { healOrder, type HealReport } from './healOrder';
+import { listActions, type OperatorAction } from './operatorActions';
 import { listOrders, orderStory, type Change, type ListedOrder, type OrderStory } from './operatorViews';
 
 /*
@@ -28,8 +41,14 @@ function orderId(positionals: string[]): string {
   return parsed.data;
 }
 
-/** An order's story as text: the summary, then the timeline, commands, checkouts and the read model. */
-export function storyText(story: OrderStory): string {
+/** An operator action's outcome in a word, as the console shows it. */
+function actionOutcome(a: OperatorAction): string {
+  const outcome = a.outcome as { status: 'done' } | { status: 'refused'; problem: { code: string } } | null;
+  return outcome === null ? 'no outcome (cut off, or still running)' : outcome.status === 'refused' ? `refused: ${outcome.problem.code}` : 'done';
+}
+
+/** An order's story as text: the summary, the timeline, commands, checkouts, and what operators did to it. */
+export function storyText(story: OrderStory & { actions: OperatorAction[] }): string {
   const { state } = story;
   const lines = [
     `order ${story.orderId}: ${state.status} at version ${story.version}, customer ${state.customerId}, total ${money(state.totalCents)}`,
@@ -60,21 +79,25 @@ export function storyText(story: OrderStory): string {
     if (a.cancelled)
       lines.push(`      cancelled at v${a.cancelled.version} (${a.cancelled.reason}): gave back ${a.cancelled.compensations.join(', ') || 'nothing'}`);
   }
+  if (story.actions.length > 0) lines.push('', 'operator actions (newest first):');
+  for (const a of story.actions) lines.push(`  ${a.requestedAt} ${a.action} by ${a.operator}${a.reason ? ` (${a.reason})` : ''}: ${actionOutcome(a)}`);
   return `${lines.join('\n')}\n`;
 }
 
 const show: Subcommand = {
-  summary: "an order's story: its events with what each changed, commands, checkout attempts, the read model beside the fold",
+  summary: "an order's story: its events with what each changed, commands, checkout attempts, the read model beside the fold, operator actions",
   usage: ['usage: npm run orders -- show <orderId> [--json]', `Exit ${EXIT.ok} shown, ${EXIT.notFound} no such order.`].join('\n'),
   async run(args, io) {
     const { values, positionals } = parseCommandLine(args, {});
     const id = orderId(positionals);
-    const story = await orderStory(io.connections().db, id);
+    const { db } = io.connections();
+    const [story, actions] = await Promise.all([orderStory(db, id), listActions(db, { target: orderStreamId(id), limit: 50 })]);
     if (!story.exists) {
       io.out(values.json ? json({ orderId: id, exists: false }) : `order ${id}: not found\n`);
       return EXIT.notFound;
     }
-    io.out(values.json ? json(story) : storyText(story));
+    // The console's story answer: the views' story and the operator actions on the order.
+    io.out(values.json ? json({ ...story, actions }) : storyText({ ...story, actions }));
     return EXIT.ok;
   },
 };
@@ -147,12 +170,9 @@ const list: Subcommand = {
   },
 };
 
-/** `--reason`: 1 to 500 characters Postgres can store, as the API takes a cancellation reason. */
-function reasonFlag(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  const reason = textSchema(1, 500).safeParse(text);
-  if (!reason.success) throw new UsageError(`--reason ${reason.error.issues[0]?.message}`);
-  return reason.data;
+function cancelRefusal(report: CancelReport): Refusal | undefined {
+  const status = ({ refused: 409, 'not-found': 404, 'retry-later': 503 } as const)[report.outcome as 'refused' | 'not-found' | 'retry-later'];
+  return status === undefined ? undefined : { status, code: report.code ?? 'CANCEL_REFUSED', message: report.message };
 }
 
 const CANCEL_EXIT: Record<CancelOutcome, ExitCode> = {
@@ -179,7 +199,12 @@ const cancel: Subcommand = {
     const operator = operatorName(values.actor);
     const connections = io.connections();
     const deps = { db: connections.db, client: await connections.temporal(), actors: actorSettings(connections.config) };
-    const result = await cancelOrder(deps, id, { reason, operator });
+    const result = await recordedRun(
+      deps.db,
+      { action: 'cancel', target: orderStreamId(id), reason, operator },
+      () => cancelOrder(deps, id, { reason, operator }),
+      cancelRefusal,
+    );
     if (values.json) io.out(json(result));
     else {
       const by = result.cancelledBy ? ` by ${result.cancelledBy}` : '';
@@ -201,6 +226,14 @@ function healText(report: HealReport): string {
     ...report.actions.map((a) => `  did: ${a}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** A refused heal as the console records it (HEAL_REFUSED, or ORDER_NOT_FOUND). */
+function healRefusal(report: HealReport): Refusal | undefined {
+  if (report.outcome !== 'refused') return undefined;
+  return report.reason === 'ORDER_NOT_FOUND'
+    ? { status: 404, code: 'ORDER_NOT_FOUND', message: report.message }
+    : { status: 409, code: 'HEAL_REFUSED', message: report.message };
 }
 
 function healExit(report: HealReport): ExitCode {
@@ -227,7 +260,12 @@ const heal: Subcommand = {
     const operator = operatorName(values.actor);
     const connections = io.connections();
     const deps = { db: connections.db, client: await connections.temporal(), actors: actorSettings(connections.config) };
-    const report = await healOrder(deps, id, { confirmWithinMs, operator, reason });
+    const report = await recordedRun(
+      deps.db,
+      { action: 'heal', target: orderStreamId(id), reason: reason ?? '', operator },
+      () => healOrder(deps, id, { confirmWithinMs, operator, reason }),
+      healRefusal,
+    );
     io.out(values.json ? json(report) : healText(report));
     return healExit(report);
   },

@@ -16,6 +16,12 @@ const app = useTestApi();
 const orders = (...args: string[]) => runCli('orders', args);
 const deadLetters = (...args: string[]) => runCli('deadLetters', args);
 
+/** What operator_actions recorded on `target`, oldest first. */
+async function actionsOn(target: string) {
+  const { rows } = await app.pool.query('SELECT action, operator, reason, outcome FROM operator_actions WHERE target = $1 ORDER BY requested_at', [target]);
+  return rows;
+}
+
 /** Until the order_summary projection has the customer's `count` orders (the projector runs in the shared worker). */
 async function listedFor(customerId: string, count: number): Promise<void> {
   for (;;) {
@@ -25,14 +31,14 @@ async function listedFor(customerId: string, count: number): Promise<void> {
   }
 }
 
-test('show: an order checked out, as text and as JSON; cancel with a reason is recorded, and a second run changes nothing', async () => {
+test('show: an order checked out, as text and as JSON; cancel with a reason is recorded in the event and operator_actions, and a second run changes nothing', async () => {
   const { orderId, customerId } = await cartReadyToCheckOut(app.pool, app.call);
   expect((await app.call('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', version: 6 });
 
   const text = await orders('show', orderId);
   expect(text).toMatchObject({ code: 0, stderr: '' });
   expect(text.stdout).toContain(`order ${orderId}: CONFIRMED at version 6, customer ${customerId}, total 30.00`);
-  expect(text.stdout).toMatch(/\n  v3 \S+ OrderPlaced \[client:\S+\]\n      status: "PENDING" → "PLACED"\n/);
+  expect(text.stdout).toMatch(/\n {2}v3 \S+ OrderPlaced \[client:\S+\]\n {6}status: "PENDING" → "PLACED"\n/);
   expect(text.stdout).toContain(`#1 checkout-${orderId}-1, total 30.00, placed at v3: succeeded`);
 
   const shown = await orders('show', orderId, '--json');
@@ -56,13 +62,16 @@ test('show: an order checked out, as text and as JSON; cancel with a reason is r
     cancelledBy: 'ops-alice',
     reason: 'the customer phoned: wrong address',
   });
-  // The stream records why (the event), who (its correlation id) and when; the money came back first.
+  // The stream records why, operator_actions who, when and why, as for the console's actions; the money came back first.
   const last = (await readStream(app.pool, `order-${orderId}`)).at(-1)!;
   expect(last).toMatchObject({
     type: 'OrderCancelled',
     data: { reason: 'the customer phoned: wrong address', previousStatus: 'CONFIRMED' },
-    metadata: { correlationId: 'operator:ops-alice', commandId: 'client:operator-cancel' },
+    metadata: { commandId: 'client:operator-cancel' },
   });
+  expect(await actionsOn(`order-${orderId}`)).toEqual([
+    { action: 'cancel', operator: 'ops-alice', reason: 'the customer phoned: wrong address', outcome: expect.objectContaining({ status: 'done' }) },
+  ]);
   expect((await app.call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(10_000);
 
   // Again, by someone else: nothing more happens, and it says who did it and why.
@@ -71,6 +80,20 @@ test('show: an order checked out, as text and as JSON; cancel with a reason is r
   expect(again.stdout).toContain(`order ${orderId}: ALREADY-CANCELLED`);
   expect(again.stdout).toContain('stream: CANCELLED at version 7, cancelled by ops-alice: the customer phoned: wrong address');
   expect(await readStream(app.pool, `order-${orderId}`)).toHaveLength(7);
+  // Each run is recorded, the second with what it found.
+  expect(await actionsOn(`order-${orderId}`)).toEqual([
+    expect.objectContaining({ operator: 'ops-alice' }),
+    {
+      action: 'cancel',
+      operator: 'ops-bob',
+      reason: 'duplicate ticket',
+      outcome: { status: 'done', answer: expect.objectContaining({ outcome: 'already-cancelled' }) },
+    },
+  ]);
+  const after = await orders('show', orderId);
+  expect(after.stdout).toMatch(
+    /\noperator actions \(newest first\):\n {2}\S+ cancel by ops-bob \(duplicate ticket\): done\n {2}\S+ cancel by ops-alice \(the customer phoned: wrong address\): done\n$/,
+  );
 }, 120_000);
 
 test('list: by customer and status, and --stuck finds the order whose actor is gone until it is healed', async () => {
@@ -95,6 +118,14 @@ test('list: by customer and status, and --stuck finds the order whose actor is g
 
   const healed = await orders('heal', stranded.orderId, '--reason', 'actor lost in the outage', '--actor', 'ops-carol');
   expect(healed).toMatchObject({ code: 0, stdout: expect.stringContaining(`order ${stranded.orderId}: HEALED`) });
+  expect(await actionsOn(`order-${stranded.orderId}`)).toEqual([
+    {
+      action: 'heal',
+      operator: 'ops-carol',
+      reason: 'actor lost in the outage',
+      outcome: { status: 'done', answer: expect.objectContaining({ outcome: 'healed' }) },
+    },
+  ]);
   expect(await orders('list', '--customer', customerId, '--stuck')).toMatchObject({ code: 0, stdout: 'no stuck orders\n' });
 
   // Paging: one at a time, the second page from the first's `next`.
@@ -165,5 +196,19 @@ test('dead-letters: a parked event is listed, applies on retry and leaves the li
   const retried = await deadLetters('retry', id, '--reason', 'handler fixed', '--actor', 'ops-dave');
   expect(retried).toMatchObject({ code: 0, stdout: expect.stringContaining(`dead letter #${id}: APPLIED (by ops-dave)`) });
   expect(await app.pool.query('SELECT 1 FROM dead_letters WHERE id = $1', [id])).toMatchObject({ rowCount: 0 });
-  expect(await deadLetters('retry', id, '--json')).toMatchObject({ code: 3 });
+  expect(await deadLetters('retry', id, '--json', '--actor', 'ops-erin')).toMatchObject({ code: 3 });
+  expect(await actionsOn(`dead-letter-${id}`)).toEqual([
+    {
+      action: 'retry-dead-letter',
+      operator: 'ops-dave',
+      reason: 'handler fixed',
+      outcome: { status: 'done', answer: expect.objectContaining({ outcome: 'applied' }) },
+    },
+    {
+      action: 'retry-dead-letter',
+      operator: 'ops-erin',
+      reason: '',
+      outcome: { status: 'refused', problem: expect.objectContaining({ code: 'DEAD_LETTER_NOT_FOUND' }) },
+    },
+  ]);
 }, 120_000);
