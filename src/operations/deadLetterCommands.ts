@@ -1,10 +1,12 @@
-import { allProjections, listDeadLetters, retryDeadLetter, type DeadLetter } from '../projections';
+import { allProjections, listDeadLetters, retryDeadLetter, type DeadLetter, type ProjectionStatus } from '../projections';
+import { readSideStatus } from './operatorViews';
 import { EXIT, operatorName, parseCommandLine, positionalsNamed, reasonFlag, recordedRun, wholeNumber, type Subcommand } from './cli';
 
 /*
- * `npm run dead-letters -- list|retry`: the events a projection parked after its handler failed
- * on them, and applying one again once the cause is fixed (src/projections/admin.ts, as
- * `GET /admin/dead-letters` and `POST /admin/dead-letters/:id/retry` do).
+ * `npm run dead-letters -- status|list|retry`: the read side as the console's page shows it, the
+ * events a projection parked after its handler failed on them, and applying one again once the
+ * cause is fixed (src/projections/admin.ts, as `GET /admin/dead-letters` and the console's
+ * retry action do).
  */
 
 const json = (value: unknown) => `${JSON.stringify(value)}\n`;
@@ -66,4 +68,26 @@ const retry: Subcommand = {
   },
 };
 
-export const deadLetterCommands: Record<string, Subcommand> = { list, retry };
+function projectionLine(p: ProjectionStatus): string {
+  const at = p.checkpoint ? `position ${p.checkpoint.globalPosition} (${p.checkpoint.updatedAt})` : 'no checkpoint';
+  const rebuild = p.rebuild ? `, rebuilding ${p.rebuild.processed}/${p.rebuild.total} since ${p.rebuild.startedAt}` : '';
+  return `${p.name}: ${p.state}, at ${at}, ${p.lag.events} event(s) behind (${(p.lag.ms / 1000).toFixed(1)} s), ${p.parkedEvents} parked${rebuild}`;
+}
+
+const status: Subcommand = {
+  summary: "the read side: each projection's state, checkpoint, lag, rebuild progress and parked events",
+  usage: 'usage: npm run dead-letters -- status [--json]',
+  async run(args, io) {
+    const { values, positionals } = parseCommandLine(args, {});
+    positionalsNamed(positionals, []);
+    const read = await readSideStatus(io.connections().db, allProjections, { limit: 100 });
+    if (values.json) io.out(json(read));
+    else {
+      const parked = read.deadLetters.length === 0 ? ['no dead letters'] : read.deadLetters.map(describe);
+      io.out(`${[...read.projections.map(projectionLine), '', ...parked].join('\n')}\n`);
+    }
+    return EXIT.ok;
+  },
+};
+
+export const deadLetterCommands: Record<string, Subcommand> = { status, list, retry };

@@ -2,7 +2,7 @@ import { actorSettings } from '../config';
 import { ORDER_STATUSES } from '../api/orders';
 import { orderStreamId, type OrderStatus } from '../domain/order';
 import { idSchema } from '../workflows/orderContract';
-import { cancelOrder, type CancelOutcome, type CancelReport } from './cancelOrder';
+import { runOrderAction, type OrderActionName, type OrderActionOutcome, type OrderActionReport } from './orderActions';
 import {
   EXIT,
   operatorName,
@@ -18,11 +18,11 @@ import {
 } from './cli';
 import { healOrder, type HealReport } from './healOrder';
 import { listActions, type OperatorAction } from './operatorActions';
-import { listOrders, orderStory, type Change, type ListedOrder, type OrderStory } from './operatorViews';
+import { listOrders, orderStory, STORY_STREAM_TYPES, streamStory, type Change, type ListedOrder, type OrderStory, type TimelineEntry } from './operatorViews';
 
 /*
- * `npm run orders -- show|list|cancel|heal`: the console's order views and actions as text (or
- * JSON with --json), on the same functions (operatorViews.ts, cancelOrder.ts, healOrder.ts).
+ * `npm run orders -- show|list|stream|cancel|ship|heal`: the console's order views and actions as
+ * text (or JSON with --json), on the same functions (operatorViews.ts, orderActions.ts, healOrder.ts).
  */
 
 const json = (value: unknown) => `${JSON.stringify(value)}\n`;
@@ -39,6 +39,14 @@ function orderId(positionals: string[]): string {
   const parsed = idSchema.safeParse(id);
   if (!parsed.success) throw new UsageError(`not an order id: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
+}
+
+/** Each event of a stream, with the command that stored it and what it changed. */
+function timelineLines(timeline: readonly TimelineEntry[]): string[] {
+  return timeline.flatMap((e) => {
+    const who = typeof e.metadata.commandId === 'string' ? ` [${e.metadata.commandId}]` : '';
+    return [`  v${e.version} ${e.occurredAt} ${e.type}${who}`, ...e.changed.map((c) => `      ${changeText(c)}`)];
+  });
 }
 
 /** An operator action's outcome in a word, as the console shows it. */
@@ -59,11 +67,7 @@ export function storyText(story: OrderStory & { actions: OperatorAction[] }): st
     '',
     'events (what changed after each):',
   ];
-  for (const e of story.timeline) {
-    const who = typeof e.metadata.commandId === 'string' ? ` [${e.metadata.commandId}]` : '';
-    lines.push(`  v${e.version} ${e.occurredAt} ${e.type}${who}`);
-    lines.push(...e.changed.map((c) => `      ${changeText(c)}`));
-  }
+  lines.push(...timelineLines(story.timeline));
   lines.push('', 'commands accepted:');
   for (const c of story.commands) {
     const by = c.operator ? ` by ${c.operator}${c.reason ? ` (${c.reason})` : ''}` : '';
@@ -98,6 +102,38 @@ const show: Subcommand = {
     }
     // The console's story answer: the views' story and the operator actions on the order.
     io.out(values.json ? json({ ...story, actions }) : storyText({ ...story, actions }));
+    return EXIT.ok;
+  },
+};
+
+const stream: Subcommand = {
+  summary: `any ${STORY_STREAM_TYPES.join(', ')} stream: its events with what each changed, and the state after the last`,
+  usage: [
+    'usage: npm run orders -- stream <streamId> [--limit N] [--json]',
+    `  <streamId>  ${STORY_STREAM_TYPES.map((t) => `${t}-<id>`).join(', ')} (an order's story names its stock and wallet streams)`,
+    '  --limit     the latest N events (default 200); the whole stream is folded',
+    `Exit ${EXIT.ok} shown, ${EXIT.notFound} no such stream, ${EXIT.usage} a stream id of no type it reads.`,
+  ].join('\n'),
+  async run(args, io) {
+    const { values, positionals } = parseCommandLine(args, { limit: { type: 'string' } });
+    const [streamId] = positionalsNamed(positionals, ['streamId']);
+    const found = await streamStory(io.connections().db, streamId!, { limit: wholeNumber(values.limit, '--limit') });
+    if (!found) throw new UsageError(`${streamId} is not a stream of a type this reads (${STORY_STREAM_TYPES.join(', ')})`);
+    if (found.version === 0) {
+      io.out(values.json ? json({ streamId, exists: false }) : `stream ${streamId}: not found\n`);
+      return EXIT.notFound;
+    }
+    if (values.json) io.out(json(found));
+    else {
+      const lines = [
+        `stream ${found.streamId} (${found.streamType} ${found.aggregateId}) at version ${found.version}`,
+        `  state: ${JSON.stringify(found.state)}`,
+        '',
+        `events (what changed after each)${found.omitted ? `, the latest ${found.timeline.length}; ${found.omitted} older left out` : ''}:`,
+        ...timelineLines(found.timeline),
+      ];
+      io.out(`${lines.join('\n')}\n`);
+    }
     return EXIT.ok;
   },
 };
@@ -170,52 +206,68 @@ const list: Subcommand = {
   },
 };
 
-function cancelRefusal(report: CancelReport): Refusal | undefined {
+function actionRefusal(report: OrderActionReport): Refusal | undefined {
   const status = ({ refused: 409, 'not-found': 404, 'retry-later': 503 } as const)[report.outcome as 'refused' | 'not-found' | 'retry-later'];
-  return status === undefined ? undefined : { status, code: report.code ?? 'CANCEL_REFUSED', message: report.message };
+  return status === undefined ? undefined : { status, code: report.code ?? 'ACTION_REFUSED', message: report.message };
 }
 
-const CANCEL_EXIT: Record<CancelOutcome, ExitCode> = {
-  cancelled: EXIT.ok,
-  'already-cancelled': EXIT.ok,
+const ACTION_EXIT: Record<OrderActionOutcome, ExitCode> = {
+  done: EXIT.ok,
+  'already-done': EXIT.ok,
   refused: EXIT.failed,
   'not-found': EXIT.notFound,
   'retry-later': EXIT.retryLater,
 };
 
-const cancel: Subcommand = {
-  summary: 'cancel an order (a confirmed one is refunded and restocked first), recording who and why',
-  usage: [
-    'usage: npm run orders -- cancel <orderId> --reason TEXT [--actor NAME] [--json]',
-    '  --reason  why; stored in the OrderCancelled event (required)',
-    "  --actor   who; stored as the events' correlation id operator:<name> (default: ORDERS_ACTOR, else your login name)",
-    `Exit ${EXIT.ok} cancelled or already cancelled, ${EXIT.failed} refused (shipped, expired), ${EXIT.notFound} no such order, ${EXIT.retryLater} try again (the order is busy, or stranded: heal it).`,
-  ].join('\n'),
-  async run(args, io) {
-    const { values, positionals } = parseCommandLine(args, { reason: { type: 'string' }, actor: { type: 'string' } });
-    const id = orderId(positionals);
-    if (values.reason === undefined) throw new UsageError('--reason is required: say why the order is cancelled');
-    const reason = reasonFlag(values.reason)!;
-    const operator = operatorName(values.actor);
-    const connections = io.connections();
-    const deps = { db: connections.db, client: await connections.temporal(), actors: actorSettings(connections.config) };
-    const result = await recordedRun(
-      deps.db,
-      { action: 'cancel', target: orderStreamId(id), reason, operator },
-      () => cancelOrder(deps, id, { reason, operator }),
-      cancelRefusal,
-    );
-    if (values.json) io.out(json(result));
-    else {
-      const by = result.cancelledBy ? ` by ${result.cancelledBy}` : '';
-      io.out(
-        `order ${id}: ${result.outcome.toUpperCase()}${result.code ? ` (${result.code})` : ''}\n  ${result.message}\n` +
-          (result.status ? `  stream: ${result.status} at version ${result.version}${result.reason ? `, cancelled${by}: ${result.reason}` : ''}\n` : ''),
+function actionText(report: OrderActionReport): string {
+  const by = report.doneBy ? `, by ${report.doneBy.operator} at ${report.doneBy.at}${report.doneBy.reason ? ` (${report.doneBy.reason})` : ''}` : '';
+  return [
+    `order ${report.orderId}: ${report.action} ${report.outcome.toUpperCase()}${report.code ? ` (${report.code})` : ''}`,
+    `  ${report.message}`,
+    ...(report.status ? [`  stream: ${report.status} at version ${report.version}${by}`] : []),
+  ].join('\n');
+}
+
+/** `cancel` and `ship`: one order command, recorded with who and why. */
+function orderAction(action: OrderActionName, details: { summary: string; reason: string; refusedWhen: string }): Subcommand {
+  return {
+    summary: details.summary,
+    usage: [
+      `usage: npm run orders -- ${action} <orderId> --reason TEXT [--actor NAME] [--json]`,
+      `  --reason  why (required); recorded with who in operator_actions${details.reason}`,
+      '  --actor   who (default: ORDERS_ACTOR, else your login name)',
+      `Exit ${EXIT.ok} done or done before, ${EXIT.failed} refused (${details.refusedWhen}), ${EXIT.notFound} no such order, ${EXIT.retryLater} try again (the order is busy, or stranded: heal it).`,
+    ].join('\n'),
+    async run(args, io) {
+      const { values, positionals } = parseCommandLine(args, { reason: { type: 'string' }, actor: { type: 'string' } });
+      const id = orderId(positionals);
+      if (values.reason === undefined) throw new UsageError(`--reason is required: say why (${action})`);
+      const reason = reasonFlag(values.reason)!;
+      const operator = operatorName(values.actor);
+      const connections = io.connections();
+      const deps = { db: connections.db, client: await connections.temporal(), actors: actorSettings(connections.config) };
+      const report = await recordedRun(
+        deps.db,
+        { action, target: orderStreamId(id), reason, operator },
+        () => runOrderAction(deps, id, action, { reason, operator }),
+        actionRefusal,
       );
-    }
-    return CANCEL_EXIT[result.outcome];
-  },
-};
+      io.out(values.json ? json(report) : `${actionText(report)}\n`);
+      return ACTION_EXIT[report.outcome];
+    },
+  };
+}
+
+const cancel = orderAction('cancel', {
+  summary: 'cancel an order (a confirmed one is refunded and restocked first), recording who and why',
+  reason: ' and in the OrderCancelled event',
+  refusedWhen: 'shipped, expired',
+});
+const ship = orderAction('ship', {
+  summary: 'mark a confirmed order shipped, recording who and why',
+  reason: '',
+  refusedWhen: 'not confirmed, cancelled, expired',
+});
 
 function healText(report: HealReport): string {
   const lines = [
@@ -271,4 +323,4 @@ const heal: Subcommand = {
   },
 };
 
-export const orderCommands: Record<string, Subcommand> = { show, list, cancel, heal };
+export const orderCommands: Record<string, Subcommand> = { show, list, stream, cancel, ship, heal };

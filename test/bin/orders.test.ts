@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readStream } from '../../src/application/eventStore';
-import type { OrderStory } from '../../src/operations/operatorViews';
+import type { OrderStory, StreamStory } from '../../src/operations/operatorViews';
 import { allProjections } from '../../src/projections';
 import { orderWorkflowId } from '../../src/workflows/orderContract';
 import { cartReadyToCheckOut } from '../operations/stranding';
@@ -56,11 +56,11 @@ test('show: an order checked out, as text and as JSON; cancel with a reason is r
   expect(cancelled).toMatchObject({ code: 0, stderr: '' });
   expect(JSON.parse(cancelled.stdout)).toMatchObject({
     orderId,
-    outcome: 'cancelled',
+    action: 'cancel',
+    outcome: 'done',
     status: 'CANCELLED',
     version: 7,
-    cancelledBy: 'ops-alice',
-    reason: 'the customer phoned: wrong address',
+    doneBy: { operator: 'ops-alice', reason: 'the customer phoned: wrong address' },
   });
   // The stream records why, operator_actions who, when and why, as for the console's actions; the money came back first.
   const last = (await readStream(app.pool, `order-${orderId}`)).at(-1)!;
@@ -77,8 +77,8 @@ test('show: an order checked out, as text and as JSON; cancel with a reason is r
   // Again, by someone else: nothing more happens, and it says who did it and why.
   const again = await orders('cancel', orderId, '--reason', 'duplicate ticket', '--actor', 'ops-bob');
   expect(again).toMatchObject({ code: 0, stderr: '' });
-  expect(again.stdout).toContain(`order ${orderId}: ALREADY-CANCELLED`);
-  expect(again.stdout).toContain('stream: CANCELLED at version 7, cancelled by ops-alice: the customer phoned: wrong address');
+  expect(again.stdout).toContain(`order ${orderId}: cancel ALREADY-DONE`);
+  expect(again.stdout).toMatch(/\n {2}stream: CANCELLED at version 7, by ops-alice at \S+ \(the customer phoned: wrong address\)\n/);
   expect(await readStream(app.pool, `order-${orderId}`)).toHaveLength(7);
   // Each run is recorded, the second with what it found.
   expect(await actionsOn(`order-${orderId}`)).toEqual([
@@ -87,9 +87,18 @@ test('show: an order checked out, as text and as JSON; cancel with a reason is r
       action: 'cancel',
       operator: 'ops-bob',
       reason: 'duplicate ticket',
-      outcome: { status: 'done', answer: expect.objectContaining({ outcome: 'already-cancelled' }) },
+      outcome: { status: 'done', answer: expect.objectContaining({ outcome: 'already-done' }) },
     },
   ]);
+  // The wallet the checkout debited and the cancel refunded, as its own stream.
+  const wallet = await orders('stream', `account-${customerId}`);
+  expect(wallet).toMatchObject({ code: 0, stderr: '' });
+  const walletJson = JSON.parse((await orders('stream', `account-${customerId}`, '--json', '--limit', '2')).stdout) as StreamStory;
+  expect(walletJson.timeline.map((e) => e.type)).toEqual(['AccountDebited', 'PaymentRefunded']);
+  expect(walletJson).toMatchObject({ omitted: walletJson.version - 2, state: { balanceCents: 10_000 } });
+  expect(wallet.stdout).toContain(`stream account-${customerId} (account ${customerId}) at version ${walletJson.version}`);
+  expect(wallet.stdout).toMatch(new RegExp(`\\n {2}v${walletJson.version} \\S+ PaymentRefunded`));
+
   const after = await orders('show', orderId);
   expect(after.stdout).toMatch(
     /\noperator actions \(newest first\):\n {2}\S+ cancel by ops-bob \(duplicate ticket\): done\n {2}\S+ cancel by ops-alice \(the customer phoned: wrong address\): done\n$/,
@@ -127,6 +136,19 @@ test('list: by customer and status, and --stuck finds the order whose actor is g
     },
   ]);
   expect(await orders('list', '--customer', customerId, '--stuck')).toMatchObject({ code: 0, stdout: 'no stuck orders\n' });
+
+  // Ship: refused for an order not confirmed; done once for a confirmed one, however often it runs.
+  const notConfirmed = await orders('ship', stranded.orderId, '--reason', 'too early', '--json');
+  expect(notConfirmed.code).toBe(1);
+  expect(JSON.parse(notConfirmed.stdout)).toMatchObject({ outcome: 'refused', code: 'ORDER_NOT_CONFIRMED', status: 'PENDING' });
+  expect((await app.call('POST', `/orders/${healthy.orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED' });
+  const [shipped, shippedAgain] = [
+    await orders('ship', healthy.orderId, '--reason', 'left the warehouse', '--actor', 'ops-dan'),
+    await orders('ship', healthy.orderId, '--reason', 'left the warehouse', '--actor', 'ops-dan'),
+  ];
+  expect(shipped).toMatchObject({ code: 0, stdout: expect.stringContaining(`order ${healthy.orderId}: ship DONE`) });
+  expect(shippedAgain).toMatchObject({ code: 0, stdout: expect.stringContaining(`order ${healthy.orderId}: ship ALREADY-DONE`) });
+  expect((await readStream(app.pool, `order-${healthy.orderId}`)).map((e) => e.type).filter((t) => t === 'OrderShipped')).toHaveLength(1);
 
   // Paging: one at a time, the second page from the first's `next`.
   const first = JSON.parse((await orders('list', '--customer', customerId, '--limit', '1', '--json')).stdout) as { orders: unknown[]; next: string };
@@ -192,6 +214,11 @@ test('dead-letters: a parked event is listed, applies on retry and leaves the li
     expect.objectContaining({ id: Number(id), streamId: `order-${orderId}`, error: 'test: the handler failed', attempts: 3 }),
   );
   expect((await deadLetters('list', '--projection', projection)).stdout).toContain(`#${id} ${projection}: OrderCreated order-${orderId}@1`);
+
+  const readSide = await deadLetters('status');
+  expect(readSide.code).toBe(0);
+  expect(readSide.stdout).toMatch(new RegExp(`^${projection}: (running|stopped|rebuilding), at position \\d+ .*, \\d+ parked`, 'm'));
+  expect(readSide.stdout).toContain(`#${id} ${projection}: OrderCreated order-${orderId}@1`);
 
   const retried = await deadLetters('retry', id, '--reason', 'handler fixed', '--actor', 'ops-dave');
   expect(retried).toMatchObject({ code: 0, stdout: expect.stringContaining(`dead letter #${id}: APPLIED (by ops-dave)`) });
