@@ -105,7 +105,7 @@ test('show: an order checked out, as text and as JSON; cancel with a reason is r
   );
 }, 120_000);
 
-test('list: by customer and status, and --stuck finds the order whose actor is gone until it is healed', async () => {
+test('list: by customer and status, and --stuck finds the order whose actor is gone until it is healed; ship is refused, done, then done before', async () => {
   const customerId = uniqueId('cli-cust');
   const healthy = await cartReadyToCheckOut(app.pool, app.call, { customerId });
   const stranded = await cartReadyToCheckOut(app.pool, app.call, { customerId });
