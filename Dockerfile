@@ -23,7 +23,7 @@ FROM base AS build
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# tsc -p tsconfig.build.json && cp -r src/db/migrations dist/db/
+# tsc -p tsconfig.build.json && cp -r src/db/migrations dist/db/ && cp -r src/api/console dist/api/ (the console page)
 RUN npm run build
 
 # --- prod-deps: production dependencies only -------------------------------------------

@@ -10,7 +10,7 @@ import { allProjections, projectionStatuses, type Projection } from '../projecti
 import { authenticate, OrderOwners, refuseInvalidToken } from './access';
 import { accountRoutes } from './accounts';
 import { adminRoutes } from './admin';
-import { consolePage, consoleRoutes } from './console';
+import { consoleAssets, consolePageRoutes, consoleRoutes } from './console';
 import { healthRoutes } from './health';
 import { inventoryRoutes } from './inventory';
 import { contractRoutes, openApiDocument } from './openapi';
@@ -81,8 +81,10 @@ export function createApp(deps: AppDependencies): Express {
   app.use(routerOf(healthRoutes, { db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
   const scrapeRoutes = metricsRoutes(metricsEndpoint(() => projectionStatuses(deps.db, routeDeps.projections)));
   app.use(routerOf(scrapeRoutes, undefined));
-  app.use(consolePage()); // a static page: it asks for the token and sends it with every /admin read
-  app.use(routerOf(contractRoutes, { document: openApiDocument({ open: [healthRoutes, scrapeRoutes, contractRoutes], guarded: GUARDED_TABLES }) }));
+  app.use(routerOf(consolePageRoutes, undefined), consoleAssets());
+  app.use(
+    routerOf(contractRoutes, { document: openApiDocument({ open: [healthRoutes, scrapeRoutes, contractRoutes, consolePageRoutes], guarded: GUARDED_TABLES }) }),
+  );
   // Who is calling and how often, before any body is read; a bad token is counted, then refused.
   app.use(authenticate(deps.auth.secret));
   app.use(rateLimit(deps.auth.rateLimit));

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { TransactionalDb } from '../eventstore';
 import { healOrder } from '../operations/healOrder';
 import { finishAction, listActions, recordAction, type OperatorAction } from '../operations/operatorActions';
-import { listOrders, orderStory, readSideStatus, streamStory } from '../operations/operatorViews';
+import { actorAnswers, listOrders, orderStory, readSideStatus, streamStory } from '../operations/operatorViews';
 import { retryDeadLetter, type Projection } from '../projections';
 import { listAccountSummaries } from '../projections/accountSummary';
 import { listCatalog } from '../projections/catalog';
@@ -38,7 +38,14 @@ export interface ConsoleRouteDeps {
 }
 
 const STATUSES = ['PENDING', 'PLACED', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'EXPIRED'] as const;
-const instant = z.iso.datetime({ offset: true }).or(z.iso.date());
+/** A date (`2026-11-30`) or an ISO 8601 instant; a day that does not exist (`02-30`) is refused here, not by Postgres. */
+const instant = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$/, 'a date (2026-11-30) or an ISO 8601 instant')
+  .refine((s) => {
+    const day = new Date(`${s.slice(0, 10)}T00:00:00Z`);
+    return !Number.isNaN(day.getTime()) && day.toISOString().startsWith(s.slice(0, 10)) && !Number.isNaN(Date.parse(s));
+  }, 'not a real date');
 
 const ordersQuery = z
   .object({
@@ -98,11 +105,20 @@ const orders: Handler<ConsoleRouteDeps> = async (req, res, { db, client }) => {
   sendTagged(req, res, { orders: page.orders, nextCursor: page.next ? encodeCursor(page.next) : null });
 };
 
-const story: Handler<ConsoleRouteDeps> = async (req, res, { db }) => {
+// The story, the operator actions on the order, and the answers its actor gave (from Temporal:
+// if Temporal cannot tell, the rest of the story is still worth showing, with the reason).
+const story: Handler<ConsoleRouteDeps> = async (req, res, { db, client }) => {
   const { orderId } = parseInput(orderParams, req.params, 'path');
-  const [found, actions] = await Promise.all([orderStory(db, orderId), listActions(db, { target: `order-${orderId}`, limit: 50 })]);
+  const [found, actions, answers] = await Promise.all([
+    orderStory(db, orderId),
+    listActions(db, { target: `order-${orderId}`, limit: 50 }),
+    actorAnswers(client, orderId).then(
+      (list) => ({ list: list ?? null, error: list ? null : 'Temporal no longer holds the workflow.' }),
+      (err: Error) => ({ list: null, error: `Temporal did not answer: ${err.message}` }),
+    ),
+  ]);
   if (!found.exists) throw new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
-  sendTagged(req, res, { ...found, actions });
+  sendTagged(req, res, { ...found, actions, actorAnswers: answers });
 };
 
 const stream: Handler<ConsoleRouteDeps> = async (req, res, { db }) => {
@@ -287,16 +303,32 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
 /** The page's own files: scripts and styles from this server only, so it works offline and nothing else runs in it. */
 const PAGE_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PAGE_DIR = path.join(__dirname, 'console');
+const pagePolicy: RequestHandler = (_req, res, next) => {
+  res.setHeader('Content-Security-Policy', PAGE_POLICY);
+  next();
+};
 
-/** GET /console: the console's static files (no token needed: the page asks for one and reads everything else with it). */
-export function consolePage(): Router {
-  const dir = path.join(__dirname, 'console');
+/** GET /console: the page, open to all (it asks for the token and sends it with every /admin read). */
+export const consolePageRoutes: RouteTable<undefined> = {
+  routes: [
+    {
+      method: 'get',
+      path: '/console',
+      guard: pagePolicy,
+      handle: (_req, res) => res.sendFile(path.join(PAGE_DIR, 'index.html')),
+      contract: {
+        summary: 'The operator console: a page that asks for an admin token and reads the /admin routes with it.',
+        answers: { 200: { description: 'The page.', mediaType: 'text/html' } },
+        problems: {},
+      },
+    },
+  ],
+};
+
+/** The page's script and styles under /console/. */
+export function consoleAssets(): Router {
   const router = Router();
-  router.use('/console', (_req, res, next) => {
-    res.setHeader('Content-Security-Policy', PAGE_POLICY);
-    next();
-  });
-  router.get(['/console', '/console/'], (_req, res) => res.sendFile(path.join(dir, 'index.html')));
-  router.use('/console', express.static(dir, { index: false, redirect: false }));
+  router.use('/console', pagePolicy, express.static(PAGE_DIR, { index: false, redirect: false }));
   return router;
 }

@@ -51,6 +51,7 @@ async function main(): Promise<void> {
   say('');
   say(`Order service ready in ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
   say(`  API:             http://${config.HOST}:${port}`);
+  say(`  Console:         http://${config.HOST}:${port}/console (log in with ADMIN_TOKEN below)`);
   if (stack.temporalUiUrl) say(`  Temporal Web UI: ${stack.temporalUiUrl}`);
   say(`  Temporal:        ${stack.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE}, task queue ${config.TASK_QUEUE})`);
   // Only the embedded server's URL: a configured DATABASE_URL may carry real credentials.

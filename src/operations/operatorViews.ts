@@ -1,4 +1,6 @@
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { eventsCorrelatedWith, readStream } from '../application/eventStore';
 import { accountDecider, accountStreamId, accountStreams } from '../domain/account';
 import type { Decider } from '../domain/decider';
@@ -265,6 +267,64 @@ async function checkoutAttemptsOf(db: Queryable, orderId: string, events: readon
     });
   }
   return [...attempts.values()];
+}
+
+/** A command the actor answered as an update, as the current run's history records it: accepted, or refused with its code. */
+export interface ActorAnswer {
+  /** The command's id as the client sent it (its Idempotency-Key), or undefined when the update carried none. */
+  commandId: string | undefined;
+  command: string;
+  outcome: 'accepted' | 'rejected';
+  /** For a refusal: the stable code and its message. */
+  code?: string;
+  message?: string;
+  at: string | undefined;
+}
+
+/**
+ * The commands the order's actor answered in its current run, from its Temporal history: refusals
+ * store no event, so this is where a refused command (with its code) can be seen. Signals are not
+ * answered in the history; commands of earlier runs (before continue-as-new) are not shown.
+ * Undefined when Temporal no longer holds the workflow.
+ */
+const GRPC_NOT_FOUND = 5;
+
+export async function actorAnswers(client: Client, orderId: string): Promise<ActorAnswer[] | undefined> {
+  let events;
+  try {
+    events = (await client.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory()).events ?? [];
+  } catch (err) {
+    // fetchHistory reports an unknown workflow as gRPC NOT_FOUND (5), not as WorkflowNotFoundError.
+    if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && Number(err.code) === GRPC_NOT_FOUND)) return undefined;
+    throw err;
+  }
+  const asked = new Map<string, { command: string; commandId: string | undefined }>();
+  const answers: ActorAnswer[] = [];
+  for (const event of events) {
+    const acceptedUpdate = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest;
+    if (acceptedUpdate?.meta?.updateId) {
+      const payload = acceptedUpdate.input?.args?.payloads?.[0];
+      const input = payload ? defaultPayloadConverter.fromPayload<{ commandId?: unknown }>(payload) : undefined;
+      asked.set(acceptedUpdate.meta.updateId, {
+        command: acceptedUpdate.input?.name ?? 'unknown',
+        commandId: typeof input?.commandId === 'string' ? input.commandId : undefined,
+      });
+    }
+    const completed = event.workflowExecutionUpdateCompletedEventAttributes;
+    if (completed?.meta?.updateId) {
+      const request = asked.get(completed.meta.updateId);
+      if (!request) continue;
+      const failure = completed.outcome?.failure;
+      const ms = optionalTsToMs(event.eventTime);
+      answers.push({
+        ...request,
+        outcome: failure ? 'rejected' : 'accepted',
+        ...(failure ? { code: failure.applicationFailureInfo?.type ?? 'FAILED', message: failure.message ?? '' } : {}),
+        at: ms === undefined ? undefined : new Date(ms).toISOString(),
+      });
+    }
+  }
+  return answers;
 }
 
 /** The order_summary row beside the fold of the stream at the row's version. */

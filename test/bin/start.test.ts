@@ -59,6 +59,9 @@ async function expectPrintedTokensWork(apiUrl: string, output: string, dataDir: 
   const printed = (name: string) => new RegExp(`${name}=(\\S+)`).exec(output)?.[1];
   const status = async (path: string, token?: string) => (await fetch(apiUrl + path, { headers: token ? { authorization: `Bearer ${token}` } : {} })).status;
   const admin = printed('ADMIN_TOKEN');
+  // The printed console address serves the page that asks for that token.
+  const page = await fetch(/Console:\s+(http:\/\/\S+)/.exec(output)![1]!);
+  expect({ status: page.status, type: page.headers.get('content-type') }).toEqual({ status: 200, type: expect.stringMatching(/^text\/html/) });
   const alice = printed('ALICE_TOKEN');
   expect({ admin: await status('/admin/projections', admin), alice: await status('/customers/alice/orders', alice) }).toEqual({ admin: 200, alice: 200 });
   expect({ anonymous: await status('/admin/projections'), alice: await status('/admin/projections', alice) }).toEqual({ anonymous: 401, alice: 403 });

@@ -93,6 +93,8 @@ test('an operator logs in, finds an order by its customer, and reads its timelin
   expect(await page.locator('a.workflow-link').first().getAttribute('href')).toBe(
     `http://localhost:8233/namespaces/default/workflows/${orderWorkflowId(orderId)}`,
   );
+  // The answers the actor gave, from its Temporal history.
+  expect(await page.locator('table.answers tr[data-outcome="accepted"]').count()).toBe(3);
   await screenshot(page, 'order');
   await page.close();
 });

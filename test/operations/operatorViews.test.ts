@@ -1,5 +1,5 @@
 import { allProjections } from '../../src/projections';
-import { changesBetween, listOrders, orderStory, readSideStatus, streamStory } from '../../src/operations/operatorViews';
+import { actorAnswers, changesBetween, listOrders, orderStory, readSideStatus, streamStory } from '../../src/operations/operatorViews';
 import { orderWorkflowId } from '../../src/workflows/orderContract';
 import { useTestApi } from '../support/harness';
 import { cartReadyToCheckOut } from './stranding';
@@ -84,6 +84,18 @@ test('a terminated actor of an open order is stuck, with the reason; a working o
   await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies');
   const { orders } = await listOrders(app.pool, { customerId, stuck: true, limit: 10 }, { client: app.client });
   expect(orders).toEqual([expect.objectContaining({ orderId, stuck: [expect.stringContaining('TERMINATED')] })]);
+});
+
+test('the answers the actor gave: accepted commands and refusals with their codes, which the stream does not record', async () => {
+  const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
+  const refused = await app.call('POST', `/orders/${orderId}/ship`, { body: {}, headers: { 'idempotency-key': `ship-${orderId}` } });
+  expect(refused).toMatchObject({ status: 409, body: { code: 'ORDER_NOT_CONFIRMED' } });
+  expect(await actorAnswers(app.client, orderId)).toEqual([
+    expect.objectContaining({ command: 'CreateOrder', commandId: `create-${orderId}`, outcome: 'accepted' }),
+    expect.objectContaining({ command: 'AddItem', commandId: `add-${orderId}`, outcome: 'accepted' }),
+    expect.objectContaining({ command: 'MarkShipped', commandId: `ship-${orderId}`, outcome: 'rejected', code: 'ORDER_NOT_CONFIRMED' }),
+  ]);
+  expect(await actorAnswers(app.client, 'no-such-order')).toBeUndefined();
 });
 
 test('the read side: each projection with its checkpoint and lag', async () => {

@@ -29,6 +29,8 @@
     return el;
   }
   const json = (value) => h('pre', {}, JSON.stringify(value, null, 2));
+  /** An event's data in one wrapped line: the timeline stays readable. */
+  const compact = (value) => h('code', { class: 'data' }, JSON.stringify(value));
   const money = (cents) => `${(cents / 100).toFixed(2)}`;
   const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
   const badge = (text, kind) => h('span', { class: `badge ${kind || ''}` }, text);
@@ -244,7 +246,7 @@
           h('td', {}, e.version),
           h('td', {}, when(e.occurredAt), h('div', { class: 'muted' }, e.metadata.commandId || '')),
           h('td', {}, h('strong', {}, e.type)),
-          h('td', {}, json(e.data)),
+          h('td', {}, compact(e.data)),
           h('td', {}, changedList(e.changed)),
           h('td', { class: 'state-after' }, h('details', {}, h('summary', {}, summarize(e.stateAfter)), json(e.stateAfter))),
         ),
@@ -318,7 +320,7 @@
                       h('td', {}, streamLink(s.streamId)),
                       h('td', {}, s.version),
                       h('td', {}, s.type),
-                      h('td', {}, json(s.data)),
+                      h('td', {}, compact(s.data)),
                       h('td', {}, when(s.at)),
                     ),
                   ),
@@ -347,7 +349,25 @@
             ),
           ),
         ),
-        h('p', { class: 'muted' }, 'Refused commands store no event: the actor answered them (see the workflow in the Temporal Web UI).'),
+        h('h2', {}, 'Answers the actor gave (its current run, commands sent as updates)'),
+        story.actorAnswers.list
+          ? h(
+              'table',
+              { class: 'answers' },
+              h('tr', {}, ...['Command', 'Command id', 'Outcome', 'Code', 'When'].map((t) => h('th', {}, t))),
+              story.actorAnswers.list.map((a) =>
+                h(
+                  'tr',
+                  { 'data-outcome': a.outcome },
+                  h('td', {}, a.command),
+                  h('td', {}, h('code', {}, a.commandId || '')),
+                  h('td', {}, badge(a.outcome, a.outcome === 'accepted' ? 'good' : 'bad')),
+                  h('td', {}, a.code ? [h('code', {}, a.code), ' ', h('span', { class: 'muted' }, a.message)] : ''),
+                  h('td', {}, when(a.at)),
+                ),
+              ),
+            )
+          : h('p', { class: 'muted' }, story.actorAnswers.error),
         h('h2', {}, 'Read model beside the fold ', badge(rm.verdict, rm.verdict === 'agrees' ? 'good' : rm.verdict === 'lagging' ? 'warn' : 'bad')),
         rm.differences.length
           ? h(
