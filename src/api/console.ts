@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { TransactionalDb } from '../eventstore';
 import { healOrder } from '../operations/healOrder';
 import { finishAction, listActions, recordAction, type OperatorAction } from '../operations/operatorActions';
-import { actorAnswers, listOrders, orderStory, readSideStatus, streamStory } from '../operations/operatorViews';
+import { actorAnswersOrWhy, listOrders, orderStory, readSideStatus, streamStory } from '../operations/operatorViews';
 import { retryDeadLetter, type Projection } from '../projections';
 import { listAccountSummaries } from '../projections/accountSummary';
 import { listCatalog } from '../projections/catalog';
@@ -112,10 +112,7 @@ const story: Handler<ConsoleRouteDeps> = async (req, res, { db, client }) => {
   const [found, actions, answers] = await Promise.all([
     orderStory(db, orderId),
     listActions(db, { target: `order-${orderId}`, limit: 50 }),
-    actorAnswers(client, orderId).then(
-      (list) => ({ list: list ?? null, error: list ? null : 'Temporal no longer holds the workflow.' }),
-      (err: Error) => ({ list: null, error: `Temporal did not answer: ${err.message}` }),
-    ),
+    actorAnswersOrWhy(client, orderId),
   ]);
   if (!found.exists) throw new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
   sendTagged(req, res, { ...found, actions, actorAnswers: answers });

@@ -18,7 +18,17 @@ import {
 } from './cli';
 import { healOrder, type HealReport } from './healOrder';
 import { listActions, type OperatorAction } from './operatorActions';
-import { listOrders, orderStory, STORY_STREAM_TYPES, streamStory, type Change, type ListedOrder, type OrderStory, type TimelineEntry } from './operatorViews';
+import {
+  actorAnswersOrWhy,
+  listOrders,
+  orderStory,
+  STORY_STREAM_TYPES,
+  streamStory,
+  type Change,
+  type ListedOrder,
+  type OrderStory,
+  type TimelineEntry,
+} from './operatorViews';
 
 /*
  * `npm run orders -- show|list|stream|cancel|ship|heal`: the console's order views and actions as
@@ -41,6 +51,8 @@ function orderId(positionals: string[]): string {
   return parsed.data;
 }
 
+type AnswersOrWhy = Awaited<ReturnType<typeof actorAnswersOrWhy>>;
+
 /** Each event of a stream, with the command that stored it and what it changed. */
 function timelineLines(timeline: readonly TimelineEntry[]): string[] {
   return timeline.flatMap((e) => {
@@ -56,7 +68,7 @@ function actionOutcome(a: OperatorAction): string {
 }
 
 /** An order's story as text: the summary, the timeline, commands, checkouts, and what operators did to it. */
-export function storyText(story: OrderStory & { actions: OperatorAction[] }): string {
+export function storyText(story: OrderStory & { actions: OperatorAction[]; actorAnswers: AnswersOrWhy }): string {
   const { state } = story;
   const lines = [
     `order ${story.orderId}: ${state.status} at version ${story.version}, customer ${state.customerId}, total ${money(state.totalCents)}`,
@@ -68,7 +80,7 @@ export function storyText(story: OrderStory & { actions: OperatorAction[] }): st
     'events (what changed after each):',
   ];
   lines.push(...timelineLines(story.timeline));
-  lines.push('', 'commands accepted:');
+  lines.push('', 'commands its stream records as accepted:');
   for (const c of story.commands) {
     const by = c.operator ? ` by ${c.operator}${c.reason ? ` (${c.reason})` : ''}` : '';
     lines.push(`  ${c.commandId} (${c.origin}) ${c.at}: v${c.versions.join(',v')} ${c.events.join(', ')}${by}`);
@@ -83,25 +95,39 @@ export function storyText(story: OrderStory & { actions: OperatorAction[] }): st
     if (a.cancelled)
       lines.push(`      cancelled at v${a.cancelled.version} (${a.cancelled.reason}): gave back ${a.cancelled.compensations.join(', ') || 'nothing'}`);
   }
+  const { list, error } = story.actorAnswers;
+  lines.push('', `commands the actor answered (its current run): ${list ? (list.length === 0 ? 'none' : '') : error}`.trimEnd());
+  for (const a of list ?? []) {
+    const refusal = a.outcome === 'rejected' ? ` ${a.code}: ${a.message}` : '';
+    lines.push(`  ${a.at ?? '?'} ${a.command}${a.commandId ? ` [${a.commandId}]` : ''} ${a.outcome}${refusal}`);
+  }
   if (story.actions.length > 0) lines.push('', 'operator actions (newest first):');
   for (const a of story.actions) lines.push(`  ${a.requestedAt} ${a.action} by ${a.operator}${a.reason ? ` (${a.reason})` : ''}: ${actionOutcome(a)}`);
   return `${lines.join('\n')}\n`;
 }
 
 const show: Subcommand = {
-  summary: "an order's story: its events with what each changed, commands, checkout attempts, the read model beside the fold, operator actions",
+  summary: "an order's story: events with what each changed, commands accepted and answered, checkouts, the read model beside the fold, operator actions",
   usage: ['usage: npm run orders -- show <orderId> [--json]', `Exit ${EXIT.ok} shown, ${EXIT.notFound} no such order.`].join('\n'),
   async run(args, io) {
     const { values, positionals } = parseCommandLine(args, {});
     const id = orderId(positionals);
-    const { db } = io.connections();
-    const [story, actions] = await Promise.all([orderStory(db, id), listActions(db, { target: orderStreamId(id), limit: 50 })]);
+    const connections = io.connections();
+    const { db } = connections;
+    // The refusals live only in the actor's history: shown when Temporal can be asked.
+    const answers: Promise<AnswersOrWhy> = connections.config.TEMPORAL_ADDRESS
+      ? connections.temporal().then(
+          (client) => actorAnswersOrWhy(client, id),
+          (err: Error) => ({ list: null, error: `Temporal could not be reached: ${err.message}` }),
+        )
+      : Promise.resolve({ list: null, error: 'not shown: TEMPORAL_ADDRESS is not set' });
+    const [story, actions, actorAnswers] = await Promise.all([orderStory(db, id), listActions(db, { target: orderStreamId(id), limit: 50 }), answers]);
     if (!story.exists) {
       io.out(values.json ? json({ orderId: id, exists: false }) : `order ${id}: not found\n`);
       return EXIT.notFound;
     }
     // The console's story answer: the views' story and the operator actions on the order.
-    io.out(values.json ? json({ ...story, actions }) : storyText({ ...story, actions }));
+    io.out(values.json ? json({ ...story, actions, actorAnswers }) : storyText({ ...story, actions, actorAnswers }));
     return EXIT.ok;
   },
 };

@@ -32,7 +32,9 @@ async function listedFor(customerId: string, count: number): Promise<void> {
 }
 
 test('show: an order checked out, as text and as JSON; cancel with a reason is recorded in the event and operator_actions, and a second run changes nothing', async () => {
-  const { orderId, customerId } = await cartReadyToCheckOut(app.pool, app.call);
+  const { orderId, customerId, productId } = await cartReadyToCheckOut(app.pool, app.call);
+  // A refusal stores no event: the actor's history is where it shows.
+  expect((await app.call('PATCH', `/orders/${orderId}/items/${productId}`, { body: { quantity: 5000 } })).status).toBe(422);
   expect((await app.call('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', version: 6 });
 
   const text = await orders('show', orderId);
@@ -40,9 +42,13 @@ test('show: an order checked out, as text and as JSON; cancel with a reason is r
   expect(text.stdout).toContain(`order ${orderId}: CONFIRMED at version 6, customer ${customerId}, total 30.00`);
   expect(text.stdout).toMatch(/\n {2}v3 \S+ OrderPlaced \[client:\S+\]\n {6}status: "PENDING" → "PLACED"\n/);
   expect(text.stdout).toContain(`#1 checkout-${orderId}-1, total 30.00, placed at v3: succeeded`);
+  expect(text.stdout).toContain('commands the actor answered (its current run):');
+  expect(text.stdout).toMatch(/\n {2}\S+ ChangeItemQuantity \[\S+\] rejected [A-Z_]+: /);
+  expect(text.stdout).toMatch(new RegExp(`\\n {2}\\S+ AddItem \\[add-${orderId}\\] accepted\\n`));
 
   const shown = await orders('show', orderId, '--json');
-  const story = JSON.parse(shown.stdout) as OrderStory;
+  const story = JSON.parse(shown.stdout) as OrderStory & { actorAnswers: { list: Array<{ command: string; outcome: string }> } };
+  expect(story.actorAnswers.list).toContainEqual(expect.objectContaining({ command: 'ChangeItemQuantity', outcome: 'rejected' }));
   expect(story).toMatchObject({
     orderId,
     exists: true,
