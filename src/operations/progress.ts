@@ -43,7 +43,9 @@ const REDRAW_EVERY_MS = 100;
 /**
  * The bar sits on the last line, ended by a newline, so whatever else the process prints later
  * (a table on stdout) starts on a line of its own; a redraw goes up to it (ESC [1A) and erases it
- * (ESC [2K) first.
+ * (ESC [2K) first. The price: a line another process writes to the same terminal between two
+ * redraws (the bench's dev server banner as it starts) is the one erased. Lines of this process go
+ * through `log`, which keeps them.
  */
 const BACK_TO_BAR = '\u001b[1A\u001b[2K\r';
 
