@@ -137,14 +137,15 @@ type RecordedOutcome =
   { status: 'done'; answer: unknown } | { status: 'refused'; problem: { status: number; code: string; message: string; extra: Record<string, unknown> } };
 
 /** What an action does: its answer, or an ApiError a repeat answers again. */
-async function perform(deps: ConsoleRouteDeps, request: ActionRequest, key: string): Promise<unknown> {
+async function perform(deps: ConsoleRouteDeps, request: ActionRequest, key: string, operator: string): Promise<unknown> {
   switch (request.action) {
     case 'cancel':
       return deps.gateway.send(request.orderId, 'CancelOrder', { reason: request.reason }, key);
     case 'ship':
       return deps.gateway.send(request.orderId, 'MarkShipped', {}, key);
     case 'heal': {
-      const report = await healOrder({ db: deps.db, client: deps.client, actors: deps.actors }, request.orderId);
+      // Who and why also go where Temporal shows them: the old run's termination, the new run's memo.
+      const report = await healOrder({ db: deps.db, client: deps.client, actors: deps.actors }, request.orderId, { operator, reason: request.reason });
       if (report.outcome === 'refused') throw new ApiError(409, 'HEAL_REFUSED', report.message, { report });
       return report;
     }
@@ -188,7 +189,7 @@ const act: Handler<ConsoleRouteDeps> = async (req, res, deps) => {
   if (action.outcome !== null) return answerRecorded(res, action, true);
   let outcome: RecordedOutcome;
   try {
-    outcome = { status: 'done', answer: await perform(deps, request, key) };
+    outcome = { status: 'done', answer: await perform(deps, request, key, action.operator) };
   } catch (err) {
     // A refusal is the action's outcome; anything else (Temporal down) leaves it to be tried again.
     if (!(err instanceof ApiError) || err.status >= 500) throw err;
