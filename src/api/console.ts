@@ -12,6 +12,7 @@ import { listAccountSummaries } from '../projections/accountSummary';
 import { listCatalog } from '../projections/catalog';
 import { idSchema, textSchema } from '../workflows/orderContract';
 import { adminOnly, principalOf } from './access';
+import { ORDER_STATUSES } from './orders';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { OrderActorSettings, OrderGateway } from './orderGateway';
 import { ApiError } from './problem';
@@ -37,7 +38,6 @@ export interface ConsoleRouteDeps {
   temporal: { uiUrl: string; namespace: string };
 }
 
-const STATUSES = ['PENDING', 'PLACED', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'EXPIRED'] as const;
 /** A date (`2026-11-30`) or an ISO 8601 instant; a day that does not exist (`02-30`) is refused here, not by Postgres. */
 const instant = z
   .string()
@@ -50,7 +50,7 @@ const instant = z
 const ordersQuery = z
   .object({
     customerId: idSchema.optional(),
-    status: z.enum(STATUSES).optional(),
+    status: z.enum(ORDER_STATUSES).optional(),
     from: instant.optional(),
     to: instant.optional(),
     stuck: z.enum(['true', 'false']).optional(),
