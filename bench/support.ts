@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createPool, type Pool } from '../src/db/pool';
 import { type EventData } from '../src/eventstore';
 import { currentSchemaVersion } from '../src/domain/eventSchemas';
+import { progressBar } from '../src/operations/progress';
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 export const cfg = {
@@ -32,7 +33,13 @@ export const cfg = {
 /** The task queue of the in-process worker the run starts; the checkout section's API sends to it. */
 export const TASK_QUEUE = 'orders-bench';
 const t0 = Date.now();
-export const progress = (msg: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
+/** The run against its time budget: on a terminal a bar under the lines (time used, time left), plain lines otherwise. */
+const budget = progressBar({ label: 'bench budget', total: cfg.budgetSeconds, unit: 's', showRate: false, plainEveryMs: Infinity });
+export const progress = (msg: string) => {
+  const seconds = (Date.now() - t0) / 1000;
+  budget.log(`[bench ${seconds.toFixed(1)}s] ${msg}`);
+  budget.update(Math.min(Math.round(seconds), cfg.budgetSeconds));
+};
 export const overBudget = () => Date.now() - t0 > cfg.budgetSeconds * 1000;
 export const secondsSinceStart = () => (Date.now() - t0) / 1000;
 

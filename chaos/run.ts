@@ -2,9 +2,10 @@
  * `npm run chaos`: concurrent checkouts competing for scarce stock and funds while faults hit the
  * service, each fault in its own scenario on one stack the run starts itself (embedded Postgres,
  * the Temporal dev server, the worker and the API as separate processes, free ports, a throwaway
- * folder). Prints a progress line, then a table; writes it to chaos-results/. Exits 1 when any
- * order did not settle, any invariant or exactly-once check failed, or the API answered a 5xx
- * other than 503 (or a 503 without Retry-After); 2 when the run itself could not proceed.
+ * folder). Shows a progress bar per scenario (plain lines when not on a terminal), then a table;
+ * writes it to chaos-results/. Exits 1 when any order did not settle, any invariant or
+ * exactly-once check failed, or the API answered a 5xx other than 503 (or a 503 without
+ * Retry-After); 2 when the run itself could not proceed.
  *
  * Environment: CHAOS_ORDERS (200), CHAOS_SEED (1), CHAOS_FAULTS (all: worker-kill,postgres-stop,
  * api-kill,temporal-restart), CHAOS_PG_DOWN_MS (5000), CHAOS_TIME_LIMIT_MS (1200000: past it the
@@ -13,6 +14,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
+import { progressBar, type Progress } from '../src/operations/progress';
 import { apiKill, postgresOutage, temporalRestart, workerKill, type Fault } from './faults';
 import { formatTable, writeReport, type ChaosReport } from './report';
 import { runScenario } from './scenario';
@@ -43,8 +45,9 @@ async function main(): Promise<number> {
   const faults = chosenFaults();
   const timeLimitMs = envInt('CHAOS_TIME_LIMIT_MS', 20 * 60_000);
   const resultsDir = path.resolve(process.env.CHAOS_RESULTS_DIR ?? path.join(__dirname, '..', 'chaos-results'));
-  const say = (line: string) => process.stderr.write(`${line}\n`);
-  const progress = (line: string) => process.stderr.write(`\r${line.padEnd(120).slice(0, 160)}`);
+  /** The running scenario's progress bar: lines said meanwhile go above it. */
+  let bar: Progress | undefined;
+  const say = (line: string) => (bar ? bar.log(line) : process.stderr.write(`${line}\n`));
   const report: ChaosReport = {
     command: `CHAOS_ORDERS=${orders} CHAOS_SEED=${seed}${process.env.CHAOS_FAULTS ? ` CHAOS_FAULTS=${process.env.CHAOS_FAULTS}` : ''} npm run chaos`,
     startedAt: new Date().toISOString(),
@@ -89,9 +92,15 @@ async function main(): Promise<number> {
 
   try {
     for (const fault of faults) {
-      const result = await runScenario(stack, fault, { orders, seed, settleTimeoutMs: 180_000, onProgress: progress });
-      progress(`[${fault.name}] ${result.passed ? 'passed' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)}s`);
-      process.stderr.write('\n');
+      bar = progressBar({ label: `[${fault.name}]`, total: orders, unit: 'outcomes' });
+      const result = await runScenario(stack, fault, {
+        orders,
+        seed,
+        settleTimeoutMs: 180_000,
+        onProgress: ({ settled, orders: total, note }) => bar?.update(settled, { total, note }),
+      });
+      bar.finish(`[${fault.name}] ${result.passed ? 'passed' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)}s`);
+      bar = undefined;
       report.results.push(result);
     }
   } finally {

@@ -11,8 +11,8 @@ export interface ScenarioOptions {
   seed: number;
   /** How long to wait after the load for every checkout to have an outcome. */
   settleTimeoutMs: number;
-  /** Called about once a second with a one-line progress report. */
-  onProgress?: (line: string) => void;
+  /** Called about once a second: checkouts with an outcome of all, and what else is going on. */
+  onProgress?: (progress: { settled: number; orders: number; note: string }) => void;
 }
 
 /**
@@ -27,9 +27,8 @@ function isBadAnswer(o: Observation): boolean {
 /** What the virtual customers had to retry (the fault's probes try once and are not counted). */
 const wasRetried = (o: Observation) => !o.route.endsWith('(probe)') && (typeof o.status !== 'number' || o.status === 429 || o.status >= 500);
 
-function progressLine(fault: string, startedAt: number, p: LoadProgress, faultStatus: string): string {
-  const seconds = Math.round((Date.now() - startedAt) / 1000);
-  return `[${fault}] ${seconds}s created ${p.created}/${p.orders}, outcomes ${p.settled}/${p.orders}, in flight ${p.inFlight} | ${faultStatus}`;
+function progressNote(p: LoadProgress, faultStatus: string): string {
+  return `created ${p.created}/${p.orders}, in flight ${p.inFlight} | ${faultStatus}`;
 }
 
 /**
@@ -48,11 +47,13 @@ export async function runScenario(stack: ChaosStack, fault: Fault, options: Scen
   const customerToken = (customerId: string) => tokens.get(customerId)!;
   const seeded = await seedShop(client, plan, { admin: await stack.token({ sub: 'chaos-admin', role: 'admin' }), customer: customerToken });
   const exitsBefore = stack.unexpectedExits().length;
-  const loadStartedAt = Date.now();
 
   const load = runShoppers(client, seeded, customerToken);
   let faultStatus = 'waiting for its moment';
-  const ticker = setInterval(() => options.onProgress?.(progressLine(fault.name, loadStartedAt, load.progress, faultStatus)), 1000);
+  const ticker = setInterval(
+    () => options.onProgress?.({ settled: load.progress.settled, orders: load.progress.orders, note: progressNote(load.progress, faultStatus) }),
+    1000,
+  );
   const notes: string[] = [];
   let injections: Injection[] = [];
   let faultFailed = false;

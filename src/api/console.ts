@@ -6,12 +6,13 @@ import { z } from 'zod';
 import type { TransactionalDb } from '../eventstore';
 import { healOrder } from '../operations/healOrder';
 import { finishAction, listActions, recordAction, type OperatorAction } from '../operations/operatorActions';
-import { actorAnswers, listOrders, orderStory, readSideStatus, streamStory } from '../operations/operatorViews';
+import { actorAnswersOrWhy, listOrders, orderStory, readSideStatus, streamStory } from '../operations/operatorViews';
 import { retryDeadLetter, type Projection } from '../projections';
 import { listAccountSummaries } from '../projections/accountSummary';
 import { listCatalog } from '../projections/catalog';
 import { idSchema, textSchema } from '../workflows/orderContract';
 import { adminOnly, principalOf } from './access';
+import { ORDER_STATUSES } from './orders';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { OrderActorSettings, OrderGateway } from './orderGateway';
 import { ApiError } from './problem';
@@ -37,7 +38,6 @@ export interface ConsoleRouteDeps {
   temporal: { uiUrl: string; namespace: string };
 }
 
-const STATUSES = ['PENDING', 'PLACED', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'EXPIRED'] as const;
 /** A date (`2026-11-30`) or an ISO 8601 instant; a day that does not exist (`02-30`) is refused here, not by Postgres. */
 const instant = z
   .string()
@@ -50,7 +50,7 @@ const instant = z
 const ordersQuery = z
   .object({
     customerId: idSchema.optional(),
-    status: z.enum(STATUSES).optional(),
+    status: z.enum(ORDER_STATUSES).optional(),
     from: instant.optional(),
     to: instant.optional(),
     stuck: z.enum(['true', 'false']).optional(),
@@ -112,10 +112,7 @@ const story: Handler<ConsoleRouteDeps> = async (req, res, { db, client }) => {
   const [found, actions, answers] = await Promise.all([
     orderStory(db, orderId),
     listActions(db, { target: `order-${orderId}`, limit: 50 }),
-    actorAnswers(client, orderId).then(
-      (list) => ({ list: list ?? null, error: list ? null : 'Temporal no longer holds the workflow.' }),
-      (err: Error) => ({ list: null, error: `Temporal did not answer: ${err.message}` }),
-    ),
+    actorAnswersOrWhy(client, orderId),
   ]);
   if (!found.exists) throw new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
   sendTagged(req, res, { ...found, actions, actorAnswers: answers });
@@ -140,14 +137,15 @@ type RecordedOutcome =
   { status: 'done'; answer: unknown } | { status: 'refused'; problem: { status: number; code: string; message: string; extra: Record<string, unknown> } };
 
 /** What an action does: its answer, or an ApiError a repeat answers again. */
-async function perform(deps: ConsoleRouteDeps, request: ActionRequest, key: string): Promise<unknown> {
+async function perform(deps: ConsoleRouteDeps, request: ActionRequest, key: string, operator: string): Promise<unknown> {
   switch (request.action) {
     case 'cancel':
       return deps.gateway.send(request.orderId, 'CancelOrder', { reason: request.reason }, key);
     case 'ship':
       return deps.gateway.send(request.orderId, 'MarkShipped', {}, key);
     case 'heal': {
-      const report = await healOrder({ db: deps.db, client: deps.client, actors: deps.actors }, request.orderId);
+      // Who and why also go where Temporal shows them: the old run's termination, the new run's memo.
+      const report = await healOrder({ db: deps.db, client: deps.client, actors: deps.actors }, request.orderId, { operator, reason: request.reason });
       if (report.outcome === 'refused') throw new ApiError(409, 'HEAL_REFUSED', report.message, { report });
       return report;
     }
@@ -191,7 +189,7 @@ const act: Handler<ConsoleRouteDeps> = async (req, res, deps) => {
   if (action.outcome !== null) return answerRecorded(res, action, true);
   let outcome: RecordedOutcome;
   try {
-    outcome = { status: 'done', answer: await perform(deps, request, key) };
+    outcome = { status: 'done', answer: await perform(deps, request, key, action.operator) };
   } catch (err) {
     // A refusal is the action's outcome; anything else (Temporal down) leaves it to be tried again.
     if (!(err instanceof ApiError) || err.status >= 500) throw err;

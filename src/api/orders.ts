@@ -33,7 +33,7 @@ const checkoutQuery = z
     timeout: z.coerce.number().int().min(1).max(30).default(10),
   })
   .strict();
-const ORDER_STATUSES = ['PENDING', 'PLACED', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'EXPIRED'] as const satisfies readonly OrderStatus[];
+export const ORDER_STATUSES = ['PENDING', 'PLACED', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'EXPIRED'] as const satisfies readonly OrderStatus[];
 const customerOrdersQuery = z
   .object({
     status: z.enum(ORDER_STATUSES).optional(),

@@ -1,19 +1,14 @@
 /**
  * `npm run projections:rebuild [name]`: rebuilds one projection (or every rebuildable one) from
  * position 0 into a shadow schema while the service keeps serving the old model, then swaps.
+ * Shows a progress bar with rate and ETA on a terminal, a plain line every 5 s otherwise.
  * Needs DATABASE_URL.
  */
 import { loadConfig, required } from '../config';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
+import { progressBar } from '../operations/progress';
 import { allProjections, rebuildProjection } from '../projections';
-
-function progressLine(name: string, processed: number, total: number): string {
-  const ratio = total === 0 ? 1 : Math.min(1, processed / total);
-  const width = 30;
-  const filled = Math.round(ratio * width);
-  return `\r${name} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}% ${processed}/${total} events`;
-}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -29,13 +24,10 @@ async function main(): Promise<void> {
     await migrate(pool);
     for (const projection of chosen) {
       const startedAt = Date.now();
-      const result = await rebuildProjection(pool, databaseUrl, projection, {
-        onProgress: (processed, total) => {
-          process.stderr.write(progressLine(projection.name, processed, total));
-        },
-      });
-      process.stderr.write(progressLine(projection.name, result.events, result.events));
-      process.stderr.write(`\n${projection.name}: rebuilt from ${result.events} events in ${((Date.now() - startedAt) / 1000).toFixed(1)}s and swapped in\n`);
+      const bar = progressBar({ label: projection.name, total: 0, unit: 'events' });
+      const result = await rebuildProjection(pool, databaseUrl, projection, { onProgress: (processed, total) => bar.update(processed, { total }) });
+      bar.update(result.events, { total: result.events });
+      bar.finish(`${projection.name}: rebuilt from ${result.events} events in ${((Date.now() - startedAt) / 1000).toFixed(1)}s and swapped in`);
     }
   } finally {
     await pool.end();

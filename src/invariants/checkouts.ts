@@ -99,7 +99,7 @@ function describeSaga(sagaId: string, saga: Exclude<WorkflowCondition, { state: 
  * (`checkoutDeadlineMs`); a saga that ended (completed, terminated, failed) or never started must
  * be followed by the actor recording the outcome, which a running actor whose workflow task is
  * not failing gets CHECKOUT_HANDOFF_MS to do. Everything else is a stranded order: nothing will
- * move it without an operator (`npm run orders:heal`). Reads streams fresh: the actors move on.
+ * move it without an operator (`npm run orders -- heal <orderId>`). Reads streams fresh: the actors move on.
  */
 export async function checkCheckouts(
   db: Queryable,

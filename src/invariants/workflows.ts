@@ -158,7 +158,7 @@ export async function checkOrderWorkflows(
       case 'stranded':
         result.count('stranded');
         result.violation(
-          `order ${orderId}: stranded, actor ${describeCondition(verdict.condition)}; it takes no command until healed (npm run orders:heal -- ${orderId})`,
+          `order ${orderId}: stranded, actor ${describeCondition(verdict.condition)}; it takes no command until healed (npm run orders -- heal ${orderId})`,
         );
         return;
       case 'unanswered': {

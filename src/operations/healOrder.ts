@@ -16,7 +16,7 @@ import { describeCondition, inspectWorkflow, type WorkflowCondition } from './wo
 import { readStream } from '../application/eventStore';
 
 /*
- * The operator's remedy for a stranded order (`npm run orders:heal -- <orderId>`): brings the
+ * The operator's remedy for a stranded order (`npm run orders -- heal <orderId>`): brings the
  * order's actor back in line with its Postgres stream, which is the truth. The old run, if still
  * open, is terminated; a new run of `order-<orderId>` starts carrying what the stream says: the
  * folded state, the version, the accepted client commands (so a retried key answers its first
@@ -53,7 +53,13 @@ export interface HealDeps {
 export interface HealOptions {
   /** How long to wait for the new actor to agree with its stream (default 30 s). */
   confirmWithinMs?: number;
+  /** Who heals, and why: recorded in the old run's termination reason, the new run's memo and an undone checkout's failure. */
+  operator?: string;
+  reason?: string;
 }
+
+/** `by alice (stuck since the outage)`: who and why, for the records a heal leaves. */
+const requestedBy = (options: HealOptions) => `by ${options.operator ?? 'an operator'}${options.reason ? ` (${options.reason})` : ''}`;
 
 const CONFIRM_POLL_MS = 250;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -152,7 +158,12 @@ type PendingCheckout = { pending: NonNullable<CarriedOrder['pendingCheckout']>; 
  * saga did, and records it as failed (CHECKOUT_ABORTED, what the actor itself records for a
  * terminated saga), so the customer can check out again. A running saga is waited for (see `healOrder`).
  */
-async function pendingCheckout(deps: HealDeps, state: OrderState, saga: Exclude<WorkflowCondition, { state: 'running' }>): Promise<PendingCheckout> {
+async function pendingCheckout(
+  deps: HealDeps,
+  state: OrderState,
+  saga: Exclude<WorkflowCondition, { state: 'running' }>,
+  options: HealOptions,
+): Promise<PendingCheckout> {
   const attempt = state.checkoutAttempts;
   const sagaId = checkoutWorkflowId(state.orderId!, attempt);
   if (saga.state === 'closed' && saga.status === 'COMPLETED') {
@@ -164,7 +175,7 @@ async function pendingCheckout(deps: HealDeps, state: OrderState, saga: Exclude<
   const report: CheckoutReport = {
     outcome: 'failed',
     code: 'CHECKOUT_ABORTED',
-    message: `Checkout attempt ${attempt} ${ended}; an operator's heal undid it.`,
+    message: `Checkout attempt ${attempt} ${ended}; a heal ${requestedBy(options)} undid it.`,
     steps: [],
     compensations,
   };
@@ -207,7 +218,9 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
   if (isTerminal(record.carried.state.status)) {
     // An actor stuck on a finished order would never close by itself; a working one closes soon.
     if (verdict.kind === 'stranded' && running) {
-      await client.workflow.getHandle(workflowId).terminate(`orders:heal: the stream is ${record.carried.state.status}; the actor had nothing left to do`);
+      await client.workflow
+        .getHandle(workflowId)
+        .terminate(`orders heal ${requestedBy(options)}: the stream is ${record.carried.state.status}; the actor had nothing left to do`);
       actions.push(`terminated stranded run ${running.runId}`);
     }
     return report('no-actor-needed', `The order is ${record.carried.state.status} in its stream: it needs no actor.`);
@@ -230,7 +243,7 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
     if (refusal) return refusal;
   }
   if (running) {
-    await client.workflow.getHandle(workflowId).terminate(`orders:heal: replaced by a run carrying its stream (${actorBefore})`);
+    await client.workflow.getHandle(workflowId).terminate(`orders heal ${requestedBy(options)}: replaced by a run carrying its stream (${actorBefore})`);
     actions.push(`terminated run ${running.runId}`);
   }
 
@@ -242,7 +255,7 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
   if (record.carried.state.status === 'PLACED') {
     const { saga, refusal } = await endedSaga(record.carried.state);
     if (refusal) return refusal;
-    const checkout = await pendingCheckout(deps, record.carried.state, saga);
+    const checkout = await pendingCheckout(deps, record.carried.state, saga, options);
     pending = checkout.pending;
     actions.push(checkout.action);
   }
@@ -256,6 +269,8 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
       args: [{ orderId, cartTtlMs, historyLimit, carried: { ...record.carried, ...(pending ? { pendingCheckout: pending } : {}) } }],
       // The API never reuses a finished order's id (REJECT_DUPLICATE); the heal has just decided to.
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      // Shown by the Web UI beside the run: why this run exists.
+      memo: { healedBy: options.operator ?? 'an operator', healReason: options.reason ?? null, healedAt: new Date().toISOString() },
       typedSearchAttributes: [
         { key: CustomerIdAttribute, value: record.carried.state.customerId ?? '' },
         { key: OrderStatusAttribute, value: record.carried.state.status },

@@ -327,6 +327,14 @@ export async function actorAnswers(client: Client, orderId: string): Promise<Act
   return answers;
 }
 
+/** `actorAnswers` as a story shows them: the list, or why there is none (the workflow is gone, Temporal did not answer). */
+export function actorAnswersOrWhy(client: Client, orderId: string): Promise<{ list: ActorAnswer[] | null; error: string | null }> {
+  return actorAnswers(client, orderId).then(
+    (list) => ({ list: list ?? null, error: list ? null : 'Temporal no longer holds the workflow.' }),
+    (err: Error) => ({ list: null, error: `Temporal did not answer: ${err.message}` }),
+  );
+}
+
 /** The order_summary row beside the fold of the stream at the row's version. */
 export interface ReadModelComparison {
   /** `agrees`: the row is the fold at the stream's version; `lagging`: behind it but equal to the fold at its own version; `differs`: not the fold; `missing`: no row. */

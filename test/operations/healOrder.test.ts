@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { createActivities } from '../../src/activities';
 import { anyFailed, formatReport, runInvariants } from '../../src/invariants';
 import { healOrder, type HealReport } from '../../src/operations/healOrder';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
 import { commandSignals, orderWorkflowId } from '../../src/workflows/orderContract';
+import { runCli } from '../support/cli';
 import { testEnv, useTestApi } from '../support/harness';
 import { cartReadyToCheckOut, gate, startTestWorker, strandingBundle, waitForWorkflow } from './stranding';
 import { readStream } from '../../src/application/eventStore';
@@ -174,22 +173,10 @@ test('a saga terminated without a result: the heal undoes its attempt and record
   }
 });
 
-describe('npm run orders:heal', () => {
-  const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/healOrder.ts', ...args], {
-        cwd: path.resolve(__dirname, '../..'),
-        env: { ...process.env, DATABASE_URL: testEnv.databaseUrl, TEMPORAL_ADDRESS: testEnv.temporalAddress, TASK_QUEUE: testEnv.taskQueue, ...env },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+describe('npm run orders -- heal', () => {
+  const run = (args: string[]) => runCli('orders', ['heal', ...args]);
 
-  test('heals a stranded order and says so in JSON (exit 0); an unknown order is refused (exit 1); bad arguments exit 2', async () => {
+  test('heals a stranded order and says so in JSON (exit 0); an unknown order is not found (exit 3); bad arguments exit 2', async () => {
     const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
     await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies');
 
@@ -201,10 +188,10 @@ describe('npm run orders:heal', () => {
     expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining(`order ${orderId}: IN-LINE`) });
 
     const unknown = await run(['no-such-order', '--json']);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(3);
     expect(JSON.parse(unknown.stdout)).toMatchObject({ outcome: 'refused', reason: 'ORDER_NOT_FOUND', retryLater: false });
 
     expect(await run([orderId, '--force'])).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--force'") });
-    expect(await run([])).toMatchObject({ code: 2, stderr: expect.stringContaining('exactly one order id') });
+    expect(await run([])).toMatchObject({ code: 2, stderr: expect.stringContaining('expected <orderId>') });
   }, 120_000);
 });
