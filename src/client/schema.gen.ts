@@ -71,6 +71,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What operators did, newest first. */
+        get: operations["getAdminActions"];
+        put?: never;
+        /** An operator action (cancel, ship, heal an order; retry a dead letter), once per Idempotency-Key, recorded with who and why. */
+        post: operations["postAdminActions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/console/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The console's settings: the Temporal Web UI it links to. */
+        get: operations["getAdminConsoleSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every wallet, from the account_summary model. */
+        get: operations["getAdminCustomers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/dead-letters": {
         parameters: {
             query?: never;
@@ -105,6 +157,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search all orders (by customer, status, creation time); stuck=true keeps those check:invariants calls stuck. */
+        get: operations["getAdminOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/orders/{orderId}/story": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An order's story: events with the state after each, commands, checkout attempts, read model beside the fold, operator actions. */
+        get: operations["getAdminOrdersOrderIdStory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every product with its stock, from the catalog model. */
+        get: operations["getAdminProducts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/projections": {
         parameters: {
             query?: never;
@@ -114,6 +217,57 @@ export interface paths {
         };
         /** Each projection's position and lag. */
         get: operations["getAdminProjections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/read-side": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Projections with checkpoint, lag and rebuild progress, and the parked events. */
+        get: operations["getAdminReadSide"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/streams/{streamId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A stream's events (order, stock, account, product) with the state after each. */
+        get: operations["getAdminStreamsStreamId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The operator console: a page that asks for an admin token and reads the /admin routes with it. */
+        get: operations["getConsole"];
         put?: never;
         post?: never;
         delete?: never;
@@ -538,7 +692,7 @@ export interface components {
             type: string;
         };
         /** @enum {string} */
-        ProblemCode: "ACCOUNT_NOT_FOUND" | "BAD_REQUEST" | "CANCELLATION_REASON_REQUIRED" | "CART_EMPTY" | "CLIENT_CLOSED_REQUEST" | "COMMAND_FAILED" | "COMMAND_NOT_FOUND" | "COMMAND_TIMEOUT" | "COMPENSATION_REQUIRED" | "CONCURRENT_UPDATE" | "CUSTOMER_NOT_FOUND" | "DATABASE_UNAVAILABLE" | "DEAD_LETTER_NOT_FOUND" | "DEAD_LETTER_RETRY_FAILED" | "FORBIDDEN" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_FUNDS" | "INTERNAL_ERROR" | "INVALID_ADDRESS" | "INVALID_AMOUNT" | "INVALID_COMMAND" | "INVALID_CURSOR" | "INVALID_CUSTOMER" | "INVALID_ID" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_IF_MATCH" | "INVALID_NAME" | "INVALID_PRICE" | "INVALID_QUANTITY" | "INVALID_TOKEN" | "ITEM_NOT_IN_CART" | "MALFORMED_JSON" | "ORDER_ALREADY_EXISTS" | "ORDER_CLOSED" | "ORDER_NOT_CONFIRMED" | "ORDER_NOT_FOUND" | "ORDER_NOT_PENDING" | "ORDER_RECOVERING" | "ORDER_TOTAL_TOO_LARGE" | "ORDER_UNAVAILABLE" | "PAYLOAD_TOO_LARGE" | "PRICES_CHANGED" | "PRODUCT_ALREADY_EXISTS" | "PRODUCT_NOT_FOUND" | "RATE_LIMITED" | "READ_MODEL_BEHIND" | "READ_WAITS_EXHAUSTED" | "ROUTE_NOT_FOUND" | "SHIPPING_ADDRESS_MISSING" | "TEMPORAL_UNAVAILABLE" | "TOO_MANY_READ_WAITS" | "TOO_MANY_REQUESTS" | "UNAUTHENTICATED" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_FAILED" | "VERSION_MISMATCH" | "VERSION_NOT_FOUND";
+        ProblemCode: "ACCOUNT_NOT_FOUND" | "BAD_REQUEST" | "CANCELLATION_REASON_REQUIRED" | "CART_EMPTY" | "CLIENT_CLOSED_REQUEST" | "COMMAND_FAILED" | "COMMAND_NOT_FOUND" | "COMMAND_TIMEOUT" | "COMPENSATION_REQUIRED" | "CONCURRENT_UPDATE" | "CUSTOMER_NOT_FOUND" | "DATABASE_UNAVAILABLE" | "DEAD_LETTER_NOT_FOUND" | "DEAD_LETTER_RETRY_FAILED" | "FORBIDDEN" | "HEAL_REFUSED" | "IDEMPOTENCY_KEY_REQUIRED" | "IDEMPOTENCY_KEY_REUSED" | "IDENTITY_PROVIDER_UNAVAILABLE" | "INSUFFICIENT_FUNDS" | "INTERNAL_ERROR" | "INVALID_ADDRESS" | "INVALID_AMOUNT" | "INVALID_COMMAND" | "INVALID_CURSOR" | "INVALID_CUSTOMER" | "INVALID_ID" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_IF_MATCH" | "INVALID_NAME" | "INVALID_PRICE" | "INVALID_QUANTITY" | "INVALID_TOKEN" | "ITEM_NOT_IN_CART" | "MALFORMED_JSON" | "ORDER_ALREADY_EXISTS" | "ORDER_CLOSED" | "ORDER_NOT_CONFIRMED" | "ORDER_NOT_FOUND" | "ORDER_NOT_PENDING" | "ORDER_RECOVERING" | "ORDER_TOTAL_TOO_LARGE" | "ORDER_UNAVAILABLE" | "PAYLOAD_TOO_LARGE" | "PRICES_CHANGED" | "PRODUCT_ALREADY_EXISTS" | "PRODUCT_NOT_FOUND" | "RATE_LIMITED" | "READ_MODEL_BEHIND" | "READ_WAITS_EXHAUSTED" | "ROUTE_NOT_FOUND" | "SHIPPING_ADDRESS_MISSING" | "STREAM_NOT_FOUND" | "TEMPORAL_UNAVAILABLE" | "TOO_MANY_READ_WAITS" | "TOKEN_EXPIRED" | "TOO_MANY_REQUESTS" | "UNAUTHENTICATED" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_FAILED" | "VERSION_MISMATCH" | "VERSION_NOT_FOUND";
     };
     responses: never;
     parameters: never;
@@ -570,6 +724,14 @@ export interface operations {
                 headers: {
                     /** @description The version of the resource, such as "3": send it back as If-Match. */
                     ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -581,6 +743,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -592,9 +762,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -604,13 +782,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ACCOUNT_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -625,6 +811,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -639,6 +833,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -653,6 +855,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED, TOO_MANY_READ_WAITS */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -669,6 +879,14 @@ export interface operations {
             /** @description Problem: CLIENT_CLOSED_REQUEST */
             499: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -683,6 +901,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -694,9 +920,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE, READ_WAITS_EXHAUSTED */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, READ_WAITS_EXHAUSTED */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -706,13 +940,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "READ_WAITS_EXHAUSTED";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "READ_WAITS_EXHAUSTED";
                     };
                 };
             };
             /** @description Gateway Timeout: READ_MODEL_BEHIND */
             504: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -753,6 +995,14 @@ export interface operations {
             /** @description The account after the move. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -764,6 +1014,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -775,9 +1033,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -787,13 +1053,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ACCOUNT_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -808,6 +1082,14 @@ export interface operations {
             /** @description Conflict: CONCURRENT_UPDATE */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -824,6 +1106,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -838,6 +1128,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -852,6 +1150,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, INVALID_AMOUNT */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -866,6 +1172,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -882,6 +1196,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -893,9 +1215,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -905,7 +1235,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -928,6 +1258,14 @@ export interface operations {
             /** @description Every event, oldest first. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -939,6 +1277,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -950,9 +1296,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -962,13 +1316,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ACCOUNT_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -983,6 +1345,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -997,6 +1367,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1011,6 +1389,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1027,6 +1413,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1038,9 +1432,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1050,7 +1452,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -1081,6 +1483,14 @@ export interface operations {
             /** @description The account after the move. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1092,6 +1502,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1103,9 +1521,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1115,13 +1541,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ACCOUNT_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1136,6 +1570,14 @@ export interface operations {
             /** @description Conflict: CONCURRENT_UPDATE */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1152,6 +1594,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1166,6 +1616,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1180,6 +1638,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, INVALID_AMOUNT, INSUFFICIENT_FUNDS */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1194,6 +1660,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1210,6 +1684,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1221,9 +1703,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1233,7 +1723,964 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getAdminActions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                target?: string;
+            };
+            header?: {
+                /** @description Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used. */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The actions. */
+            200: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "MALFORMED_JSON" | "BAD_REQUEST" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The bearer challenge (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    postAdminActions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The command id: a retry with the same key gets the same answer and is applied once. */
+                "Idempotency-Key"?: string;
+                /** @description Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used. */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    action: "cancel";
+                    orderId: string;
+                    reason: string;
+                } | {
+                    /** @constant */
+                    action: "ship";
+                    orderId: string;
+                    reason: string;
+                } | {
+                    /** @constant */
+                    action: "heal";
+                    orderId: string;
+                    reason: string;
+                } | {
+                    /** @constant */
+                    action: "retry-dead-letter";
+                    deadLetterId: number;
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The action as recorded, with its outcome; `replayed` when the key had already acted. */
+            200: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REQUIRED, INVALID_COMMAND */
+            400: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "MALFORMED_JSON" | "BAD_REQUEST" | "VALIDATION_FAILED" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_REQUIRED" | "INVALID_COMMAND";
+                    };
+                };
+            };
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The bearer challenge (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not Found: ORDER_NOT_FOUND, DEAD_LETTER_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "ORDER_NOT_FOUND" | "DEAD_LETTER_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflict: ORDER_CLOSED, ORDER_NOT_CONFIRMED, COMPENSATION_REQUIRED, COMMAND_FAILED, HEAL_REFUSED, DEAD_LETTER_RETRY_FAILED */
+            409: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "ORDER_CLOSED" | "ORDER_NOT_CONFIRMED" | "COMPENSATION_REQUIRED" | "COMMAND_FAILED" | "HEAL_REFUSED" | "DEAD_LETTER_RETRY_FAILED";
+                    };
+                };
+            };
+            /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, CANCELLATION_REASON_REQUIRED */
+            422: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_KEY_REUSED" | "CANCELLATION_REASON_REQUIRED";
+                    };
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getAdminConsoleSettings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used. */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
+            400: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "MALFORMED_JSON" | "BAD_REQUEST";
+                    };
+                };
+            };
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The bearer challenge (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getAdminCustomers: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used. */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The wallets. */
+            200: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
+            400: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "MALFORMED_JSON" | "BAD_REQUEST";
+                    };
+                };
+            };
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The bearer challenge (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -1257,6 +2704,14 @@ export interface operations {
             /** @description The parked events. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1268,6 +2723,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1279,9 +2742,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1291,13 +2762,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Forbidden: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1312,6 +2791,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1326,6 +2813,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1340,6 +2835,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1356,6 +2859,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1367,9 +2878,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1379,7 +2898,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -1402,6 +2921,14 @@ export interface operations {
             /** @description It applied and is no longer parked. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1413,6 +2940,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1424,9 +2959,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1436,13 +2979,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Forbidden: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1457,6 +3008,14 @@ export interface operations {
             /** @description Not Found: DEAD_LETTER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1471,6 +3030,14 @@ export interface operations {
             /** @description Conflict: DEAD_LETTER_RETRY_FAILED */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1485,6 +3052,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1499,6 +3074,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1513,6 +3096,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1529,6 +3120,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1540,9 +3139,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1552,7 +3159,690 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getAdminOrders: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                customerId?: string;
+                from?: string;
+                limit?: number;
+                status?: "PENDING" | "PLACED" | "CONFIRMED" | "SHIPPED" | "CANCELLED" | "EXPIRED";
+                stuck?: "true" | "false";
+                to?: string;
+            };
+            header?: {
+                /** @description Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used. */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of orders, newest first; ETag of the page. */
+            200: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED, INVALID_CURSOR */
+            400: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "MALFORMED_JSON" | "BAD_REQUEST" | "VALIDATION_FAILED" | "INVALID_CURSOR";
+                    };
+                };
+            };
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The bearer challenge (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getAdminOrdersOrderIdStory: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used. */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The story; ETag of it (If-None-Match answers 304 while nothing changed). */
+            200: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "MALFORMED_JSON" | "BAD_REQUEST" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The bearer challenge (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not Found: ORDER_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "ORDER_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getAdminProducts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used. */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The products. */
+            200: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
+            400: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "MALFORMED_JSON" | "BAD_REQUEST";
+                    };
+                };
+            };
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The bearer challenge (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -1573,6 +3863,14 @@ export interface operations {
             /** @description Every projection. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1584,6 +3882,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1595,9 +3901,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1607,13 +3921,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Forbidden: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1628,6 +3950,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1642,6 +3972,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1656,6 +3994,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1672,6 +4018,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1683,9 +4037,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1695,7 +4057,504 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getAdminReadSide: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used. */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The read side. */
+            200: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
+            400: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "MALFORMED_JSON" | "BAD_REQUEST";
+                    };
+                };
+            };
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The bearer challenge (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getAdminStreamsStreamId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used. */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                streamId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream; ETag of it. */
+            200: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "MALFORMED_JSON" | "BAD_REQUEST" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The bearer challenge (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Forbidden: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not Found: STREAM_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "STREAM_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Too Many Requests: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getConsole: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used. */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
                     };
                 };
             };
@@ -1722,6 +4581,14 @@ export interface operations {
             /** @description One page; nextCursor is null on the last. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1733,6 +4600,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_CURSOR */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1744,9 +4619,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1756,13 +4639,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: CUSTOMER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1777,6 +4668,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1791,6 +4690,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1805,6 +4712,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1821,6 +4736,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1832,9 +4755,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -1844,7 +4775,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -2017,6 +4948,14 @@ export interface operations {
             /** @description Every stock level. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2028,6 +4967,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2039,9 +4986,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2051,13 +5006,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Forbidden: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2072,6 +5035,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2086,6 +5057,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2100,6 +5079,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2116,6 +5103,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2127,9 +5122,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2139,7 +5142,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -2162,6 +5165,14 @@ export interface operations {
             /** @description The stock level. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2173,6 +5184,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2184,9 +5203,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2196,13 +5223,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Forbidden: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2217,6 +5252,14 @@ export interface operations {
             /** @description Not Found: PRODUCT_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2231,6 +5274,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2245,6 +5296,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2259,6 +5318,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2275,6 +5342,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2286,9 +5361,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2298,7 +5381,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -2418,6 +5501,14 @@ export interface operations {
                     ETag?: string;
                     /** @description Where the created resource, or the queued command’s status, is. */
                     Location?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2438,6 +5529,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY, INVALID_COMMAND */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2449,9 +5548,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2461,13 +5568,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Forbidden: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2482,6 +5597,14 @@ export interface operations {
             /** @description Not Found: ORDER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2496,6 +5619,14 @@ export interface operations {
             /** @description Conflict: ORDER_CLOSED, ORDER_NOT_PENDING, COMMAND_FAILED, ORDER_ALREADY_EXISTS */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2510,6 +5641,14 @@ export interface operations {
             /** @description Precondition Failed: VERSION_MISMATCH */
             412: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2524,6 +5663,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2538,6 +5685,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2552,6 +5707,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, INVALID_CUSTOMER, INVALID_ADDRESS */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2566,6 +5729,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED, TOO_MANY_REQUESTS */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2582,6 +5753,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2593,9 +5772,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2605,7 +5792,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
                     };
                 };
             };
@@ -2633,6 +5820,14 @@ export interface operations {
                 headers: {
                     /** @description The version of the resource, such as "3": send it back as If-Match. */
                     ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2644,6 +5839,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2655,9 +5858,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2667,13 +5878,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ORDER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2688,6 +5907,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2702,6 +5929,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2716,6 +5951,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED, TOO_MANY_READ_WAITS */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2732,6 +5975,14 @@ export interface operations {
             /** @description Problem: CLIENT_CLOSED_REQUEST */
             499: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2746,6 +5997,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2757,9 +6016,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE, READ_WAITS_EXHAUSTED */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, READ_WAITS_EXHAUSTED */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2769,13 +6036,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "READ_WAITS_EXHAUSTED";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "READ_WAITS_EXHAUSTED";
                     };
                 };
             };
             /** @description Gateway Timeout: READ_MODEL_BEHIND */
             504: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2822,6 +6097,14 @@ export interface operations {
                 headers: {
                     /** @description The version of the resource, such as "3": send it back as If-Match. */
                     ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2846,6 +6129,14 @@ export interface operations {
                     Location?: string;
                     /** @description `respond-async` when the command was queued. */
                     "Preference-Applied"?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2863,6 +6154,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IF_MATCH, INVALID_IDEMPOTENCY_KEY, INVALID_COMMAND */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2874,9 +6173,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2886,13 +6193,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ORDER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2907,6 +6222,14 @@ export interface operations {
             /** @description Conflict: ORDER_CLOSED, ORDER_NOT_PENDING, COMMAND_FAILED, COMPENSATION_REQUIRED */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2921,6 +6244,14 @@ export interface operations {
             /** @description Precondition Failed: VERSION_MISMATCH */
             412: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2935,6 +6266,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2949,6 +6288,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2963,6 +6310,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, CANCELLATION_REASON_REQUIRED */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -2977,6 +6332,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED, TOO_MANY_REQUESTS */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -2993,6 +6356,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3004,9 +6375,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3016,7 +6395,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
                     };
                 };
             };
@@ -3056,6 +6435,14 @@ export interface operations {
                 headers: {
                     /** @description The version of the resource, such as "3": send it back as If-Match. */
                     ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3073,6 +6460,14 @@ export interface operations {
                     Location?: string;
                     /** @description `respond-async` when the command was queued. */
                     "Preference-Applied"?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3099,6 +6494,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IF_MATCH, INVALID_IDEMPOTENCY_KEY, INVALID_COMMAND */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3110,9 +6513,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3122,13 +6533,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ORDER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3143,6 +6562,14 @@ export interface operations {
             /** @description Conflict: ORDER_CLOSED, ORDER_NOT_PENDING, COMMAND_FAILED, PRICES_CHANGED */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3157,6 +6584,14 @@ export interface operations {
             /** @description Precondition Failed: VERSION_MISMATCH */
             412: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3171,6 +6606,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3185,6 +6628,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3199,6 +6650,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, CART_EMPTY, SHIPPING_ADDRESS_MISSING, PRODUCT_NOT_FOUND, ORDER_TOTAL_TOO_LARGE */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3213,6 +6672,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED, TOO_MANY_REQUESTS */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3229,6 +6696,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3240,9 +6715,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3252,7 +6735,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
                     };
                 };
             };
@@ -3276,6 +6759,14 @@ export interface operations {
             /** @description The command's outcome: pending, accepted or rejected. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3287,6 +6778,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3298,9 +6797,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3310,13 +6817,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ORDER_NOT_FOUND, COMMAND_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3331,6 +6846,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3345,6 +6868,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3359,6 +6890,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3375,6 +6914,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3386,9 +6933,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3398,7 +6953,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -3421,6 +6976,14 @@ export interface operations {
             /** @description Every event, oldest first. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3432,6 +6995,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3443,9 +7014,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3455,13 +7034,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ORDER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3476,6 +7063,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3490,6 +7085,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3504,6 +7107,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3520,6 +7131,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3531,9 +7150,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3543,7 +7170,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -3581,6 +7208,14 @@ export interface operations {
                 headers: {
                     /** @description The version of the resource, such as "3": send it back as If-Match. */
                     ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3605,6 +7240,14 @@ export interface operations {
                     Location?: string;
                     /** @description `respond-async` when the command was queued. */
                     "Preference-Applied"?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3622,6 +7265,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IF_MATCH, INVALID_IDEMPOTENCY_KEY, INVALID_COMMAND */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3633,9 +7284,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3645,13 +7304,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ORDER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3666,6 +7333,14 @@ export interface operations {
             /** @description Conflict: ORDER_CLOSED, ORDER_NOT_PENDING, COMMAND_FAILED */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3680,6 +7355,14 @@ export interface operations {
             /** @description Precondition Failed: VERSION_MISMATCH */
             412: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3694,6 +7377,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3708,6 +7399,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3722,6 +7421,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, INVALID_QUANTITY, PRODUCT_NOT_FOUND, ORDER_TOTAL_TOO_LARGE */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3736,6 +7443,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED, TOO_MANY_REQUESTS */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3752,6 +7467,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3763,9 +7486,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3775,7 +7506,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
                     };
                 };
             };
@@ -3811,6 +7542,14 @@ export interface operations {
                 headers: {
                     /** @description The version of the resource, such as "3": send it back as If-Match. */
                     ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3835,6 +7574,14 @@ export interface operations {
                     Location?: string;
                     /** @description `respond-async` when the command was queued. */
                     "Preference-Applied"?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3852,6 +7599,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IF_MATCH, INVALID_IDEMPOTENCY_KEY, INVALID_COMMAND */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3863,9 +7618,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3875,13 +7638,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ORDER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3896,6 +7667,14 @@ export interface operations {
             /** @description Conflict: ORDER_CLOSED, ORDER_NOT_PENDING, COMMAND_FAILED */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3910,6 +7689,14 @@ export interface operations {
             /** @description Precondition Failed: VERSION_MISMATCH */
             412: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3924,6 +7711,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3938,6 +7733,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3952,6 +7755,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, ITEM_NOT_IN_CART */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3966,6 +7777,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED, TOO_MANY_REQUESTS */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -3982,6 +7801,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3993,9 +7820,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4005,7 +7840,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
                     };
                 };
             };
@@ -4043,6 +7878,14 @@ export interface operations {
                 headers: {
                     /** @description The version of the resource, such as "3": send it back as If-Match. */
                     ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4067,6 +7910,14 @@ export interface operations {
                     Location?: string;
                     /** @description `respond-async` when the command was queued. */
                     "Preference-Applied"?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4084,6 +7935,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IF_MATCH, INVALID_IDEMPOTENCY_KEY, INVALID_COMMAND */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4095,9 +7954,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4107,13 +7974,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ORDER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4128,6 +8003,14 @@ export interface operations {
             /** @description Conflict: ORDER_CLOSED, ORDER_NOT_PENDING, COMMAND_FAILED */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4142,6 +8025,14 @@ export interface operations {
             /** @description Precondition Failed: VERSION_MISMATCH */
             412: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4156,6 +8047,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4170,6 +8069,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4184,6 +8091,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, INVALID_QUANTITY, ITEM_NOT_IN_CART, PRODUCT_NOT_FOUND, ORDER_TOTAL_TOO_LARGE */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4198,6 +8113,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED, TOO_MANY_REQUESTS */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4214,6 +8137,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4225,9 +8156,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4237,7 +8176,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
                     };
                 };
             };
@@ -4272,6 +8211,14 @@ export interface operations {
                 headers: {
                     /** @description The version of the resource, such as "3": send it back as If-Match. */
                     ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4296,6 +8243,14 @@ export interface operations {
                     Location?: string;
                     /** @description `respond-async` when the command was queued. */
                     "Preference-Applied"?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4313,6 +8268,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IF_MATCH, INVALID_IDEMPOTENCY_KEY, INVALID_COMMAND */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4324,9 +8287,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4336,13 +8307,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Forbidden: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4357,6 +8336,14 @@ export interface operations {
             /** @description Not Found: ORDER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4371,6 +8358,14 @@ export interface operations {
             /** @description Conflict: ORDER_CLOSED, ORDER_NOT_PENDING, COMMAND_FAILED, ORDER_NOT_CONFIRMED */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4385,6 +8380,14 @@ export interface operations {
             /** @description Precondition Failed: VERSION_MISMATCH */
             412: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4399,6 +8402,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4413,6 +8424,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4427,6 +8446,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4441,6 +8468,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED, TOO_MANY_REQUESTS */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4457,6 +8492,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4468,9 +8511,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4480,7 +8531,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
                     };
                 };
             };
@@ -4522,6 +8573,14 @@ export interface operations {
                 headers: {
                     /** @description The version of the resource, such as "3": send it back as If-Match. */
                     ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4546,6 +8605,14 @@ export interface operations {
                     Location?: string;
                     /** @description `respond-async` when the command was queued. */
                     "Preference-Applied"?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4563,6 +8630,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IF_MATCH, INVALID_IDEMPOTENCY_KEY, INVALID_COMMAND */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4574,9 +8649,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4586,13 +8669,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ORDER_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4607,6 +8698,14 @@ export interface operations {
             /** @description Conflict: ORDER_CLOSED, ORDER_NOT_PENDING, COMMAND_FAILED */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4621,6 +8720,14 @@ export interface operations {
             /** @description Precondition Failed: VERSION_MISMATCH */
             412: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4635,6 +8742,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4649,6 +8764,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4663,6 +8786,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, INVALID_ADDRESS */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4677,6 +8808,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED, TOO_MANY_REQUESTS */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4693,6 +8832,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4704,9 +8851,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, COMMAND_TIMEOUT, ORDER_UNAVAILABLE, ORDER_RECOVERING, TEMPORAL_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4716,7 +8871,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "COMMAND_TIMEOUT" | "ORDER_UNAVAILABLE" | "ORDER_RECOVERING" | "TEMPORAL_UNAVAILABLE";
                     };
                 };
             };
@@ -4741,6 +8896,14 @@ export interface operations {
             /** @description The order at that version. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4752,6 +8915,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4763,9 +8934,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4775,13 +8954,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Not Found: ORDER_NOT_FOUND, VERSION_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4796,6 +8983,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4810,6 +9005,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4824,6 +9027,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4840,6 +9051,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4851,9 +9070,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4863,7 +9090,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -4886,6 +9113,14 @@ export interface operations {
             /** @description Every product and its stock. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4897,6 +9132,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4908,9 +9151,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4920,13 +9171,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED";
                     };
                 };
             };
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4941,6 +9200,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4955,6 +9222,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4971,6 +9246,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4982,9 +9265,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -4994,7 +9285,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -5028,6 +9319,14 @@ export interface operations {
                 headers: {
                     /** @description Where the created resource, or the queued command’s status, is. */
                     Location?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5046,6 +9345,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5057,9 +9364,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5069,13 +9384,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Forbidden: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5090,6 +9413,14 @@ export interface operations {
             /** @description Conflict: PRODUCT_ALREADY_EXISTS, CONCURRENT_UPDATE */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5106,6 +9437,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5120,6 +9459,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5134,6 +9481,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, INVALID_NAME, INVALID_PRICE */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5148,6 +9503,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5164,6 +9527,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5175,9 +9546,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5187,7 +9566,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -5214,6 +9593,14 @@ export interface operations {
             /** @description The product and its stock. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5225,6 +9612,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5236,9 +9631,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5248,13 +9651,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED";
                     };
                 };
             };
             /** @description Not Found: PRODUCT_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5269,6 +9680,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5283,6 +9702,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5297,6 +9724,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED, TOO_MANY_READ_WAITS */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5313,6 +9748,14 @@ export interface operations {
             /** @description Problem: CLIENT_CLOSED_REQUEST */
             499: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5327,6 +9770,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5338,9 +9789,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE, READ_WAITS_EXHAUSTED */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE, READ_WAITS_EXHAUSTED */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5350,13 +9809,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "READ_WAITS_EXHAUSTED";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE" | "READ_WAITS_EXHAUSTED";
                     };
                 };
             };
             /** @description Gateway Timeout: READ_MODEL_BEHIND */
             504: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5398,6 +9865,14 @@ export interface operations {
             /** @description The product as changed. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5416,6 +9891,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5427,9 +9910,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5439,13 +9930,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Forbidden: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5460,6 +9959,14 @@ export interface operations {
             /** @description Not Found: PRODUCT_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5474,6 +9981,14 @@ export interface operations {
             /** @description Conflict: CONCURRENT_UPDATE */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5490,6 +10005,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5504,6 +10027,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5518,6 +10049,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, INVALID_NAME, INVALID_PRICE */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5532,6 +10071,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5548,6 +10095,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5559,9 +10114,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5571,7 +10134,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };
@@ -5602,6 +10165,14 @@ export interface operations {
             /** @description The stock level after the restock. */
             200: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5613,6 +10184,14 @@ export interface operations {
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY */
             400: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5624,9 +10203,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unauthorized: INVALID_TOKEN, UNAUTHENTICATED */
+            /** @description Unauthorized: INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHENTICATED */
             401: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The bearer challenge (RFC 6750). */
                     "WWW-Authenticate"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5636,13 +10223,21 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "UNAUTHENTICATED";
+                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHENTICATED";
                     };
                 };
             };
             /** @description Forbidden: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5657,6 +10252,14 @@ export interface operations {
             /** @description Not Found: PRODUCT_NOT_FOUND */
             404: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5671,6 +10274,14 @@ export interface operations {
             /** @description Conflict: CONCURRENT_UPDATE */
             409: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5687,6 +10298,14 @@ export interface operations {
             /** @description Payload Too Large: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5701,6 +10320,14 @@ export interface operations {
             /** @description Unsupported Media Type: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5715,6 +10342,14 @@ export interface operations {
             /** @description Unprocessable Entity: IDEMPOTENCY_KEY_REUSED, INVALID_QUANTITY */
             422: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5729,6 +10364,14 @@ export interface operations {
             /** @description Too Many Requests: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5745,6 +10388,14 @@ export interface operations {
             /** @description Internal Server Error: INTERNAL_ERROR */
             500: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -5756,9 +10407,17 @@ export interface operations {
                     };
                 };
             };
-            /** @description Service Unavailable: DATABASE_UNAVAILABLE */
+            /** @description Service Unavailable: DATABASE_UNAVAILABLE, IDENTITY_PROVIDER_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
                     /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
@@ -5768,7 +10427,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "IDENTITY_PROVIDER_UNAVAILABLE";
                     };
                 };
             };

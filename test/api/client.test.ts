@@ -26,7 +26,7 @@ test('the committed client types are what `npm run client:generate` writes from 
 
 test('typed calls: an order created and refused, with bodies and problem codes as the contract types them', async () => {
   const owner = customer(uniqueId('client-customer'));
-  const api = apiClient(fixture.api.baseUrl, { headers: { authorization: `Bearer ${tokenFor(owner)}` } });
+  const api = apiClient(fixture.api.baseUrl, { headers: { authorization: `Bearer ${await tokenFor(owner)}` } });
 
   const health = await api.GET('/healthz');
   expect(health.data?.status).toBe('ok');
@@ -39,7 +39,7 @@ test('typed calls: an order created and refused, with bodies and problem codes a
   const refused = await api.POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId: uniqueId('no-such-product'), quantity: 0 } });
   expect({ status: refused.response.status, code: refused.error?.code }).toEqual({ status: 422, code: 'INVALID_QUANTITY' });
 
-  const asAdmin = apiClient(fixture.api.baseUrl, { headers: { authorization: `Bearer ${tokenFor(ADMIN)}` } });
+  const asAdmin = apiClient(fixture.api.baseUrl, { headers: { authorization: `Bearer ${await tokenFor(ADMIN)}` } });
   const events = await asAdmin.GET('/orders/{orderId}/events', { params: { path: { orderId } } });
   expect(events.response.status).toBe(200);
 });

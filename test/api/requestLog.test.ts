@@ -42,7 +42,7 @@ const accessLinesOf = (requestId: string) => lines.filter((l) => l.requestId ===
 
 test('one access log line per request, with the request id, route template, status and duration', async () => {
   const res = await fetch(`${api.baseUrl}/orders/some-order/events`, {
-    headers: { 'X-Request-Id': 'edge-7f3a:1', authorization: `Bearer ${tokenFor(ADMIN)}` },
+    headers: { 'X-Request-Id': 'edge-7f3a:1', authorization: `Bearer ${await tokenFor(ADMIN)}` },
   });
   await res.arrayBuffer();
   expect(res.headers.get('x-request-id')).toBe('edge-7f3a:1');
