@@ -11,6 +11,7 @@ import { Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app';
 import { apiSettings, loadConfig, tokenSettings } from '../config';
 import { devAuthSecret, devTokenLines } from '../devstack/devAuth';
+import { demoOrder } from '../devstack/demoOrder';
 import { startLocalWorker } from '../devstack/localWorker';
 import { createLogger } from '../logger';
 import { activeTracing } from '../telemetry';
@@ -52,6 +53,14 @@ async function main(): Promise<void> {
   say(`Order service ready in ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
   say(`  API:             http://${config.HOST}:${port}`);
   say(`  Console:         http://${config.HOST}:${port}/console (log in with ADMIN_TOKEN below)`);
+  // A demo order for the console's first visit, on the embedded Postgres only (never a configured database).
+  if (!config.DATABASE_URL && 'secret' in tokens) {
+    const orderId = await demoOrder({ apiUrl: `http://${config.HOST}:${port}`, dataDir: config.DATA_DIR, secret: tokens.secret }).catch((err: Error) => {
+      say(`  Demo order:      not placed (${err.message})`);
+      return undefined;
+    });
+    if (orderId) say(`  Demo order:      http://${config.HOST}:${port}/console#/order/${orderId} (alice's, checked out)`);
+  }
   if (stack.temporalUiUrl) say(`  Temporal Web UI: ${stack.temporalUiUrl}`);
   say(`  Temporal:        ${stack.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE}, task queue ${config.TASK_QUEUE})`);
   // Only the embedded server's URL: a configured DATABASE_URL may carry real credentials.

@@ -31,8 +31,9 @@ async function startService(dataDir: string): Promise<{ child: ChildProcess; api
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const apiUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready in 60 s:\n${output}`)), 60_000);
+    // Everything is printed, the demo order placed, once it says how to stop.
     const check = () => {
-      const match = /API:\s+(http:\/\/\S+)/.exec(output);
+      const match = /Press Ctrl-C to stop/.test(output) && /API:\s+(http:\/\/\S+)/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
@@ -63,6 +64,11 @@ async function expectPrintedTokensWork(apiUrl: string, output: string, dataDir: 
   const page = await fetch(/Console:\s+(http:\/\/\S+)/.exec(output)![1]!);
   expect({ status: page.status, type: page.headers.get('content-type') }).toEqual({ status: 200, type: expect.stringMatching(/^text\/html/) });
   const alice = printed('ALICE_TOKEN');
+  // The demo order the console shows first: alice's, checked out through the API.
+  const demo = /Demo order:\s+(http:\/\/\S+#\/order\/(\S+))/.exec(output);
+  expect(demo).not.toBeNull();
+  const order = (await (await fetch(`${apiUrl}/orders/${demo![2]}`, { headers: { authorization: `Bearer ${alice}` } })).json()) as { status: string };
+  expect(order.status).toBe('CONFIRMED');
   expect({ admin: await status('/admin/projections', admin), alice: await status('/customers/alice/orders', alice) }).toEqual({ admin: 200, alice: 200 });
   expect({ anonymous: await status('/admin/projections'), alice: await status('/admin/projections', alice) }).toEqual({ anonymous: 401, alice: 403 });
   const minted = execFileSync(process.execPath, ['--import', 'tsx', 'src/bin/token.ts', '--role', 'customer', '--sub', 'bob'], {
