@@ -11,7 +11,7 @@ import { allProjections, projectionStatuses, type Projection } from '../projecti
 import { authenticate, OrderOwners, refuseInvalidToken } from './access';
 import { accountRoutes } from './accounts';
 import { adminRoutes } from './admin';
-import { consoleAssets, consolePageRoutes, consoleRoutes } from './console';
+import { consolePageRoutes, consoleRoutes } from './console';
 import { docsRoutes } from './docs';
 import { healthRoutes } from './health';
 import { inventoryRoutes } from './inventory';
@@ -85,7 +85,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(routerOf(healthRoutes, { db: deps.db, client: deps.client, taskQueue: deps.actors.taskQueue, namespace: deps.namespace }));
   const scrapeRoutes = metricsRoutes(metricsEndpoint(() => projectionStatuses(deps.db, routeDeps.projections)));
   app.use(routerOf(scrapeRoutes, undefined));
-  app.use(routerOf(consolePageRoutes, undefined), consoleAssets());
+  app.use(routerOf(consolePageRoutes, undefined));
   const open = [healthRoutes, scrapeRoutes, contractRoutes, docsRoutes, consolePageRoutes];
   app.use(routerOf(contractRoutes, { document: openApiDocument({ open, guarded: GUARDED_TABLES }) }));
   app.use(routerOf(docsRoutes, undefined));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { TransactionalDb } from '../eventstore';
 import { healOrder } from '../operations/healOrder';
@@ -10,9 +10,9 @@ import { actorAnswersOrWhy, listOrders, orderStory, readSideStatus, streamStory 
 import { retryDeadLetter, type Projection } from '../projections';
 import { listAccountSummaries } from '../projections/accountSummary';
 import { listCatalog } from '../projections/catalog';
+import { ORDER_STATUSES } from '../domain/order';
 import { idSchema, textSchema } from '../workflows/orderContract';
 import { adminOnly, principalOf } from './access';
-import { ORDER_STATUSES } from './orders';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { OrderActorSettings, OrderGateway } from './orderGateway';
 import { ApiError } from './problem';
@@ -70,6 +70,9 @@ const actionBody = z.discriminatedUnion('action', [
   z.object({ action: z.literal('retry-dead-letter'), deadLetterId: z.number().int().min(1).safe(), reason }).strict(),
 ]);
 type ActionRequest = z.infer<typeof actionBody>;
+
+/** What a read answers when the page's If-None-Match names its current ETag. */
+const NOT_MODIFIED = { description: 'Not modified since the ETag sent in If-None-Match; no body.', empty: true, headers: ['ETag'] } as const;
 
 /** Answers `body` with an ETag of its content; a request that already has it gets 304 and no body. */
 function sendTagged(req: Request, res: Response, body: unknown): void {
@@ -215,7 +218,7 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       contract: {
         summary: 'Search all orders (by customer, status, creation time); stuck=true keeps those check:invariants calls stuck.',
         query: ordersQuery,
-        answers: { 200: { description: 'A page of orders, newest first; ETag of the page.', headers: ['ETag'] } },
+        answers: { 200: { description: 'A page of orders, newest first; ETag of the page.', headers: ['ETag'] }, 304: NOT_MODIFIED },
         problems: { 400: ['INVALID_CURSOR'] },
       },
     },
@@ -226,7 +229,7 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       contract: {
         summary: "An order's story: events with the state after each, commands, checkout attempts, read model beside the fold, operator actions.",
         params: orderParams,
-        answers: { 200: { description: 'The story; ETag of it (If-None-Match answers 304 while nothing changed).', headers: ['ETag'] } },
+        answers: { 200: { description: 'The story; ETag of it (If-None-Match answers 304 while nothing changed).', headers: ['ETag'] }, 304: NOT_MODIFIED },
         problems: { 404: ['ORDER_NOT_FOUND'] },
       },
     },
@@ -237,7 +240,7 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       contract: {
         summary: "A stream's events (order, stock, account, product) with the state after each.",
         params: streamParams,
-        answers: { 200: { description: 'The stream; ETag of it.', headers: ['ETag'] } },
+        answers: { 200: { description: 'The stream; ETag of it.', headers: ['ETag'] }, 304: NOT_MODIFIED },
         problems: { 404: ['STREAM_NOT_FOUND'] },
       },
     },
@@ -247,7 +250,7 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       handle: products,
       contract: {
         summary: 'Every product with its stock, from the catalog model.',
-        answers: { 200: { description: 'The products.', headers: ['ETag'] } },
+        answers: { 200: { description: 'The products.', headers: ['ETag'] }, 304: NOT_MODIFIED },
         problems: {},
       },
     },
@@ -257,7 +260,7 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       handle: customers,
       contract: {
         summary: 'Every wallet, from the account_summary model.',
-        answers: { 200: { description: 'The wallets.', headers: ['ETag'] } },
+        answers: { 200: { description: 'The wallets.', headers: ['ETag'] }, 304: NOT_MODIFIED },
         problems: {},
       },
     },
@@ -267,7 +270,7 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       handle: readSide,
       contract: {
         summary: 'Projections with checkpoint, lag and rebuild progress, and the parked events.',
-        answers: { 200: { description: 'The read side.', headers: ['ETag'] } },
+        answers: { 200: { description: 'The read side.', headers: ['ETag'] }, 304: NOT_MODIFIED },
         problems: {},
       },
     },
@@ -302,6 +305,8 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
 const PAGE_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const PAGE_DIR = path.join(__dirname, 'console');
+/** The page's files besides index.html, by name, with their media types: nothing else in the folder is served. */
+const PAGE_ASSETS: Record<string, string> = { 'console.css': 'text/css', 'console.js': 'text/javascript' };
 const pagePolicy: RequestHandler = (_req, res, next) => {
   res.setHeader('Content-Security-Policy', PAGE_POLICY);
   next();
@@ -321,12 +326,22 @@ export const consolePageRoutes: RouteTable<undefined> = {
         problems: {},
       },
     },
+    {
+      method: 'get',
+      path: '/console/:asset',
+      guard: pagePolicy,
+      handle: (req, res) => {
+        const type = Object.hasOwn(PAGE_ASSETS, String(req.params.asset)) ? PAGE_ASSETS[String(req.params.asset)] : undefined;
+        if (!type) throw new ApiError(404, 'ROUTE_NOT_FOUND', `No file ${String(req.params.asset)} under /console.`);
+        res.type(type);
+        return new Promise<void>((resolve, reject) => res.sendFile(path.join(PAGE_DIR, String(req.params.asset)), (err) => (err ? reject(err) : resolve())));
+      },
+      contract: {
+        summary: "The console page's script or style sheet.",
+        params: z.object({ asset: z.enum(Object.keys(PAGE_ASSETS)).describe('A file of the page; others are 404.') }),
+        answers: { 200: { description: 'The file.', mediaType: [...new Set(Object.values(PAGE_ASSETS))] } },
+        problems: { 404: ['ROUTE_NOT_FOUND'] },
+      },
+    },
   ],
 };
-
-/** The page's script and styles under /console/. */
-export function consoleAssets(): Router {
-  const router = Router();
-  router.use('/console', pagePolicy, express.static(PAGE_DIR, { index: false, redirect: false }));
-  return router;
-}

@@ -162,9 +162,11 @@ function responsesOf(route: Route<never>, problems: Problems, guarded: boolean):
     responses[status] = {
       description: answer!.description,
       headers: headersOf([...(answer!.headers ?? []), ...limitHeaders]),
-      content: answer!.mediaType
-        ? Object.fromEntries([answer!.mediaType].flat().map((type) => [type, { schema: { type: 'string' } }]))
-        : { 'application/json': { schema: answer!.body ? jsonSchemaOf(answer!.body, 'output') : { type: 'object' } } },
+      content: answer!.empty
+        ? undefined
+        : answer!.mediaType
+          ? Object.fromEntries([answer!.mediaType].flat().map((type) => [type, { schema: { type: 'string' } }]))
+          : { 'application/json': { schema: answer!.body ? jsonSchemaOf(answer!.body, 'output') : { type: 'object' } } },
     };
   }
   for (const [statusText, codes] of Object.entries(problems)) {

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { readOrder } from '../application/orderRecord';
-import { type OrderState, type OrderStatus, orderStreamId } from '../domain/order';
+import { ORDER_STATUSES, type OrderState, orderStreamId } from '../domain/order';
 import { type Queryable } from '../eventstore';
 import { listCustomerOrders, ORDER_SUMMARY, readOrderSummary } from '../projections/orderSummary';
 import { addressSchema, idSchema, textSchema, type CommandAccepted, type OrderCommandName } from '../workflows/orderContract';
@@ -33,7 +33,6 @@ const checkoutQuery = z
     timeout: z.coerce.number().int().min(1).max(30).default(10),
   })
   .strict();
-export const ORDER_STATUSES = ['PENDING', 'PLACED', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'EXPIRED'] as const satisfies readonly OrderStatus[];
 const customerOrdersQuery = z
   .object({
     status: z.enum(ORDER_STATUSES).optional(),

@@ -17,6 +17,8 @@ export interface Answer {
   body?: z.ZodType;
   /** A body that is not JSON (a text exposition, say): its media type (or types); the contract then calls it a string. */
   mediaType?: string | readonly string[];
+  /** No body at all: a 304 Not Modified. */
+  empty?: boolean;
   headers?: readonly AnswerHeader[];
 }
 

@@ -276,6 +276,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/console/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The console page's script or style sheet. */
+        get: operations["getConsoleAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/orders": {
         parameters: {
             query?: never;
@@ -2502,6 +2519,25 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description Not modified since the ETag sent in If-None-Match; no body. */
+            304: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
             400: {
                 headers: {
@@ -3206,6 +3242,25 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description Not modified since the ETag sent in If-None-Match; no body. */
+            304: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED, INVALID_CURSOR */
             400: {
                 headers: {
@@ -3424,6 +3479,25 @@ export interface operations {
                 content: {
                     "application/json": Record<string, never>;
                 };
+            };
+            /** @description Not modified since the ETag sent in If-None-Match; no body. */
+            304: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
             400: {
@@ -3663,6 +3737,25 @@ export interface operations {
                 content: {
                     "application/json": Record<string, never>;
                 };
+            };
+            /** @description Not modified since the ETag sent in If-None-Match; no body. */
+            304: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
             400: {
@@ -4096,6 +4189,25 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description Not modified since the ETag sent in If-None-Match; no body. */
+            304: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
             400: {
                 headers: {
@@ -4314,6 +4426,25 @@ export interface operations {
                 content: {
                     "application/json": Record<string, never>;
                 };
+            };
+            /** @description Not modified since the ETag sent in If-None-Match; no body. */
+            304: {
+                headers: {
+                    /** @description The version of the resource, such as "3": send it back as If-Match. */
+                    ETag?: string;
+                    /** @description Requests the caller may make at once (the burst). */
+                    "RateLimit-Limit"?: string;
+                    /** @description The caller's budget: `<burst>;w=<seconds to refill it>`, shared by every API process. */
+                    "RateLimit-Policy"?: string;
+                    /** @description Requests the caller has left now. */
+                    "RateLimit-Remaining"?: string;
+                    /** @description Seconds until the caller's budget is full again. */
+                    "RateLimit-Reset"?: string;
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
             400: {
@@ -4542,6 +4673,76 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description Internal Server Error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+        };
+    };
+    getConsoleAsset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Echoed on the answer and logged with the request, if 1 to 128 letters, digits or . _ : = + / -; otherwise a fresh UUID is used. */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                asset: "console.css" | "console.js";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                    "text/javascript": string;
+                };
+            };
+            /** @description Bad Request: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description Not Found: ROUTE_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description The request id: the one sent, if sane, or a fresh UUID. The access log line carries it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "ROUTE_NOT_FOUND";
+                    };
                 };
             };
             /** @description Internal Server Error: INTERNAL_ERROR */

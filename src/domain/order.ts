@@ -19,7 +19,8 @@ export const orderStreams = streamNames('order');
 export const ORDER_STREAM_TYPE = orderStreams.streamType;
 export const orderStreamId = orderStreams.streamId;
 
-export type OrderStatus = 'PENDING' | 'PLACED' | 'CONFIRMED' | 'SHIPPED' | 'CANCELLED' | 'EXPIRED';
+export const ORDER_STATUSES = ['PENDING', 'PLACED', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'EXPIRED'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly OrderStatus[] = ['SHIPPED', 'CANCELLED', 'EXPIRED'];
 
 export interface Address {

@@ -1,6 +1,5 @@
 import { actorSettings } from '../config';
-import { ORDER_STATUSES } from '../api/orders';
-import { orderStreamId, type OrderStatus } from '../domain/order';
+import { ORDER_STATUSES, orderStreamId, type OrderStatus } from '../domain/order';
 import { idSchema } from '../workflows/orderContract';
 import { runOrderAction, type OrderActionName, type OrderActionOutcome, type OrderActionReport } from './orderActions';
 import {

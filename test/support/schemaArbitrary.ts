@@ -86,6 +86,9 @@ export function brokenValueOf(schema: Schema, asText = false): fc.Arbitrary<unkn
   if (schema.type === 'string' && typeof schema.pattern === 'string') ways.push(fc.constantFrom('has space', '!', '-lead'));
   if (numeric && typeof schema.maximum === 'number') ways.push(fc.constant(schema.maximum + 1));
   if (numeric && typeof schema.minimum === 'number') ways.push(fc.constant(schema.minimum - 1));
+  const alternatives = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  // A union of objects (one body per kind of action, say) takes no value that is not an object.
+  if (!asText && alternatives?.every((a) => a.type === 'object')) ways.push(fc.constantFrom([1, 2], 'text', 42, null));
   if (schema.type === 'object' && !asText) {
     const properties = (schema.properties ?? {}) as Record<string, Schema>;
     const valid = objectOf(schema);
