@@ -1,5 +1,5 @@
 export { appendToStream } from './appendToStream';
-export { readStream, readAll, firstEvent, eventsOfTypes, type ReadOptions } from './read';
+export { readStream, readAll, firstEvent, eventsOfTypes, foldStream, type ReadOptions, type StreamFold } from './read';
 export { eventsOfCommands, streamVersion, type CommandEvent } from './commandEvents';
 export { WrongExpectedVersion } from './errors';
 export type { Queryable } from './queryable';
