@@ -85,7 +85,7 @@ export interface StreamFold<State> {
 /**
  * A stream folded up to `toVersion` (inclusive; the whole stream when absent), and the version it
  * folded to (0 for no such stream). The same result as folding `readStream`'s events, for a
- * fraction of the work: it selects the four columns a fold needs instead of twelve, makes one
+ * fraction of the work: it selects the five columns a fold needs instead of twelve, makes one
  * small object per event instead of a `RecordedEvent`, and does not keep the rows once folded.
  * Events stored in an older schema are upcast first, as every reader does.
  */
