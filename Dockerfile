@@ -37,7 +37,7 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 # Files stay root-owned (read-only for the app). Neither process writes to disk: the worker
-# bundles workflow code in memory and both log to stdout.
+# bundles workflow code in memory (in a short-lived child process) and both log to stdout.
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

@@ -1,9 +1,9 @@
-/** Section `fold`: readStream + foldRecorded of a long order stream against a plain SELECT of the same rows. */
+/** Section `fold`: foldStream (and, for comparison, readStream + foldRecorded) of a long order stream against a plain SELECT of the same rows. */
 import { randomUUID } from 'node:crypto';
 import { ORDER_STREAM_TYPE, orderDecider, orderStreamId } from '../src/domain/order';
 import { appendToStream, type EventData } from '../src/eventstore';
 import { cfg, ev, median, progress, warmPool, type BenchResults } from './support';
-import { readStream } from '../src/application/eventStore';
+import { foldStream, readStream } from '../src/application/eventStore';
 import { foldRecorded } from '../src/application/foldStream';
 
 export async function benchFold(out: BenchResults, url: string): Promise<void> {
@@ -25,7 +25,12 @@ export async function benchFold(out: BenchResults, url: string): Promise<void> {
   const fold: number[] = [];
   const total: number[] = [];
   const parse: number[] = [];
+  const lean: number[] = [];
   for (let r = 0; r < cfg.foldRuns + 1; r++) {
+    const l = performance.now();
+    const folded = await foldStream(pool, streamId, orderDecider);
+    const m = performance.now();
+    if (folded.state.items.length !== products.length || folded.version !== cfg.foldEvents) throw new Error('foldStream produced the wrong state');
     const a = performance.now();
     const recorded = await readStream(pool, streamId);
     const b = performance.now();
@@ -37,24 +42,36 @@ export async function benchFold(out: BenchResults, url: string): Promise<void> {
     await pool.query('SELECT type, data FROM events WHERE stream_id = $1 ORDER BY version', [streamId]);
     const e = performance.now();
     if (r === 0) continue; // warm-up
+    lean.push(m - l);
     read.push(b - a);
     fold.push(c - b);
     total.push(c - a);
     parse.push(e - d);
   }
   await pool.end();
-  out.details.fold = { events: cfg.foldEvents, readMs: read, foldMs: fold, totalMs: total, plainSelectMs: parse };
-  const ours = median(total);
+  out.details.fold = { events: cfg.foldEvents, foldStreamMs: lean, readMs: read, foldMs: fold, totalMs: total, plainSelectMs: parse };
+  const ours = median(lean);
   out.rows.push({
     section: 'fold',
-    case: `readStream+foldRecorded, ${cfg.foldEvents} events (median of ${cfg.foldRuns})`,
+    case: `foldStream(orderDecider), ${cfg.foldEvents} events (median of ${cfg.foldRuns})`,
     ours,
     baseline: median(parse),
     unit: 'ms',
     higherIsBetter: false,
     target: '≤ 50 ms',
     met: ours <= 50,
-    note: `read ${median(read).toFixed(1)} ms + fold ${median(fold).toFixed(1)} ms; baseline: plain SELECT type,data`,
+    note: 'what readOrder runs; baseline: plain SELECT type,data',
   });
-  progress(`fold: ${ours.toFixed(1)} ms (read ${median(read).toFixed(1)}, fold ${median(fold).toFixed(1)}), plain select ${median(parse).toFixed(1)} ms`);
+  out.rows.push({
+    section: 'fold',
+    case: `readStream+foldRecorded, ${cfg.foldEvents} events (median of ${cfg.foldRuns})`,
+    ours: median(total),
+    baseline: median(parse),
+    unit: 'ms',
+    higherIsBetter: false,
+    note: `not a target: the whole-event path, as measured before foldStream; read ${median(read).toFixed(1)} ms + fold ${median(fold).toFixed(1)} ms`,
+  });
+  progress(
+    `fold: foldStream ${ours.toFixed(1)} ms; readStream+foldRecorded ${median(total).toFixed(1)} ms (read ${median(read).toFixed(1)}, fold ${median(fold).toFixed(1)}), plain select ${median(parse).toFixed(1)} ms`,
+  );
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { newCommandId, OrderGateway } from '../src/api/orderGateway';
+import { loadConfig } from '../src/config';
 import { cfg, median, progress, sleep, warmPool, type BenchResults } from './support';
 
 /** Only the memory section's worker process polls it, so every order it creates lives there. */
@@ -31,20 +32,8 @@ async function steadyRssMb(pid: number): Promise<number> {
  * The production worker (`src/bin/worker.ts`, projector included) in its own process, so its RSS
  * is its own. Resolves once it polls; `stop` sends SIGTERM, which drains it.
  */
-async function startWorkerProcess(databaseUrl: string, temporalAddress: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/worker.ts'], {
-    cwd: path.join(__dirname, '..'),
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: temporalAddress,
-      TASK_QUEUE: MEMORY_QUEUE,
-      WORKER_MAX_CACHED_WORKFLOWS: String(cfg.memoryCachedWorkflows),
-      LOG_LEVEL: 'info',
-      NODE_OPTIONS: [process.env.NODE_OPTIONS, cfg.memoryWorkerNodeOptions].filter(Boolean).join(' '),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startWorkerProcess(env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/worker.ts'], { cwd: path.join(__dirname, '..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lastLines: string[] = [];
   let ready: () => void;
@@ -75,8 +64,23 @@ async function startWorkerProcess(databaseUrl: string, temporalAddress: string) 
   return { pid: child.pid!, stop };
 }
 
+/** The worker's environment: the run's, its stack, and only the settings the bench was asked to override. */
+function workerEnv(databaseUrl: string, temporalAddress: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TASK_QUEUE: MEMORY_QUEUE, LOG_LEVEL: 'info' };
+  if (cfg.memoryCachedWorkflows !== undefined) env.WORKER_MAX_CACHED_WORKFLOWS = cfg.memoryCachedWorkflows;
+  if (cfg.memoryWorkflowHeapMb !== undefined) env.WORKER_WORKFLOW_HEAP_MB = cfg.memoryWorkflowHeapMb;
+  const nodeOptions = [process.env.NODE_OPTIONS, cfg.memoryWorkerNodeOptions].filter(Boolean).join(' ');
+  if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
+  return env;
+}
+
 export async function benchMemory(out: BenchResults, databaseUrl: string, client: Client, temporalAddress: string): Promise<void> {
-  const worker = await startWorkerProcess(databaseUrl, temporalAddress);
+  const env = workerEnv(databaseUrl, temporalAddress);
+  // What the worker runs with, read as it reads it: its defaults unless overridden above.
+  const { WORKER_MAX_CACHED_WORKFLOWS: cache, WORKER_WORKFLOW_HEAP_MB: heap } = loadConfig(env);
+  const overridden = [cfg.memoryCachedWorkflows, cfg.memoryWorkflowHeapMb, env.NODE_OPTIONS].some((v) => v !== undefined);
+  const settings = `${overridden ? 'overridden' : 'default'} settings: maxCachedWorkflows ${cache}, workflow heap ${heap} MB${env.NODE_OPTIONS ? `, NODE_OPTIONS ${env.NODE_OPTIONS}` : ''}`;
+  const worker = await startWorkerProcess(env);
   const pool = await warmPool(databaseUrl, 2);
   try {
     await sleep(10_000); // past start-up (bundling, first polls) before the baseline
@@ -136,11 +140,11 @@ export async function benchMemory(out: BenchResults, databaseUrl: string, client
       kbPerOrder,
       sampledStatuses: statuses,
       trace,
-      maxCachedWorkflows: cfg.memoryCachedWorkflows,
+      settings,
     };
     out.rows.push({
       section: 'memory',
-      case: `worker RSS, ${created.length} idle PENDING orders, maxCachedWorkflows ${cfg.memoryCachedWorkflows}${cfg.memoryWorkerNodeOptions ? `, ${cfg.memoryWorkerNodeOptions}` : ''}`,
+      case: `worker RSS, ${created.length} idle PENDING orders, ${settings}`,
       ours: loadedRssMb,
       baseline: idleRssMb,
       unit: 'MB',

@@ -19,7 +19,9 @@ export const cfg = {
   lagQuietEvents: num('BENCH_LAG_QUIET_EVENTS', 20),
   rebuildEvents: num('BENCH_REBUILD_EVENTS', 50_000),
   memoryOrders: num('BENCH_MEMORY_ORDERS', 10_000),
-  memoryCachedWorkflows: num('BENCH_MEMORY_CACHED_WORKFLOWS', 1000),
+  /** Overrides of the worker's own defaults (WORKER_MAX_CACHED_WORKFLOWS, WORKER_WORKFLOW_HEAP_MB); unset: the defaults are measured. */
+  memoryCachedWorkflows: process.env.BENCH_MEMORY_CACHED_WORKFLOWS,
+  memoryWorkflowHeapMb: process.env.BENCH_MEMORY_WORKFLOW_HEAP_MB,
   memoryConcurrency: num('BENCH_MEMORY_CONCURRENCY', 32),
   /** The memory section stops creating orders after this long and measures what it has. */
   memorySeconds: num('BENCH_MEMORY_SECONDS', 900),

@@ -1,5 +1,7 @@
+import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { TransactionalDb } from './eventstore';
 import { createActivities } from './activities';
@@ -7,19 +9,36 @@ import { temporalWorkerInterceptors, workflowInterceptorModules, workflowSpanSin
 
 export const workflowsPath = path.join(__dirname, 'workflows', 'index');
 
+/** The workflows bundled for the workflow sandbox (webpack and swc: seconds, and ~150 MB of the process's memory for good). */
+export async function bundleWorkflows(): Promise<string> {
+  // The interceptors go in the bundle: a worker given a prebuilt bundle cannot add them (createOrderWorker).
+  return (await bundleWorkflowCode({ workflowsPath: require.resolve(workflowsPath), workflowInterceptorModules, logger: new DefaultLogger('WARN') })).code;
+}
+
 /**
  * Bundles the workflows once into `dir/workflow-bundle.js` and returns its path: workers started
  * with it (`workflowBundle: { codePath }`, or WORKFLOW_BUNDLE) skip the seconds of bundling.
  */
 export async function writeWorkflowBundle(dir: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve(workflowsPath),
-    workflowInterceptorModules,
-    logger: new DefaultLogger('WARN'),
-  });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, code);
+  writeFileSync(bundlePath, await bundleWorkflows());
   return bundlePath;
+}
+
+/**
+ * The workflows bundled in a child process (`bin/bundleWorkflows`), which hands the code back
+ * and exits: the bundler's memory goes with it. Bundled in the worker itself, the worker's RSS
+ * stays ~150 MB higher for its whole life (docs/performance.md, memory).
+ */
+export function bundleWorkflowsInChild(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // fork runs it with this process's Node flags: under tsx the .ts source, built the .js.
+    const child = fork(require.resolve('./bin/bundleWorkflows'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let code: string | undefined;
+    child.once('message', (message: string) => (code = message));
+    child.once('error', reject);
+    child.once('exit', (exitCode) => (code !== undefined ? resolve(code) : reject(new Error(`bundling the workflows failed (exit code ${exitCode})`))));
+  });
 }
 
 /** The worker that hosts order actors and their activities on one task queue. */
@@ -33,7 +52,15 @@ export function createOrderWorker(options: {
   activities?: object;
   /** The SDK's default (sized from the heap limit) when absent. */
   maxCachedWorkflows?: number;
+  /**
+   * The workflow thread's old-space limit in MB; V8's default (from the machine's memory) when
+   * absent. A V8 flag, so it holds for every isolate the process starts afterwards: only the
+   * worker process sets it, not tests or tools that host a worker beside other work.
+   */
+  workflowHeapMb?: number;
 }): Promise<Worker> {
+  // The SDK starts its workflow thread in Worker.create: the flag must be set before.
+  if (options.workflowHeapMb !== undefined) v8.setFlagsFromString(`--max-old-space-size=${options.workflowHeapMb}`);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

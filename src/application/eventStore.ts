@@ -12,6 +12,10 @@ export const readStream = (db: store.Queryable, streamId: string, range: { fromV
 
 export const readAll = (db: store.Queryable, options: { after: store.Checkpoint; limit: number }) => store.readAll(db, { ...options, schemas: eventSchemas });
 
+/** A stream folded with a decider's `evolve` (see the store's `foldStream`): state and version, without reading whole events. */
+export const foldStream = <State>(db: store.Queryable, streamId: string, fold: store.StreamFold<State>, range: { toVersion?: number } = {}) =>
+  store.foldStream(db, streamId, fold, { ...range, schemas: eventSchemas });
+
 export const firstEvent = (db: store.Queryable, streamId: string) => store.firstEvent(db, streamId, { schemas: eventSchemas });
 
 export const eventsOfTypes = (db: store.Queryable, streamId: string, types: readonly string[], options: { fromVersion?: number; limit?: number } = {}) =>

@@ -1,8 +1,7 @@
 import { clientKeyOf, orderCommandIdAsStored } from '../domain/commandIds';
 import { ORDER_STREAM_TYPE, orderDecider, orderStreamId, type OrderState } from '../domain/order';
 import { eventsOfCommands, streamVersion, type Queryable } from '../eventstore';
-import { readStream } from './eventStore';
-import { foldRecorded } from './foldStream';
+import { foldStream } from './eventStore';
 
 /*
  * An order as its Postgres stream records it: the record outlives the actor (Temporal deletes a
@@ -11,8 +10,7 @@ import { foldRecorded } from './foldStream';
 
 /** The order folded from its stream, up to `toVersion` if given; version 0 when there is no such order. */
 export async function readOrder(db: Queryable, orderId: string, toVersion?: number): Promise<{ state: OrderState; version: number }> {
-  const events = await readStream(db, orderStreamId(orderId), { toVersion });
-  return { state: foldRecorded(orderDecider, events), version: events.length > 0 ? events[events.length - 1]!.version : 0 };
+  return foldStream(db, orderStreamId(orderId), orderDecider, { toVersion });
 }
 
 /** Whether the order's stream exists: one look at the streams table. */

@@ -10,7 +10,7 @@ import { serveMetrics } from '../metrics';
 import { allProjections, Projector } from '../projections';
 import { activeTracing } from '../telemetry';
 import { connectWorker } from '../temporal';
-import { createOrderWorker } from '../worker';
+import { bundleWorkflowsInChild, createOrderWorker } from '../worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -32,7 +32,8 @@ async function main(): Promise<void> {
     taskQueue: config.TASK_QUEUE,
     db: pool,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
-    workflowBundle: config.WORKFLOW_BUNDLE ? { codePath: config.WORKFLOW_BUNDLE } : undefined,
+    workflowHeapMb: config.WORKER_WORKFLOW_HEAP_MB,
+    workflowBundle: config.WORKFLOW_BUNDLE ? { codePath: config.WORKFLOW_BUNDLE } : { code: await bundleWorkflowsInChild() },
   });
   logger.info({ taskQueue: config.TASK_QUEUE }, 'worker polling');
   await worker.run(); // returns once a shutdown signal has drained the worker

@@ -1,5 +1,5 @@
 export { appendToStream } from './appendToStream';
-export { readStream, readAll, firstEvent, eventsOfTypes, eventsCorrelatedWith, type ReadOptions } from './read';
+export { readStream, readAll, firstEvent, eventsOfTypes, eventsCorrelatedWith, foldStream, type ReadOptions, type StreamFold } from './read';
 export { eventsOfCommands, streamVersion, type CommandEvent } from './commandEvents';
 export { WrongExpectedVersion } from './errors';
 export { EVENTS_APPENDED_CHANNEL } from './appended';

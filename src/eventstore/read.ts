@@ -76,6 +76,40 @@ export async function readStream(db: Queryable, streamId: string, range: { fromV
   return rows.map((row) => range.schemas.upcast(toRecorded(row)));
 }
 
+/** A fold over a stream's events: where it starts and how each event (in its current schema) moves it on. */
+export interface StreamFold<State> {
+  initialState: State;
+  evolve(state: State, event: { type: string; data: unknown }): State;
+}
+
+/**
+ * A stream folded up to `toVersion` (inclusive; the whole stream when absent), and the version it
+ * folded to (0 for no such stream). The same result as folding `readStream`'s events, for a
+ * fraction of the work: it selects the five columns a fold needs instead of twelve, makes one
+ * small object per event instead of a `RecordedEvent`, and does not keep the rows once folded.
+ * Events stored in an older schema are upcast first, as every reader does.
+ */
+export async function foldStream<State>(
+  db: Queryable,
+  streamId: string,
+  fold: StreamFold<State>,
+  options: { toVersion?: number } & ReadOptions,
+): Promise<{ state: State; version: number }> {
+  const { rows } = await db.query<[version: string, streamType: string, type: string, schemaVersion: number, data: unknown]>({
+    // Named: parsed once per connection, like the append.
+    name: 'event_store_fold_stream',
+    text: `SELECT version, stream_type, type, schema_version, data FROM events
+      WHERE stream_id = $1 AND ($2::bigint IS NULL OR version <= $2) ORDER BY version`,
+    values: [streamId, options.toVersion ?? null],
+    rowMode: 'array',
+  });
+  let state = fold.initialState;
+  for (const [, streamType, type, schemaVersion, data] of rows) {
+    state = fold.evolve(state, options.schemas.upcast({ streamType, type, schemaVersion, data }));
+  }
+  return { state, version: rows.length === 0 ? 0 : Number(rows[rows.length - 1]![0]) };
+}
+
 /**
  * The next events of the global order after `after`, for subscribers. Gap-safe: it only returns
  * rows whose writer's transaction is older than every transaction still running, so an event

@@ -5,7 +5,7 @@ import { START, type Checkpoint, type RecordedEvent } from '../../src/eventstore
 import { getOrderQuery } from '../../src/workflows/orderContract';
 import { createProduct, http, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress, startOrderActor } from '../support/orders';
-import { readAll, readStream } from '../../src/application/eventStore';
+import { foldStream, readAll, readStream } from '../../src/application/eventStore';
 import * as store from '../../src/eventstore';
 import { foldRecorded } from '../../src/application/foldStream';
 import { handleCommand } from '../../src/application/handleCommand';
@@ -128,6 +128,25 @@ describe('OrderItemAdded v1 rows in an order stream', () => {
     expect(foldRecorded(seen, raw)).toEqual(expectedEvents);
     expect(foldRecorded(seen, await readStream(app.pool, streamId))).toEqual(expectedEvents);
     expect(foldRecorded(orderDecider, raw)).toMatchObject(finalState);
+  });
+
+  test('foldStream hands evolve the v2 shape too, and folds to the same state and version as foldRecorded over readStream, at every version', async () => {
+    const seen = {
+      initialState: [] as Array<{ type: string; data: unknown }>,
+      evolve: (state: Array<{ type: string; data: unknown }>, { type, data }: { type: string; data: unknown }) => [...state, { type, data }],
+    };
+    expect((await foldStream(app.pool, streamId, seen)).state).toEqual(expectedV2.map(({ type, data }) => ({ type, data })));
+    // Without the domain's upcasters the same rows fold as stored: the v2 shape above is the upcast.
+    const asStored = await store.foldStream(app.pool, streamId, seen, { schemas: createUpcasterRegistry([]) });
+    expect(asStored.state[1]!.data).not.toHaveProperty('lineTotalCents');
+    for (let toVersion = 0; toVersion <= v1Rows.length + 1; toVersion++) {
+      const events = await readStream(app.pool, streamId, { toVersion });
+      expect(await foldStream(app.pool, streamId, orderDecider, { toVersion })).toEqual({
+        state: foldRecorded(orderDecider, events),
+        version: events.at(-1)?.version ?? 0,
+      });
+    }
+    expect(await foldStream(app.pool, orderStreamId(uniqueId('no-such-order')), orderDecider)).toEqual({ state: orderDecider.initialState, version: 0 });
   });
 
   test('time travel (GET /orders/:id/state?version=N) and GET /orders/:id/events see v2', async () => {
