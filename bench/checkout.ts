@@ -12,6 +12,7 @@ import { commandMetadata } from '../src/application/commandMetadata';
 import { executeStockCommand } from '../src/application/stock';
 import { createApp } from '../src/api/app';
 import { signToken } from '../src/auth/tokens';
+import { apiClient } from '../src/client';
 import type { Pool } from '../src/db/pool';
 import { productDecider, productStreamId } from '../src/domain/product';
 import { createLogger } from '../src/logger';
@@ -21,13 +22,6 @@ import { cfg, closedLoop, overBudget, pct, progress, TASK_QUEUE, timed, type Ben
 import { handleCommand } from '../src/application/handleCommand';
 
 const BARE_QUEUE = 'bare-bench';
-
-async function fetchJson(baseUrl: string, token: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
-  const res = await fetch(`${baseUrl}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 
 /**
  * The read side's live lag while load runs: every 100 ms, the age of the oldest event the slowest
@@ -112,6 +106,8 @@ export async function benchCheckout(out: BenchResults, pool: Pool, client: Clien
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // Each virtual customer calls through the typed client of the contract, with its own token.
+  const apis = new Map([...tokens].map(([customerId, token]) => [customerId, apiClient(baseUrl, { headers: { authorization: `Bearer ${token}` } })]));
 
   // bare baseline worker on its own task queue
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./bareWorkflow'), logger: new DefaultLogger('WARN') });
@@ -136,17 +132,20 @@ export async function benchCheckout(out: BenchResults, pool: Pool, client: Clien
       const stopLagSampling = sampleProjectionLag(pool);
       const ours = await closedLoop(c, cfg.checkoutSeconds, async (lat) => {
         const customerId = customers[n++ % c]!;
-        const token = tokens.get(customerId)!;
+        const api = apis.get(customerId)!;
         const t = performance.now();
-        const created = await timed(lat, 'create', () => fetchJson(baseUrl, token, 'POST', '/orders', { customerId, shippingAddress: address }));
-        if (created.status !== 201) throw new Error(`create ${created.status} ${JSON.stringify(created.body)}`);
-        const orderId = created.body.orderId as string;
+        const created = await timed(lat, 'create', () => api.POST('/orders', { body: { customerId, shippingAddress: address } }));
+        if (!created.data) throw new Error(`create ${created.response.status} ${JSON.stringify(created.error)}`);
+        const orderId = created.data.orderId;
         for (const productId of productIds) {
-          const r = await timed(lat, 'addItem', () => fetchJson(baseUrl, token, 'POST', `/orders/${orderId}/items`, { productId, quantity: 1 }));
-          if (r.status >= 300) throw new Error(`addItem ${r.status} ${JSON.stringify(r.body)}`);
+          const r = await timed(lat, 'addItem', () => api.POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId, quantity: 1 } }));
+          if (r.error) throw new Error(`addItem ${r.response.status} ${JSON.stringify(r.error)}`);
         }
-        const r = await timed(lat, 'checkout?wait', () => fetchJson(baseUrl, token, 'POST', `/orders/${orderId}/checkout?wait=true`, {}));
-        if (r.status !== 200 || r.body?.status !== 'CONFIRMED') throw new Error(`checkout ${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}`);
+        const r = await timed(lat, 'checkout?wait', () => api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } }));
+        // The contract types the checkout's order view only as an object.
+        const { status } = (r.data ?? {}) as { status?: string };
+        if (r.response.status !== 200 || status !== 'CONFIRMED')
+          throw new Error(`checkout ${r.response.status} ${JSON.stringify(r.data ?? r.error)?.slice(0, 200)}`);
         (lat['order total'] ??= []).push(performance.now() - t);
       });
       const lag = await stopLagSampling();
