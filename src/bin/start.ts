@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app';
-import { apiSettings, loadConfig, tokenSettings } from '../config';
+import { apiSettings, loadConfig, temporalTelemetry, tokenSettings } from '../config';
 import { devAuthSecret, devTokenLines } from '../devstack/devAuth';
 import { demoOrder } from '../devstack/demoOrder';
 import { startLocalWorker } from '../devstack/localWorker';
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, 'start');
   const say = (line: string) => process.stdout.write(`${line}\n`);
   // We stop the worker ourselves, in order, after the API has stopped taking requests.
-  Runtime.install({ shutdownSignals: [] });
+  Runtime.install({ shutdownSignals: [], telemetryOptions: temporalTelemetry(config) });
   mkdirSync(config.DATA_DIR, { recursive: true });
   const tokens = tokenSettings(config, () => devAuthSecret(config.DATA_DIR, undefined));
 
@@ -96,6 +96,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`start failed: ${(err as Error).message}\n`);
+  process.stderr.write(`start failed: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -70,6 +70,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`start:cluster failed: ${(err as Error).message}\n`);
+  process.stderr.write(`start:cluster failed: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });
