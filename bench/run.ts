@@ -14,6 +14,7 @@ import { throwawayDataDir } from '../src/devstack/throwawayDataDir';
 import { connectClient } from '../src/temporal';
 import { benchAppend } from './append';
 import { benchCheckout } from './checkout';
+import { benchCluster } from './cluster';
 import { benchFloor, floorTargets } from './floor';
 import { benchFold } from './fold';
 import { benchLag } from './lag';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   });
   const url = local.stack.databaseUrl;
   const client = await connectClient(local.stack.temporalAddress, 'default');
-  const sections = (process.env.BENCH_SECTIONS ?? 'append,fold,lag,floor,checkout,replay,rebuild').split(',');
+  const sections = (process.env.BENCH_SECTIONS ?? 'append,fold,lag,floor,checkout,cluster,replay,rebuild').split(',');
   let failed: unknown;
   try {
     progress('stack up');
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
     await section('floor', () => benchFloor(out, local.pool, client, local.stack.temporalAddress));
     await section('checkout', () => benchCheckout(out, local.pool, client, local.stack.temporalAddress));
     floorTargets(out);
+    await section('cluster', () => benchCluster(out));
     await section('replay', () => benchReplay(out));
     await section('memory', () => benchMemory(out, url, client, local.stack.temporalAddress));
     // the live projector would compete with the rebuild for the same events and CPU

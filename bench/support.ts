@@ -31,6 +31,9 @@ export const cfg = {
   budgetSeconds: num('BENCH_BUDGET_SECONDS', 240),
   /** Seconds of each floor measurement (section `floor`: 10 of them, at c = 1 and c = 32). */
   floorSeconds: num('BENCH_FLOOR_SECONDS', 5),
+  /** Section `cluster`: seconds and concurrency of the checkout load on the cluster shape, with 1 and then 2 workers. */
+  clusterSeconds: num('BENCH_CLUSTER_SECONDS', 15),
+  clusterConcurrency: num('BENCH_CLUSTER_C', 32),
 };
 /** The task queue of the in-process worker the run starts; the checkout section's API sends to it. */
 export const TASK_QUEUE = 'orders-bench';

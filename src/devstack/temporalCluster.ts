@@ -7,6 +7,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import pg from 'pg';
 import { orderSearchAttributes } from '../workflows/searchAttributes';
+import { freePort, portIsFree } from './freePort';
 import { SupervisedProcess, type UnexpectedExit } from './supervisedProcess';
 import { ensureTemporalServerBinaries, type TemporalServerBinaries } from './temporalServerBinaries';
 
@@ -74,6 +75,27 @@ export function clusterPorts(base: { frontend: number; ui: number }): TemporalCl
     frontendHttp: base.frontend + 10,
     ui: base.ui,
   };
+}
+
+/**
+ * Temporal keeps each host's membership port in a Postgres `smallint` (cluster_membership): one
+ * above 32767 makes the service die at start ("out of range for type smallint"), so the kernel's
+ * ephemeral ports (32768 and up on Linux) cannot be used for membership.
+ */
+export const MAX_MEMBERSHIP_PORT = 32_767;
+
+/** Free ports for a cluster beside others (tests, bench): gRPC from the kernel, membership from below 32768. */
+export async function freeClusterPorts(): Promise<TemporalClusterPorts> {
+  const taken = new Set<number>();
+  const membershipPort = async () => {
+    for (;;) {
+      const port = 20_000 + Math.floor(Math.random() * (MAX_MEMBERSHIP_PORT - 20_000));
+      if (!taken.has(port) && (await portIsFree(port))) return (taken.add(port), port);
+    }
+  };
+  const services = {} as Pick<TemporalClusterPorts, TemporalService>;
+  for (const service of TEMPORAL_SERVICES) services[service] = { grpc: await freePort(), membership: await membershipPort() };
+  return { ...services, frontendHttp: await freePort(), ui: await freePort() };
 }
 
 export function postgresServerOf(databaseUrl: string): PostgresServer {
@@ -232,6 +254,11 @@ export async function startTemporalCluster(options: {
   onUnexpectedExit?: (exit: UnexpectedExit) => void;
 }): Promise<TemporalCluster> {
   const { dataDir, ports, log } = options;
+  const tooHigh = TEMPORAL_SERVICES.filter((service) => ports[service].membership > MAX_MEMBERSHIP_PORT);
+  if (tooHigh.length > 0)
+    throw new Error(
+      `Temporal's membership ports must be at most ${MAX_MEMBERSHIP_PORT}; ${tooHigh.join(', ')} would get ${tooHigh.map((s) => ports[s].membership).join(', ')}`,
+    );
   const binaries = await ensureTemporalServerBinaries({ log });
   await prepareDatabases(binaries, options.postgres, log);
   const configDir = path.join(dataDir, 'config');

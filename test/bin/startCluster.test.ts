@@ -7,11 +7,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { signToken, type Principal } from '../../src/auth/tokens';
-import { freePort } from '../../src/devstack/freePort';
-import { clusterPorts } from '../../src/devstack/temporalCluster';
+import { freePort, portIsFree } from '../../src/devstack/freePort';
+import { clusterPorts, MAX_MEMBERSHIP_PORT } from '../../src/devstack/temporalCluster';
 import { throwawayDataDir } from '../../src/devstack/throwawayDataDir';
 import { http } from '../support/harness';
 import { sampleAddress } from '../support/orders';
@@ -24,20 +23,16 @@ const bearer = async (principal: Principal) => ({ authorization: `Bearer ${await
 let admin: Record<string, string>;
 let alice: Record<string, string>;
 
-const isFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-
-/** A frontend port whose whole layout (the other services beside it, membership 1000 below) is free. */
+/**
+ * A frontend port whose whole layout (the other services beside it, membership 1000 below) is
+ * free, with membership under MAX_MEMBERSHIP_PORT (Temporal stores it as a smallint).
+ */
 async function freeFrontendPort(): Promise<number> {
   for (;;) {
-    const frontend = 21_000 + Math.floor(Math.random() * 20_000);
+    const frontend = 21_000 + Math.floor(Math.random() * (MAX_MEMBERSHIP_PORT + 1000 - 21_000));
     const ports = clusterPorts({ frontend, ui: frontend + 20 });
     const all = [ports.frontendHttp, ports.ui, ...Object.values(ports).flatMap((p) => (typeof p === 'number' ? [] : [p.grpc, p.membership]))];
-    if ((await Promise.all(all.map(isFree))).every(Boolean)) return frontend;
+    if ((await Promise.all(all.map(portIsFree))).every(Boolean)) return frontend;
   }
 }
 
