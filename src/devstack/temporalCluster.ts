@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
@@ -74,6 +75,26 @@ export function clusterPorts(base: { frontend: number; ui: number }): TemporalCl
     frontendHttp: base.frontend + 10,
     ui: base.ui,
   };
+}
+
+const isFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/**
+ * A layout of `clusterPorts` that is entirely free (the kernel's free-port answer cannot place the
+ * other services beside the frontend), for tests and chaos runs beside other clusters.
+ */
+export async function freeClusterPorts(): Promise<TemporalClusterPorts> {
+  for (;;) {
+    const frontend = 21_000 + Math.floor(Math.random() * 20_000);
+    const ports = clusterPorts({ frontend, ui: frontend + 20 });
+    const all = [ports.frontendHttp, ports.ui, ...TEMPORAL_SERVICES.flatMap((s) => [ports[s].grpc, ports[s].membership])];
+    if ((await Promise.all(all.map(isFree))).every(Boolean)) return ports;
+  }
 }
 
 export function postgresServerOf(databaseUrl: string): PostgresServer {
