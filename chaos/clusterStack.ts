@@ -52,7 +52,8 @@ export async function startClusterChaosStack(log: (line: string) => void): Promi
     );
   } catch (err) {
     await cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (process.env.CHAOS_KEEP_DATA) log(`chaos data (with every process's log) kept in ${dataDir}`);
+    else rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -153,9 +153,11 @@ export function apiKill(downMs: number): Fault {
       status(`killing ${api.name} (${progress.inFlight} requests in flight)`);
       const injectedAt = Date.now();
       await api.stop('SIGKILL');
+      // With another API the clients repair it themselves, at once, by failing over; alone, the restart does.
+      const failoverAt = stack.apis.length > 1 ? Date.now() : undefined;
       status(`${api.name} down`);
       await sleep(downMs);
-      const repairedAt = Date.now();
+      const repairedAt = failoverAt ?? Date.now();
       api.start();
       status(`${api.name} restarting`);
       await stack.apiListening(0);

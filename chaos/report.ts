@@ -98,7 +98,7 @@ export function formatTable(results: readonly ScenarioResult[]): string {
     'completed: orders CONFIRMED or PENDING with a checkout failure, read from their Postgres streams. ' +
       "violations: invariant violations (npm run check:invariants, over the scenario's streams) plus duplicate effects of a retried Idempotency-Key. " +
       'bad answers: 5xx other than 503, and 503 without Retry-After. ' +
-      "recovery: from the repair (the restart was issued) to the first checkout outcome the API delivered after it; it includes the process's own start (tsx, the worker bundling its workflows).",
+      "recovery: from the repair (the restart was issued; an API killed beside another: the kill, since the clients fail over at once) to the first checkout outcome the API delivered after it; it includes the process's own start (tsx, the worker bundling its workflows).",
   ];
   return lines.join('\n');
 }
