@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { startLocalCluster } from '../src/devstack/localCluster';
+import type { UnexpectedExit } from '../src/devstack/supervisedProcess';
 import { freePort } from '../src/devstack/freePort';
 import { freeClusterPorts } from '../src/devstack/temporalCluster';
 import { throwawayDataDir } from '../src/devstack/throwawayDataDir';
@@ -18,6 +19,7 @@ export async function startClusterChaosStack(log: (line: string) => void): Promi
   const dataDir = throwawayDataDir('chaos-cluster');
   const authSecret = randomBytes(48).toString('base64');
   let cluster: Awaited<ReturnType<typeof startLocalCluster>> | undefined;
+  const exitsWhileStarting: UnexpectedExit[] = [];
   try {
     cluster = await startLocalCluster({
       dataDir,
@@ -30,6 +32,7 @@ export async function startClusterChaosStack(log: (line: string) => void): Promi
       appEnv: { LOG_LEVEL: 'warn' },
       callerHandlesSignals: true,
       log,
+      onUnexpectedExit: (exit) => cluster === undefined && exitsWhileStarting.push(exit),
     });
     const { temporal, database } = cluster;
     if (!database) throw new Error('The cluster chaos run needs its own embedded Postgres');
@@ -51,6 +54,9 @@ export async function startClusterChaosStack(log: (line: string) => void): Promi
       log,
     );
   } catch (err) {
+    // A service that keeps dying (a taken port, a bad config) is the likely cause: name it.
+    if (exitsWhileStarting.length > 0)
+      log(`Exited while starting: ${exitsWhileStarting.map((e) => `${e.name} (code ${e.code}, signal ${e.signal})`).join(', ')}`);
     await cluster?.stop();
     if (process.env.CHAOS_KEEP_DATA) log(`chaos data (with every process's log) kept in ${dataDir}`);
     else rmSync(dataDir, { recursive: true, force: true });

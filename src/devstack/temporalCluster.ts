@@ -86,11 +86,13 @@ const isFree = (port: number) =>
 
 /**
  * A layout of `clusterPorts` that is entirely free (the kernel's free-port answer cannot place the
- * other services beside the frontend), for tests and chaos runs beside other clusters.
+ * other services beside the frontend), for tests and chaos runs beside other clusters. All of it
+ * lies below Linux's ephemeral range (32768 up), where outgoing connections and `freePort` take
+ * theirs, so none can take a port between this check and the server's bind.
  */
 export async function freeClusterPorts(): Promise<TemporalClusterPorts> {
   for (;;) {
-    const frontend = 21_000 + Math.floor(Math.random() * 20_000);
+    const frontend = 11_000 + Math.floor(Math.random() * 20_000);
     const ports = clusterPorts({ frontend, ui: frontend + 20 });
     const all = [ports.frontendHttp, ports.ui, ...TEMPORAL_SERVICES.flatMap((s) => [ports[s].grpc, ports[s].membership])];
     if ((await Promise.all(all.map(isFree))).every(Boolean)) return ports;
