@@ -113,6 +113,8 @@ export interface ShopperResult {
   failureCode?: string;
   /** Why it has no outcome: a non-2xx final answer, or no final answer at all. */
   error?: string;
+  /** From its first request (the create) to the checkout's outcome, when it got one. */
+  waitedMs?: number;
 }
 
 export interface LoadProgress {
@@ -148,7 +150,9 @@ export function runShoppers(
     }
   }
 
-  async function shop(order: ShopPlan['orders'][number]): Promise<ShopperResult> {
+  /** Each virtual customer has a home API (round robin), which its requests leave only when it refuses or cuts them. */
+  async function shop(order: ShopPlan['orders'][number], index: number): Promise<ShopperResult> {
+    const startedAt = Date.now();
     const result: ShopperResult = {
       orderId: order.orderId,
       customerId: order.customerId,
@@ -157,8 +161,9 @@ export function runShoppers(
       checkoutKey: `${order.label}-checkout`,
     };
     const auth = token(order.customerId);
+    const home = { token: auth, api: index };
     try {
-      const created = await send({ token: auth, key: result.createKey, route: 'POST /orders' }, (api, init) =>
+      const created = await send({ ...home, key: result.createKey, route: 'POST /orders' }, (api, init) =>
         // A customer does not name the order: the id follows from the key, so a retried create names the same one.
         api.POST('/orders', { ...init, body: { customerId: order.customerId, shippingAddress: address } }),
       );
@@ -167,7 +172,7 @@ export function runShoppers(
       progress.created += 1;
       for (const [i, line] of order.lines.entries()) {
         const key = `${order.label}-add-${i + 1}`;
-        const added = await send({ token: auth, key, route: 'POST /orders/{orderId}/items' }, (api, init) =>
+        const added = await send({ ...home, key, route: 'POST /orders/{orderId}/items' }, (api, init) =>
           api.POST('/orders/{orderId}/items', {
             ...init,
             params: { path: { orderId: result.orderId } },
@@ -179,7 +184,7 @@ export function runShoppers(
       // 202 means the saga had not settled within the wait: ask again with the same key, which
       // places nothing new (the actor's ledger answers it) and waits again.
       for (const giveUpAt = Date.now() + CHECKOUT_PATIENCE_MS; ;) {
-        const answer = await send({ token: auth, key: result.checkoutKey, route: 'POST /orders/{orderId}/checkout' }, (api, init) =>
+        const answer = await send({ ...home, key: result.checkoutKey, route: 'POST /orders/{orderId}/checkout' }, (api, init) =>
           api.POST('/orders/{orderId}/checkout', { ...init, params: { path: { orderId: result.orderId }, query: { wait: 'true', timeout: 20 } } }),
         );
         if (answer.status === 202) {
@@ -194,6 +199,7 @@ export function runShoppers(
         result.failureCode = settled.lastCheckoutFailure?.code;
         progress.settled += 1;
         progress.outcomeTimes.push(Date.now());
+        result.waitedMs = Date.now() - startedAt;
         return result;
       }
     } catch (err) {
@@ -204,5 +210,5 @@ export function runShoppers(
     }
   }
 
-  return { progress, done: Promise.all(seeded.plan.orders.map(shop)) };
+  return { progress, done: Promise.all(seeded.plan.orders.map((order, i) => shop(order, i))) };
 }

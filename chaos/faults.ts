@@ -39,7 +39,11 @@ async function whenDone(progress: LoadProgress, fraction: number, extra: () => b
   while (!(progress.finished >= progress.orders || (progress.finished >= target && extra()))) await sleep(50);
 }
 
-/** SIGKILL the worker (and its projector) `times` times, spread over the load, restarting it at once. */
+/**
+ * SIGKILL a worker (and its projector) `times` times, spread over the load, restarting it at once
+ * as an orchestrator would. With several workers they take turns, and the others carry the orders
+ * on meanwhile.
+ */
 export function workerKill(times: number): Fault {
   return {
     name: `worker SIGKILL ×${times}`,
@@ -48,15 +52,16 @@ export function workerKill(times: number): Fault {
       const injections: Injection[] = [];
       for (let k = 1; k <= times; k++) {
         await whenDone(progress, k / (times + 1));
-        status(`killing the worker (${k}/${times})`);
+        const worker = stack.workers[(k - 1) % stack.workers.length]!;
+        status(`killing ${worker.name} (${k}/${times})`);
         const injectedAt = Date.now();
-        await stack.worker.stop('SIGKILL');
+        await worker.stop('SIGKILL');
         const repairedAt = Date.now();
-        stack.worker.start();
-        status(`worker restarting (${k}/${times})`);
-        await stack.workerPolling();
+        worker.start();
+        status(`${worker.name} restarting (${k}/${times})`);
+        await stack.workerPolling(worker);
         injections.push({ injectedAt, repairedAt, readyAt: Date.now() });
-        status(`worker back (${k}/${times})`);
+        status(`${worker.name} back (${k}/${times})`);
       }
       return injections;
     },
@@ -65,7 +70,8 @@ export function workerKill(times: number): Fault {
 
 /**
  * Stops embedded Postgres (fast shutdown: sessions are cut) for `downMs`, probing DB-backed routes
- * meanwhile so the answers during the outage are observed, then starts it on the same folder.
+ * meanwhile so the answers during the outage are observed, then starts it on the same folder. On
+ * the cluster shape Temporal's own databases are on it too, so Temporal goes down with the app.
  */
 export function postgresOutage(downMs: number): Fault {
   return {
@@ -79,15 +85,17 @@ export function postgresOutage(downMs: number): Fault {
       status('Postgres down');
       const { customerId, token } = probeCustomer;
       while (Date.now() - injectedAt < downMs) {
-        await Promise.all([
-          probe.attempt({ token, route: 'GET /accounts/{customerId} (probe)' }, (api, init) =>
-            api.GET('/accounts/{customerId}', { ...init, params: { path: { customerId } } }),
-          ),
-          probe.attempt({ token, route: 'GET /customers/{customerId}/orders (probe)' }, (api, init) =>
-            api.GET('/customers/{customerId}/orders', { ...init, params: { path: { customerId } } }),
-          ),
-          probe.attempt({ token, route: 'GET /readyz (probe)' }, (api, init) => api.GET('/readyz', { ...init })),
-        ]);
+        await Promise.all(
+          stack.apiUrls.flatMap((_, api) => [
+            probe.attempt({ token, api, route: 'GET /accounts/{customerId} (probe)' }, (client, init) =>
+              client.GET('/accounts/{customerId}', { ...init, params: { path: { customerId } } }),
+            ),
+            probe.attempt({ token, api, route: 'GET /customers/{customerId}/orders (probe)' }, (client, init) =>
+              client.GET('/customers/{customerId}/orders', { ...init, params: { path: { customerId } } }),
+            ),
+            probe.attempt({ token, api, route: 'GET /readyz (probe)' }, (client, init) => client.GET('/readyz', { ...init })),
+          ]),
+        );
         await sleep(250);
       }
       const repairedAt = Date.now();
@@ -99,44 +107,61 @@ export function postgresOutage(downMs: number): Fault {
   };
 }
 
-/** Stops the Temporal dev server (SIGTERM) and starts it again on the same SQLite file and port. */
-export function temporalRestart(): Fault {
+/**
+ * Stops each of the Temporal server's `services` in turn with `signal` and starts it again on
+ * the same state and ports: the dev server (SIGTERM, its SQLite file), or the cluster's history
+ * and frontend processes (SIGKILL: no shard hand-over, no goodbye to the membership ring).
+ */
+export function temporalRestart(services: readonly string[], signal: NodeJS.Signals): Fault {
+  const blow = signal === 'SIGKILL' ? 'SIGKILL' : 'restart';
   return {
-    name: 'Temporal dev server restart',
+    name: `Temporal ${services.join(' + ')} ${blow}`,
     slug: 'temporal-restart',
     async run({ stack, progress, status }) {
-      await whenDone(progress, 1 / 3);
-      status('Temporal stopping');
-      const injectedAt = Date.now();
-      await stack.temporal.stop('SIGTERM');
-      const repairedAt = Date.now();
-      stack.temporal.start();
-      status('Temporal starting');
-      await stack.temporalAnswers();
-      status('Temporal back');
-      return [{ injectedAt, repairedAt, readyAt: Date.now() }];
+      const injections: Injection[] = [];
+      for (const [i, service] of services.entries()) {
+        const server = stack.temporal[service];
+        if (!server) throw new Error(`This stack has no Temporal ${service}; it has ${Object.keys(stack.temporal).join(', ')}`);
+        await whenDone(progress, (i + 1) / (services.length + 2));
+        status(`Temporal ${service} stopping (${signal})`);
+        const injectedAt = Date.now();
+        await server.stop(signal);
+        const repairedAt = Date.now();
+        server.start();
+        status(`Temporal ${service} starting`);
+        await stack.temporalAnswers();
+        injections.push({ injectedAt, repairedAt, readyAt: Date.now() });
+        status(`Temporal ${service} back`);
+      }
+      return injections;
     },
   };
 }
 
 /**
- * SIGKILL the API while requests are in flight and start it again on the same port: the clients
- * see reset or refused connections and retry with the same Idempotency-Key.
+ * SIGKILL the first API while requests are in flight, keep it down for `downMs`, and start it again
+ * on the same port: the clients see reset or refused connections and retry with the same
+ * Idempotency-Key, on the other API when there is one.
  */
-export function apiKill(): Fault {
+export function apiKill(downMs: number): Fault {
   return {
-    name: 'API SIGKILL mid-request',
+    name: downMs > 0 ? `API SIGKILL mid-request (${downMs / 1000}s down)` : 'API SIGKILL mid-request',
     slug: 'api-kill',
     async run({ stack, progress, status }) {
+      const api = stack.apis[0]!;
       await whenDone(progress, 1 / 3, () => progress.inFlight >= Math.min(5, progress.orders - progress.finished));
-      status(`killing the API (${progress.inFlight} requests in flight)`);
+      status(`killing ${api.name} (${progress.inFlight} requests in flight)`);
       const injectedAt = Date.now();
-      await stack.api.stop('SIGKILL');
-      const repairedAt = Date.now();
-      stack.api.start();
-      status('API restarting');
-      await stack.apiListening();
-      status('API back');
+      await api.stop('SIGKILL');
+      // With another API the clients repair it themselves, at once, by failing over; alone, the restart does.
+      const failoverAt = stack.apis.length > 1 ? Date.now() : undefined;
+      status(`${api.name} down`);
+      await sleep(downMs);
+      const repairedAt = failoverAt ?? Date.now();
+      api.start();
+      status(`${api.name} restarting`);
+      await stack.apiListening(0);
+      status(`${api.name} back`);
       return [{ injectedAt, repairedAt, readyAt: Date.now() }];
     },
   };

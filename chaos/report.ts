@@ -24,12 +24,21 @@ export interface ScenarioResult {
   readyMs: number[];
   /** HTTP attempts sent, retries included. */
   requests: number;
+  /** The load's requests that needed more than one attempt. */
+  retriedRequests: number;
+  /** The load's attempts per API process, and how many of them went to another API than the attempt before (a failover). */
+  attemptsByApi: number[];
+  failovers: number;
+  /** The longest a virtual customer waited from its create to its checkout's outcome; null when none got one. */
+  longestOrderMs: number | null;
   notes: string[];
   durationMs: number;
 }
 
 export interface ChaosReport {
   command: string;
+  /** What ran: `Temporal dev server, 1 worker, 1 API`, or the cluster's. */
+  shape: string;
   startedAt: string;
   /** os.loadavg() at the start and at the end of the run. */
   loadAverage: { start: number[]; end: number[] };
@@ -53,7 +62,7 @@ export function summarizeAnswers(observations: readonly Observation[], byRoute =
     .join(', ');
 }
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 function recoveryCell(r: ScenarioResult): string {
   if (r.recoveryMs.length === 0) return 'n/a';
@@ -89,7 +98,7 @@ export function formatTable(results: readonly ScenarioResult[]): string {
     'completed: orders CONFIRMED or PENDING with a checkout failure, read from their Postgres streams. ' +
       "violations: invariant violations (npm run check:invariants, over the scenario's streams) plus duplicate effects of a retried Idempotency-Key. " +
       'bad answers: 5xx other than 503, and 503 without Retry-After. ' +
-      "recovery: from the repair (the restart was issued) to the first checkout outcome the API delivered after it; it includes the process's own start (tsx, the worker bundling its workflows).",
+      "recovery: from the repair (the restart was issued; an API killed beside another: the kill, since the clients fail over at once) to the first checkout outcome the API delivered after it; it includes the process's own start (tsx, the worker bundling its workflows).",
   ];
   return lines.join('\n');
 }
@@ -102,6 +111,7 @@ export function writeReport(dir: string, report: ChaosReport): string {
     `# Chaos run ${report.startedAt}`,
     '',
     `Command: \`${report.command}\``,
+    `Shape: ${report.shape}`,
     `Load average (1, 5, 15 min) at start: ${report.loadAverage.start.map((l) => l.toFixed(2)).join(', ')}; at end: ${report.loadAverage.end.map((l) => l.toFixed(2)).join(', ')} (${report.cpus} CPUs)`,
     '',
     formatTable(report.results),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PatientClient, type Observation } from './client';
 import { planShop, runShoppers, seedShop, type LoadProgress } from './customers';
 import type { Fault, Injection } from './faults';
-import { summarizeAnswers, type ScenarioResult } from './report';
+import { seconds, summarizeAnswers, type ScenarioResult } from './report';
 import type { ChaosStack } from './stack';
 import { duplicateEffects, scenarioInvariants, settle } from './verify';
 
@@ -39,7 +39,7 @@ function progressNote(p: LoadProgress, faultStatus: string): string {
 export async function runScenario(stack: ChaosStack, fault: Fault, options: ScenarioOptions): Promise<ScenarioResult> {
   const startedAt = Date.now();
   const observations: Observation[] = [];
-  const client = new PatientClient(stack.apiUrl, (o) => observations.push(o), { attemptTimeoutMs: 60_000, giveUpAfterMs: 300_000 });
+  const client = new PatientClient(stack.apiUrls, (o) => observations.push(o), { attemptTimeoutMs: 60_000, giveUpAfterMs: 300_000 });
   const plan = planShop(`${fault.slug}-${randomBytes(3).toString('hex')}`, options.orders, options.seed);
   const tokens = new Map(
     await Promise.all(plan.customers.map(async (c) => [c.customerId, await stack.token({ sub: c.customerId, role: 'customer' })] as const)),
@@ -48,6 +48,7 @@ export async function runScenario(stack: ChaosStack, fault: Fault, options: Scen
   const seeded = await seedShop(client, plan, { admin: await stack.token({ sub: 'chaos-admin', role: 'admin' }), customer: customerToken });
   const exitsBefore = stack.unexpectedExits().length;
 
+  const loadStartedAt = Date.now();
   const load = runShoppers(client, seeded, customerToken);
   let faultStatus = 'waiting for its moment';
   const ticker = setInterval(
@@ -94,6 +95,18 @@ export async function runScenario(stack: ChaosStack, fault: Fault, options: Scen
     const whileDown = observations.filter((o) => o.at >= injection.injectedAt && o.at <= injection.readyAt);
     if (whileDown.length > 0) notes.push(`answers while down${injections.length > 1 ? ` (${i + 1})` : ''}: ${summarizeAnswers(whileDown, true)}`);
   });
+  const loadAttempts = observations.filter((o) => o.at >= loadStartedAt && !o.route.endsWith('(probe)'));
+  const retriedRequests = loadAttempts.filter((o) => o.attempt === 2).length;
+  const waits = shoppers.flatMap((s) => (s.waitedMs === undefined ? [] : [s.waitedMs])).sort((a, b) => a - b);
+  const longestOrderMs = waits.at(-1) ?? null;
+  notes.push(
+    `${retriedRequests} of ${loadAttempts.filter((o) => o.attempt === 1).length} requests needed a retry; ` +
+      `create to outcome ${waits.length ? `p50 ${seconds(waits[Math.floor(waits.length / 2)]!)}, longest ${seconds(longestOrderMs!)}` : 'n/a'}`,
+  );
+  const attemptsByApi = stack.apiUrls.map((_, api) => loadAttempts.filter((o) => o.api === api).length);
+  const failovers = loadAttempts.filter((o) => o.failedOver).length;
+  if (stack.apiUrls.length > 1)
+    notes.push(`attempts by API: ${attemptsByApi.map((n, api) => `API ${api + 1} ×${n}`).join(', ')}; failed over to the other API: ${failovers}`);
   const retried = observations.filter(wasRetried);
   if (retried.length > 0) notes.push(`retried: ${summarizeAnswers(retried, true)}`);
   const exits = stack.unexpectedExits().slice(exitsBefore);
@@ -122,6 +135,10 @@ export async function runScenario(stack: ChaosStack, fault: Fault, options: Scen
     }),
     readyMs: injections.map((i) => i.readyAt - i.repairedAt),
     requests: observations.length,
+    retriedRequests,
+    attemptsByApi,
+    failovers,
+    longestOrderMs,
     notes,
     durationMs: Date.now() - startedAt,
   };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { signToken, type Principal } from '../src/auth/tokens';
 import { createPool, type Pool } from '../src/db/pool';
@@ -15,8 +15,10 @@ import { orderSearchAttributes } from '../src/workflows/searchAttributes';
 import { SupervisedProcess, type UnexpectedExit } from '../src/devstack/supervisedProcess';
 
 const ROOT = path.resolve(__dirname, '..');
-const NAMESPACE = 'default';
-const TASK_QUEUE = 'orders-chaos';
+export const CHAOS_NAMESPACE = 'default';
+export const CHAOS_TASK_QUEUE = 'orders-chaos';
+/** gRPC status NOT_FOUND; @grpc/grpc-js, which names it, is not a dependency of ours. */
+const GRPC_NOT_FOUND = 5;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` until it resolves true; throws after `timeoutMs`. */
@@ -29,152 +31,89 @@ async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs:
   }
 }
 
+/** What a shape of the service hands the chaos stack: its processes, and how to stop them all. */
+export interface StackParts {
+  /** For the banner and the report: `dev server, 1 worker, 1 API`. */
+  shape: string;
+  dataDir: string;
+  databaseUrl: string;
+  temporalAddress: string;
+  /** One URL per API process, in the order of `apis`. */
+  apiUrls: string[];
+  apis: SupervisedProcess[];
+  workers: SupervisedProcess[];
+  /** The Temporal server's processes a fault may hit, by role: the dev server alone, or the cluster's services. */
+  temporal: Record<string, SupervisedProcess>;
+  /** Every supervised process (the above and any other, like the Web UI): exits are findings. */
+  processes: SupervisedProcess[];
+  postgres: EmbeddedDatabase;
+  authSecret: string;
+  /** Stops every process of the shape and Postgres, gracefully, the API first. */
+  stopServices(): Promise<void>;
+}
+
 /**
  * The whole service as separate processes on free loopback ports in a throwaway folder, each of
- * which a fault can stop and start again: embedded Postgres (same folder and port), the Temporal
- * dev server (same SQLite file and port), the worker + projector, and the API.
+ * which a fault can stop and start again, in one of two shapes: `startDevChaosStack` (the Temporal
+ * dev server, one worker, one API) or `startClusterChaosStack` (chaos/clusterStack.ts: a Temporal
+ * cluster on Postgres, two workers, two APIs). Scenarios and faults see only this.
  */
 export class ChaosStack {
-  private constructor(
-    readonly dataDir: string,
-    readonly apiUrl: string,
-    readonly databaseUrl: string,
-    readonly temporalAddress: string,
-    private readonly authSecret: string,
-    private readonly postgres: EmbeddedDatabase,
-    readonly temporal: SupervisedProcess,
-    readonly worker: SupervisedProcess,
-    readonly api: SupervisedProcess,
+  readonly shape: string;
+  readonly dataDir: string;
+  readonly temporalAddress: string;
+  readonly apiUrls: readonly string[];
+  readonly apis: readonly SupervisedProcess[];
+  readonly workers: readonly SupervisedProcess[];
+  readonly temporal: Readonly<Record<string, SupervisedProcess>>;
+
+  constructor(
+    private readonly parts: StackParts,
     /** The runner's own view: seeding checks, settling, invariants. */
     readonly pool: Pool,
     readonly client: Client,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    ({ shape: this.shape, dataDir: this.dataDir, temporalAddress: this.temporalAddress, apiUrls: this.apiUrls, apis: this.apis } = parts);
+    ({ workers: this.workers, temporal: this.temporal } = parts);
+  }
 
-  static async start(log: (line: string) => void): Promise<ChaosStack> {
-    const dataDir = throwawayDataDir('chaos');
-    const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dataDir, { recursive: true, force: true })];
-    const cleanUp = async () => {
-      for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
-    };
+  /** Connects the runner to a shape that is up, and waits until every worker polls and every API listens. */
+  static async connect(parts: StackParts, log: (line: string) => void): Promise<ChaosStack> {
+    const pool = createPool(parts.databaseUrl, 8);
     try {
-      const postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), persistent: true, log, callerHandlesSignals: true });
-      cleanups.push(() => postgres.stop());
-      const pool = createPool(postgres.url, 8);
-      cleanups.push(() => pool.end());
-      await migrate(pool); // once here, so the worker and the API never race for the first migration
-
-      const cli = await ensureTemporalCli({ log, allowDownload: false });
-      if (cli.kind !== 'path') throw new Error('The chaos run needs the Temporal CLI binary');
-      const [temporalPort, apiPort] = [await freePort(), await freePort()];
-      const temporalAddress = `127.0.0.1:${temporalPort}`;
-      const searchAttributes = orderSearchAttributes.flatMap((a) => ['--search-attribute', `${a.name}=${TypedSearchAttributes.toMetadataType(a.type)}`]);
-      const temporal = new SupervisedProcess('temporal', {
-        command: cli.path,
-        // One SQLite file across restarts: the server comes back with every workflow it had. WAL
-        // with synchronous=normal survives the server process dying (what we inject), not a power
-        // cut; SQLite's default fsyncs every commit, which starves 200 concurrent orders on 2 cores.
-        args: [
-          'server',
-          'start-dev',
-          '--db-filename',
-          path.join(dataDir, 'temporal.sqlite'),
-          '--sqlite-pragma',
-          'journal_mode=wal',
-          '--sqlite-pragma',
-          'synchronous=normal',
-          '--ip',
-          '127.0.0.1',
-          '--port',
-          String(temporalPort),
-          '--headless',
-          '--namespace',
-          NAMESPACE,
-          '--log-level',
-          'warn',
-          ...searchAttributes,
-        ],
-        env: process.env,
-        cwd: dataDir,
-        logFile: path.join(dataDir, 'temporal.log'),
-      });
-      cleanups.push(() => temporal.stop('SIGTERM'));
-      temporal.start();
-
-      const authSecret = randomBytes(48).toString('base64');
-      const serviceEnv: NodeJS.ProcessEnv = {
-        ...process.env,
-        DATABASE_URL: postgres.url,
-        TEMPORAL_ADDRESS: temporalAddress,
-        TEMPORAL_NAMESPACE: NAMESPACE,
-        TASK_QUEUE,
-        PORT: String(apiPort),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        AUTH_SECRET: authSecret,
-        // Bundled once here: every worker restart after a SIGKILL starts polling without rebundling.
-        WORKFLOW_BUNDLE: await writeWorkflowBundle(dataDir),
-      };
-      const node = (name: string, script: string) =>
-        new SupervisedProcess(name, {
-          command: process.execPath,
-          args: ['--import', 'tsx', script],
-          env: serviceEnv,
-          cwd: ROOT,
-          logFile: path.join(dataDir, `${name}.log`),
-        });
-      const worker = node('worker', 'src/bin/worker.ts');
-      const api = node('api', 'src/bin/api.ts');
-      cleanups.push(
-        () => worker.stop('SIGTERM'),
-        () => api.stop('SIGTERM'),
-      );
-
-      await waitUntil('Temporal dev server', () => temporalAnswers(temporalAddress), 60_000);
-      const client = new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: NAMESPACE });
-      cleanups.push(() => client.connection.close());
-
-      const stack = new ChaosStack(
-        dataDir,
-        `http://127.0.0.1:${apiPort}`,
-        postgres.url,
-        temporalAddress,
-        authSecret,
-        postgres,
-        temporal,
-        worker,
-        api,
-        pool,
-        client,
-        log,
-      );
-      worker.start();
-      api.start();
-      await Promise.all([stack.workerPolling(), stack.apiListening()]);
+      await waitUntil('Temporal', () => temporalAnswers(parts.temporalAddress), 120_000);
+      const client = new Client({ connection: await Connection.connect({ address: parts.temporalAddress }), namespace: CHAOS_NAMESPACE });
+      const stack = new ChaosStack(parts, pool, client, log);
+      await Promise.all([...stack.workers.map((w) => stack.workerPolling(w)), ...stack.apis.map((_, i) => stack.apiListening(i))]);
       return stack;
     } catch (err) {
-      await cleanUp();
+      await pool.end().catch(() => undefined);
       throw err;
     }
   }
 
   token(principal: Principal): Promise<string> {
-    return signToken(this.authSecret, principal, 4 * 3600);
+    return signToken(this.parts.authSecret, principal, 4 * 3600);
   }
 
   /** Every exit no fault asked for, across the run. */
   unexpectedExits(): UnexpectedExit[] {
-    return [this.temporal, this.worker, this.api].flatMap((p) => p.unexpectedExits);
+    return this.parts.processes.flatMap((p) => p.unexpectedExits);
   }
 
-  /** Until the worker process now running polls our task queue (its identity is `pid@host`). */
-  async workerPolling(timeoutMs = 120_000): Promise<void> {
+  /** Until `worker`, as now running, polls our task queue (its identity is `pid@host`). */
+  async workerPolling(worker: SupervisedProcess, timeoutMs = 120_000): Promise<void> {
     await waitUntil(
-      'worker polling',
+      `${worker.name} polling`,
       async () => {
-        const pid = this.worker.pid;
+        const pid = worker.pid;
         if (pid === undefined) return false;
-        const queue = await this.client.workflowService.describeTaskQueue({ namespace: NAMESPACE, taskQueue: { name: TASK_QUEUE }, taskQueueType: 1 });
+        const queue = await this.client.workflowService.describeTaskQueue({
+          namespace: CHAOS_NAMESPACE,
+          taskQueue: { name: CHAOS_TASK_QUEUE },
+          taskQueueType: 1,
+        });
         return (queue.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`));
       },
       timeoutMs,
@@ -182,47 +121,168 @@ export class ChaosStack {
     );
   }
 
-  apiListening(timeoutMs = 60_000): Promise<void> {
-    return waitUntil('API listening', async () => (await fetch(`${this.apiUrl}/healthz`)).ok, timeoutMs, 100);
+  apiListening(index: number, timeoutMs = 60_000): Promise<void> {
+    return waitUntil(`API ${index + 1} listening`, async () => (await fetch(`${this.apiUrls[index]}/healthz`)).ok, timeoutMs, 100);
   }
 
-  temporalAnswers(timeoutMs = 60_000): Promise<void> {
-    return waitUntil('Temporal dev server', () => temporalAnswers(this.temporalAddress), timeoutMs);
+  temporalAnswers(timeoutMs = 120_000): Promise<void> {
+    return waitUntil('Temporal', () => temporalAnswers(this.temporalAddress), timeoutMs);
   }
 
   stopPostgres(): Promise<void> {
-    return this.postgres.pause();
+    return this.parts.postgres.pause();
   }
 
   startPostgres(): Promise<void> {
-    return this.postgres.resume();
+    return this.parts.postgres.resume();
   }
 
   /** Stops everything, the API first, and deletes the folder (unless CHAOS_KEEP_DATA is set, for post-mortems). */
   async stop(): Promise<void> {
-    await this.api.stop('SIGTERM');
-    await this.worker.stop('SIGTERM');
     await this.client.connection.close().catch(() => undefined);
-    await this.temporal.stop('SIGTERM');
     await this.pool.end().catch(() => undefined);
-    await this.postgres.stop();
+    await this.parts.stopServices();
     if (process.env.CHAOS_KEEP_DATA) this.log(`chaos data kept in ${this.dataDir}`);
     else rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   /** Synchronous last resort when the runner itself is interrupted. */
   killNow(): void {
-    for (const p of [this.api, this.worker, this.temporal]) p.killNow();
+    for (const p of this.parts.processes) p.killNow();
   }
 }
 
-/** A fresh connection each time: it fails fast while the server is down. */
+/**
+ * A fresh connection each time (it fails fast while the server is down), asking for a workflow
+ * that does not exist: only the history service answers that (NOT_FOUND), so a cluster whose
+ * frontend is up but whose history is not does not count as answering.
+ */
 async function temporalAnswers(address: string): Promise<boolean> {
   const connection = await Connection.connect({ address, connectTimeout: 1000 });
   try {
-    await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
+    // First, so the NOT_FOUND below cannot be the namespace's.
+    await connection.workflowService.describeNamespace({ namespace: CHAOS_NAMESPACE });
+    await connection.workflowService.describeWorkflowExecution({ namespace: CHAOS_NAMESPACE, execution: { workflowId: 'chaos-readiness-probe' } });
     return true;
+  } catch (err) {
+    if (isGrpcServiceError(err) && Number(err.code) === GRPC_NOT_FOUND) return true;
+    throw err;
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * The dev shape: embedded Postgres (same folder and port across a stop), the Temporal dev server
+ * (same SQLite file and port across a restart), one worker + projector, one API.
+ */
+export async function startDevChaosStack(log: (line: string) => void): Promise<ChaosStack> {
+  const dataDir = throwawayDataDir('chaos');
+  const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dataDir, { recursive: true, force: true })];
+  const cleanUp = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  };
+  try {
+    const postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), persistent: true, log, callerHandlesSignals: true });
+    cleanups.push(() => postgres.stop());
+    const pool = createPool(postgres.url, 2);
+    try {
+      await migrate(pool); // once here, so the worker and the API never race for the first migration
+    } finally {
+      await pool.end();
+    }
+
+    const cli = await ensureTemporalCli({ log, allowDownload: false });
+    if (cli.kind !== 'path') throw new Error('The chaos run needs the Temporal CLI binary');
+    const [temporalPort, apiPort] = [await freePort(), await freePort()];
+    const temporalAddress = `127.0.0.1:${temporalPort}`;
+    const searchAttributes = orderSearchAttributes.flatMap((a) => ['--search-attribute', `${a.name}=${TypedSearchAttributes.toMetadataType(a.type)}`]);
+    const temporal = new SupervisedProcess('temporal', {
+      command: cli.path,
+      // One SQLite file across restarts: the server comes back with every workflow it had. WAL
+      // with synchronous=normal survives the server process dying (what we inject), not a power
+      // cut; SQLite's default fsyncs every commit, which starves 200 concurrent orders on 2 cores.
+      args: [
+        'server',
+        'start-dev',
+        '--db-filename',
+        path.join(dataDir, 'temporal.sqlite'),
+        '--sqlite-pragma',
+        'journal_mode=wal',
+        '--sqlite-pragma',
+        'synchronous=normal',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(temporalPort),
+        '--headless',
+        '--namespace',
+        CHAOS_NAMESPACE,
+        '--log-level',
+        'warn',
+        ...searchAttributes,
+      ],
+      env: process.env,
+      cwd: dataDir,
+      logFile: path.join(dataDir, 'temporal.log'),
+    });
+    cleanups.push(() => temporal.stop('SIGTERM'));
+    temporal.start();
+
+    const authSecret = randomBytes(48).toString('base64');
+    const serviceEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: postgres.url,
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_NAMESPACE: CHAOS_NAMESPACE,
+      TASK_QUEUE: CHAOS_TASK_QUEUE,
+      PORT: String(apiPort),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      AUTH_SECRET: authSecret,
+      // Bundled once here: every worker restart after a SIGKILL starts polling without rebundling.
+      WORKFLOW_BUNDLE: await writeWorkflowBundle(dataDir),
+    };
+    const node = (name: string, script: string) =>
+      new SupervisedProcess(name, {
+        command: process.execPath,
+        args: ['--import', 'tsx', script],
+        env: serviceEnv,
+        cwd: ROOT,
+        logFile: path.join(dataDir, `${name}.log`),
+      });
+    const worker = node('worker', 'src/bin/worker.ts');
+    const api = node('api', 'src/bin/api.ts');
+    const stopApp = async () => {
+      await api.stop('SIGTERM');
+      await worker.stop('SIGTERM');
+    };
+    cleanups.push(stopApp);
+    worker.start();
+    api.start();
+    return await ChaosStack.connect(
+      {
+        shape: 'Temporal dev server, 1 worker, 1 API',
+        dataDir,
+        databaseUrl: postgres.url,
+        temporalAddress,
+        apiUrls: [`http://127.0.0.1:${apiPort}`],
+        apis: [api],
+        workers: [worker],
+        temporal: { 'dev server': temporal },
+        processes: [temporal, worker, api],
+        postgres,
+        authSecret,
+        async stopServices() {
+          await stopApp();
+          await temporal.stop('SIGTERM');
+          await postgres.stop();
+        },
+      },
+      log,
+    );
+  } catch (err) {
+    await cleanUp();
+    throw err;
   }
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { writeWorkflowBundle } from '../worker';
-import { startEmbeddedPostgres } from './embeddedPostgres';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
 import { SupervisedProcess, type UnexpectedExit } from './supervisedProcess';
 import { postgresServerOf, startTemporalCluster, type TemporalCluster, type TemporalClusterPorts } from './temporalCluster';
 
@@ -12,6 +12,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface LocalCluster {
   databaseUrl: string;
+  /** The embedded Postgres it started (unset with DATABASE_URL): chaos runs pause and resume it. */
+  database?: EmbeddedDatabase;
   temporal: TemporalCluster;
   workers: SupervisedProcess[];
   apis: Array<{ url: string; process: SupervisedProcess }>;
@@ -72,6 +74,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   };
   try {
     let databaseUrl = options.databaseUrl;
+    let database: EmbeddedDatabase | undefined;
     if (!databaseUrl) {
       const db = await startEmbeddedPostgres({
         dataDir: path.join(dataDir, 'postgres'),
@@ -81,6 +84,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         callerHandlesSignals: options.callerHandlesSignals,
       });
       stops.push(db.stop);
+      database = db;
       started.push(`embedded Postgres (data in ${db.dataDir})`);
       databaseUrl = db.url;
     }
@@ -140,7 +144,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     for (const a of apis) a.process.start();
     // /readyz answers 200 once Postgres and Temporal answer and a worker polls the task queue.
     await Promise.all(apis.map((a) => waitForReady(a.url, 120_000)));
-    return { databaseUrl, temporal, workers, apis, logDir, started, stop };
+    return { databaseUrl, database, temporal, workers, apis, logDir, started, stop };
   } catch (err) {
     await stop();
     throw err;

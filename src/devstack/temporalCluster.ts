@@ -7,7 +7,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import pg from 'pg';
 import { orderSearchAttributes } from '../workflows/searchAttributes';
-import { freePort, portIsFree } from './freePort';
+import { portIsFree } from './freePort';
 import { SupervisedProcess, type UnexpectedExit } from './supervisedProcess';
 import { ensureTemporalServerBinaries, type TemporalServerBinaries } from './temporalServerBinaries';
 
@@ -79,23 +79,24 @@ export function clusterPorts(base: { frontend: number; ui: number }): TemporalCl
 
 /**
  * Temporal keeps each host's membership port in a Postgres `smallint` (cluster_membership): one
- * above 32767 makes the service die at start ("out of range for type smallint"), so the kernel's
- * ephemeral ports (32768 and up on Linux) cannot be used for membership.
+ * above 32767 makes the service die at start ("out of range for type smallint").
  */
 export const MAX_MEMBERSHIP_PORT = 32_767;
 
-/** Free ports for a cluster beside others (tests, bench): gRPC from the kernel, membership from below 32768. */
+/**
+ * A layout of `clusterPorts` that is entirely free (the kernel's free-port answer cannot place the
+ * other services beside the frontend), for tests, chaos and bench runs beside other clusters. All
+ * of it lies below Linux's ephemeral range (32768 up), where outgoing connections and `freePort`
+ * take theirs, so none can take a port between this check and the server's bind; and so the
+ * membership ports stay under MAX_MEMBERSHIP_PORT.
+ */
 export async function freeClusterPorts(): Promise<TemporalClusterPorts> {
-  const taken = new Set<number>();
-  const membershipPort = async () => {
-    for (;;) {
-      const port = 20_000 + Math.floor(Math.random() * (MAX_MEMBERSHIP_PORT - 20_000));
-      if (!taken.has(port) && (await portIsFree(port))) return (taken.add(port), port);
-    }
-  };
-  const services = {} as Pick<TemporalClusterPorts, TemporalService>;
-  for (const service of TEMPORAL_SERVICES) services[service] = { grpc: await freePort(), membership: await membershipPort() };
-  return { ...services, frontendHttp: await freePort(), ui: await freePort() };
+  for (;;) {
+    const frontend = 11_000 + Math.floor(Math.random() * 20_000);
+    const ports = clusterPorts({ frontend, ui: frontend + 20 });
+    const all = [ports.frontendHttp, ports.ui, ...TEMPORAL_SERVICES.flatMap((s) => [ports[s].grpc, ports[s].membership])];
+    if ((await Promise.all(all.map(portIsFree))).every(Boolean)) return ports;
+  }
 }
 
 export function postgresServerOf(databaseUrl: string): PostgresServer {

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { signToken, type Principal } from '../../src/auth/tokens';
-import { freePort, portIsFree } from '../../src/devstack/freePort';
-import { clusterPorts, MAX_MEMBERSHIP_PORT } from '../../src/devstack/temporalCluster';
+import { freePort } from '../../src/devstack/freePort';
+import { freeClusterPorts } from '../../src/devstack/temporalCluster';
 import { throwawayDataDir } from '../../src/devstack/throwawayDataDir';
 import { http } from '../support/harness';
 import { sampleAddress } from '../support/orders';
@@ -22,19 +22,6 @@ const secret = randomBytes(32).toString('base64url');
 const bearer = async (principal: Principal) => ({ authorization: `Bearer ${await signToken(secret, principal)}` });
 let admin: Record<string, string>;
 let alice: Record<string, string>;
-
-/**
- * A frontend port whose whole layout (the other services beside it, membership 1000 below) is
- * free, with membership under MAX_MEMBERSHIP_PORT (Temporal stores it as a smallint).
- */
-async function freeFrontendPort(): Promise<number> {
-  for (;;) {
-    const frontend = 21_000 + Math.floor(Math.random() * (MAX_MEMBERSHIP_PORT + 1000 - 21_000));
-    const ports = clusterPorts({ frontend, ui: frontend + 20 });
-    const all = [ports.frontendHttp, ports.ui, ...Object.values(ports).flatMap((p) => (typeof p === 'number' ? [] : [p.grpc, p.membership]))];
-    if ((await Promise.all(all.map(portIsFree))).every(Boolean)) return frontend;
-  }
-}
 
 function processesUsing(dataDir: string): string[] {
   return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
@@ -77,14 +64,14 @@ describe('npm run start:cluster', () => {
 
   beforeAll(async () => {
     [admin, alice] = await Promise.all([bearer({ sub: 'ops', role: 'admin' }), bearer({ sub: 'alice', role: 'customer' })]);
-    const frontend = await freeFrontendPort();
+    const ports = await freeClusterPorts();
     env = {
       ...process.env,
       DATA_DIR: dataDir,
       AUTH_SECRET: secret,
       PORT: String(await freePort()),
-      TEMPORAL_PORT: String(frontend),
-      TEMPORAL_UI_PORT: String(frontend + 20),
+      TEMPORAL_PORT: String(ports.frontend.grpc),
+      TEMPORAL_UI_PORT: String(ports.ui),
       EMBEDDED_PG_PORT: String(await freePort()),
       TASK_QUEUE: 'orders-cluster',
       LOG_LEVEL: 'warn',
