@@ -124,6 +124,15 @@ const checkedEnvSchema = envSchema.superRefine((env, ctx) => {
   for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
     if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'required with AUTH_JWKS_URL' });
   }
+  // Whoever can answer a plain-http key set can sign tokens we accept: only loopback may skip TLS.
+  const { protocol, hostname } = new URL(env.AUTH_JWKS_URL);
+  if (protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['AUTH_JWKS_URL'],
+      message: 'must be https (plain http only for a provider on this machine: localhost, 127.0.0.1, [::1])',
+    });
+  }
   if (env.AUTH_SECRET !== undefined) {
     ctx.addIssue({
       code: 'custom',

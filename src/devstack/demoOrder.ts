@@ -32,13 +32,15 @@ export async function demoOrder(options: { apiUrl: string; dataDir: string; secr
     if (!res.ok) throw new Error(`The demo order's ${method} ${route} was answered ${res.status}: ${JSON.stringify(answer)}`);
     return answer;
   };
-  const { productId } = (await call(admin, 'POST', '/products', { name: 'Demo mug', priceCents: 1250 })) as { productId: string };
-  await call(admin, 'POST', `/products/${productId}/stock`, { quantity: 10 });
-  await call(alice, 'POST', `/accounts/${DEMO_CUSTOMER}/deposits`, { amountCents: 5000 }, { 'idempotency-key': 'demo-deposit' });
+  // Every step with its own key: a start that failed halfway repeats them all, and each answers as before.
+  const key = (step: string) => ({ 'idempotency-key': `demo-${step}` });
+  const { productId } = (await call(admin, 'POST', '/products', { name: 'Demo mug', priceCents: 1250 }, key('product'))) as { productId: string };
+  await call(admin, 'POST', `/products/${productId}/stock`, { quantity: 10 }, key('restock'));
+  await call(alice, 'POST', `/accounts/${DEMO_CUSTOMER}/deposits`, { amountCents: 5000 }, key('deposit'));
   const shippingAddress = { name: 'Alice', line1: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' };
-  const { orderId } = (await call(alice, 'POST', '/orders', { shippingAddress }, { 'idempotency-key': 'demo-order' })) as { orderId: string };
-  await call(alice, 'POST', `/orders/${orderId}/items`, { productId, quantity: 2 });
-  await call(alice, 'POST', `/orders/${orderId}/checkout?wait=true`);
+  const { orderId } = (await call(alice, 'POST', '/orders', { shippingAddress }, key('order'))) as { orderId: string };
+  await call(alice, 'POST', `/orders/${orderId}/items`, { productId, quantity: 2 }, key('add-mugs'));
+  await call(alice, 'POST', `/orders/${orderId}/checkout?wait=true`, undefined, key('checkout'));
   writeFileSync(file, `${orderId}\n`);
   return orderId;
 }

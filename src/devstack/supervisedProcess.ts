@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
 
 export interface ProcessSpec {
   command: string;
@@ -53,7 +53,7 @@ export class SupervisedProcess {
     try {
       const child = spawn(this.spec.command, this.spec.args, { cwd: this.spec.cwd, env: this.spec.env, stdio: ['ignore', log, log] });
       this.child = child;
-      this.exited = new Promise((resolve) =>
+      this.exited = new Promise((resolve) => {
         child.once('exit', (code, signal) => {
           resolve();
           if (this.wanted && this.child === child) {
@@ -62,8 +62,20 @@ export class SupervisedProcess {
             this.spec.onUnexpectedExit?.(exit);
             setTimeout(() => this.wanted && !this.running && this.start(), 1000);
           }
-        }),
-      );
+        });
+        // It could not be started at all (a binary gone, say): said in its log and reported, not
+        // thrown (an unhandled 'error' would take the supervisor and every sibling down), and not
+        // retried, since a second later it cannot be started either.
+        child.once('error', (err) => {
+          appendFileSync(this.spec.logFile, `could not start ${this.spec.command}: ${err.message}\n`);
+          resolve();
+          if (this.child !== child || !this.wanted) return;
+          this.wanted = false;
+          const exit = { name: this.name, at: Date.now(), code: null, signal: null };
+          this.unexpectedExits.push(exit);
+          this.spec.onUnexpectedExit?.(exit);
+        });
+      });
     } finally {
       closeSync(log); // the child has its own descriptor
     }

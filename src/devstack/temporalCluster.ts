@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
@@ -266,7 +266,10 @@ export async function startTemporalCluster(options: {
   const uiRoot = path.join(dataDir, 'ui');
   const logDir = path.join(dataDir, 'logs');
   for (const dir of [configDir, path.join(uiRoot, 'config'), logDir]) mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(configDir, 'cluster.yaml'), JSON.stringify(serverConfig(options.postgres, ports), null, 2));
+  // It holds the Postgres password: readable by its owner only (chmod too: `mode` only applies to a new file).
+  const configFile = path.join(configDir, 'cluster.yaml');
+  writeFileSync(configFile, JSON.stringify(serverConfig(options.postgres, ports), null, 2), { mode: 0o600 });
+  chmodSync(configFile, 0o600);
   writeFileSync(path.join(configDir, 'dynamicconfig.yaml'), JSON.stringify(dynamicConfigFile(), null, 2));
   writeFileSync(path.join(uiRoot, 'config', 'cluster.yaml'), JSON.stringify(uiConfig(ports, options.namespace), null, 2));
 

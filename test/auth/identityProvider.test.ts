@@ -255,6 +255,9 @@ describe('AUTH_* settings', () => {
     expect(() => loadConfig({ ...idp, AUTH_SECRET: TEST_AUTH_SECRET })).toThrow(/AUTH_SECRET: set either AUTH_JWKS_URL/);
     expect(() => loadConfig({ ...idp, AUTH_ALGORITHMS: 'RS256,HS256' })).toThrow(/AUTH_ALGORITHMS/);
     expect(() => loadConfig({ ...idp, AUTH_JWKS_URL: 'file:///etc/jwks.json' })).toThrow(/AUTH_JWKS_URL/);
+    // A key set fetched in the clear from another host could be swapped by anyone on the path.
+    expect(() => loadConfig({ ...idp, AUTH_JWKS_URL: 'http://idp.example/jwks' })).toThrow(/AUTH_JWKS_URL: must be https/);
+    expect(loadConfig({ ...idp, AUTH_JWKS_URL: 'http://127.0.0.1:8080/jwks' }).AUTH_JWKS_URL).toBe('http://127.0.0.1:8080/jwks');
     expect(() => tokenSettings(loadConfig({}))).toThrow(/AUTH_JWKS_URL.*or AUTH_SECRET/);
   });
 });
