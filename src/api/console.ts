@@ -16,7 +16,8 @@ import { adminOnly, principalOf } from './access';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { OrderActorSettings, OrderGateway } from './orderGateway';
 import { ApiError } from './problem';
-import { commandIdOf } from './requestContext';
+import { operatorCommandKey } from '../domain/commandIds';
+import { commandIdOf, idFromIdempotencyKey } from './requestContext';
 import type { Handler, RouteTable } from './routes';
 import { parseInput } from './validation';
 
@@ -139,13 +140,19 @@ const actions: Handler<ConsoleRouteDeps> = async (req, res, { db }) => {
 type RecordedOutcome =
   { status: 'done'; answer: unknown } | { status: 'refused'; problem: { status: number; code: string; message: string; extra: Record<string, unknown> } };
 
+/**
+ * The order command's key for a console action: in the operators' namespace (no client key can be
+ * `operator:…`), and the same for the same admin key, so a retried action is the same command.
+ */
+export const consoleOrderCommandKey = (key: string): string => operatorCommandKey('console', idFromIdempotencyKey('console', key));
+
 /** What an action does: its answer, or an ApiError a repeat answers again. */
 async function perform(deps: ConsoleRouteDeps, request: ActionRequest, key: string, operator: string): Promise<unknown> {
   switch (request.action) {
     case 'cancel':
-      return deps.gateway.send(request.orderId, 'CancelOrder', { reason: request.reason }, key);
+      return deps.gateway.send(request.orderId, 'CancelOrder', { reason: request.reason }, consoleOrderCommandKey(key));
     case 'ship':
-      return deps.gateway.send(request.orderId, 'MarkShipped', {}, key);
+      return deps.gateway.send(request.orderId, 'MarkShipped', {}, consoleOrderCommandKey(key));
     case 'heal': {
       // Who and why also go where Temporal shows them: the old run's termination, the new run's memo.
       const report = await healOrder({ db: deps.db, client: deps.client, actors: deps.actors }, request.orderId, { operator, reason: request.reason });
@@ -177,7 +184,7 @@ function answerRecorded(res: Response, action: OperatorAction, replayed: boolean
 
 // Once per Idempotency-Key: recorded first (who, when, why), performed, its outcome recorded.
 // A repeat answers the recorded outcome; one cut off before its outcome is performed again,
-// which every action allows (the order command carries the same key; heal and retry check first).
+// which every action allows (the order command carries a key formed from it; heal and retry check first).
 const act: Handler<ConsoleRouteDeps> = async (req, res, deps) => {
   if (req.get('Idempotency-Key') === undefined) {
     throw new ApiError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'An operator action needs an Idempotency-Key, so that a retried request acts once.');

@@ -1,15 +1,23 @@
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
+import { isOperatorKey } from '../domain/commandIds';
 import { idSchema } from '../workflows/orderContract';
 import { newCommandId } from './orderGateway';
 import { ApiError } from './problem';
 
-/** The command id: the client's `Idempotency-Key`, or a fresh one. */
+/** The command id: the client's `Idempotency-Key`, or a fresh one. Keys in the operators' namespace (`operator:…`) are refused. */
 export function commandIdOf(req: Request): string {
   const key = req.get('Idempotency-Key');
   if (key === undefined) return newCommandId();
   if (!idSchema.safeParse(key).success) {
     throw new ApiError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1 to 128 letters, digits, or _ . : - (a UUID works).');
+  }
+  if (isOperatorKey(key)) {
+    throw new ApiError(
+      400,
+      'INVALID_IDEMPOTENCY_KEY',
+      'Idempotency-Key must not start with "operator:"; that prefix is reserved for operators\' own commands.',
+    );
   }
   return key;
 }

@@ -14,6 +14,16 @@ export const clientCommandId = (key: string): string => `client:${key}`;
 /** `kind` names the step (`checkout`, `expire`, `reserve`, `debit`, ...), `id` what it is about. */
 export const internalCommandId = (kind: string, id: string | number): string => `internal:${kind}:${id}`;
 
+/**
+ * An operator's order command (the command line's cancel or ship, a console action) is keyed in a
+ * namespace of its own: `operator:<what>`. The actor files it under `client:` like any key, so the
+ * namespace is kept apart at the door instead: `commandIdOf` refuses every client key that starts
+ * with `operator:` (whatever its case), so no customer can take, block or replay an operator's command.
+ */
+export const OPERATOR_KEY_PREFIX = 'operator:';
+export const operatorCommandKey = (...parts: string[]): string => `${OPERATOR_KEY_PREFIX}${parts.join(':')}`;
+export const isOperatorKey = (key: string): boolean => key.toLowerCase().startsWith(OPERATOR_KEY_PREFIX);
+
 /** The client's own key inside a client command id, or undefined for an internal one. */
 export function clientKeyOf(commandId: string): string | undefined {
   return commandId.startsWith('client:') ? commandId.slice('client:'.length) : undefined;

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { OrderGateway, type OrderActorSettings } from '../api/orderGateway';
 import { ApiError } from '../api/problem';
 import { readOrder } from '../application/orderRecord';
+import { operatorCommandKey } from '../domain/commandIds';
 import { isTerminal, orderStreamId, type OrderState } from '../domain/order';
 import type { Queryable } from '../eventstore';
 import { listActions } from './operatorActions';
@@ -12,16 +14,27 @@ import { listActions } from './operatorActions';
  * restocked before it is cancelled; a cancel's reason is in its event); who asked and why are in
  * `operator_actions` (the command line records each run there, as the console does). Idempotent:
  * an order already in the status the action leads to is left as it is, and the command's key is
- * the same for every run of an action on an order, so a run retried after a timeout gets the
- * first run's answer instead of acting twice.
+ * the same for every run of an action on an order with the same request (`operator:ship`;
+ * `operator:cancel:<digest of the reason>`, as the reason is part of a cancel), so a run retried
+ * after a timeout gets the first run's answer instead of acting twice. A re-run with another reason
+ * is another command: the actor decides it after the first, which has cancelled the order, so it
+ * changes nothing and the run reports already-done. The keys are in the operators' namespace,
+ * which no client's Idempotency-Key can reach (commandIdOf refuses `operator:` keys), so a
+ * customer cannot block or pre-empt an operator's command by sending its key first.
  */
 
 export type OrderActionName = 'cancel' | 'ship';
 
 const ACTIONS = {
-  cancel: { command: 'CancelOrder', key: 'operator-cancel', leadsTo: 'CANCELLED' },
-  ship: { command: 'MarkShipped', key: 'operator-ship', leadsTo: 'SHIPPED' },
-} as const satisfies Record<OrderActionName, { command: string; key: string; leadsTo: OrderState['status'] }>;
+  cancel: { command: 'CancelOrder', leadsTo: 'CANCELLED' },
+  ship: { command: 'MarkShipped', leadsTo: 'SHIPPED' },
+} as const satisfies Record<OrderActionName, { command: string; leadsTo: OrderState['status'] }>;
+
+/** The order command's key for an operator's action: the same for the same request, in the operators' namespace. */
+export function operatorOrderCommandKey(action: OrderActionName, reason: string): string {
+  if (action === 'ship') return operatorCommandKey('ship');
+  return operatorCommandKey('cancel', createHash('sha256').update(reason).digest('hex').slice(0, 32));
+}
 
 export type OrderActionOutcome = 'done' | 'already-done' | 'refused' | 'not-found' | 'retry-later';
 
@@ -61,7 +74,8 @@ export async function runOrderAction(
   action: OrderActionName,
   request: { reason: string; operator: string },
 ): Promise<OrderActionReport> {
-  const { command, key, leadsTo } = ACTIONS[action];
+  const { command, leadsTo } = ACTIONS[action];
+  const key = operatorOrderCommandKey(action, request.reason);
   const report = async (outcome: OrderActionOutcome, message: string, code?: string): Promise<OrderActionReport> => {
     const { state, version } = await readOrder(deps.db, orderId);
     const doneBy =

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readStream } from '../../src/application/eventStore';
 import type { OrderStory, StreamStory } from '../../src/operations/operatorViews';
+import { operatorOrderCommandKey } from '../../src/operations/orderActions';
 import { allProjections } from '../../src/projections';
 import { orderWorkflowId } from '../../src/workflows/orderContract';
 import { cartReadyToCheckOut } from '../operations/stranding';
@@ -73,7 +74,7 @@ test('show: an order checked out, as text and as JSON; cancel with a reason is r
   expect(last).toMatchObject({
     type: 'OrderCancelled',
     data: { reason: 'the customer phoned: wrong address', previousStatus: 'CONFIRMED' },
-    metadata: { commandId: 'client:operator-cancel' },
+    metadata: { commandId: `client:${operatorOrderCommandKey('cancel', 'the customer phoned: wrong address')}` },
   });
   expect(await actionsOn(`order-${orderId}`)).toEqual([
     { action: 'cancel', operator: 'ops-alice', reason: 'the customer phoned: wrong address', outcome: expect.objectContaining({ status: 'done' }) },
