@@ -5,7 +5,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { TransactionalDb } from '../eventstore';
 import { healOrder } from '../operations/healOrder';
-import { finishAction, listActions, recordAction, type OperatorAction } from '../operations/operatorActions';
+import { claimAction, findAction, finishAction, listActions, recordAction, releaseAction, type OperatorAction } from '../operations/operatorActions';
 import { actorAnswersOrWhy, listOrders, orderStory, readSideStatus, streamStory } from '../operations/operatorViews';
 import { retryDeadLetter, type Projection } from '../projections';
 import { listAccountSummaries } from '../projections/accountSummary';
@@ -182,9 +182,11 @@ function answerRecorded(res: Response, action: OperatorAction, replayed: boolean
   res.json({ action, replayed });
 }
 
-// Once per Idempotency-Key: recorded first (who, when, why), performed, its outcome recorded.
-// A repeat answers the recorded outcome; one cut off before its outcome is performed again,
-// which every action allows (the order command carries a key formed from it; heal and retry check first).
+// Once per Idempotency-Key: recorded and claimed first (who, when, why), performed, its outcome
+// recorded. A repeat answers the recorded outcome; one while the first still runs (claimed, no
+// outcome yet) is refused with 409 ACTION_IN_PROGRESS instead of acting a second time; one cut
+// off before its outcome (its claim released, or older than the lease) is performed again, which
+// every action allows (the order command carries a key formed from it; heal and retry check first).
 const act: Handler<ConsoleRouteDeps> = async (req, res, deps) => {
   if (req.get('Idempotency-Key') === undefined) {
     throw new ApiError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'An operator action needs an Idempotency-Key, so that a retried request acts once.');
@@ -192,20 +194,29 @@ const act: Handler<ConsoleRouteDeps> = async (req, res, deps) => {
   const key = commandIdOf(req);
   const request = parseInput(actionBody, req.body);
   const asked = { idempotencyKey: key, action: request.action, target: targetOf(request), reason: request.reason };
-  const { action } = await recordAction(deps.db, { ...asked, operator: principalOf(res).sub });
+  const { fresh, action } = await recordAction(deps.db, { ...asked, operator: principalOf(res).sub });
   if (action.action !== asked.action || action.target !== asked.target || action.reason !== asked.reason) {
     throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for another action.');
   }
   if (action.outcome !== null) return answerRecorded(res, action, true);
+  if (!fresh && !(await claimAction(deps.db, key))) {
+    const now = await findAction(deps.db, key);
+    if (now && now.outcome !== null) return answerRecorded(res, now, true);
+    throw new ApiError(409, 'ACTION_IN_PROGRESS', 'An action with this Idempotency-Key is still being performed; ask again shortly for its outcome.');
+  }
   let outcome: RecordedOutcome;
   try {
     outcome = { status: 'done', answer: await perform(deps, request, key, action.operator) };
   } catch (err) {
     // A refusal is the action's outcome; anything else (Temporal down) leaves it to be tried again.
-    if (!(err instanceof ApiError) || err.status >= 500) throw err;
+    if (!(err instanceof ApiError) || err.status >= 500) {
+      await releaseAction(deps.db, key);
+      throw err;
+    }
     outcome = { status: 'refused', problem: { status: err.status, code: err.code, message: err.message, extra: err.extra } };
   }
-  answerRecorded(res, await finishAction(deps.db, key, outcome), false);
+  const finished = await finishAction(deps.db, key, outcome);
+  answerRecorded(res, finished.action, !finished.stored);
 };
 
 /** The console's data: orders, streams, the read side, and the recorded operator actions. */
@@ -299,7 +310,15 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
         problems: {
           400: ['IDEMPOTENCY_KEY_REQUIRED', 'INVALID_COMMAND'],
           404: ['ORDER_NOT_FOUND', 'DEAD_LETTER_NOT_FOUND'],
-          409: ['ORDER_CLOSED', 'ORDER_NOT_CONFIRMED', 'COMPENSATION_REQUIRED', 'COMMAND_FAILED', 'HEAL_REFUSED', 'DEAD_LETTER_RETRY_FAILED'],
+          409: [
+            'ACTION_IN_PROGRESS',
+            'ORDER_CLOSED',
+            'ORDER_NOT_CONFIRMED',
+            'COMPENSATION_REQUIRED',
+            'COMMAND_FAILED',
+            'HEAL_REFUSED',
+            'DEAD_LETTER_RETRY_FAILED',
+          ],
           422: ['IDEMPOTENCY_KEY_REUSED', 'CANCELLATION_REASON_REQUIRED'],
           503: ['COMMAND_TIMEOUT', 'ORDER_UNAVAILABLE', 'ORDER_RECOVERING', 'TEMPORAL_UNAVAILABLE'],
         },

@@ -25,6 +25,7 @@ export class ApiError extends Error {
  */
 export const PROBLEM_TITLES = {
   ACCOUNT_NOT_FOUND: 'Account not found',
+  ACTION_IN_PROGRESS: 'Action in progress',
   BAD_REQUEST: 'Request not readable',
   CANCELLATION_REASON_REQUIRED: 'Cancellation reason required',
   CART_EMPTY: 'Cart is empty',

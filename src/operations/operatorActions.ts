@@ -45,15 +45,23 @@ const toAction = (r: ActionRow): OperatorAction => ({
 });
 
 /**
- * Records the request, or finds the one this key already recorded: `fresh` tells which. The caller
- * compares a found one with its request (another request under the same key is a misuse).
+ * How long a claim on an action holds: longer than any action takes (an order command answers
+ * within 20 s, a heal waits 30 s for the new actor), so only a request cut off for good lets the
+ * key be claimed again before it released it.
+ */
+export const ACTION_CLAIM_LEASE_SECONDS = 120;
+
+/**
+ * Records the request, claimed by the caller, or finds the one this key already recorded: `fresh`
+ * tells which (a found one is not claimed: see claimAction). The caller compares a found one with
+ * its request (another request under the same key is a misuse).
  */
 export async function recordAction(
   db: Queryable,
   request: Pick<OperatorAction, 'idempotencyKey' | 'action' | 'target' | 'reason' | 'operator'>,
 ): Promise<{ fresh: boolean; action: OperatorAction }> {
   const inserted = await db.query<ActionRow>(
-    `INSERT INTO operator_actions (idempotency_key, action, target, reason, operator) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO operator_actions (idempotency_key, action, target, reason, operator, claimed_at) VALUES ($1, $2, $3, $4, $5, now())
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
     [request.idempotencyKey, request.action, request.target, request.reason, request.operator],
   );
@@ -62,13 +70,41 @@ export async function recordAction(
   return { fresh: false, action: toAction(rows[0]!) };
 }
 
-/** Stores what came of an action. */
-export async function finishAction(db: Queryable, idempotencyKey: string, outcome: unknown): Promise<OperatorAction> {
-  const { rows } = await db.query<ActionRow>('UPDATE operator_actions SET finished_at = now(), outcome = $2 WHERE idempotency_key = $1 RETURNING *', [
-    idempotencyKey,
-    JSON.stringify(outcome),
-  ]);
-  return toAction(rows[0]!);
+/**
+ * Claims a recorded action with no outcome to perform it: true unless another request holds a claim
+ * younger than the lease (or an outcome was recorded meanwhile). One statement, so of two requests
+ * at once only one gets it.
+ */
+export async function claimAction(db: Queryable, idempotencyKey: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE operator_actions SET claimed_at = now()
+     WHERE idempotency_key = $1 AND outcome IS NULL AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $2))`,
+    [idempotencyKey, ACTION_CLAIM_LEASE_SECONDS],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** Gives up a claim without an outcome (the action met a passing problem): the next request with the key performs it. */
+export async function releaseAction(db: Queryable, idempotencyKey: string): Promise<void> {
+  await db.query('UPDATE operator_actions SET claimed_at = NULL WHERE idempotency_key = $1 AND outcome IS NULL', [idempotencyKey]);
+}
+
+/** The action as recorded now. */
+export async function findAction(db: Queryable, idempotencyKey: string): Promise<OperatorAction | undefined> {
+  const { rows } = await db.query<ActionRow>('SELECT * FROM operator_actions WHERE idempotency_key = $1', [idempotencyKey]);
+  return rows[0] && toAction(rows[0]);
+}
+
+/**
+ * Stores what came of an action, unless an outcome is already stored: the first one stays. Answers
+ * the action as recorded, and whether this outcome is the one stored.
+ */
+export async function finishAction(db: Queryable, idempotencyKey: string, outcome: unknown): Promise<{ stored: boolean; action: OperatorAction }> {
+  const { rows } = await db.query<ActionRow>(
+    'UPDATE operator_actions SET finished_at = now(), outcome = $2 WHERE idempotency_key = $1 AND outcome IS NULL RETURNING *',
+    [idempotencyKey, JSON.stringify(outcome)],
+  );
+  return rows[0] ? { stored: true, action: toAction(rows[0]) } : { stored: false, action: (await findAction(db, idempotencyKey))! };
 }
 
 /** The latest actions, newest first, on one target or on all. */

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { finishAction, recordAction } from '../../src/operations/operatorActions';
 import { customer, useTestApi } from '../support/harness';
 import { cartReadyToCheckOut } from '../operations/stranding';
 
@@ -65,6 +66,44 @@ test('an action happens once per Idempotency-Key, is recorded with who and why, 
     ['ship', 'try'],
     ['cancel', 'customer asked by phone'],
   ]);
+});
+
+test('two requests with one key at once: one performs the action, the other is 409 ACTION_IN_PROGRESS or replays its outcome', async () => {
+  for (let round = 0; round < 4; round++) {
+    const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
+    const key = `race-${orderId}`;
+    const body = { action: 'cancel', orderId, reason: 'race' };
+    const answers = await Promise.all([0, 1].map(() => app.call('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })));
+    const performed = answers.filter((a) => a.status === 200 && a.body.replayed === false);
+    expect(performed).toHaveLength(1);
+    const other = answers.find((a) => a !== performed[0])!;
+    if (other.status === 409) expect(other.body.code).toBe('ACTION_IN_PROGRESS');
+    else expect(other).toMatchObject({ status: 200, body: { replayed: true, action: performed[0]!.body.action } });
+    const { rows } = await app.pool.query('SELECT outcome FROM operator_actions WHERE idempotency_key = $1', [key]);
+    expect(rows[0].outcome).toEqual(performed[0]!.body.action.outcome);
+  }
+});
+
+test('an action still in flight is not performed again until its claim lapses, and the first outcome recorded stays', async () => {
+  const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
+  const key = `inflight-${orderId}`;
+  const body = { action: 'cancel', orderId, reason: 'in flight' };
+  // Another request recorded and claimed it, and is still performing it.
+  await recordAction(app.pool, { idempotencyKey: key, action: 'cancel', target: `order-${orderId}`, reason: 'in flight', operator: 'other-admin' });
+  expect(await app.call('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })).toMatchObject({
+    status: 409,
+    body: { code: 'ACTION_IN_PROGRESS' },
+  });
+  expect((await app.call('GET', `/admin/orders/${orderId}/story`)).body.state.status).not.toBe('CANCELLED');
+  // That request died: once its claim is older than the lease, the key performs the action.
+  await app.pool.query("UPDATE operator_actions SET claimed_at = now() - interval '1 hour' WHERE idempotency_key = $1", [key]);
+  expect(await app.call('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })).toMatchObject({
+    status: 200,
+    body: { replayed: false, action: { outcome: { status: 'done' } } },
+  });
+  // A late finish (the dead request's, say a 404) does not overwrite the recorded outcome.
+  const late = await finishAction(app.pool, key, { status: 'refused', problem: { status: 404, code: 'ORDER_NOT_FOUND', message: 'late', extra: {} } });
+  expect(late).toMatchObject({ stored: false, action: { outcome: { status: 'done' } } });
 });
 
 test('whatever the query or body, the console routes answer a problem, never a 500', async () => {
