@@ -170,6 +170,10 @@ async function perform(deps: ConsoleRouteDeps, request: ActionRequest, key: stri
   }
 }
 
+/** A problem that says to try again later, not that the action cannot be done. */
+const isRetryable = (err: ApiError): boolean =>
+  err.status >= 500 || err.status === 429 || Object.keys(err.headers).some((name) => name.toLowerCase() === 'retry-after');
+
 const targetOf = (request: ActionRequest): string =>
   request.action === 'retry-dead-letter' ? `dead-letter-${request.deadLetterId}` : `order-${request.orderId}`;
 
@@ -208,8 +212,9 @@ const act: Handler<ConsoleRouteDeps> = async (req, res, deps) => {
   try {
     outcome = { status: 'done', answer: await perform(deps, request, key, action.operator) };
   } catch (err) {
-    // A refusal is the action's outcome; anything else (Temporal down) leaves it to be tried again.
-    if (!(err instanceof ApiError) || err.status >= 500) {
+    // A refusal is the action's outcome; a passing problem (Temporal down, the order busy: a 5xx, a 429,
+    // anything with Retry-After) is not, or a retry with the key would replay it forever: it is tried again.
+    if (!(err instanceof ApiError) || isRetryable(err)) {
       await releaseAction(deps.db, key);
       throw err;
     }

@@ -1,4 +1,7 @@
 import fc from 'fast-check';
+import type { Request, Response } from 'express';
+import { consoleRoutes, type ConsoleRouteDeps } from '../../src/api/console';
+import { ApiError } from '../../src/api/problem';
 import { finishAction, recordAction } from '../../src/operations/operatorActions';
 import { customer, useTestApi } from '../support/harness';
 import { cartReadyToCheckOut } from '../operations/stranding';
@@ -104,6 +107,49 @@ test('an action still in flight is not performed again until its claim lapses, a
   // A late finish (the dead request's, say a 404) does not overwrite the recorded outcome.
   const late = await finishAction(app.pool, key, { status: 'refused', problem: { status: 404, code: 'ORDER_NOT_FOUND', message: 'late', extra: {} } });
   expect(late).toMatchObject({ stored: false, action: { outcome: { status: 'done' } } });
+});
+
+test('a passing problem (429, 5xx, anything with Retry-After) is not recorded as the outcome: a retry with the key performs the action', async () => {
+  const run = Date.now().toString(36);
+  const act = consoleRoutes.routes.find((r) => r.method === 'post' && r.path === '/admin/actions')!.handle;
+  const passing = fc.oneof(
+    fc.record({ status: fc.constant(429), code: fc.constant('TOO_MANY_REQUESTS'), retryAfter: fc.boolean() }),
+    fc.record({
+      status: fc.constantFrom(500, 502, 503, 504),
+      code: fc.constantFrom('COMMAND_TIMEOUT', 'ORDER_UNAVAILABLE', 'TEMPORAL_UNAVAILABLE'),
+      retryAfter: fc.boolean(),
+    }),
+    fc.record({ status: fc.constantFrom(409, 422), code: fc.constantFrom('CONCURRENT_UPDATE', 'COMMAND_FAILED'), retryAfter: fc.constant(true) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(passing, fc.uuid(), async (problem, uuid) => {
+      const key = `${run}-${uuid}`;
+      let calls = 0;
+      const gateway = {
+        send: async () => {
+          calls++;
+          if (calls === 1) throw new ApiError(problem.status, problem.code, 'try later', {}, problem.retryAfter ? { 'Retry-After': '1' } : {});
+          return { status: 'accepted', orderStatus: 'CANCELLED' };
+        },
+      };
+      const deps = { db: app.pool, gateway } as unknown as ConsoleRouteDeps;
+      const req = {
+        get: (name: string) => (name.toLowerCase() === 'idempotency-key' ? key : undefined),
+        body: { action: 'cancel', orderId: `o-${key}`, reason: 'r' },
+      };
+      const answered: unknown[] = [];
+      const res = { locals: { principal: { sub: 'test-admin', role: 'admin' } }, json: (body: unknown) => answered.push(body) };
+      await expect(act(req as unknown as Request, res as unknown as Response, deps)).rejects.toMatchObject({ status: problem.status, code: problem.code });
+      const { rows } = await app.pool.query('SELECT outcome, claimed_at FROM operator_actions WHERE idempotency_key = $1', [key]);
+      expect(rows[0]).toEqual({ outcome: null, claimed_at: null });
+      await act(req as unknown as Request, res as unknown as Response, deps);
+      expect(calls).toBe(2);
+      expect(answered).toEqual([
+        expect.objectContaining({ replayed: false, action: expect.objectContaining({ outcome: { status: 'done', answer: expect.anything() } }) }),
+      ]);
+    }),
+    { numRuns: 30 },
+  );
 });
 
 test('whatever the query or body, the console routes answer a problem, never a 500', async () => {
