@@ -39,10 +39,17 @@ export interface ConsoleRouteDeps {
   temporal: { uiUrl: string; namespace: string };
 }
 
-/** A date (`2026-11-30`) or an ISO 8601 instant; a day that does not exist (`02-30`) is refused here, not by Postgres. */
+/**
+ * A date (`2026-11-30`) or an ISO 8601 instant; a day that does not exist (`02-30`) is refused here,
+ * not by Postgres, and so is what Postgres cannot read: a year orders cannot have been created in
+ * (like decodeCursor: Postgres has no year 0) and an offset past ±15:59.
+ */
 const instant = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$/, 'a date (2026-11-30) or an ISO 8601 instant')
+  .regex(
+    /^(19[7-9]\d|[2-9]\d{3})-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-](0\d|1[0-5]):[0-5]\d)?)?$/,
+    'a date from 1970 to 9999 (2026-11-30) or an ISO 8601 instant',
+  )
   .refine((s) => {
     const day = new Date(`${s.slice(0, 10)}T00:00:00Z`);
     return !Number.isNaN(day.getTime()) && day.toISOString().startsWith(s.slice(0, 10)) && !Number.isNaN(Date.parse(s));

@@ -172,10 +172,17 @@ function position(text: string | undefined) {
   return { createdAt, orderId: id };
 }
 
-function dateFlag(text: string | undefined, flag: string): string | undefined {
+/** A time Postgres reads, of a year orders can have been created in (Postgres has no year 0; Date writes years past 9999 with six digits). */
+const ORDER_YEAR = /^(19[7-9]\d|[2-9]\d{3})-/;
+
+export function dateFlag(text: string | undefined, flag: string): string | undefined {
   if (text === undefined) return undefined;
-  if (Number.isNaN(Date.parse(text))) throw new UsageError(`${flag} needs a date or time, such as 2026-11-30 or 2026-11-30T12:00:00Z`);
-  return new Date(text).toISOString();
+  const at = Date.parse(text);
+  const iso = Number.isNaN(at) ? undefined : new Date(at).toISOString();
+  if (iso === undefined || !ORDER_YEAR.test(iso)) {
+    throw new UsageError(`${flag} needs a date or time from 1970 to 9999, such as 2026-11-30 or 2026-11-30T12:00:00Z`);
+  }
+  return iso;
 }
 
 function orderLine(o: ListedOrder): string {

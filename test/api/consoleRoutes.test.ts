@@ -152,6 +152,35 @@ test('a passing problem (429, 5xx, anything with Retry-After) is not recorded as
   );
 });
 
+test('GET /admin/orders with an odd --from/--to answers 200 or 400 VALIDATION_FAILED, never a 500 from Postgres', async () => {
+  const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+  const oddInstant = fc
+    .tuple(
+      fc.integer({ min: 0, max: 9999 }).map((y) => String(y).padStart(4, '0')),
+      two(13),
+      two(32),
+      fc.option(fc.tuple(two(25), two(61), fc.option(two(61)), fc.constantFrom('', 'Z', '+00:00', '-05:30', '+15:59', '+16:00', '-23:59', '+99:99'))),
+    )
+    .map(([y, m, d, t]) => `${y}-${m}-${d}${t ? `T${t[0]}:${t[1]}${t[2] === null ? '' : `:${t[2]}`}${t[3]}` : ''}`);
+  await fc.assert(
+    fc.asyncProperty(oddInstant, fc.constantFrom('from', 'to'), async (at, which) => {
+      const res = await app.call('GET', `/admin/orders?${which}=${encodeURIComponent(at)}&limit=1`);
+      if (res.status !== 200) expect(res).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    }),
+    {
+      numRuns: 150,
+      examples: [
+        ['0000-01-01', 'from'],
+        ['1969-12-31', 'to'],
+        ['2026-11-30T00:00+16:00', 'from'],
+        ['9999-12-31T23:59-15:59', 'to'],
+      ],
+    },
+  );
+  expect((await app.call('GET', '/admin/orders?from=0000-01-01')).status).toBe(400);
+  expect((await app.call('GET', '/admin/orders?from=2026-11-30T00:00Z&limit=1')).status).toBe(200);
+});
+
 test('whatever the query or body, the console routes answer a problem, never a 500', async () => {
   const text = fc.oneof(
     fc.string({ maxLength: 30 }),

@@ -169,19 +169,23 @@ test('list: by customer and status, and --stuck finds the order whose actor is g
 test('usage errors exit 2 with the usage; an unknown order or dead letter exits 3', async () => {
   const nobody = uniqueId('no-such-order');
   // Independent processes: run at once.
-  const [unknownFlag, badStatus, unknownCommand, noId, noReason, badId, help, notShown, notShownJson, notCancelled, noLetter] = await Promise.all([
-    orders('list', '--status', 'PLACED', '--stuckk'),
-    orders('list', '--status', 'LOST'),
-    orders('frobnicate'),
-    orders('show'),
-    orders('cancel', 'some-order'),
-    deadLetters('retry', 'seven'),
-    orders('show', '--help'),
-    orders('show', nobody),
-    orders('show', nobody, '--json'),
-    orders('cancel', nobody, '--reason', 'test'),
-    deadLetters('retry', '2147483000'),
-  ]);
+  const [unknownFlag, badStatus, unknownCommand, noId, noReason, badId, help, notShown, notShownJson, notCancelled, noLetter, yearZero, farYear] =
+    await Promise.all([
+      orders('list', '--status', 'PLACED', '--stuckk'),
+      orders('list', '--status', 'LOST'),
+      orders('frobnicate'),
+      orders('show'),
+      orders('cancel', 'some-order'),
+      deadLetters('retry', 'seven'),
+      orders('show', '--help'),
+      orders('show', nobody),
+      orders('show', nobody, '--json'),
+      orders('cancel', nobody, '--reason', 'test'),
+      deadLetters('retry', '2147483000'),
+      // Dates Date.parse takes and Postgres does not (no year 0; six-digit years): usage errors, not a crash.
+      orders('list', '--from', '0000-01-01'),
+      orders('list', '--to', '+275760-09-13T00:00:00Z'),
+    ]);
   expect(unknownFlag).toMatchObject({ code: 2, stdout: '' });
   expect(unknownFlag.stderr).toContain("Unknown option '--stuckk'");
   expect(unknownFlag.stderr).toContain('usage: npm run orders -- list');
@@ -191,6 +195,8 @@ test('usage errors exit 2 with the usage; an unknown order or dead letter exits 
   expect(noReason).toMatchObject({ code: 2, stderr: expect.stringContaining('--reason is required') });
   expect(badId).toMatchObject({ code: 2, stderr: expect.stringContaining('<id> needs a whole number') });
   expect(help).toMatchObject({ code: 0, stdout: expect.stringContaining('usage: npm run orders -- show <orderId>') });
+  expect(yearZero).toMatchObject({ code: 2, stderr: expect.stringContaining('--from needs a date or time from 1970 to 9999') });
+  expect(farYear).toMatchObject({ code: 2, stderr: expect.stringContaining('--to needs a date or time from 1970 to 9999') });
 
   expect(notShown).toMatchObject({ code: 3, stdout: `order ${nobody}: not found\n` });
   expect(notShownJson).toMatchObject({ code: 3 });
