@@ -12,6 +12,7 @@ import { createApp } from '../api/app';
 import { apiSettings, loadConfig, temporalTelemetry, tokenSettings } from '../config';
 import { devAuthSecret, devTokenLines } from '../devstack/devAuth';
 import { demoOrder } from '../devstack/demoOrder';
+import { stopOnSignals } from '../devstack/stopOnSignals';
 import { startLocalWorker } from '../devstack/localWorker';
 import { createLogger } from '../logger';
 import { activeTracing } from '../telemetry';
@@ -69,11 +70,8 @@ async function main(): Promise<void> {
   for (const line of await devTokenLines(tokens)) say(line);
   say('Press Ctrl-C to stop.');
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`\n${signal}: stopping...`);
+  const stop = stopOnSignals(async (reason) => {
+    say(`\n${reason}: stopping...`);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await client.connection.close();
@@ -81,17 +79,10 @@ async function main(): Promise<void> {
     await activeTracing()?.shutdown();
     say('Stopped.');
     process.exit(0);
-  };
-  // `on`, not `once`: Ctrl-C reaches npm, tsx and us, and tsx relays it again; a second signal
-  // must not kill us halfway through stopping what we started.
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  // A supervisor that signals only `npm` (not its children) leaves us orphaned: notice and stop.
-  const parent = process.ppid;
-  setInterval(() => process.ppid !== parent && void shutdown('parent exited'), 500).unref();
-  local.running.catch(async (err) => {
+  });
+  local.running.catch((err: unknown) => {
     logger.error({ err }, 'worker stopped unexpectedly');
-    await shutdown('worker failure');
+    stop('worker failure');
   });
 }
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadConfig, tokenSettings } from '../config';
 import { devAuthSecret, devTokenLines } from '../devstack/devAuth';
 import { startLocalCluster } from '../devstack/localCluster';
+import { stopOnSignals } from '../devstack/stopOnSignals';
 import { clusterPorts } from '../devstack/temporalCluster';
 
 const WORKERS = 2;
@@ -53,20 +54,12 @@ async function main(): Promise<void> {
   for (const line of await devTokenLines(tokens)) say(line);
   say('Press Ctrl-C to stop.');
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`\n${signal}: stopping...`);
+  stopOnSignals(async (reason) => {
+    say(`\n${reason}: stopping...`);
     await cluster.stop();
     say('Stopped.');
     process.exit(0);
-  };
-  // As in start.ts: a relayed second signal must not cut the shutdown short, and an orphan stops.
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  const parent = process.ppid;
-  setInterval(() => process.ppid !== parent && void shutdown('parent exited'), 500).unref();
+  });
 }
 
 main().catch((err) => {

@@ -1,0 +1,21 @@
+/**
+ * Runs `shutdown` once, on Ctrl-C, SIGTERM, or when the parent process goes away; returns the
+ * same guarded trigger for other reasons to stop (a worker failing, say).
+ *
+ * `on`, not `once`: Ctrl-C reaches npm, tsx and us, and tsx relays it again; a second signal must
+ * not kill us halfway through stopping what we started. A supervisor that signals only `npm` (not
+ * its children) would leave us orphaned: the watchdog notices the new parent and stops.
+ */
+export function stopOnSignals(shutdown: (reason: string) => Promise<void>): (reason: string) => void {
+  let stopping = false;
+  const stop = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    void shutdown(reason);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && stop('parent exited'), 500).unref();
+  return stop;
+}
