@@ -44,6 +44,35 @@ const TAKE = `
 const SWEEP = `DELETE FROM rate_limit_buckets WHERE policy = $1 AND updated_at < now() - make_interval(secs => $2)`;
 /** Every this many requests a process sweeps (so the table holds about the callers of the last refill period). */
 const SWEEP_EVERY = 1000;
+/** Callers this process remembers as refused at once; past it, refusals go to Postgres again. */
+const MAX_REMEMBERED_REFUSALS = 100_000;
+
+/**
+ * The callers this process refused, until their bucket holds a token again. Buckets only refill
+ * with time and every replica only takes from them, so no replica can grant before then: a caller
+ * in a loop is refused here without a statement, a row lock or a pool connection (which it would
+ * otherwise hold in turn with every honest request of the process).
+ */
+class RefusedUntil {
+  private readonly until = new Map<string, number>();
+
+  /** Milliseconds until the caller may ask Postgres again; 0 when it may now. */
+  waitOf(caller: string, now: number): number {
+    const until = this.until.get(caller);
+    if (until === undefined) return 0;
+    if (until > now) return until - now;
+    this.until.delete(caller);
+    return 0;
+  }
+
+  remember(caller: string, until: number, now: number): void {
+    if (this.until.size >= MAX_REMEMBERED_REFUSALS) {
+      for (const [key, at] of this.until) if (at <= now) this.until.delete(key);
+      if (this.until.size >= MAX_REMEMBERED_REFUSALS) return;
+    }
+    this.until.set(caller, until);
+  }
+}
 
 /**
  * A token bucket per caller (`callerOf`), kept in Postgres so that it holds across API replicas.
@@ -57,23 +86,37 @@ export function rateLimit(db: Queryable, settings: RateLimitSettings): RequestHa
   const refillSeconds = burst / perSecond;
   const policyHeader = `${burst};w=${Math.ceil(refillSeconds)}`;
   let taken = 0;
+  const refused = new RefusedUntil();
+  const tooMany = (tokens: number, headers: Record<string, string>) => {
+    const retryAfter = Math.max(1, Math.ceil((1 - tokens) / perSecond));
+    const message = `Too many requests from this caller. Retry in ${retryAfter} s.`;
+    return new ApiError(429, 'RATE_LIMITED', message, {}, { ...headers, 'Retry-After': String(retryAfter) });
+  };
+  const headersOf = (tokens: number) => ({
+    'RateLimit-Policy': policyHeader,
+    'RateLimit-Limit': String(burst),
+    'RateLimit-Remaining': String(Math.max(0, Math.floor(tokens))),
+    'RateLimit-Reset': String(Math.ceil((burst - tokens) / perSecond)),
+  });
   return async (req, res, next) => {
-    const { rows } = await db.query<{ tokens: number; granted: boolean }>(TAKE, [policy, callerOf(req, res), burst, perSecond]);
-    const { tokens, granted } = rows[0]!;
     if (++taken % SWEEP_EVERY === 0) {
       // Best effort: rows a failed sweep leaves are swept by the next one.
       db.query(SWEEP, [policy, refillSeconds]).catch(() => undefined);
     }
-    const headers = {
-      'RateLimit-Policy': policyHeader,
-      'RateLimit-Limit': String(burst),
-      'RateLimit-Remaining': String(Math.max(0, Math.floor(tokens))),
-      'RateLimit-Reset': String(Math.ceil((burst - tokens) / perSecond)),
-    };
+    const caller = callerOf(req, res);
+    const wait = refused.waitOf(caller, Date.now());
+    if (wait > 0) {
+      // The bucket's tokens now, from the wait: it holds 1 at the end of it.
+      const tokens = 1 - (wait / 1000) * perSecond;
+      return next(tooMany(tokens, headersOf(tokens)));
+    }
+    const { rows } = await db.query<{ tokens: number; granted: boolean }>(TAKE, [policy, caller, burst, perSecond]);
+    const { tokens, granted } = rows[0]!;
+    const headers = headersOf(tokens);
     if (!granted) {
-      const retryAfter = Math.max(1, Math.ceil((1 - tokens) / perSecond));
-      const message = `Too many requests from this caller. Retry in ${retryAfter} s.`;
-      return next(new ApiError(429, 'RATE_LIMITED', message, {}, { ...headers, 'Retry-After': String(retryAfter) }));
+      const now = Date.now();
+      refused.remember(caller, now + ((1 - tokens) / perSecond) * 1000, now);
+      return next(tooMany(tokens, headers));
     }
     res.set(headers);
     next();

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { loadConfig, parseTrustProxy } from '../../src/config';
+import { ReadModelChanges } from '../../src/db/readModelChanges';
 import { customer, expectProblem, http, TEST_AUTH_SECRET, uniqueId, useTestApi } from '../support/harness';
-import { eventually, startApiWith } from './appWith';
+import { countingDb, eventually, startApiWith } from './appWith';
 
 /*
  * Who a request counts against: a valid token's subject, else the client address. Bad tokens and
@@ -47,6 +48,50 @@ describe('bad and missing tokens are rate limited by address', () => {
       const seen: number[] = [];
       for (let i = 0; i < 5; i++) seen.push((await http(api.baseUrl, 'GET', '/orders/some-order', { as: 'anonymous' })).status);
       expect(seen).toEqual([401, 401, 401, 429, 429]);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe('a caller over its limit costs the database nothing until its bucket refills', () => {
+  const anonymousStatuses = async (baseUrl: string, times: number) => {
+    const seen: number[] = [];
+    for (let i = 0; i < times; i++) seen.push((await http(baseUrl, 'GET', '/orders/some-order', { as: 'anonymous' })).status);
+    return seen;
+  };
+
+  test('after its first 429 a flooding caller is refused without a statement, with the same headers', async () => {
+    // An anonymous request to a signed-in route is refused (401) before any query but the rate limit's.
+    const db = countingDb(shared.pool);
+    const readModelChanges = ReadModelChanges.forPool(shared.pool);
+    const api = await startApiWith({ db, client: shared.client, readModelChanges, auth: { secret: TEST_AUTH_SECRET, rateLimit: tight() } });
+    try {
+      expect(await anonymousStatuses(api.baseUrl, 4)).toEqual([401, 401, 401, 429]);
+      const queriesAtFirstRefusal = db.queries;
+      expect(await anonymousStatuses(api.baseUrl, 20)).toEqual(Array(20).fill(429));
+      expect(db.queries).toBe(queriesAtFirstRefusal);
+      const refused = await http(api.baseUrl, 'GET', '/orders/some-order', { as: 'anonymous' });
+      expectProblem(refused, 429, 'RATE_LIMITED');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+    } finally {
+      await api.close();
+      await readModelChanges.close();
+    }
+  });
+
+  test('it is never refused longer than Postgres would refuse it: once a token has refilled, it is served', async () => {
+    // One request, then one more every 100 ms.
+    const api = await startApiWith({
+      db: shared.pool,
+      client: shared.client,
+      auth: { secret: TEST_AUTH_SECRET, rateLimit: { perSecond: 10, burst: 1, policy: uniqueId('refill') } },
+    });
+    try {
+      expect(await anonymousStatuses(api.baseUrl, 2)).toEqual([401, 429]);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(await anonymousStatuses(api.baseUrl, 1)).toEqual([401]);
     } finally {
       await api.close();
     }
