@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { createApp } from '../../src/api/app';
 import type { RateLimitSettings } from '../../src/api/rateLimit';
 import { signToken, type Principal } from '../../src/auth/tokens';
@@ -42,6 +43,27 @@ export function testPool(max = 10): Pool {
 
 export function testClient(): Promise<Client> {
   return connectClient(testEnv.temporalAddress, 'default');
+}
+
+/** What a test file that runs its own workers needs: a client, a pool and a worker connection. */
+export interface WorkerConnections {
+  client: Client;
+  pool: Pool;
+  connection: NativeConnection;
+}
+
+/** Opens the file's WorkerConnections before its tests (handing them to `take`) and closes them after. */
+export function useWorkerConnections(take: (opened: WorkerConnections) => void): void {
+  let opened: WorkerConnections | undefined;
+  beforeAll(async () => {
+    opened = { client: await testClient(), pool: testPool(), connection: await NativeConnection.connect({ address: testEnv.temporalAddress }) };
+    take(opened);
+  });
+  afterAll(async () => {
+    await opened?.connection.close();
+    await opened?.client.connection.close();
+    await opened?.pool.end();
+  });
 }
 
 export const uniqueId = (prefix: string): string => `${prefix}-${randomUUID()}`;

@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import type { CheckoutActivities } from '../../src/activities/checkoutActivities';
 import type { Pool } from '../../src/db/pool';
 import { stockStreamId } from '../../src/domain/stock';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
-import { createProduct, http, startTestApi, testClient, testEnv, testPool, uniqueId } from '../support/harness';
+import { createProduct, http, startTestApi, testEnv, uniqueId, useWorkerConnections } from '../support/harness';
 import { failing, happensButFails } from '../support/faults';
 import { sampleAddress } from '../support/orders';
 import { readStream } from '../../src/application/eventStore';
@@ -14,18 +14,7 @@ import { readStream } from '../../src/application/eventStore';
 let client: Client;
 let pool: Pool;
 let connection: NativeConnection;
-
-beforeAll(async () => {
-  client = await testClient();
-  pool = testPool();
-  connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
-});
-
-afterAll(async () => {
-  await connection.close();
-  await client.connection.close();
-  await pool.end();
-});
+useWorkerConnections((opened) => ({ client, pool, connection } = opened));
 
 type Call = (method: string, path: string, options?: Parameters<typeof http>[3]) => ReturnType<typeof http>;
 

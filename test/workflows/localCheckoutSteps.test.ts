@@ -1,13 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import fc from 'fast-check';
 import { createActivities } from '../../src/activities';
 import type { CheckoutActivities } from '../../src/activities/checkoutActivities';
 import type { Pool } from '../../src/db/pool';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
 import { failing, happensButFails } from '../support/faults';
-import { createProduct, http, startTestApi, testClient, testEnv, testPool, uniqueId, type Call } from '../support/harness';
+import { createProduct, http, startTestApi, testEnv, uniqueId, type Call, useWorkerConnections } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 /*
@@ -20,18 +20,7 @@ import { sampleAddress } from '../support/orders';
 let client: Client;
 let pool: Pool;
 let connection: NativeConnection;
-
-beforeAll(async () => {
-  client = await testClient();
-  pool = testPool();
-  connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
-});
-
-afterAll(async () => {
-  await connection.close();
-  await client.connection.close();
-  await pool.end();
-});
+useWorkerConnections((opened) => ({ client, pool, connection } = opened));
 
 /** Real activities on a queue of its own, some replaced, behind the real API; checks out one order and returns its saga's history. */
 async function checkOutWith(

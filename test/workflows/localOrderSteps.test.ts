@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import type { OrderActivities } from '../../src/activities/orderActivities';
 import type { Pool } from '../../src/db/pool';
 import { commandUpdates } from '../../src/workflows/orderContract';
-import { createProduct, testClient, testEnv, testPool, uniqueId } from '../support/harness';
+import { createProduct, testEnv, uniqueId, useWorkerConnections } from '../support/harness';
 import { failing } from '../support/faults';
 import { startOrderActor } from '../support/orders';
 
@@ -18,18 +18,7 @@ import { startOrderActor } from '../support/orders';
 let client: Client;
 let pool: Pool;
 let connection: NativeConnection;
-
-beforeAll(async () => {
-  client = await testClient();
-  pool = testPool();
-  connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
-});
-
-afterAll(async () => {
-  await connection.close();
-  await client.connection.close();
-  await pool.end();
-});
+useWorkerConnections((opened) => ({ client, pool, connection } = opened));
 
 /** Real order activities on a queue of their own, some replaced; returns the order's history once `scenario` is done. */
 async function withWorker(replaced: Partial<OrderActivities>, scenario: (orderId: string, taskQueue: string) => Promise<void>) {
