@@ -4,7 +4,7 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import type { Pool } from '../../src/db/pool';
-import { workflowInterceptorModules } from '../../src/telemetry';
+import { workflowInterceptorModules, workflowSpanSink } from '../../src/telemetry';
 import { workflowsPath } from '../../src/worker';
 import { commandUpdates } from '../../src/workflows/orderContract';
 import { createProduct, createTestWorker, testClient, testEnv, testPool, uniqueId } from '../support/harness';
@@ -57,7 +57,7 @@ afterAll(async () => {
 /** Replays histories against a bundle; one entry per history, in order, with its error if any. */
 async function replay(bundle: WorkflowBundleOption, items: RecordedHistory[]): Promise<Array<{ file: string; error?: Error }>> {
   const results: Array<{ file: string; error?: Error }> = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, items)) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, sinks: workflowSpanSink() }, items)) {
     const item = items[results.length]!;
     expect(result.workflowId).toBe(item.workflowId);
     results.push({ file: item.file, ...(result.error ? { error: result.error } : {}) });
