@@ -7,6 +7,7 @@ import { accountDecider, accountStreamId } from '../domain/account';
 import { type TransactionalDb } from '../eventstore';
 import { ACCOUNT_SUMMARY, accountView, readAccountSummary } from '../projections/accountSummary';
 import { assertCustomerAccess, signedIn } from './access';
+import { accountAnswer, recordedEventAnswer } from './answers';
 import { sendVersioned } from './etag';
 import { ApiError } from './problem';
 import { consistencyQuery, READ_WAIT_PROBLEMS, readAtLeast, type ReadWaits } from './readConsistency';
@@ -77,7 +78,7 @@ function moneyMove(summary: string, problems: RouteContract['problems']): RouteC
     summary,
     body: amountBody,
     headers: ['Idempotency-Key'],
-    answers: { 200: { description: 'The account after the move.' } },
+    answers: { 200: { description: 'The account after the move.', body: accountAnswer } },
     problems: { 404: ['ACCOUNT_NOT_FOUND'], 409: ['CONCURRENT_UPDATE'], ...problems },
   };
 }
@@ -105,7 +106,7 @@ export const accountRoutes: RouteTable<AccountRouteDeps> = {
       contract: {
         summary: 'The account, from the read model (?minVersion waits for it) or, with ?consistency=strong, its stream.',
         query: consistencyQuery,
-        answers: { 200: { description: 'The balance; from the read model, the ETag is its version.', headers: ['ETag'] } },
+        answers: { 200: { description: 'The balance; from the read model, the ETag is its version.', headers: ['ETag'], body: accountAnswer } },
         problems: { ...READ_WAIT_PROBLEMS, 404: ['ACCOUNT_NOT_FOUND'] },
       },
     },
@@ -115,7 +116,12 @@ export const accountRoutes: RouteTable<AccountRouteDeps> = {
       handle: accountEvents,
       contract: {
         summary: "The account's event stream.",
-        answers: { 200: { description: 'Every event, oldest first.' } },
+        answers: {
+          200: {
+            description: 'Every event, oldest first.',
+            body: z.object({ customerId: z.string(), version: z.number().int(), events: z.array(recordedEventAnswer) }),
+          },
+        },
         problems: { 404: ['ACCOUNT_NOT_FOUND'] },
       },
     },

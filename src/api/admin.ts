@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { TransactionalDb } from '../eventstore';
 import { listDeadLetters, projectionStatuses, retryDeadLetter, type Projection } from '../projections';
 import { adminOnly } from './access';
+import { deadLetterAnswer, projectionStatusAnswer } from './answers';
 import { ApiError } from './problem';
 import type { Handler, RouteTable } from './routes';
 import { parseInput } from './validation';
@@ -48,13 +49,22 @@ export const adminRoutes: RouteTable<AdminRouteDeps> = {
       method: 'get',
       path: '/admin/projections',
       handle: statuses,
-      contract: { summary: "Each projection's position and lag.", answers: { 200: { description: 'Every projection.' } }, problems: {} },
+      contract: {
+        summary: "Each projection's position and lag.",
+        answers: { 200: { description: 'Every projection.', body: z.object({ projections: z.array(projectionStatusAnswer) }) } },
+        problems: {},
+      },
     },
     {
       method: 'get',
       path: '/admin/dead-letters',
       handle: deadLetters,
-      contract: { summary: 'Events a projection parked.', query: deadLettersQuery, answers: { 200: { description: 'The parked events.' } }, problems: {} },
+      contract: {
+        summary: 'Events a projection parked.',
+        query: deadLettersQuery,
+        answers: { 200: { description: 'The parked events.', body: z.object({ deadLetters: z.array(deadLetterAnswer) }) } },
+        problems: {},
+      },
     },
     {
       method: 'post',
@@ -63,7 +73,9 @@ export const adminRoutes: RouteTable<AdminRouteDeps> = {
       contract: {
         summary: 'Apply a parked event again.',
         params: deadLetterParams,
-        answers: { 200: { description: 'It applied and is no longer parked.' } },
+        answers: {
+          200: { description: 'It applied and is no longer parked.', body: z.object({ status: z.literal('applied'), deadLetter: deadLetterAnswer }) },
+        },
         problems: { 404: ['DEAD_LETTER_NOT_FOUND'], 409: ['DEAD_LETTER_RETRY_FAILED'] },
       },
     },

@@ -13,6 +13,15 @@ import { listCatalog } from '../projections/catalog';
 import { ORDER_STATUSES } from '../domain/order';
 import { idSchema, textSchema } from '../workflows/orderContract';
 import { adminOnly, principalOf } from './access';
+import {
+  accountAnswer,
+  catalogProductAnswer,
+  deadLetterAnswer,
+  orderLineAnswer,
+  orderListItemAnswer,
+  orderStateAnswer,
+  projectionStatusAnswer,
+} from './answers';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { OrderActorSettings, OrderGateway } from './orderGateway';
 import { ApiError } from './problem';
@@ -78,6 +87,126 @@ const actionBody = z.discriminatedUnion('action', [
   z.object({ action: z.literal('retry-dead-letter'), deadLetterId: z.number().int().min(1).safe(), reason }).strict(),
 ]);
 type ActionRequest = z.infer<typeof actionBody>;
+
+// The answers: the operator views (src/operations) as the console reads them.
+const int = () => z.number().int();
+const settingsAnswer = z.object({ temporalUiUrl: z.string(), namespace: z.string() });
+const listedOrderAnswer = orderListItemAnswer.extend({
+  customerId: z.string(),
+  stuck: z.array(z.string()).optional().describe('With stuck=true: why check:invariants calls it stuck.'),
+});
+const changeAnswer = z.object({ path: z.string(), before: z.unknown(), after: z.unknown() });
+const timelineEntryAnswer = z.object({
+  version: int(),
+  globalPosition: int(),
+  type: z.string(),
+  data: z.unknown(),
+  metadata: z.record(z.string(), z.unknown()),
+  occurredAt: z.string(),
+  recordedAt: z.string(),
+  stateAfter: z.unknown().describe("The aggregate's state after this event."),
+  changed: z.array(changeAnswer),
+});
+const recordedCommandAnswer = z.object({
+  commandId: z.string(),
+  origin: z.enum(['client', 'internal']),
+  outcome: z.literal('accepted'),
+  versions: z.array(int()),
+  events: z.array(z.string()),
+  at: z.string(),
+  operator: z.string().optional(),
+  reason: z.string().optional(),
+});
+const checkoutAttemptAnswer = z.object({
+  attempt: int(),
+  workflowId: z.string(),
+  correlationId: z.string(),
+  placedVersion: int(),
+  placedAt: z.string(),
+  totalCents: int(),
+  lines: z.array(orderLineAnswer),
+  steps: z.array(
+    z.object({
+      kind: z.enum(['step', 'compensation']),
+      streamId: z.string(),
+      version: int(),
+      type: z.string(),
+      data: z.unknown(),
+      at: z.string(),
+      workflowId: z.string().optional(),
+    }),
+  ),
+  outcome: z.discriminatedUnion('status', [
+    z.object({ status: z.literal('in-flight') }),
+    z.object({ status: z.literal('succeeded'), version: int(), at: z.string() }),
+    z.object({ status: z.literal('failed'), code: z.string(), message: z.string(), compensations: z.array(z.string()), version: int(), at: z.string() }),
+  ]),
+  cancelled: z.object({ reason: z.string(), compensations: z.array(z.string()), version: int(), at: z.string() }).optional(),
+});
+const operatorActionAnswer = z.object({
+  idempotencyKey: z.string(),
+  action: z.enum(['cancel', 'ship', 'heal', 'retry-dead-letter']),
+  target: z.string(),
+  reason: z.string(),
+  operator: z.string(),
+  requestedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  outcome: z
+    .union([
+      z.object({ status: z.literal('done'), answer: z.unknown().describe("The action's answer: the order command's, the heal report, the retry's.") }),
+      z.object({
+        status: z.literal('refused'),
+        problem: z.object({ status: int(), code: z.string(), message: z.string(), extra: z.record(z.string(), z.unknown()) }),
+      }),
+    ])
+    .nullable()
+    .describe('What came of it; null while it runs or if it was cut off.'),
+});
+const storyAnswer = z.object({
+  orderId: z.string(),
+  streamId: z.string(),
+  exists: z.boolean(),
+  version: int(),
+  state: orderStateAnswer,
+  timeline: z.array(timelineEntryAnswer),
+  commands: z.array(recordedCommandAnswer),
+  checkouts: z.array(checkoutAttemptAnswer),
+  readModel: z.object({
+    verdict: z.enum(['agrees', 'lagging', 'differs', 'missing']),
+    rowVersion: int().nullable(),
+    row: orderStateAnswer.nullable(),
+    differences: z.array(changeAnswer),
+  }),
+  workflows: z.object({ actor: z.string(), sagas: z.array(z.string()) }),
+  actions: z.array(operatorActionAnswer),
+  actorAnswers: z
+    .object({
+      list: z
+        .array(
+          z.object({
+            commandId: z.string().optional(),
+            command: z.string(),
+            outcome: z.enum(['accepted', 'rejected']),
+            code: z.string().optional(),
+            message: z.string().optional(),
+            at: z.string().optional(),
+          }),
+        )
+        .nullable(),
+      error: z.string().nullable(),
+    })
+    .describe('The commands the actor answered in its current run, from Temporal; or, when Temporal cannot tell, why (error).'),
+});
+const streamAnswer = z.object({
+  streamId: z.string(),
+  streamType: z.string(),
+  aggregateId: z.string(),
+  version: int(),
+  state: z.unknown().describe('The state after the last event.'),
+  timeline: z.array(timelineEntryAnswer),
+  omitted: int().describe('How many older events the timeline leaves out.'),
+});
+const readSideAnswer = z.object({ projections: z.array(projectionStatusAnswer), deadLetters: z.array(deadLetterAnswer) });
 
 /** What a read answers when the page's If-None-Match names its current ETag. */
 const NOT_MODIFIED = { description: 'Not modified since the ETag sent in If-None-Match; no body.', empty: true, headers: ['ETag'] } as const;
@@ -239,7 +368,11 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       method: 'get',
       path: '/admin/console/settings',
       handle: settings,
-      contract: { summary: "The console's settings: the Temporal Web UI it links to.", answers: { 200: { description: 'The settings.' } }, problems: {} },
+      contract: {
+        summary: "The console's settings: the Temporal Web UI it links to.",
+        answers: { 200: { description: 'The settings.', body: settingsAnswer } },
+        problems: {},
+      },
     },
     {
       method: 'get',
@@ -248,7 +381,14 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       contract: {
         summary: 'Search all orders (by customer, status, creation time); stuck=true keeps those check:invariants calls stuck.',
         query: ordersQuery,
-        answers: { 200: { description: 'A page of orders, newest first; ETag of the page.', headers: ['ETag'] }, 304: NOT_MODIFIED },
+        answers: {
+          200: {
+            description: 'A page of orders, newest first; ETag of the page.',
+            headers: ['ETag'],
+            body: z.object({ orders: z.array(listedOrderAnswer), nextCursor: z.string().nullable() }),
+          },
+          304: NOT_MODIFIED,
+        },
         problems: { 400: ['INVALID_CURSOR'] },
       },
     },
@@ -259,7 +399,10 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       contract: {
         summary: "An order's story: events with the state after each, commands, checkout attempts, read model beside the fold, operator actions.",
         params: orderParams,
-        answers: { 200: { description: 'The story; ETag of it (If-None-Match answers 304 while nothing changed).', headers: ['ETag'] }, 304: NOT_MODIFIED },
+        answers: {
+          200: { description: 'The story; ETag of it (If-None-Match answers 304 while nothing changed).', headers: ['ETag'], body: storyAnswer },
+          304: NOT_MODIFIED,
+        },
         problems: { 404: ['ORDER_NOT_FOUND'] },
       },
     },
@@ -270,7 +413,7 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       contract: {
         summary: "A stream's events (order, stock, account, product) with the state after each.",
         params: streamParams,
-        answers: { 200: { description: 'The stream; ETag of it.', headers: ['ETag'] }, 304: NOT_MODIFIED },
+        answers: { 200: { description: 'The stream; ETag of it.', headers: ['ETag'], body: streamAnswer }, 304: NOT_MODIFIED },
         problems: { 404: ['STREAM_NOT_FOUND'] },
       },
     },
@@ -280,7 +423,7 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       handle: products,
       contract: {
         summary: 'Every product with its stock, from the catalog model.',
-        answers: { 200: { description: 'The products.', headers: ['ETag'] }, 304: NOT_MODIFIED },
+        answers: { 200: { description: 'The products.', headers: ['ETag'], body: z.object({ products: z.array(catalogProductAnswer) }) }, 304: NOT_MODIFIED },
         problems: {},
       },
     },
@@ -290,7 +433,7 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       handle: customers,
       contract: {
         summary: 'Every wallet, from the account_summary model.',
-        answers: { 200: { description: 'The wallets.', headers: ['ETag'] }, 304: NOT_MODIFIED },
+        answers: { 200: { description: 'The wallets.', headers: ['ETag'], body: z.object({ customers: z.array(accountAnswer) }) }, 304: NOT_MODIFIED },
         problems: {},
       },
     },
@@ -300,7 +443,7 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       handle: readSide,
       contract: {
         summary: 'Projections with checkpoint, lag and rebuild progress, and the parked events.',
-        answers: { 200: { description: 'The read side.', headers: ['ETag'] }, 304: NOT_MODIFIED },
+        answers: { 200: { description: 'The read side.', headers: ['ETag'], body: readSideAnswer }, 304: NOT_MODIFIED },
         problems: {},
       },
     },
@@ -308,7 +451,12 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
       method: 'get',
       path: '/admin/actions',
       handle: actions,
-      contract: { summary: 'What operators did, newest first.', query: actionsQuery, answers: { 200: { description: 'The actions.' } }, problems: {} },
+      contract: {
+        summary: 'What operators did, newest first.',
+        query: actionsQuery,
+        answers: { 200: { description: 'The actions.', body: z.object({ actions: z.array(operatorActionAnswer) }) } },
+        problems: {},
+      },
     },
     {
       method: 'post',
@@ -318,7 +466,12 @@ export const consoleRoutes: RouteTable<ConsoleRouteDeps> = {
         summary: 'An operator action (cancel, ship, heal an order; retry a dead letter), once per Idempotency-Key, recorded with who and why.',
         body: actionBody,
         headers: ['Idempotency-Key'],
-        answers: { 200: { description: 'The action as recorded, with its outcome; `replayed` when the key had already acted.' } },
+        answers: {
+          200: {
+            description: 'The action as recorded, with its outcome; `replayed` when the key had already acted.',
+            body: z.object({ action: operatorActionAnswer, replayed: z.boolean() }),
+          },
+        },
         problems: {
           400: ['IDEMPOTENCY_KEY_REQUIRED', 'INVALID_COMMAND'],
           404: ['ORDER_NOT_FOUND', 'DEAD_LETTER_NOT_FOUND'],

@@ -10,6 +10,9 @@ export interface HealthRouteDeps {
   namespace: string;
 }
 
+const checkState = z.string().describe('`ok`, or what is wrong: `unreachable`, `no worker polling`.');
+const readinessAnswer = z.object({ status: z.enum(['ready', 'not ready']), checks: z.object({ postgres: checkState, temporal: checkState }) });
+
 const ready: Handler<HealthRouteDeps> = async (_req, res, deps) => {
   const checks = await Promise.all([
     deps.db.query('SELECT 1').then(
@@ -44,7 +47,10 @@ export const healthRoutes: RouteTable<HealthRouteDeps> = {
       handle: ready,
       contract: {
         summary: 'Readiness: Postgres and Temporal answer, and a worker polls the task queue.',
-        answers: { 200: { description: 'Ready.' }, 503: { description: 'Not ready; checks says what is missing.' } },
+        answers: {
+          200: { description: 'Ready.', body: readinessAnswer },
+          503: { description: 'Not ready; checks says what is missing.', body: readinessAnswer },
+        },
         problems: {},
       },
     },

@@ -1,10 +1,15 @@
+import { z } from 'zod';
 import { findProduct } from '../application/catalog';
 import type { Queryable } from '../eventstore';
 import { readAllStock, readStock } from '../projections/inventory';
 import { adminOnly } from './access';
+import { stockLevelAnswer } from './answers';
 import { ApiError } from './problem';
 import { pathId } from './requestContext';
 import type { Handler, RouteTable } from './routes';
+
+/** A product's stock level (`readStock`), with the stock stream's version (0: never stocked). */
+const productStockAnswer = stockLevelAnswer.extend({ productId: z.string(), version: z.number().int().min(0) });
 
 export interface InventoryRouteDeps {
   db: Queryable;
@@ -29,13 +34,21 @@ export const inventoryRoutes: RouteTable<InventoryRouteDeps> = {
       method: 'get',
       path: '/inventory',
       handle: allStock,
-      contract: { summary: 'Stock levels of every product.', answers: { 200: { description: 'Every stock level.' } }, problems: {} },
+      contract: {
+        summary: 'Stock levels of every product.',
+        answers: { 200: { description: 'Every stock level.', body: z.object({ inventory: z.array(productStockAnswer) }) } },
+        problems: {},
+      },
     },
     {
       method: 'get',
       path: '/inventory/:productId',
       handle: productStock,
-      contract: { summary: "A product's stock level.", answers: { 200: { description: 'The stock level.' } }, problems: { 404: ['PRODUCT_NOT_FOUND'] } },
+      contract: {
+        summary: "A product's stock level.",
+        answers: { 200: { description: 'The stock level.', body: productStockAnswer } },
+        problems: { 404: ['PRODUCT_NOT_FOUND'] },
+      },
     },
   ],
 };

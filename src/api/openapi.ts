@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { idSchema } from '../workflows/orderContract';
 import { adminOnly, signedIn } from './access';
 import { PROBLEM_TITLES, problemTypeOf, type ProblemCode } from './problem';
-import { problemsOf, type AnswerHeader, type RequestHeader, type Route, type RouteContract, type RouteTable } from './routes';
+import { problemsOf, type Answer, type AnswerHeader, type RequestHeader, type Route, type RouteContract, type RouteTable } from './routes';
 
 /*
  * The API's OpenAPI 3.1 contract, built from the route tables: each route's contract names the zod
@@ -155,6 +155,12 @@ function headersOf(names: ReadonlyArray<keyof typeof ANSWER_HEADERS>): JsonSchem
   return Object.fromEntries(['X-Request-Id' as const, ...names].map((name) => [name, { description: ANSWER_HEADERS[name], schema: { type: 'string' } }]));
 }
 
+function contentOf(answer: Answer): JsonSchema | undefined {
+  if (answer.body) return { 'application/json': { schema: jsonSchemaOf(answer.body, 'output') } };
+  if (answer.mediaType) return Object.fromEntries([answer.mediaType].flat().map((type) => [type, { schema: { type: 'string' } }]));
+  return undefined; // empty: a 304
+}
+
 function responsesOf(route: Route<never>, problems: Problems, guarded: boolean): JsonSchema {
   const responses: JsonSchema = {};
   const limitHeaders = guarded ? RATE_LIMIT_HEADERS : [];
@@ -162,11 +168,7 @@ function responsesOf(route: Route<never>, problems: Problems, guarded: boolean):
     responses[status] = {
       description: answer!.description,
       headers: headersOf([...(answer!.headers ?? []), ...limitHeaders]),
-      content: answer!.empty
-        ? undefined
-        : answer!.mediaType
-          ? Object.fromEntries([answer!.mediaType].flat().map((type) => [type, { schema: { type: 'string' } }]))
-          : { 'application/json': { schema: answer!.body ? jsonSchemaOf(answer!.body, 'output') : { type: 'object' } } },
+      content: contentOf(answer!),
     };
   }
   for (const [statusText, codes] of Object.entries(problems)) {
@@ -247,6 +249,14 @@ export function openApiDocument(tables: MountedTables): JsonSchema {
   };
 }
 
+/** The document's frame; what is inside it is OpenAPI 3.1's to say. */
+const openApiDocumentAnswer = z.looseObject({
+  openapi: z.string(),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+  components: z.record(z.string(), z.unknown()),
+});
+
 /** `GET /openapi.json`, open to anyone. */
 export const contractRoutes: RouteTable<{ document: JsonSchema }> = {
   routes: [
@@ -254,7 +264,11 @@ export const contractRoutes: RouteTable<{ document: JsonSchema }> = {
       method: 'get',
       path: '/openapi.json',
       handle: (_req, res, { document }) => res.json(document),
-      contract: { summary: 'This contract, OpenAPI 3.1.', answers: { 200: { description: 'The OpenAPI document.' } }, problems: {} },
+      contract: {
+        summary: 'This contract, OpenAPI 3.1.',
+        answers: { 200: { description: 'The OpenAPI document.', body: openApiDocumentAnswer } },
+        problems: {},
+      },
     },
   ],
 };

@@ -6,6 +6,7 @@ import { type Queryable } from '../eventstore';
 import { listCustomerOrders, ORDER_SUMMARY, readOrderSummary } from '../projections/orderSummary';
 import { addressSchema, idSchema, textSchema, type CommandAccepted, type OrderCommandName } from '../workflows/orderContract';
 import { adminOnly, assertCustomerAccess, orderNotFound, principalOf, signedIn, type OrderOwners } from './access';
+import { orderAnswer, orderListItemAnswer, recordedEventAnswer } from './answers';
 import { checkoutSettledAt } from './checkoutOutcome';
 import { decodeCursor, encodeCursor } from './cursor';
 import { expectedVersionOf, sendVersioned } from './etag';
@@ -51,6 +52,26 @@ const commandAcceptedAnswer = z.object({
 });
 /** The answer to an order command queued with `Prefer: respond-async`. */
 const commandQueuedAnswer = z.object({ orderId: z.string(), commandId: z.string(), status: z.literal('pending'), statusUrl: z.string() });
+/** What became of a command (`CommandOutcome`, or pending while the actor has not decided it). */
+const commandOutcomeAnswer = z.discriminatedUnion('status', [
+  z.object({ orderId: z.string(), commandId: z.string(), status: z.literal('pending') }),
+  z.object({
+    orderId: z.string(),
+    commandId: z.string(),
+    status: z.literal('accepted'),
+    version: z.number().int().min(1),
+    orderStatus: z.enum(ORDER_STATUSES),
+    events: z.array(z.string()),
+  }),
+  z.object({
+    orderId: z.string(),
+    commandId: z.string(),
+    status: z.literal('rejected'),
+    code: z.string().describe('The stable code the command was refused with.'),
+    message: z.string(),
+    kind: z.enum(['conflict', 'rule', 'not_found', 'invalid', 'precondition']),
+  }),
+]);
 
 export interface OrderRouteDeps {
   gateway: OrderGateway;
@@ -282,7 +303,7 @@ export const orderRoutes: RouteTable<OrderRouteDeps> = {
         }),
         query: checkoutQuery,
         answers: {
-          200: { description: 'With ?wait=true: the order as the checkout left it (confirmed or cancelled).', headers: ['ETag'] },
+          200: { description: 'With ?wait=true: the order as the checkout left it (confirmed or cancelled).', headers: ['ETag'], body: orderAnswer },
           202: {
             description: 'The order was placed and its checkout runs (or, with Prefer: respond-async, the command was queued; Location is its status).',
             headers: ['ETag', 'Location', 'Preference-Applied'],
@@ -314,7 +335,7 @@ export const orderRoutes: RouteTable<OrderRouteDeps> = {
       contract: {
         summary: 'The order, from the read model (?minVersion waits for it) or, with ?consistency=strong, from its actor.',
         query: consistencyQuery,
-        answers: { 200: { description: 'The order; the ETag is its version.', headers: ['ETag'] } },
+        answers: { 200: { description: 'The order; the ETag is its version.', headers: ['ETag'], body: orderAnswer } },
         problems: problemsOf(ORDER_READ, READ_WAIT_PROBLEMS),
       },
     },
@@ -325,7 +346,12 @@ export const orderRoutes: RouteTable<OrderRouteDeps> = {
       contract: {
         summary: "A customer's orders, newest first, a page at a time.",
         query: customerOrdersQuery,
-        answers: { 200: { description: 'One page; nextCursor is null on the last.' } },
+        answers: {
+          200: {
+            description: 'One page; nextCursor is null on the last.',
+            body: z.object({ customerId: z.string(), orders: z.array(orderListItemAnswer), nextCursor: z.string().nullable() }),
+          },
+        },
         problems: { 400: ['INVALID_CURSOR'], 404: ['CUSTOMER_NOT_FOUND'] },
       },
     },
@@ -333,7 +359,16 @@ export const orderRoutes: RouteTable<OrderRouteDeps> = {
       method: 'get',
       path: '/orders/:orderId/events',
       handle: orderEvents,
-      contract: { summary: "The order's event stream.", answers: { 200: { description: 'Every event, oldest first.' } }, problems: ORDER_READ },
+      contract: {
+        summary: "The order's event stream.",
+        answers: {
+          200: {
+            description: 'Every event, oldest first.',
+            body: z.object({ orderId: z.string(), version: z.number().int(), events: z.array(recordedEventAnswer) }),
+          },
+        },
+        problems: ORDER_READ,
+      },
     },
     {
       method: 'get',
@@ -342,7 +377,7 @@ export const orderRoutes: RouteTable<OrderRouteDeps> = {
       contract: {
         summary: 'The order as it was at a version.',
         query: versionQuery,
-        answers: { 200: { description: 'The order at that version.' } },
+        answers: { 200: { description: 'The order at that version.', body: orderAnswer } },
         problems: { 404: ['ORDER_NOT_FOUND', 'VERSION_NOT_FOUND'] },
       },
     },
@@ -352,7 +387,7 @@ export const orderRoutes: RouteTable<OrderRouteDeps> = {
       handle: commandStatus,
       contract: {
         summary: 'What became of a command (one sent with Prefer: respond-async, or any by its Idempotency-Key).',
-        answers: { 200: { description: "The command's outcome: pending, accepted or rejected." } },
+        answers: { 200: { description: "The command's outcome: pending, accepted or rejected.", body: commandOutcomeAnswer } },
         problems: { 404: ['ORDER_NOT_FOUND', 'COMMAND_NOT_FOUND'] },
       },
     },

@@ -10,6 +10,7 @@ import { type TransactionalDb } from '../eventstore';
 import { CATALOG, listCatalog, productView, readCatalogEntry } from '../projections/catalog';
 import { readAllStock, readStock, stockLevel } from '../projections/inventory';
 import { adminOnly } from './access';
+import { catalogProductAnswer, productAnswer, stockLevelAnswer } from './answers';
 import { ApiError } from './problem';
 import { consistencyQuery, READ_WAIT_PROBLEMS, readAtLeast, type ReadWaits } from './readConsistency';
 import { commandIdOf, idFromIdempotencyKey, pathId } from './requestContext';
@@ -19,13 +20,10 @@ import { readStream, readStreamsOfType } from '../application/eventStore';
 import { foldRecorded } from '../application/foldStream';
 import { executeProductCommands } from '../application/products';
 
-/** A product as a command on it answers (productView): the contract names the fields a client may read. */
-const productAnswer = z.object({
+/** The stock level a restock answers, with the stock stream's version. */
+const restockAnswer = stockLevelAnswer.extend({
   productId: z.string(),
-  name: z.string(),
-  description: z.string(),
-  priceCents: z.number().int(),
-  version: z.number().int().describe('The product stream version this answer is of.'),
+  version: z.number().int().describe('The stock stream version: ?minStockVersion waits for it.'),
 });
 
 const createProductBody = z
@@ -161,7 +159,7 @@ export const productRoutes: RouteTable<ProductRouteDeps> = {
       contract: {
         summary: 'A product, from the catalog model (?minVersion / ?minStockVersion wait for it) or, with ?consistency=strong, its stream.',
         query: productQuery,
-        answers: { 200: { description: 'The product and its stock.' } },
+        answers: { 200: { description: 'The product and its stock.', body: catalogProductAnswer } },
         problems: { ...READ_WAIT_PROBLEMS, 404: ['PRODUCT_NOT_FOUND'] },
       },
     },
@@ -169,7 +167,12 @@ export const productRoutes: RouteTable<ProductRouteDeps> = {
       method: 'get',
       path: '/products',
       handle: listProducts,
-      contract: { summary: 'The catalog.', query: listQuery, answers: { 200: { description: 'Every product and its stock.' } }, problems: {} },
+      contract: {
+        summary: 'The catalog.',
+        query: listQuery,
+        answers: { 200: { description: 'Every product and its stock.', body: z.object({ products: z.array(catalogProductAnswer) }) } },
+        problems: {},
+      },
     },
     {
       method: 'post',
@@ -180,7 +183,7 @@ export const productRoutes: RouteTable<ProductRouteDeps> = {
         summary: 'Add stock to a product. An Idempotency-Key makes a retry count once.',
         body: restockBody,
         headers: ['Idempotency-Key'],
-        answers: { 200: { description: 'The stock level after the restock.' } },
+        answers: { 200: { description: 'The stock level after the restock.', body: restockAnswer } },
         problems: { 404: ['PRODUCT_NOT_FOUND'], 409: ['CONCURRENT_UPDATE'], 422: ['INVALID_QUANTITY'] },
       },
     },

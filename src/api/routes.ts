@@ -10,17 +10,27 @@ export type RequestHeader = 'If-Match' | 'Idempotency-Key' | 'Prefer';
 /** Answer headers a route may set. */
 export type AnswerHeader = 'ETag' | 'Location' | 'Preference-Applied';
 
-/** One successful answer of a route. */
-export interface Answer {
-  description: string;
-  /** The JSON body's schema, where one is written; otherwise the contract says only "an object". */
-  body?: z.ZodType;
-  /** A body that is not JSON (a text exposition, say): its media type (or types); the contract then calls it a string. */
-  mediaType?: string | readonly string[];
-  /** No body at all: a 304 Not Modified. */
-  empty?: boolean;
-  headers?: readonly AnswerHeader[];
-}
+/** One successful answer of a route: a JSON body with its schema, a body of another media type, or none. */
+export type Answer = { description: string; headers?: readonly AnswerHeader[] } & (
+  | {
+      /** The JSON body's schema: the contract (and the typed client) says what a client reads. */
+      body: z.ZodType;
+      mediaType?: never;
+      empty?: never;
+    }
+  | {
+      /** A body that is not JSON (a text exposition, say): its media type (or types); the contract then calls it a string. */
+      mediaType: string | readonly string[];
+      body?: never;
+      empty?: never;
+    }
+  | {
+      /** No body at all: a 304 Not Modified. */
+      empty: true;
+      body?: never;
+      mediaType?: never;
+    }
+);
 
 /**
  * What a route accepts and answers, for the OpenAPI contract. The schemas are the ones its handler

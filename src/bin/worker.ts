@@ -6,7 +6,7 @@ import { loadConfig, required, temporalTelemetry } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../logger';
-import { serveMetrics } from '../metrics';
+import { sdkMetricsFrom, serveMetrics } from '../metrics';
 import { allProjections, Projector } from '../projections';
 import { activeTracing } from '../telemetry';
 import { connectWorker } from '../temporal';
@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], telemetryOptions: temporalTelemetry(config) });
   // The SDK's Prometheus exporter (TEMPORAL_METRICS_PORT) is read through too, so one scrape of /metrics has both.
   const sdkMetrics = config.TEMPORAL_METRICS_PORT === undefined ? undefined : `http://${config.HOST}:${config.TEMPORAL_METRICS_PORT}/metrics`;
-  const alsoServe = sdkMetrics ? () => fetch(sdkMetrics).then((res) => res.text()) : undefined;
+  const alsoServe = sdkMetrics
+    ? sdkMetricsFrom(sdkMetrics, (err) => logger.warn({ err, url: sdkMetrics }, 'Temporal SDK metrics not read: /metrics answered without them'))
+    : undefined;
   const metricsServer = config.WORKER_METRICS_PORT === undefined ? undefined : await serveMetrics(config.WORKER_METRICS_PORT, config.HOST, alsoServe);
   const databaseUrl = required(config, 'DATABASE_URL');
   const pool = createPool(databaseUrl, undefined, config.DATABASE_POOL_TIMEOUT_MS);

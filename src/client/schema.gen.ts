@@ -754,7 +754,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        balanceCents: number;
+                        customerId: string;
+                        totalDepositsCents: number;
+                        totalWithdrawalsCents: number;
+                        transactionCount: number;
+                        /** @description The account stream version this answer is of. */
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED */
@@ -1025,7 +1033,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        balanceCents: number;
+                        customerId: string;
+                        totalDepositsCents: number;
+                        totalWithdrawalsCents: number;
+                        transactionCount: number;
+                        /** @description The account stream version this answer is of. */
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY */
@@ -1288,7 +1304,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        customerId: string;
+                        events: {
+                            /** @description The event's payload; its shape is the event type's. */
+                            data: unknown;
+                            eventId: string;
+                            globalPosition: number;
+                            /** @description correlationId, causationId, commandId, workflowId, ... */
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description An ISO 8601 instant. */
+                            occurredAt: string;
+                            /** @description An ISO 8601 instant. */
+                            recordedAt: string;
+                            schemaVersion: number;
+                            streamId: string;
+                            streamType: string;
+                            transactionId: string;
+                            type: string;
+                            version: number;
+                        }[];
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID */
@@ -1513,7 +1552,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        balanceCents: number;
+                        customerId: string;
+                        totalDepositsCents: number;
+                        totalWithdrawalsCents: number;
+                        transactionCount: number;
+                        /** @description The account stream version this answer is of. */
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY */
@@ -1777,7 +1824,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        actions: {
+                            /** @enum {string} */
+                            action: "cancel" | "ship" | "heal" | "retry-dead-letter";
+                            finishedAt: string | null;
+                            idempotencyKey: string;
+                            operator: string;
+                            /** @description What came of it; null while it runs or if it was cut off. */
+                            outcome: ({
+                                /** @description The action's answer: the order command's, the heal report, the retry's. */
+                                answer: unknown;
+                                /** @constant */
+                                status: "done";
+                            } | {
+                                problem: {
+                                    code: string;
+                                    extra: {
+                                        [key: string]: unknown;
+                                    };
+                                    message: string;
+                                    status: number;
+                                };
+                                /** @constant */
+                                status: "refused";
+                            }) | null;
+                            reason: string;
+                            requestedAt: string;
+                            target: string;
+                        }[];
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
@@ -2018,7 +2094,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        action: {
+                            /** @enum {string} */
+                            action: "cancel" | "ship" | "heal" | "retry-dead-letter";
+                            finishedAt: string | null;
+                            idempotencyKey: string;
+                            operator: string;
+                            /** @description What came of it; null while it runs or if it was cut off. */
+                            outcome: ({
+                                /** @description The action's answer: the order command's, the heal report, the retry's. */
+                                answer: unknown;
+                                /** @constant */
+                                status: "done";
+                            } | {
+                                problem: {
+                                    code: string;
+                                    extra: {
+                                        [key: string]: unknown;
+                                    };
+                                    message: string;
+                                    status: number;
+                                };
+                                /** @constant */
+                                status: "refused";
+                            }) | null;
+                            reason: string;
+                            requestedAt: string;
+                            target: string;
+                        };
+                        replayed: boolean;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REQUIRED, INVALID_COMMAND */
@@ -2299,7 +2405,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        namespace: string;
+                        temporalUiUrl: string;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
@@ -2516,7 +2625,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        customers: {
+                            balanceCents: number;
+                            customerId: string;
+                            totalDepositsCents: number;
+                            totalWithdrawalsCents: number;
+                            transactionCount: number;
+                            /** @description The account stream version this answer is of. */
+                            version: number;
+                        }[];
+                    };
                 };
             };
             /** @description Not modified since the ETag sent in If-None-Match; no body. */
@@ -2753,7 +2872,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        deadLetters: {
+                            attempts: number;
+                            error: string;
+                            eventId: string;
+                            eventType: string;
+                            globalPosition: number;
+                            id: number;
+                            /** @description An ISO 8601 instant. */
+                            parkedAt: string;
+                            projection: string;
+                            streamId: string;
+                            version: number;
+                        }[];
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
@@ -2970,7 +3103,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        deadLetter: {
+                            attempts: number;
+                            error: string;
+                            eventId: string;
+                            eventType: string;
+                            globalPosition: number;
+                            id: number;
+                            /** @description An ISO 8601 instant. */
+                            parkedAt: string;
+                            projection: string;
+                            streamId: string;
+                            version: number;
+                        };
+                        /** @constant */
+                        status: "applied";
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
@@ -3239,7 +3388,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        nextCursor: string | null;
+                        orders: {
+                            /** @description An ISO 8601 instant. */
+                            createdAt: string;
+                            customerId: string;
+                            items: {
+                                name: string;
+                                productId: string;
+                                quantity: number;
+                                /** @description As the catalog priced it when the line was last added to. */
+                                unitPriceCents: number;
+                            }[];
+                            lastCheckoutFailure: {
+                                attempt: number;
+                                code: string;
+                                message: string;
+                            } | null;
+                            orderId: string;
+                            /** @enum {string} */
+                            status: "PENDING" | "PLACED" | "CONFIRMED" | "SHIPPED" | "CANCELLED" | "EXPIRED";
+                            /** @description With stuck=true: why check:invariants calls it stuck. */
+                            stuck?: string[];
+                            totalCents: number;
+                            /** @description An ISO 8601 instant. */
+                            updatedAt: string;
+                            version: number;
+                        }[];
+                    };
                 };
             };
             /** @description Not modified since the ETag sent in If-None-Match; no body. */
@@ -3477,7 +3654,219 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        actions: {
+                            /** @enum {string} */
+                            action: "cancel" | "ship" | "heal" | "retry-dead-letter";
+                            finishedAt: string | null;
+                            idempotencyKey: string;
+                            operator: string;
+                            /** @description What came of it; null while it runs or if it was cut off. */
+                            outcome: ({
+                                /** @description The action's answer: the order command's, the heal report, the retry's. */
+                                answer: unknown;
+                                /** @constant */
+                                status: "done";
+                            } | {
+                                problem: {
+                                    code: string;
+                                    extra: {
+                                        [key: string]: unknown;
+                                    };
+                                    message: string;
+                                    status: number;
+                                };
+                                /** @constant */
+                                status: "refused";
+                            }) | null;
+                            reason: string;
+                            requestedAt: string;
+                            target: string;
+                        }[];
+                        /** @description The commands the actor answered in its current run, from Temporal; or, when Temporal cannot tell, why (error). */
+                        actorAnswers: {
+                            error: string | null;
+                            list: {
+                                at?: string;
+                                code?: string;
+                                command: string;
+                                commandId?: string;
+                                message?: string;
+                                /** @enum {string} */
+                                outcome: "accepted" | "rejected";
+                            }[] | null;
+                        };
+                        checkouts: {
+                            attempt: number;
+                            cancelled?: {
+                                at: string;
+                                compensations: string[];
+                                reason: string;
+                                version: number;
+                            };
+                            correlationId: string;
+                            lines: {
+                                name: string;
+                                productId: string;
+                                quantity: number;
+                                /** @description As the catalog priced it when the line was last added to. */
+                                unitPriceCents: number;
+                            }[];
+                            outcome: {
+                                /** @constant */
+                                status: "in-flight";
+                            } | {
+                                at: string;
+                                /** @constant */
+                                status: "succeeded";
+                                version: number;
+                            } | {
+                                at: string;
+                                code: string;
+                                compensations: string[];
+                                message: string;
+                                /** @constant */
+                                status: "failed";
+                                version: number;
+                            };
+                            placedAt: string;
+                            placedVersion: number;
+                            steps: {
+                                at: string;
+                                data: unknown;
+                                /** @enum {string} */
+                                kind: "step" | "compensation";
+                                streamId: string;
+                                type: string;
+                                version: number;
+                                workflowId?: string;
+                            }[];
+                            totalCents: number;
+                            workflowId: string;
+                        }[];
+                        commands: {
+                            at: string;
+                            commandId: string;
+                            events: string[];
+                            operator?: string;
+                            /** @enum {string} */
+                            origin: "client" | "internal";
+                            /** @constant */
+                            outcome: "accepted";
+                            reason?: string;
+                            versions: number[];
+                        }[];
+                        exists: boolean;
+                        orderId: string;
+                        readModel: {
+                            differences: {
+                                after: unknown;
+                                before: unknown;
+                                path: string;
+                            }[];
+                            row: {
+                                cancellationReason: string | null;
+                                /** @description Set once a checkout succeeded: what a cancellation gives back. */
+                                checkout: {
+                                    amountCents: number;
+                                    attempt: number;
+                                    paymentId: string;
+                                    reservationId: string;
+                                } | null;
+                                /** @description How many times the order was placed. */
+                                checkoutAttempts: number;
+                                customerId: string | null;
+                                items: {
+                                    name: string;
+                                    productId: string;
+                                    quantity: number;
+                                    /** @description As the catalog priced it when the line was last added to. */
+                                    unitPriceCents: number;
+                                }[];
+                                lastCheckoutFailure: {
+                                    attempt: number;
+                                    code: string;
+                                    message: string;
+                                } | null;
+                                orderId: string | null;
+                                shippingAddress: {
+                                    city: string;
+                                    country: string;
+                                    line1: string;
+                                    line2?: string;
+                                    name: string;
+                                    postalCode: string;
+                                } | null;
+                                /** @enum {string} */
+                                status: "NONE" | "PENDING" | "PLACED" | "CONFIRMED" | "SHIPPED" | "CANCELLED" | "EXPIRED";
+                                totalCents: number;
+                            } | null;
+                            rowVersion: number | null;
+                            /** @enum {string} */
+                            verdict: "agrees" | "lagging" | "differs" | "missing";
+                        };
+                        state: {
+                            cancellationReason: string | null;
+                            /** @description Set once a checkout succeeded: what a cancellation gives back. */
+                            checkout: {
+                                amountCents: number;
+                                attempt: number;
+                                paymentId: string;
+                                reservationId: string;
+                            } | null;
+                            /** @description How many times the order was placed. */
+                            checkoutAttempts: number;
+                            customerId: string | null;
+                            items: {
+                                name: string;
+                                productId: string;
+                                quantity: number;
+                                /** @description As the catalog priced it when the line was last added to. */
+                                unitPriceCents: number;
+                            }[];
+                            lastCheckoutFailure: {
+                                attempt: number;
+                                code: string;
+                                message: string;
+                            } | null;
+                            orderId: string | null;
+                            shippingAddress: {
+                                city: string;
+                                country: string;
+                                line1: string;
+                                line2?: string;
+                                name: string;
+                                postalCode: string;
+                            } | null;
+                            /** @enum {string} */
+                            status: "NONE" | "PENDING" | "PLACED" | "CONFIRMED" | "SHIPPED" | "CANCELLED" | "EXPIRED";
+                            totalCents: number;
+                        };
+                        streamId: string;
+                        timeline: {
+                            changed: {
+                                after: unknown;
+                                before: unknown;
+                                path: string;
+                            }[];
+                            data: unknown;
+                            globalPosition: number;
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            occurredAt: string;
+                            recordedAt: string;
+                            /** @description The aggregate's state after this event. */
+                            stateAfter: unknown;
+                            type: string;
+                            version: number;
+                        }[];
+                        version: number;
+                        workflows: {
+                            actor: string;
+                            sagas: string[];
+                        };
+                    };
                 };
             };
             /** @description Not modified since the ETag sent in If-None-Match; no body. */
@@ -3735,7 +4124,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        products: {
+                            description: string;
+                            name: string;
+                            priceCents: number;
+                            productId: string;
+                            stock: {
+                                /** @description onHand - reserved. */
+                                available: number;
+                                onHand: number;
+                                reserved: number;
+                            };
+                            /** @description The product stream version this answer is of. */
+                            version: number;
+                        }[];
+                    };
                 };
             };
             /** @description Not modified since the ETag sent in If-None-Match; no body. */
@@ -3969,7 +4373,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        projections: {
+                            checkpoint: {
+                                globalPosition: number;
+                                transactionId: string;
+                                /** @description An ISO 8601 instant. */
+                                updatedAt: string;
+                            } | null;
+                            lag: {
+                                events: number;
+                                ms: number;
+                            };
+                            name: string;
+                            parkedEvents: number;
+                            rebuild: {
+                                processed: number;
+                                /** @description An ISO 8601 instant. */
+                                startedAt: string;
+                                total: number;
+                            } | null;
+                            /** @enum {string} */
+                            state: "running" | "rebuilding" | "stopped";
+                        }[];
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
@@ -4186,7 +4613,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        deadLetters: {
+                            attempts: number;
+                            error: string;
+                            eventId: string;
+                            eventType: string;
+                            globalPosition: number;
+                            id: number;
+                            /** @description An ISO 8601 instant. */
+                            parkedAt: string;
+                            projection: string;
+                            streamId: string;
+                            version: number;
+                        }[];
+                        projections: {
+                            checkpoint: {
+                                globalPosition: number;
+                                transactionId: string;
+                                /** @description An ISO 8601 instant. */
+                                updatedAt: string;
+                            } | null;
+                            lag: {
+                                events: number;
+                                ms: number;
+                            };
+                            name: string;
+                            parkedEvents: number;
+                            rebuild: {
+                                processed: number;
+                                /** @description An ISO 8601 instant. */
+                                startedAt: string;
+                                total: number;
+                            } | null;
+                            /** @enum {string} */
+                            state: "running" | "rebuilding" | "stopped";
+                        }[];
+                    };
                 };
             };
             /** @description Not modified since the ETag sent in If-None-Match; no body. */
@@ -4424,7 +4887,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        aggregateId: string;
+                        /** @description How many older events the timeline leaves out. */
+                        omitted: number;
+                        /** @description The state after the last event. */
+                        state: unknown;
+                        streamId: string;
+                        streamType: string;
+                        timeline: {
+                            changed: {
+                                after: unknown;
+                                before: unknown;
+                                path: string;
+                            }[];
+                            data: unknown;
+                            globalPosition: number;
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            occurredAt: string;
+                            recordedAt: string;
+                            /** @description The aggregate's state after this event. */
+                            stateAfter: unknown;
+                            type: string;
+                            version: number;
+                        }[];
+                        version: number;
+                    };
                 };
             };
             /** @description Not modified since the ETag sent in If-None-Match; no body. */
@@ -4795,7 +5285,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        customerId: string;
+                        nextCursor: string | null;
+                        orders: {
+                            /** @description An ISO 8601 instant. */
+                            createdAt: string;
+                            items: {
+                                name: string;
+                                productId: string;
+                                quantity: number;
+                                /** @description As the catalog priced it when the line was last added to. */
+                                unitPriceCents: number;
+                            }[];
+                            lastCheckoutFailure: {
+                                attempt: number;
+                                code: string;
+                                message: string;
+                            } | null;
+                            orderId: string;
+                            /** @enum {string} */
+                            status: "PENDING" | "PLACED" | "CONFIRMED" | "SHIPPED" | "CANCELLED" | "EXPIRED";
+                            totalCents: number;
+                            /** @description An ISO 8601 instant. */
+                            updatedAt: string;
+                            version: number;
+                        }[];
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_CURSOR */
@@ -5162,7 +5678,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        inventory: {
+                            /** @description onHand - reserved. */
+                            available: number;
+                            onHand: number;
+                            productId: string;
+                            reserved: number;
+                            version: number;
+                        }[];
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST */
@@ -5379,7 +5904,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        /** @description onHand - reserved. */
+                        available: number;
+                        onHand: number;
+                        productId: string;
+                        reserved: number;
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID */
@@ -5647,7 +6179,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        components: {
+                            [key: string]: unknown;
+                        };
+                        info: {
+                            title: string;
+                            version: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        openapi: string;
+                        paths: {
+                            [key: string]: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Internal Server Error: INTERNAL_ERROR */
@@ -6034,7 +6584,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        cancellationReason: string | null;
+                        /** @description Set once a checkout succeeded: what a cancellation gives back. */
+                        checkout: {
+                            amountCents: number;
+                            attempt: number;
+                            paymentId: string;
+                            reservationId: string;
+                        } | null;
+                        /** @description How many times the order was placed. */
+                        checkoutAttempts: number;
+                        customerId: string | null;
+                        items: {
+                            name: string;
+                            productId: string;
+                            quantity: number;
+                            /** @description As the catalog priced it when the line was last added to. */
+                            unitPriceCents: number;
+                        }[];
+                        lastCheckoutFailure: {
+                            attempt: number;
+                            code: string;
+                            message: string;
+                        } | null;
+                        orderId: string;
+                        shippingAddress: {
+                            city: string;
+                            country: string;
+                            line1: string;
+                            line2?: string;
+                            name: string;
+                            postalCode: string;
+                        } | null;
+                        /** @enum {string} */
+                        status: "PENDING" | "PLACED" | "CONFIRMED" | "SHIPPED" | "CANCELLED" | "EXPIRED";
+                        totalCents: number;
+                        /** @description The order version: its ETag. */
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED */
@@ -6649,7 +7237,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        cancellationReason: string | null;
+                        /** @description Set once a checkout succeeded: what a cancellation gives back. */
+                        checkout: {
+                            amountCents: number;
+                            attempt: number;
+                            paymentId: string;
+                            reservationId: string;
+                        } | null;
+                        /** @description How many times the order was placed. */
+                        checkoutAttempts: number;
+                        customerId: string | null;
+                        items: {
+                            name: string;
+                            productId: string;
+                            quantity: number;
+                            /** @description As the catalog priced it when the line was last added to. */
+                            unitPriceCents: number;
+                        }[];
+                        lastCheckoutFailure: {
+                            attempt: number;
+                            code: string;
+                            message: string;
+                        } | null;
+                        orderId: string;
+                        shippingAddress: {
+                            city: string;
+                            country: string;
+                            line1: string;
+                            line2?: string;
+                            name: string;
+                            postalCode: string;
+                        } | null;
+                        /** @enum {string} */
+                        status: "PENDING" | "PLACED" | "CONFIRMED" | "SHIPPED" | "CANCELLED" | "EXPIRED";
+                        totalCents: number;
+                        /** @description The order version: its ETag. */
+                        version: number;
+                    };
                 };
             };
             /** @description The order was placed and its checkout runs (or, with Prefer: respond-async, the command was queued; Location is its status). */
@@ -6973,7 +7599,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        commandId: string;
+                        orderId: string;
+                        /** @constant */
+                        status: "pending";
+                    } | {
+                        commandId: string;
+                        events: string[];
+                        orderId: string;
+                        /** @enum {string} */
+                        orderStatus: "PENDING" | "PLACED" | "CONFIRMED" | "SHIPPED" | "CANCELLED" | "EXPIRED";
+                        /** @constant */
+                        status: "accepted";
+                        version: number;
+                    } | {
+                        /** @description The stable code the command was refused with. */
+                        code: string;
+                        commandId: string;
+                        /** @enum {string} */
+                        kind: "conflict" | "rule" | "not_found" | "invalid" | "precondition";
+                        message: string;
+                        orderId: string;
+                        /** @constant */
+                        status: "rejected";
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID */
@@ -7190,7 +7840,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        events: {
+                            /** @description The event's payload; its shape is the event type's. */
+                            data: unknown;
+                            eventId: string;
+                            globalPosition: number;
+                            /** @description correlationId, causationId, commandId, workflowId, ... */
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** @description An ISO 8601 instant. */
+                            occurredAt: string;
+                            /** @description An ISO 8601 instant. */
+                            recordedAt: string;
+                            schemaVersion: number;
+                            streamId: string;
+                            streamType: string;
+                            transactionId: string;
+                            type: string;
+                            version: number;
+                        }[];
+                        orderId: string;
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID */
@@ -9110,7 +9783,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        cancellationReason: string | null;
+                        /** @description Set once a checkout succeeded: what a cancellation gives back. */
+                        checkout: {
+                            amountCents: number;
+                            attempt: number;
+                            paymentId: string;
+                            reservationId: string;
+                        } | null;
+                        /** @description How many times the order was placed. */
+                        checkoutAttempts: number;
+                        customerId: string | null;
+                        items: {
+                            name: string;
+                            productId: string;
+                            quantity: number;
+                            /** @description As the catalog priced it when the line was last added to. */
+                            unitPriceCents: number;
+                        }[];
+                        lastCheckoutFailure: {
+                            attempt: number;
+                            code: string;
+                            message: string;
+                        } | null;
+                        orderId: string;
+                        shippingAddress: {
+                            city: string;
+                            country: string;
+                            line1: string;
+                            line2?: string;
+                            name: string;
+                            postalCode: string;
+                        } | null;
+                        /** @enum {string} */
+                        status: "PENDING" | "PLACED" | "CONFIRMED" | "SHIPPED" | "CANCELLED" | "EXPIRED";
+                        totalCents: number;
+                        /** @description The order version: its ETag. */
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED */
@@ -9327,7 +10038,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        products: {
+                            description: string;
+                            name: string;
+                            priceCents: number;
+                            productId: string;
+                            stock: {
+                                /** @description onHand - reserved. */
+                                available: number;
+                                onHand: number;
+                                reserved: number;
+                            };
+                            /** @description The product stream version this answer is of. */
+                            version: number;
+                        }[];
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, VALIDATION_FAILED */
@@ -9807,7 +10533,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        description: string;
+                        name: string;
+                        priceCents: number;
+                        productId: string;
+                        stock: {
+                            /** @description onHand - reserved. */
+                            available: number;
+                            onHand: number;
+                            reserved: number;
+                        };
+                        /** @description The product stream version this answer is of. */
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED */
@@ -10379,7 +11118,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        /** @description onHand - reserved. */
+                        available: number;
+                        onHand: number;
+                        productId: string;
+                        reserved: number;
+                        /** @description The stock stream version: ?minStockVersion waits for it. */
+                        version: number;
+                    };
                 };
             };
             /** @description Bad Request: MALFORMED_JSON, BAD_REQUEST, INVALID_ID, VALIDATION_FAILED, INVALID_IDEMPOTENCY_KEY */
@@ -10654,7 +11401,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        checks: {
+                            /** @description `ok`, or what is wrong: `unreachable`, `no worker polling`. */
+                            postgres: string;
+                            /** @description `ok`, or what is wrong: `unreachable`, `no worker polling`. */
+                            temporal: string;
+                        };
+                        /** @enum {string} */
+                        status: "ready" | "not ready";
+                    };
                 };
             };
             /** @description Internal Server Error: INTERNAL_ERROR */
@@ -10679,7 +11435,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        checks: {
+                            /** @description `ok`, or what is wrong: `unreachable`, `no worker polling`. */
+                            postgres: string;
+                            /** @description `ok`, or what is wrong: `unreachable`, `no worker polling`. */
+                            temporal: string;
+                        };
+                        /** @enum {string} */
+                        status: "ready" | "not ready";
+                    };
                 };
             };
         };

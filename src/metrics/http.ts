@@ -74,6 +74,26 @@ function reusedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
   };
 }
 
+/** How long a scrape waits for the Temporal SDK's exporter: a hung one must not hang /metrics past Prometheus' own scrape timeout (10 s by default). */
+export const SDK_METRICS_TIMEOUT_MS = 3_000;
+
+/**
+ * Reads the Temporal SDK's exposition text at `url`, for serveMetrics, giving up after `timeoutMs`.
+ * A failure (refused, hung, not 200) goes to `onFailure`, and the scrape answers without the SDK's series.
+ */
+export function sdkMetricsFrom(url: string, onFailure: (err: Error) => void, timeoutMs = SDK_METRICS_TIMEOUT_MS): () => Promise<string> {
+  return async () => {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+      return await res.text();
+    } catch (err) {
+      onFailure(err as Error);
+      return '';
+    }
+  };
+}
+
 /**
  * The worker's metrics: the registry at `/metrics` on its own port (WORKER_METRICS_PORT), followed
  * by `alsoServe`'s exposition text when given: the Temporal SDK's own worker metrics, so one scrape

@@ -9,4 +9,4 @@ export {
   observeProjectorLeader,
   timedAppend,
 } from './observe';
-export { httpMetrics, metricsEndpoint, routeTemplate, serveMetrics, UNMATCHED_ROUTE, type ProjectionLag } from './http';
+export { httpMetrics, metricsEndpoint, routeTemplate, sdkMetricsFrom, serveMetrics, UNMATCHED_ROUTE, type ProjectionLag } from './http';

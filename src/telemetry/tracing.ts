@@ -1,6 +1,6 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { detectResourcesSync, envDetectorSync, Resource } from '@opentelemetry/resources';
@@ -35,7 +35,8 @@ export function startTracing(serviceName: string, spanProcessor: SpanProcessor):
     tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.test(req.url ?? '') }),
-      new ExpressInstrumentation(),
+      // The route's handler only: a span per middleware and per mounted router (some twenty a request) says nothing the handler's does not.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
       // Only SQL some traced work runs: the projector's polling alone would start a trace a query.
       new PgInstrumentation({ requireParentSpan: true }),
     ],

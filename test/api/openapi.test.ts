@@ -100,6 +100,18 @@ describe('the document', () => {
     }
   });
 
+  test('every 2xx JSON answer has a shape: its fields, or the variants it is one of, not a bare object', () => {
+    const shaped = (schema: Json): boolean =>
+      schema.properties !== undefined || [schema.anyOf, schema.oneOf].some((variants: Json[] | undefined) => variants !== undefined && variants.every(shaped));
+    const bare = operations().flatMap(({ key, operation }) =>
+      Object.entries(operation.responses as Json)
+        .filter(([status, response]) => /^2/.test(status) && response.content?.['application/json'])
+        .filter(([, response]) => !shaped(response.content['application/json'].schema))
+        .map(([status]) => `${key} ${status}`),
+    );
+    expect(bare).toEqual([]);
+  });
+
   test('every express route is in the contract, and every path in the contract is routed', () => {
     const app = createApp({
       db: fixture.pool,

@@ -1,5 +1,6 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serveMetrics } from '../../src/metrics';
+import { sdkMetricsFrom, serveMetrics } from '../../src/metrics';
 
 test("the worker's metrics server answers GET /metrics with the registry, and nothing else", async () => {
   const server = await serveMetrics(0, '127.0.0.1');
@@ -34,5 +35,40 @@ test("the worker's /metrics appends the Temporal SDK's exposition text when give
     } finally {
       server.close();
     }
+  }
+});
+
+test("a Temporal SDK exporter that never answers does not hang the worker's /metrics: it answers with its own series, and the failure is reported", async () => {
+  const hung = createServer(() => undefined); // takes the request, never answers
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  const failures: Error[] = [];
+  const sdkUrl = `http://127.0.0.1:${(hung.address() as AddressInfo).port}/metrics`;
+  const server = await serveMetrics(
+    0,
+    '127.0.0.1',
+    sdkMetricsFrom(sdkUrl, (err) => failures.push(err), 200),
+  );
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
+    const text = await res.text();
+    expect({ status: res.status, own: /^order_actors_process_cpu_user_seconds_total \d/m.test(text) }).toEqual({ status: 200, own: true });
+    expect(failures.map((err) => err.name)).toEqual(['TimeoutError']);
+  } finally {
+    server.close();
+    hung.closeAllConnections();
+    hung.close();
+  }
+});
+
+test('an SDK exporter that answers an error status is a failure too, not exposition text', async () => {
+  const failing = createServer((_req, res) => res.writeHead(503).end('# not metrics'));
+  await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+  const failures: Error[] = [];
+  try {
+    const read = sdkMetricsFrom(`http://127.0.0.1:${(failing.address() as AddressInfo).port}/metrics`, (err) => failures.push(err));
+    expect(await read()).toBe('');
+    expect(failures.map((err) => err.message)).toEqual([expect.stringMatching(/answered 503$/)]);
+  } finally {
+    failing.close();
   }
 });

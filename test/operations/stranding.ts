@@ -1,14 +1,13 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../../src/activities';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import type { CheckoutActivities } from '../../src/activities/checkoutActivities';
 import type { OrderActivities } from '../../src/activities/orderActivities';
 import type { Pool } from '../../src/db/pool';
 import { inspectWorkflow, type WorkflowCondition } from '../../src/operations/workflowHealth';
 import { workflowInterceptorModules } from '../../src/telemetry';
 import { workflowsPath } from '../../src/worker';
-import { createProduct, http, startTestApi, testEnv, uniqueId, type Call } from '../support/harness';
+import { createProduct, createTestWorker, http, startTestApi, testEnv, uniqueId, type Call } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 /*
@@ -32,12 +31,7 @@ export async function startTestWorker(
 ): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
   const taskQueue = options.taskQueue ?? uniqueId('stranding');
-  const worker = await Worker.create({
-    connection,
-    taskQueue,
-    workflowBundle: options.workflowBundle ?? { codePath: testEnv.workflowBundle },
-    activities: { ...createActivities(deps.pool), ...options.activities },
-  });
+  const worker = await createTestWorker({ connection, pool: deps.pool }, { taskQueue, replaced: options.activities, workflowBundle: options.workflowBundle });
   const running = worker.run();
   const api = await startTestApi({ client: deps.client, pool: deps.pool, actors: { taskQueue } });
   return {

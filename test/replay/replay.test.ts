@@ -1,4 +1,5 @@
 import { Worker } from '@temporalio/worker';
+import { workflowSpanSink } from '../../src/telemetry';
 import { testEnv } from '../support/harness';
 import { loadHistories } from './loadHistories';
 
@@ -6,7 +7,7 @@ test('every recorded history replays deterministically against the current workf
   const histories = loadHistories();
   expect(histories.length).toBeGreaterThanOrEqual(16);
   const results = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: testEnv.workflowBundle } }, histories)) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: testEnv.workflowBundle }, sinks: workflowSpanSink() }, histories)) {
     results.push({ workflowId: result.workflowId, error: result.error?.message });
   }
   expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId, error: undefined })));

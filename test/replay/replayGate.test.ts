@@ -3,12 +3,11 @@ import type { Client } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { createActivities } from '../../src/activities';
 import type { Pool } from '../../src/db/pool';
-import { workflowInterceptorModules } from '../../src/telemetry';
+import { workflowInterceptorModules, workflowSpanSink } from '../../src/telemetry';
 import { workflowsPath } from '../../src/worker';
 import { commandUpdates } from '../../src/workflows/orderContract';
-import { createProduct, testClient, testEnv, testPool, uniqueId } from '../support/harness';
+import { createProduct, createTestWorker, testClient, testEnv, testPool, uniqueId } from '../support/harness';
 import { startOrderActor } from '../support/orders';
 import { loadHistories, type RecordedHistory } from './loadHistories';
 import { CHANGED_ACTIVITY, PATCH_ID } from './variants/pauseBeforeLookUp';
@@ -58,7 +57,7 @@ afterAll(async () => {
 /** Replays histories against a bundle; one entry per history, in order, with its error if any. */
 async function replay(bundle: WorkflowBundleOption, items: RecordedHistory[]): Promise<Array<{ file: string; error?: Error }>> {
   const results: Array<{ file: string; error?: Error }> = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, items)) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, sinks: workflowSpanSink() }, items)) {
     const item = items[results.length]!;
     expect(result.workflowId).toBe(item.workflowId);
     results.push({ file: item.file, ...(result.error ? { error: result.error } : {}) });
@@ -119,7 +118,7 @@ describe('a new run under the patched workflow', () => {
 
   beforeAll(async () => {
     const taskQueue = uniqueId('replay-gate');
-    const worker = await Worker.create({ connection, taskQueue, workflowBundle: bundles.patched, activities: createActivities(pool) });
+    const worker = await createTestWorker({ connection, pool }, { taskQueue, workflowBundle: bundles.patched });
     const productId = await createProduct(pool, 'Gate keeper', 700);
     const orderId = uniqueId('gate');
     const handle = await startOrderActor(client, orderId, {}, taskQueue);

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
 import { createApp } from '../../src/api/app';
 import type { RateLimitSettings } from '../../src/api/rateLimit';
 import { signToken, type Principal } from '../../src/auth/tokens';
@@ -13,6 +14,7 @@ import { createLogger } from '../../src/logger';
 import type { Projection } from '../../src/projections';
 import { connectClient } from '../../src/temporal';
 import { handleCommand } from '../../src/application/handleCommand';
+import { createOrderWorker } from '../../src/worker';
 import { expectAnswersInContract, recordingAnswers } from './contract';
 
 /** What global setup started for this run. */
@@ -50,6 +52,25 @@ export interface WorkerConnections {
   client: Client;
   pool: Pool;
   connection: NativeConnection;
+}
+
+/**
+ * A worker of a test's own, built as production builds it (`createOrderWorker`: the tracing
+ * interceptors and the span sink they report to), on the run's workflow bundle unless given
+ * another, with the real activities except those `replaced`.
+ */
+export function createTestWorker(
+  deps: { connection: NativeConnection; pool: Pool },
+  options: { taskQueue: string; replaced?: Partial<ReturnType<typeof createActivities>>; workflowBundle?: WorkerOptions['workflowBundle'] },
+): Promise<Worker> {
+  return createOrderWorker({
+    connection: deps.connection,
+    namespace: 'default',
+    taskQueue: options.taskQueue,
+    db: deps.pool,
+    workflowBundle: options.workflowBundle ?? { codePath: testEnv.workflowBundle },
+    activities: { ...createActivities(deps.pool), ...options.replaced },
+  });
 }
 
 /** Opens the file's WorkerConnections before its tests (handing them to `take`) and closes them after. */

@@ -122,6 +122,9 @@ test('one checkout is one trace: the HTTP request is its root, and the update, t
   expect({ root: root.parentSpanId, sagaDone: sagaDone(spans), tree }).toEqual({ root: undefined, sagaDone: true, tree: expect.any(String) });
   // Every span of the trace hangs under the HTTP request's span: the tree is whole, across both processes.
   expect({ detached: spans.filter((s) => chain(s)[0] !== fromUpdate[0]).map((s) => s.name), tree }).toEqual({ detached: [], tree: expect.any(String) });
+  // Express shows the route's handler, not a span per middleware or mounted router.
+  const layers = spans.filter((s) => s.attributes['express.type'] !== undefined);
+  expect({ layers: [...new Set(layers.map((s) => s.attributes['express.type']))], tree }).toEqual({ layers: ['request_handler'], tree: expect.any(String) });
   // The append (a local activity) and its SQL, under the update that asked for it.
   expect({ chain: chain(sqlUnder('RunActivity:appendOrderEvents')).slice(0, -1), tree }).toEqual({
     chain: [...fromUpdate, 'order-actors-worker: StartActivity:appendOrderEvents', 'order-actors-worker: RunActivity:appendOrderEvents'],

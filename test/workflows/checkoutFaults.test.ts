@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { type NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import type { CheckoutActivities } from '../../src/activities/checkoutActivities';
 import type { Pool } from '../../src/db/pool';
 import { stockStreamId } from '../../src/domain/stock';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
-import { createProduct, http, startTestApi, testEnv, uniqueId, useWorkerConnections } from '../support/harness';
+import { createProduct, createTestWorker, http, startTestApi, uniqueId, useWorkerConnections } from '../support/harness';
 import { failing, happensButFails } from '../support/faults';
 import { sampleAddress } from '../support/orders';
 import { readStream } from '../../src/application/eventStore';
@@ -21,12 +21,7 @@ type Call = (method: string, path: string, options?: Parameters<typeof http>[3])
 /** Real activities on a queue of its own, with some steps replaced by a faulty version. */
 async function withFaultyWorker(faults: Partial<CheckoutActivities>, scenario: (call: Call) => Promise<void>) {
   const taskQueue = uniqueId('faulty');
-  const worker = await Worker.create({
-    connection,
-    taskQueue,
-    workflowBundle: { codePath: testEnv.workflowBundle },
-    activities: { ...createActivities(pool), ...faults },
-  });
+  const worker = await createTestWorker({ connection, pool }, { taskQueue, replaced: faults });
   const api = await startTestApi({ client, pool, actors: { taskQueue } });
   try {
     await worker.runUntil(scenario((method, path, options) => http(api.baseUrl, method, path, options)));

@@ -1,13 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { type NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import fc from 'fast-check';
 import { createActivities } from '../../src/activities';
 import type { CheckoutActivities } from '../../src/activities/checkoutActivities';
 import type { Pool } from '../../src/db/pool';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
 import { failing, happensButFails } from '../support/faults';
-import { createProduct, http, startTestApi, testEnv, uniqueId, type Call, useWorkerConnections } from '../support/harness';
+import { createProduct, createTestWorker, http, startTestApi, uniqueId, type Call, useWorkerConnections } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 /*
@@ -29,12 +29,7 @@ async function checkOutWith(
   check: (call: Call, ids: { productId: string; customerId: string; orderId: string }) => Promise<void>,
 ) {
   const taskQueue = uniqueId('local-saga');
-  const worker = await Worker.create({
-    connection,
-    taskQueue,
-    workflowBundle: { codePath: testEnv.workflowBundle },
-    activities: { ...createActivities(pool), ...replaced },
-  });
+  const worker = await createTestWorker({ connection, pool }, { taskQueue, replaced });
   const api = await startTestApi({ client, pool, actors: { taskQueue } });
   const call: Call = (method, path, options) => http(api.baseUrl, method, path, options);
   try {

@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { type NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import type { OrderActivities } from '../../src/activities/orderActivities';
 import type { Pool } from '../../src/db/pool';
 import { commandUpdates } from '../../src/workflows/orderContract';
-import { createProduct, testEnv, uniqueId, useWorkerConnections } from '../support/harness';
+import { createProduct, createTestWorker, uniqueId, useWorkerConnections } from '../support/harness';
 import { failing } from '../support/faults';
 import { startOrderActor } from '../support/orders';
 
@@ -23,12 +23,7 @@ useWorkerConnections((opened) => ({ client, pool, connection } = opened));
 /** Real order activities on a queue of their own, some replaced; returns the order's history once `scenario` is done. */
 async function withWorker(replaced: Partial<OrderActivities>, scenario: (orderId: string, taskQueue: string) => Promise<void>) {
   const taskQueue = uniqueId('local-steps');
-  const worker = await Worker.create({
-    connection,
-    taskQueue,
-    workflowBundle: { codePath: testEnv.workflowBundle },
-    activities: { ...createActivities(pool), ...replaced },
-  });
+  const worker = await createTestWorker({ connection, pool }, { taskQueue, replaced });
   const orderId = uniqueId('local-steps');
   return worker.runUntil(async () => {
     await scenario(orderId, taskQueue);
