@@ -7,7 +7,7 @@ import type { CheckoutActivities } from '../../src/activities/checkoutActivities
 import type { Pool } from '../../src/db/pool';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
 import { failing, happensButFails } from '../support/faults';
-import { createProduct, http, startTestApi, testEnv, uniqueId, type Call, useWorkerConnections } from '../support/harness';
+import { createProduct, type RawCall, rawHttp, startTestApi, testEnv, uniqueId, useWorkerConnections } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 /*
@@ -26,7 +26,7 @@ useWorkerConnections((opened) => ({ client, pool, connection } = opened));
 async function checkOutWith(
   replaced: Partial<CheckoutActivities>,
   depositCents: number,
-  check: (call: Call, ids: { productId: string; customerId: string; orderId: string }) => Promise<void>,
+  check: (call: RawCall, ids: { productId: string; customerId: string; orderId: string }) => Promise<void>,
 ) {
   const taskQueue = uniqueId('local-saga');
   const worker = await Worker.create({
@@ -36,7 +36,7 @@ async function checkOutWith(
     activities: { ...createActivities(pool), ...replaced },
   });
   const api = await startTestApi({ client, pool, actors: { taskQueue } });
-  const call: Call = (method, path, options) => http(api.baseUrl, method, path, options);
+  const call: RawCall = (method, path, options) => rawHttp(api.baseUrl, method, path, options);
   try {
     return await worker.runUntil(async () => {
       const productId = await createProduct(pool, 'Lamp', 500);
