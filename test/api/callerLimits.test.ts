@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { loadConfig, parseTrustProxy } from '../../src/config';
 import { ReadModelChanges } from '../../src/db/readModelChanges';
-import { customer, expectProblem, http, TEST_AUTH_SECRET, uniqueId, useTestApi } from '../support/harness';
+import { customer, expectProblem, rawHttp, TEST_AUTH_SECRET, uniqueId, useTestApi } from '../support/harness';
 import { countingDb, eventually, startApiWith } from './appWith';
 
 /*
@@ -17,9 +17,9 @@ const shared = useTestApi();
  */
 const tight = () => ({ perSecond: 0.001, burst: 3, policy: uniqueId('tight') });
 
-async function statuses(baseUrl: string, times: number, options: Parameters<typeof http>[3]): Promise<number[]> {
+async function statuses(baseUrl: string, times: number, options: Parameters<typeof rawHttp>[3]): Promise<number[]> {
   const seen: number[] = [];
-  for (let i = 0; i < times; i++) seen.push((await http(baseUrl, 'GET', '/products', options)).status);
+  for (let i = 0; i < times; i++) seen.push((await rawHttp(baseUrl, 'GET', '/products', options)).status);
   return seen;
 }
 
@@ -28,15 +28,15 @@ describe('bad and missing tokens are rate limited by address', () => {
     const api = await startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: tight() } });
     try {
       expect(await statuses(api.baseUrl, 3, { headers: { authorization: 'Bearer a.b.c' } })).toEqual([401, 401, 401]);
-      const limited = await http(api.baseUrl, 'GET', '/products', { headers: { authorization: 'Bearer a.b.c' } });
+      const limited = await rawHttp(api.baseUrl, 'GET', '/products', { headers: { authorization: 'Bearer a.b.c' } });
       expectProblem(limited, 429, 'RATE_LIMITED');
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       // A malformed header and no header at all come from the same address: the same bucket.
-      expectProblem(await http(api.baseUrl, 'GET', '/products', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 429, 'RATE_LIMITED');
-      expectProblem(await http(api.baseUrl, 'GET', '/products', { as: 'anonymous' }), 429, 'RATE_LIMITED');
+      expectProblem(await rawHttp(api.baseUrl, 'GET', '/products', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 429, 'RATE_LIMITED');
+      expectProblem(await rawHttp(api.baseUrl, 'GET', '/products', { as: 'anonymous' }), 429, 'RATE_LIMITED');
       // A valid token is its own caller.
       const alice = customer(uniqueId('alice'));
-      expect((await http(api.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice })).status).toBe(200);
+      expect((await rawHttp(api.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice })).status).toBe(200);
     } finally {
       await api.close();
     }
@@ -46,7 +46,7 @@ describe('bad and missing tokens are rate limited by address', () => {
     const api = await startApiWith({ db: shared.pool, client: shared.client, auth: { secret: TEST_AUTH_SECRET, rateLimit: tight() } });
     try {
       const seen: number[] = [];
-      for (let i = 0; i < 5; i++) seen.push((await http(api.baseUrl, 'GET', '/orders/some-order', { as: 'anonymous' })).status);
+      for (let i = 0; i < 5; i++) seen.push((await rawHttp(api.baseUrl, 'GET', '/orders/some-order', { as: 'anonymous' })).status);
       expect(seen).toEqual([401, 401, 401, 429, 429]);
     } finally {
       await api.close();
@@ -57,7 +57,7 @@ describe('bad and missing tokens are rate limited by address', () => {
 describe('a caller over its limit costs the database nothing until its bucket refills', () => {
   const anonymousStatuses = async (baseUrl: string, times: number) => {
     const seen: number[] = [];
-    for (let i = 0; i < times; i++) seen.push((await http(baseUrl, 'GET', '/orders/some-order', { as: 'anonymous' })).status);
+    for (let i = 0; i < times; i++) seen.push((await rawHttp(baseUrl, 'GET', '/orders/some-order', { as: 'anonymous' })).status);
     return seen;
   };
 
@@ -71,7 +71,7 @@ describe('a caller over its limit costs the database nothing until its bucket re
       const queriesAtFirstRefusal = db.queries;
       expect(await anonymousStatuses(api.baseUrl, 20)).toEqual(Array(20).fill(429));
       expect(db.queries).toBe(queriesAtFirstRefusal);
-      const refused = await http(api.baseUrl, 'GET', '/orders/some-order', { as: 'anonymous' });
+      const refused = await rawHttp(api.baseUrl, 'GET', '/orders/some-order', { as: 'anonymous' });
       expectProblem(refused, 429, 'RATE_LIMITED');
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(refused.headers.get('ratelimit-remaining')).toBe('0');
@@ -112,7 +112,7 @@ describe('one budget per caller across API replicas', () => {
       const alice = customer(uniqueId('alice'));
       const seen = [];
       for (const api of [a, b, a, b]) {
-        const res = await http(api.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice });
+        const res = await rawHttp(api.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice });
         seen.push([res.status, res.headers.get('ratelimit-limit'), res.headers.get('ratelimit-remaining'), res.headers.get('ratelimit-policy')]);
       }
       expect(seen).toEqual([
@@ -121,7 +121,7 @@ describe('one budget per caller across API replicas', () => {
         [200, '3', '0', '3;w=3000'],
         [429, '3', '0', '3;w=3000'],
       ]);
-      const limited = await http(a.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice });
+      const limited = await rawHttp(a.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice });
       expectProblem(limited, 429, 'RATE_LIMITED');
       // One token comes back in 1000 s; the whole burst in 3000 s.
       expect([limited.headers.get('retry-after'), limited.headers.get('ratelimit-reset')]).toEqual([
@@ -129,7 +129,7 @@ describe('one budget per caller across API replicas', () => {
         expect.stringMatching(/^(2999|3000)$/),
       ]);
       // Another caller has a budget of its own.
-      expect((await http(b.baseUrl, 'GET', '/products', { as: customer(uniqueId('bob')) })).status).toBe(200);
+      expect((await rawHttp(b.baseUrl, 'GET', '/products', { as: customer(uniqueId('bob')) })).status).toBe(200);
     } finally {
       await close();
     }
@@ -141,7 +141,7 @@ describe('one budget per caller across API replicas', () => {
         const { a, b, close } = await replicas({ ...tight(), burst });
         try {
           const caller = customer(uniqueId('burst'));
-          const statuses = await Promise.all(sides.map((onA) => http((onA ? a : b).baseUrl, 'GET', '/products', { as: caller }).then((r) => r.status)));
+          const statuses = await Promise.all(sides.map((onA) => rawHttp((onA ? a : b).baseUrl, 'GET', '/products', { as: caller }).then((r) => r.status)));
           expect(statuses.filter((s) => s === 200)).toHaveLength(Math.min(burst, sides.length));
           expect(statuses.filter((s) => s !== 200).every((s) => s === 429)).toBe(true);
         } finally {
@@ -163,7 +163,7 @@ describe('one budget per caller across API replicas', () => {
       const staleRows = async (policy: string) =>
         (await shared.pool.query(`SELECT 1 FROM rate_limit_buckets WHERE policy = $1 AND caller = 'ip:192.0.2.1'`, [policy])).rowCount;
       for (let sent = 0; sent < 1000; sent += 50) {
-        await Promise.all(Array.from({ length: 50 }, () => http(a.baseUrl, 'GET', '/products', { as: 'anonymous' })));
+        await Promise.all(Array.from({ length: 50 }, () => rawHttp(a.baseUrl, 'GET', '/products', { as: 'anonymous' })));
       }
       expect(await staleRows(other)).toBe(1);
       // The sweep runs beside the 1000th request, not before its answer.
@@ -178,7 +178,7 @@ describe('one budget per caller across API replicas', () => {
     const { a, close } = await replicas({ ...tight(), burst: 1 });
     try {
       for (let i = 0; i < 3; i++) {
-        const res = await http(a.baseUrl, 'GET', '/healthz', { as: 'anonymous' });
+        const res = await rawHttp(a.baseUrl, 'GET', '/healthz', { as: 'anonymous' });
         expect([res.status, res.headers.get('ratelimit-limit')]).toEqual([200, null]);
       }
     } finally {

@@ -2,33 +2,33 @@ import { createProduct, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 const app = useTestApi({ poolSize: 30 });
-const { call } = app;
+const { rawCall } = app;
 
 async function productWithStock(name: string, priceCents: number, units: number): Promise<string> {
   const productId = await createProduct(app.pool, name, priceCents);
-  if (units > 0) expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: units } })).status).toBe(200);
+  if (units > 0) expect((await rawCall('POST', `/products/${productId}/stock`, { body: { quantity: units } })).status).toBe(200);
   return productId;
 }
 
 async function customerWith(balanceCents: number): Promise<string> {
   const customerId = uniqueId('cust');
-  if (balanceCents > 0) expect((await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: balanceCents } })).status).toBe(200);
+  if (balanceCents > 0) expect((await rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: balanceCents } })).status).toBe(200);
   return customerId;
 }
 
 async function cart(customerId: string, lines: Array<[string, number]>): Promise<string> {
   const orderId = uniqueId('order');
-  const created = await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
+  const created = await rawCall('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
   expect({ status: created.status, code: created.body?.code }).toEqual({ status: 201, code: undefined });
   for (const [productId, quantity] of lines) {
-    expect((await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity } })).status).toBe(200);
+    expect((await rawCall('POST', `/orders/${orderId}/items`, { body: { productId, quantity } })).status).toBe(200);
   }
   return orderId;
 }
 
-const inventory = async (productId: string) => (await call('GET', `/inventory/${productId}`)).body;
-const balance = async (customerId: string) => (await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents;
-const eventTypes = async (orderId: string) => (await call('GET', `/orders/${orderId}/events`)).body.events.map((e: { type: string }) => e.type);
+const inventory = async (productId: string) => (await rawCall('GET', `/inventory/${productId}`)).body;
+const balance = async (customerId: string) => (await rawCall('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents;
+const eventTypes = async (orderId: string) => (await rawCall('GET', `/orders/${orderId}/events`)).body.events.map((e: { type: string }) => e.type);
 
 test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and money agree', async () => {
   const mug = await productWithStock('Mug', 1250, 10);
@@ -39,14 +39,14 @@ test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and m
     [plate, 1],
   ]);
 
-  const placed = await call('POST', `/orders/${orderId}/checkout`);
+  const placed = await rawCall('POST', `/orders/${orderId}/checkout`);
   expect(placed).toMatchObject({ status: 202, body: { status: 'PLACED' } });
-  const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'Idempotency-Key': placed.body.commandId } });
+  const outcome = await rawCall('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'Idempotency-Key': placed.body.commandId } });
   expect(outcome).toMatchObject({ status: 200, body: { status: 'CONFIRMED', totalCents: 4500, lastCheckoutFailure: null } });
 
   expect(await inventory(mug)).toMatchObject({ onHand: 8, reserved: 0, available: 8 });
   expect(await inventory(plate)).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
-  expect((await call('GET', `/products/${mug}?consistency=strong`)).body.stock).toMatchObject({ onHand: 8, available: 8 });
+  expect((await rawCall('GET', `/products/${mug}?consistency=strong`)).body.stock).toMatchObject({ onHand: 8, available: 8 });
   expect(await balance(customerId)).toBe(10_000 - 4500);
   expect(await eventTypes(orderId)).toEqual([
     'OrderCreated',
@@ -58,7 +58,7 @@ test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and m
     'PaymentDebited',
     'CheckoutSucceeded',
   ]);
-  expect((await call('POST', `/orders/${orderId}/ship`)).body).toMatchObject({ status: 'SHIPPED' });
+  expect((await rawCall('POST', `/orders/${orderId}/ship`)).body).toMatchObject({ status: 'SHIPPED' });
 });
 
 test('out of stock on the 2nd of 3 lines: the 1st is released, nothing is debited, the order is back to PENDING', async () => {
@@ -70,7 +70,7 @@ test('out of stock on the 2nd of 3 lines: the 1st is released, nothing is debite
     [c, 2],
   ]);
 
-  const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true`);
+  const outcome = await rawCall('POST', `/orders/${orderId}/checkout?wait=true`);
   expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { attempt: 1, code: 'INSUFFICIENT_STOCK' } });
   for (const [p, units] of [
     [a, 10],
@@ -79,13 +79,13 @@ test('out of stock on the 2nd of 3 lines: the 1st is released, nothing is debite
   ] as const)
     expect(await inventory(p)).toMatchObject({ onHand: units, reserved: 0 });
   expect(await balance(customerId)).toBe(10_000);
-  const events = (await call('GET', `/orders/${orderId}/events`)).body.events;
+  const events = (await rawCall('GET', `/orders/${orderId}/events`)).body.events;
   expect(events.slice(-2).map((e: { type: string }) => e.type)).toEqual(['StockReserved', 'CheckoutFailed']);
   expect(events.at(-1).data).toMatchObject({ code: 'INSUFFICIENT_STOCK', compensations: [`voided reservation of ${b}`, `released stock of ${a}`] });
 
   // The customer fixes the cart and tries again: attempt 2 succeeds.
-  expect((await call('PATCH', `/orders/${orderId}/items/${b}`, { body: { quantity: 1 } })).status).toBe(200);
-  expect((await call('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', checkoutAttempts: 2 });
+  expect((await rawCall('PATCH', `/orders/${orderId}/items/${b}`, { body: { quantity: 1 } })).status).toBe(200);
+  expect((await rawCall('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', checkoutAttempts: 2 });
 });
 
 test('insufficient funds: every reservation is released and the order is back to PENDING', async () => {
@@ -95,7 +95,7 @@ test('insufficient funds: every reservation is released and the order is back to
     [a, 1],
     [b, 1],
   ]);
-  const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true`);
+  const outcome = await rawCall('POST', `/orders/${orderId}/checkout?wait=true`);
   expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'INSUFFICIENT_FUNDS' } });
   for (const p of [a, b]) expect(await inventory(p)).toMatchObject({ onHand: 5, reserved: 0, available: 5 });
   expect(await balance(customerId)).toBe(5000);
@@ -105,24 +105,24 @@ test('cancelling a CONFIRMED order returns the stock and refunds the payment', a
   const mug = await productWithStock('Mug', 1250, 3);
   const customerId = await customerWith(5000);
   const orderId = await cart(customerId, [[mug, 2]]);
-  expect((await call('POST', `/orders/${orderId}/checkout?wait=true`)).body.status).toBe('CONFIRMED');
+  expect((await rawCall('POST', `/orders/${orderId}/checkout?wait=true`)).body.status).toBe('CONFIRMED');
   expect(await inventory(mug)).toMatchObject({ onHand: 1 });
 
-  const cancel = await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'changed my mind' } });
+  const cancel = await rawCall('POST', `/orders/${orderId}/cancel`, { body: { reason: 'changed my mind' } });
   expect(cancel).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
   expect(await inventory(mug)).toMatchObject({ onHand: 3, reserved: 0, available: 3 });
   expect(await balance(customerId)).toBe(5000);
-  const last = (await call('GET', `/orders/${orderId}/events`)).body.events.at(-1);
+  const last = (await rawCall('GET', `/orders/${orderId}/events`)).body.events.at(-1);
   expect(last).toMatchObject({ type: 'OrderCancelled', data: { previousStatus: 'CONFIRMED', compensations: ['refund payment', `returned stock of ${mug}`] } });
 });
 
 test('the same checkout Idempotency-Key twice starts one saga', async () => {
   const mug = await productWithStock('Mug', 500, 5);
   const orderId = await cart(await customerWith(5000), [[mug, 1]]);
-  const first = await call('POST', `/orders/${orderId}/checkout`, { headers: { 'Idempotency-Key': 'pay-once' } });
-  const second = await call('POST', `/orders/${orderId}/checkout`, { headers: { 'Idempotency-Key': 'pay-once' } });
+  const first = await rawCall('POST', `/orders/${orderId}/checkout`, { headers: { 'Idempotency-Key': 'pay-once' } });
+  const second = await rawCall('POST', `/orders/${orderId}/checkout`, { headers: { 'Idempotency-Key': 'pay-once' } });
   expect(second.body).toEqual(first.body);
-  await call('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'Idempotency-Key': 'pay-once' } });
+  await rawCall('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'Idempotency-Key': 'pay-once' } });
   expect((await eventTypes(orderId)).filter((t: string) => t === 'OrderPlaced')).toHaveLength(1);
   const sagas = [];
   for await (const w of app.client.workflow.list({ query: `WorkflowId STARTS_WITH "checkout-${orderId}-"` })) sagas.push(w.workflowId);
@@ -140,7 +140,7 @@ test('a race: 50 concurrent checkouts for a product with 10 units confirm exactl
   // A wait that runs out answers 202 PLACED; the client asks again with the same key until the saga has ended.
   const checkOut = async (orderId: string) => {
     for (;;) {
-      const answer = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`, { headers: { 'Idempotency-Key': `race-${orderId}` } });
+      const answer = await rawCall('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`, { headers: { 'Idempotency-Key': `race-${orderId}` } });
       if (answer.body.status !== 'PLACED') return answer;
     }
   };

@@ -14,27 +14,27 @@ import { cartReadyToCheckOut } from '../operations/stranding';
 const app = useTestApi();
 
 test("an order's story answers 304 to its own ETag until the order changes", async () => {
-  const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
-  let first = await app.call('GET', `/admin/orders/${orderId}/story`);
+  const { orderId } = await cartReadyToCheckOut(app.pool, app.admin);
+  let first = await app.rawCall('GET', `/admin/orders/${orderId}/story`);
   // The read model beside the fold is part of the story: it changes once the projector catches up.
-  while (first.body.readModel.verdict !== 'agrees') first = await app.call('GET', `/admin/orders/${orderId}/story`);
+  while (first.body.readModel.verdict !== 'agrees') first = await app.rawCall('GET', `/admin/orders/${orderId}/story`);
   expect(first).toMatchObject({ status: 200, body: { orderId, version: 2, exists: true } });
   const etag = first.headers.get('etag')!;
-  expect((await app.call('GET', `/admin/orders/${orderId}/story`, { headers: { 'if-none-match': etag } })).status).toBe(304);
-  await app.call('POST', `/orders/${orderId}/checkout?wait=true`);
-  const changed = await app.call('GET', `/admin/orders/${orderId}/story`, { headers: { 'if-none-match': etag } });
+  expect((await app.rawCall('GET', `/admin/orders/${orderId}/story`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+  await app.rawCall('POST', `/orders/${orderId}/checkout?wait=true`);
+  const changed = await app.rawCall('GET', `/admin/orders/${orderId}/story`, { headers: { 'if-none-match': etag } });
   expect(changed).toMatchObject({ status: 200, body: { version: 6, state: { status: 'CONFIRMED' } } });
-  expect((await app.call('GET', '/admin/orders/no-such-order/story')).body.code).toBe('ORDER_NOT_FOUND');
-  expect((await app.call('GET', '/admin/streams/nothing-here')).body.code).toBe('STREAM_NOT_FOUND');
+  expect((await app.rawCall('GET', '/admin/orders/no-such-order/story')).body.code).toBe('ORDER_NOT_FOUND');
+  expect((await app.rawCall('GET', '/admin/streams/nothing-here')).body.code).toBe('STREAM_NOT_FOUND');
 });
 
 test('an action happens once per Idempotency-Key, is recorded with who and why, and needs an admin', async () => {
-  const { orderId, customerId } = await cartReadyToCheckOut(app.pool, app.call);
+  const { orderId, customerId } = await cartReadyToCheckOut(app.pool, app.admin);
   const body = { action: 'cancel', orderId, reason: 'customer asked by phone' };
-  expect((await app.call('POST', '/admin/actions', { body })).body.code).toBe('IDEMPOTENCY_KEY_REQUIRED');
-  expect((await app.call('POST', '/admin/actions', { body, headers: { 'idempotency-key': `c-${orderId}` }, as: customer(customerId) })).status).toBe(403);
+  expect((await app.rawCall('POST', '/admin/actions', { body })).body.code).toBe('IDEMPOTENCY_KEY_REQUIRED');
+  expect((await app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': `c-${orderId}` }, as: customer(customerId) })).status).toBe(403);
 
-  const first = await app.call('POST', '/admin/actions', { body, headers: { 'idempotency-key': `c-${orderId}` } });
+  const first = await app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': `c-${orderId}` } });
   expect(first).toMatchObject({
     status: 200,
     body: {
@@ -48,21 +48,21 @@ test('an action happens once per Idempotency-Key, is recorded with who and why, 
       },
     },
   });
-  const again = await app.call('POST', '/admin/actions', { body, headers: { 'idempotency-key': `c-${orderId}` } });
+  const again = await app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': `c-${orderId}` } });
   expect(again).toMatchObject({ status: 200, body: { replayed: true, action: first.body.action } });
-  const reused = await app.call('POST', '/admin/actions', { body: { ...body, action: 'ship' }, headers: { 'idempotency-key': `c-${orderId}` } });
+  const reused = await app.rawCall('POST', '/admin/actions', { body: { ...body, action: 'ship' }, headers: { 'idempotency-key': `c-${orderId}` } });
   expect(reused).toMatchObject({ status: 422, body: { code: 'IDEMPOTENCY_KEY_REUSED' } });
 
   // A refusal is an outcome too: recorded, and answered again to a repeat.
   const ship = { action: 'ship', orderId, reason: 'try' };
-  const refused = await app.call('POST', '/admin/actions', { body: ship, headers: { 'idempotency-key': `s-${orderId}` } });
+  const refused = await app.rawCall('POST', '/admin/actions', { body: ship, headers: { 'idempotency-key': `s-${orderId}` } });
   expect(refused).toMatchObject({ status: 409, body: { code: 'ORDER_CLOSED' } });
-  expect(await app.call('POST', '/admin/actions', { body: ship, headers: { 'idempotency-key': `s-${orderId}` } })).toMatchObject({
+  expect(await app.rawCall('POST', '/admin/actions', { body: ship, headers: { 'idempotency-key': `s-${orderId}` } })).toMatchObject({
     status: 409,
     body: { code: 'ORDER_CLOSED', replayed: true },
   });
 
-  const story = await app.call('GET', `/admin/orders/${orderId}/story`);
+  const story = await app.rawCall('GET', `/admin/orders/${orderId}/story`);
   expect(story.body.state.status).toBe('CANCELLED');
   expect(story.body.timeline.filter((e: { type: string }) => e.type === 'OrderCancelled')).toHaveLength(1);
   expect(story.body.actions.map((a: { action: string; reason: string }) => [a.action, a.reason])).toEqual([
@@ -73,10 +73,10 @@ test('an action happens once per Idempotency-Key, is recorded with who and why, 
 
 test('two requests with one key at once: one performs the action, the other is 409 ACTION_IN_PROGRESS or replays its outcome', async () => {
   for (let round = 0; round < 4; round++) {
-    const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
+    const { orderId } = await cartReadyToCheckOut(app.pool, app.admin);
     const key = `race-${orderId}`;
     const body = { action: 'cancel', orderId, reason: 'race' };
-    const answers = await Promise.all([0, 1].map(() => app.call('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })));
+    const answers = await Promise.all([0, 1].map(() => app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })));
     const performed = answers.filter((a) => a.status === 200 && a.body.replayed === false);
     expect(performed).toHaveLength(1);
     const other = answers.find((a) => a !== performed[0])!;
@@ -88,19 +88,19 @@ test('two requests with one key at once: one performs the action, the other is 4
 });
 
 test('an action still in flight is not performed again until its claim lapses, and the first outcome recorded stays', async () => {
-  const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
+  const { orderId } = await cartReadyToCheckOut(app.pool, app.admin);
   const key = `inflight-${orderId}`;
   const body = { action: 'cancel', orderId, reason: 'in flight' };
   // Another request recorded and claimed it, and is still performing it.
   await recordAction(app.pool, { idempotencyKey: key, action: 'cancel', target: `order-${orderId}`, reason: 'in flight', operator: 'other-admin' });
-  expect(await app.call('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })).toMatchObject({
+  expect(await app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })).toMatchObject({
     status: 409,
     body: { code: 'ACTION_IN_PROGRESS' },
   });
-  expect((await app.call('GET', `/admin/orders/${orderId}/story`)).body.state.status).not.toBe('CANCELLED');
+  expect((await app.rawCall('GET', `/admin/orders/${orderId}/story`)).body.state.status).not.toBe('CANCELLED');
   // That request died: once its claim is older than the lease, the key performs the action.
   await app.pool.query("UPDATE operator_actions SET claimed_at = now() - interval '1 hour' WHERE idempotency_key = $1", [key]);
-  expect(await app.call('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })).toMatchObject({
+  expect(await app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })).toMatchObject({
     status: 200,
     body: { replayed: false, action: { outcome: { status: 'done' } } },
   });
@@ -164,7 +164,7 @@ test('GET /admin/orders with an odd --from/--to answers 200 or 400 VALIDATION_FA
     .map(([y, m, d, t]) => `${y}-${m}-${d}${t ? `T${t[0]}:${t[1]}${t[2] === null ? '' : `:${t[2]}`}${t[3]}` : ''}`);
   await fc.assert(
     fc.asyncProperty(oddInstant, fc.constantFrom('from', 'to'), async (at, which) => {
-      const res = await app.call('GET', `/admin/orders?${which}=${encodeURIComponent(at)}&limit=1`);
+      const res = await app.rawCall('GET', `/admin/orders?${which}=${encodeURIComponent(at)}&limit=1`);
       if (res.status !== 200) expect(res).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
     }),
     {
@@ -177,8 +177,8 @@ test('GET /admin/orders with an odd --from/--to answers 200 or 400 VALIDATION_FA
       ],
     },
   );
-  expect((await app.call('GET', '/admin/orders?from=0000-01-01')).status).toBe(400);
-  expect((await app.call('GET', '/admin/orders?from=2026-11-30T00:00Z&limit=1')).status).toBe(200);
+  expect((await app.rawCall('GET', '/admin/orders?from=0000-01-01')).status).toBe(400);
+  expect((await app.rawCall('GET', '/admin/orders?from=2026-11-30T00:00Z&limit=1')).status).toBe(200);
 });
 
 test('whatever the query or body, the console routes answer a problem, never a 500', async () => {
@@ -188,7 +188,7 @@ test('whatever the query or body, the console routes answer a problem, never a 5
   );
   await fc.assert(
     fc.asyncProperty(fc.dictionary(fc.constantFrom('customerId', 'status', 'from', 'to', 'stuck', 'cursor', 'limit', 'other'), text), async (query) => {
-      const res = await app.call('GET', `/admin/orders?${new URLSearchParams(query).toString()}`);
+      const res = await app.rawCall('GET', `/admin/orders?${new URLSearchParams(query).toString()}`);
       expect([200, 400]).toContain(res.status);
     }),
     { numRuns: 60 },
@@ -206,7 +206,7 @@ test('whatever the query or body, the console routes answer a problem, never a 5
       ),
       fc.uuid(),
       async (body, key) => {
-        const res = await app.call('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } });
+        const res = await app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } });
         expect(res.status).toBeLessThan(500);
       },
     ),

@@ -20,7 +20,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import fc from 'fast-check';
 import type { Pool } from '../../src/db/pool';
 import { signToken } from '../../src/auth/tokens';
-import { ADMIN, createProduct, customer, startTestApi, TEST_AUTH_SECRET, testClient, testPool, tokenFor, type TestApi } from '../support/harness';
+import { ADMIN, createProduct, customer, startTestApi, TEST_AUTH_SECRET, type TestApi, testClient, testPool, tokenFor } from '../support/harness';
 import { Contract, operationsOf } from '../support/contract';
 import { sampleAddress } from '../support/orders';
 import { brokenValueOf, valueOf } from '../support/schemaArbitrary';

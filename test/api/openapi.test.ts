@@ -6,7 +6,7 @@ import express, { type Router } from 'express';
 import { createApp } from '../../src/api/app';
 import { ApiError, PROBLEM_TITLES, problemHandler } from '../../src/api/problem';
 import { createLogger } from '../../src/logger';
-import { ADMIN, createProduct, customer, expectProblem, testEnv, TEST_AUTH_SECRET, uniqueId, useTestApi } from '../support/harness';
+import { ADMIN, createProduct, customer, expectProblem, TEST_AUTH_SECRET, testEnv, uniqueId, useTestApi } from '../support/harness';
 import { Contract } from '../support/contract';
 import { sampleAddress } from '../support/orders';
 
@@ -24,7 +24,7 @@ let contract: Contract;
 const compile = (schema: unknown) => contract.compile(schema);
 
 beforeAll(async () => {
-  const res = await fixture.call('GET', '/openapi.json', { as: 'anonymous' });
+  const res = await fixture.rawCall('GET', '/openapi.json', { as: 'anonymous' });
   expect(res.status).toBe(200);
   spec = res.body;
   contract = new Contract(spec);
@@ -162,13 +162,13 @@ function expectInContract(method: string, template: string, res: { status: numbe
 }
 
 describe('answers match the contract', () => {
-  const { call } = fixture;
+  const { rawCall } = fixture;
   const owner = customer(uniqueId('openapi-customer'));
 
   test('an order through its command routes, reads, and refusals', async () => {
     const productId = await createProduct(fixture.pool, 'Contract mug', 900);
-    const check = async (method: string, template: string, path: string, options?: Parameters<typeof call>[2]) => {
-      const res = await call(method, path, { as: owner, ...options });
+    const check = async (method: string, template: string, path: string, options?: Parameters<typeof rawCall>[2]) => {
+      const res = await rawCall(method, path, { as: owner, ...options });
       expectInContract(method, template, res);
       return res;
     };
@@ -216,9 +216,9 @@ describe('answers match the contract', () => {
   });
 
   test('open routes and the catalog', async () => {
-    expectInContract('GET', '/healthz', await call('GET', '/healthz', { as: 'anonymous' }));
-    expectInContract('GET', '/products', await call('GET', '/products', { as: 'anonymous' }));
-    const missing = await call('GET', `/products/${uniqueId('none')}`, { as: 'anonymous' });
+    expectInContract('GET', '/healthz', await rawCall('GET', '/healthz', { as: 'anonymous' }));
+    expectInContract('GET', '/products', await rawCall('GET', '/products', { as: 'anonymous' }));
+    const missing = await rawCall('GET', `/products/${uniqueId('none')}`, { as: 'anonymous' });
     expectProblem(missing, 404, 'PRODUCT_NOT_FOUND');
     expectInContract('GET', '/products/{productId}', missing);
   });
@@ -261,7 +261,7 @@ describe('the /docs page', () => {
 
   test('serves no other file of the package', async () => {
     for (const name of ['index.html', 'swagger-initializer.js', 'package.json', '..%2Fpackage.json']) {
-      expectProblem(await fixture.call('GET', `/docs/${name}`, { as: 'anonymous' }), 404, 'ROUTE_NOT_FOUND');
+      expectProblem(await fixture.rawCall('GET', `/docs/${name}`, { as: 'anonymous' }), 404, 'ROUTE_NOT_FOUND');
     }
   });
 });

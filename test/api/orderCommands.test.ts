@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from '../../src/db/pool';
-import { createProduct, http, startTestApi, testClient, testPool, uniqueId, type TestApi } from '../support/harness';
+import { createProduct, rawHttp, startTestApi, type TestApi, testClient, testPool, uniqueId } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 let client: Client;
@@ -23,7 +23,7 @@ afterAll(async () => {
   await pool.end();
 });
 
-const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(api.baseUrl, method, path, options);
+const call = (method: string, path: string, options?: Parameters<typeof rawHttp>[3]) => rawHttp(api.baseUrl, method, path, options);
 
 async function newOrder(extra: Record<string, unknown> = {}): Promise<string> {
   const orderId = uniqueId('api');
@@ -177,7 +177,7 @@ describe('malformed input on every route is a 400 problem and writes nothing', (
   beforeAll(async () => {
     orderId = await newOrder();
   });
-  const cases: Array<[string, string, Parameters<typeof http>[3]]> = [
+  const cases: Array<[string, string, Parameters<typeof rawHttp>[3]]> = [
     ['POST', '/orders', { body: { customerId: 42 } }],
     ['POST', '/orders', { body: { customerId: 'c', orderId: 'has spaces' } }],
     ['POST', '/orders', { body: { customerId: 'c', unexpected: true } }],

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { ORDER_STREAM_TYPE, orderStreamId } from '../../src/domain/order';
 import { appendToStream } from '../../src/eventstore';
 import { orderWorkflowId } from '../../src/workflows/orderContract';
-import { customer, expectProblem, useTestApi, uniqueId } from '../support/harness';
+import { customer, expectProblem, statusAndBody, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 /*
@@ -12,12 +12,12 @@ import { sampleAddress } from '../support/orders';
  * after its retention) or closed, reads, refusals and command statuses come from the stream.
  */
 const fixture = useTestApi();
-const { call } = fixture;
+const { rawCall } = fixture;
 
 let productId: string;
 beforeAll(async () => {
-  const product = await call('POST', '/products', { body: { name: 'Stool', priceCents: 900 } });
-  productId = product.body.productId;
+  const product = await fixture.admin.POST('/products', { body: { name: 'Stool', priceCents: 900 } });
+  productId = product.data!.productId;
 });
 
 async function actorExists(orderId: string): Promise<boolean> {
@@ -39,25 +39,30 @@ async function deleteActor(orderId: string): Promise<void> {
 
 test('after retention deleted a cancelled order, its reads, refusals and statuses come from the stream; a retried create starts nothing', async () => {
   const as = customer(uniqueId('kept'));
-  const created = await call('POST', '/orders', { body: { shippingAddress: sampleAddress }, headers: { 'Idempotency-Key': 'create-kept' }, as });
-  const orderId: string = created.body.orderId;
-  await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 }, headers: { 'Idempotency-Key': 'add-kept' }, as });
-  expect((await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'kept' }, as })).body.status).toBe('CANCELLED');
+  const created = await fixture.as(as).POST('/orders', { params: { header: { 'Idempotency-Key': 'create-kept' } }, body: { shippingAddress: sampleAddress } });
+  const orderId: string = created.data!.orderId;
+  await fixture
+    .as(as)
+    .POST('/orders/{orderId}/items', { params: { path: { orderId }, header: { 'Idempotency-Key': 'add-kept' } }, body: { productId, quantity: 2 } });
+  expect((await fixture.as(as).POST('/orders/{orderId}/cancel', { params: { path: { orderId } }, body: { reason: 'kept' } })).data!.status).toBe('CANCELLED');
   await fixture.client.workflow.getHandle(orderWorkflowId(orderId)).result();
   await deleteActor(orderId);
 
-  expect((await call('GET', `/orders/${orderId}?consistency=strong`, { as })).body).toMatchObject({ status: 'CANCELLED', version: 3 });
-  expectProblem(await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, as }), 409, 'ORDER_CLOSED');
-  expect((await call('GET', `/orders/${orderId}/commands/add-kept`, { as })).body).toMatchObject({
+  expect((await fixture.as(as).GET('/orders/{orderId}', { params: { path: { orderId }, query: { consistency: 'strong' } } })).data).toMatchObject({
+    status: 'CANCELLED',
+    version: 3,
+  });
+  expectProblem(await fixture.as(as).POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId, quantity: 1 } }), 409, 'ORDER_CLOSED');
+  expect((await rawCall('GET', `/orders/${orderId}/commands/add-kept`, { as })).body).toMatchObject({
     status: 'accepted',
     version: 2,
     events: ['OrderItemAdded'],
   });
-  expect((await call('GET', `/orders/${orderId}/commands/never-sent`, { as })).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
+  expect((await rawCall('GET', `/orders/${orderId}/commands/never-sent`, { as })).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
 
-  const retried = await call('POST', '/orders', { body: { shippingAddress: sampleAddress }, headers: { 'Idempotency-Key': 'create-kept' }, as });
-  expect(retried).toMatchObject({ status: 201, body: { orderId, version: 1, events: ['OrderCreated'] } });
-  expectProblem(await call('POST', '/orders', { body: { orderId, customerId: as.sub } }), 409, 'ORDER_ALREADY_EXISTS');
+  const retried = await fixture.as(as).POST('/orders', { params: { header: { 'Idempotency-Key': 'create-kept' } }, body: { shippingAddress: sampleAddress } });
+  expect(statusAndBody(retried)).toMatchObject({ status: 201, body: { orderId, version: 1, events: ['OrderCreated'] } });
+  expectProblem(await fixture.admin.POST('/orders', { body: { orderId, customerId: as.sub } }), 409, 'ORDER_ALREADY_EXISTS');
   expect(await actorExists(orderId)).toBe(false);
 });
 
@@ -67,12 +72,15 @@ test('an open order whose actor is gone is not the client’s mistake: 503, and 
   await appendToStream(fixture.pool, orderStreamId(orderId), ORDER_STREAM_TYPE, 'no_stream', [
     { eventId: randomUUID(), type: 'OrderCreated', data: { orderId, customerId: 'c-stranded', shippingAddress: null }, occurredAt: new Date() },
   ]);
-  const refused = await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 } });
+  const refused = await fixture.admin.POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId, quantity: 1 } });
   expectProblem(refused, 503, 'ORDER_UNAVAILABLE');
-  expect(refused.headers.get('retry-after')).not.toBeNull();
-  expect((await call('GET', `/orders/${orderId}?consistency=strong`)).body).toMatchObject({ status: 'PENDING', version: 1 });
+  expect(refused.response.headers.get('retry-after')).not.toBeNull();
+  expect((await fixture.admin.GET('/orders/{orderId}', { params: { path: { orderId }, query: { consistency: 'strong' } } })).data).toMatchObject({
+    status: 'PENDING',
+    version: 1,
+  });
   // Creating it again is no way around it: the same 503, and no second actor.
-  expectProblem(await call('POST', '/orders', { body: { orderId, customerId: 'c-stranded' } }), 503, 'ORDER_UNAVAILABLE');
+  expectProblem(await fixture.admin.POST('/orders', { body: { orderId, customerId: 'c-stranded' } }), 503, 'ORDER_UNAVAILABLE');
   expect(await actorExists(orderId)).toBe(false);
 });
 
@@ -84,33 +92,44 @@ test('keys stored before the namespaces are still found: a client key answers ac
     event('OrderCreated', { orderId, customerId: 'c-legacy', shippingAddress: null }, 'legacy-create'),
     event('OrderCancelled', { reason: 'old', previousStatus: 'PENDING', compensations: [] }, 'checkout-1'),
   ]);
-  expect((await call('GET', `/orders/${orderId}/commands/legacy-create`)).body).toMatchObject({ status: 'accepted', version: 1, events: ['OrderCreated'] });
-  expect((await call('GET', `/orders/${orderId}/commands/checkout-1`)).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
+  expect((await rawCall('GET', `/orders/${orderId}/commands/legacy-create`)).body).toMatchObject({ status: 'accepted', version: 1, events: ['OrderCreated'] });
+  expect((await rawCall('GET', `/orders/${orderId}/commands/checkout-1`)).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
 });
 
 test('a closed order answers a retried command with its first answer, another request under its key with 422', async () => {
-  const created = await call('POST', '/orders', { body: { customerId: uniqueId('closed') } });
-  const orderId: string = created.body.orderId;
-  const cancelled = await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'bye' }, headers: { 'Idempotency-Key': 'bye' } });
-  expect(cancelled.body).toMatchObject({ status: 'CANCELLED', version: 2 });
+  const created = await fixture.admin.POST('/orders', { body: { customerId: uniqueId('closed') } });
+  const orderId: string = created.data!.orderId;
+  const cancelled = await fixture.admin.POST('/orders/{orderId}/cancel', {
+    params: { path: { orderId }, header: { 'Idempotency-Key': 'bye' } },
+    body: { reason: 'bye' },
+  });
+  expect(cancelled.data).toMatchObject({ status: 'CANCELLED', version: 2 });
   await fixture.client.workflow.getHandle(orderWorkflowId(orderId)).result();
-  expect(await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'bye' }, headers: { 'Idempotency-Key': 'bye' } })).toMatchObject({
+  expect(
+    statusAndBody(
+      await fixture.admin.POST('/orders/{orderId}/cancel', { params: { path: { orderId }, header: { 'Idempotency-Key': 'bye' } }, body: { reason: 'bye' } }),
+    ),
+  ).toMatchObject({
     status: 200,
-    body: cancelled.body,
+    body: cancelled.data,
   });
   expectProblem(
-    await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'other' }, headers: { 'Idempotency-Key': 'bye' } }),
+    await fixture.admin.POST('/orders/{orderId}/cancel', { params: { path: { orderId }, header: { 'Idempotency-Key': 'bye' } }, body: { reason: 'other' } }),
     422,
     'IDEMPOTENCY_KEY_REUSED',
   );
 });
 
 test('every command sent to a closed order has a status: refused as ORDER_CLOSED', async () => {
-  const created = await call('POST', '/orders', { body: { customerId: uniqueId('closed') } });
-  const orderId: string = created.body.orderId;
-  await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'closed' } });
-  expectProblem(await call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'again' }, headers: { 'Idempotency-Key': 'late' } }), 409, 'ORDER_CLOSED');
-  expect((await call('GET', `/orders/${orderId}/commands/late`)).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
+  const created = await fixture.admin.POST('/orders', { body: { customerId: uniqueId('closed') } });
+  const orderId: string = created.data!.orderId;
+  await fixture.admin.POST('/orders/{orderId}/cancel', { params: { path: { orderId } }, body: { reason: 'closed' } });
+  expectProblem(
+    await fixture.admin.POST('/orders/{orderId}/cancel', { params: { path: { orderId }, header: { 'Idempotency-Key': 'late' } }, body: { reason: 'again' } }),
+    409,
+    'ORDER_CLOSED',
+  );
+  expect((await rawCall('GET', `/orders/${orderId}/commands/late`)).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
 });
 
 test('a customers cursor the API never handed out is a 400, whatever instant it names', async () => {
@@ -118,8 +137,8 @@ test('a customers cursor the API never handed out is a 400, whatever instant it 
   await fc.assert(
     fc.asyncProperty(fc.date({ noInvalidDate: true }), fc.oneof(fc.constant('o-1'), fc.string()), async (at, orderId) => {
       const cursor = Buffer.from(JSON.stringify([at.toISOString(), orderId])).toString('base64url');
-      const res = await call('GET', `/customers/${customerId}/orders?cursor=${cursor}`);
-      expect([200, 400]).toContain(res.status);
+      const res = await fixture.admin.GET('/customers/{customerId}/orders', { params: { path: { customerId }, query: { cursor } } });
+      expect([200, 400]).toContain(res.response.status);
     }),
     {
       numRuns: 60,

@@ -1,17 +1,17 @@
-import { http, uniqueId, useTestApi } from '../support/harness';
+import { rawHttp, uniqueId, useTestApi } from '../support/harness';
 
 const app = useTestApi();
 
 describe('the vertical slice over real HTTP', () => {
   test('POST /orders starts the actor, which appends OrderCreated to Postgres; GET /orders/:id/events returns it', async () => {
     const orderId = uniqueId('slice');
-    const created = await http(app.api.baseUrl, 'POST', '/orders', { body: { orderId, customerId: 'customer-1' } });
+    const created = await rawHttp(app.api.baseUrl, 'POST', '/orders', { body: { orderId, customerId: 'customer-1' } });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ orderId, version: 1, status: 'PENDING', events: ['OrderCreated'] });
     expect(created.headers.get('location')).toBe(`/orders/${orderId}`);
     expect(created.headers.get('etag')).toBe('"1"');
 
-    const events = await http(app.api.baseUrl, 'GET', `/orders/${orderId}/events`);
+    const events = await rawHttp(app.api.baseUrl, 'GET', `/orders/${orderId}/events`);
     expect(events.status).toBe(200);
     expect(events.body.events).toHaveLength(1);
     expect(events.body.events[0]).toMatchObject({
@@ -28,7 +28,7 @@ describe('the vertical slice over real HTTP', () => {
   });
 
   test('malformed JSON is a 400 problem with a stable code', async () => {
-    const res = await http(app.api.baseUrl, 'POST', '/orders', { rawBody: '{"customerId": ' });
+    const res = await rawHttp(app.api.baseUrl, 'POST', '/orders', { rawBody: '{"customerId": ' });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ code: 'MALFORMED_JSON', status: 400 });
@@ -37,7 +37,7 @@ describe('the vertical slice over real HTTP', () => {
 
   test('a missing customerId is a 400 naming the field, and starts nothing', async () => {
     const orderId = uniqueId('nocustomer');
-    const res = await http(app.api.baseUrl, 'POST', '/orders', { body: { orderId } });
+    const res = await rawHttp(app.api.baseUrl, 'POST', '/orders', { body: { orderId } });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(res.body.code).toBe('VALIDATION_FAILED');
@@ -49,7 +49,7 @@ describe('the vertical slice over real HTTP', () => {
 
   test('an unknown order is a 404 problem', async () => {
     for (const path of ['/orders/no-such-order/events', '/orders/no-such-order']) {
-      const res = await http(app.api.baseUrl, 'GET', path);
+      const res = await rawHttp(app.api.baseUrl, 'GET', path);
       expect(res.status).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(res.body.code).toBe('ORDER_NOT_FOUND');

@@ -3,7 +3,7 @@ import { createPool } from '../../src/db/pool';
 import { ReadModelChanges } from '../../src/db/readModelChanges';
 import { stockStreamId } from '../../src/domain/stock';
 import { CATALOG } from '../../src/projections/catalog';
-import { createProduct, customer, expectProblem, http, testEnv, tokenFor, uniqueId, useTestApi } from '../support/harness';
+import { createProduct, customer, expectProblem, rawHttp, testEnv, tokenFor, uniqueId, useTestApi } from '../support/harness';
 import { countingDb, eventually, startApiWith } from './appWith';
 
 /*
@@ -21,12 +21,12 @@ const FOREVER_MS = 600_000;
 
 async function productWithStock(): Promise<string> {
   const productId = await createProduct(shop.pool, 'Lamp', 1000);
-  expect((await shop.call('POST', `/products/${productId}/stock`, { body: { quantity: 1 } })).status).toBe(200);
-  expect((await shop.call('GET', `/products/${productId}?minVersion=1&minStockVersion=1`)).status).toBe(200);
+  expect((await shop.rawCall('POST', `/products/${productId}/stock`, { body: { quantity: 1 } })).status).toBe(200);
+  expect((await shop.rawCall('GET', `/products/${productId}?minVersion=1&minStockVersion=1`)).status).toBe(200);
   return productId;
 }
 
-const restock = async (productId: string) => expect((await shop.call('POST', `/products/${productId}/stock`, { body: { quantity: 1 } })).status).toBe(200);
+const restock = async (productId: string) => expect((await shop.rawCall('POST', `/products/${productId}/stock`, { body: { quantity: 1 } })).status).toBe(200);
 
 test('300 anonymous waiters send no query while they wait, and one projector batch wakes them all to read once', async () => {
   const waiters = 300;
@@ -45,7 +45,7 @@ test('300 anonymous waiters send no query while they wait, and one projector bat
   });
   try {
     const answers = Array.from({ length: waiters }, () =>
-      http(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=2`, { as: 'anonymous' }).catch((err: Error) => ({
+      rawHttp(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=2`, { as: 'anonymous' }).catch((err: Error) => ({
         status: err.message,
         body: undefined as any,
       })),
@@ -59,7 +59,7 @@ test('300 anonymous waiters send no query while they wait, and one projector bat
     expect(db.queries).toBe(subscribed);
     expect(changes.subscribers).toBe(waiters);
     // The pool is free for everyone else: readiness (one query) answers, and is ready.
-    expect((await http(api.baseUrl, 'GET', '/readyz', { as: 'anonymous' })).status).toBe(200);
+    expect((await rawHttp(api.baseUrl, 'GET', '/readyz', { as: 'anonymous' })).status).toBe(200);
 
     const beforeBatch = db.queries;
     await restock(productId); // one event, one catalog batch, one notification naming stock-<id>
@@ -91,7 +91,8 @@ test('past its bounds a wait is refused at once (429 for the caller, 503 for the
     fetch(`${api.baseUrl}/products/${productId}?minStockVersion=1000`, { headers: { authorization: `Bearer ${await tokenFor(who)}` }, signal }).catch(
       (err: Error) => err.name,
     );
-  const read = (who: ReturnType<typeof customer>, query = 'minStockVersion=1000') => http(api.baseUrl, 'GET', `/products/${productId}?${query}`, { as: who });
+  const read = (who: ReturnType<typeof customer>, query = 'minStockVersion=1000') =>
+    rawHttp(api.baseUrl, 'GET', `/products/${productId}?${query}`, { as: who });
   const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((name) => customer(uniqueId(name))) as [
     ReturnType<typeof customer>,
     ReturnType<typeof customer>,
@@ -138,7 +139,7 @@ test('a model that stays behind is 504 READ_MODEL_BEHIND after three reads, not 
   await changes.listen();
   const api = await startApiWith({ db, client: shop.client, readModelChanges: changes, readWaitMs: 300 });
   try {
-    const res = await http(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=1000`, { as: 'anonymous' });
+    const res = await rawHttp(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=1000`, { as: 'anonymous' });
     expectProblem(res, 504, 'READ_MODEL_BEHIND');
     expect(res.headers.get('retry-after')).toBe('1');
     expect(res.body).toMatchObject({ minStockVersion: 1000, currentStockVersion: 1 });
@@ -172,7 +173,7 @@ test('a batch that commits while the waiter reads after subscribing still wakes 
     await delivered;
   };
   try {
-    const res = await http(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=2`, { as: 'anonymous' });
+    const res = await rawHttp(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=2`, { as: 'anonymous' });
     expect(res.status).toBe(200);
     expect(res.body.stock.onHand).toBe(2);
     expect(catalogReads).toBe(3);
@@ -189,7 +190,7 @@ test('a listener that loses its connection reconnects and wakes its waiters: a b
   await changes.listen();
   const api = await startApiWith({ db: shop.pool, client: shop.client, readModelChanges: changes, readWaitMs: FOREVER_MS });
   try {
-    const answers = [1, 2, 3].map(() => http(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=2`, { as: 'anonymous' }));
+    const answers = [1, 2, 3].map(() => rawHttp(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=2`, { as: 'anonymous' }));
     expect(await eventually(() => changes.subscribers === 3)).toBe(true);
     await shop.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
     expect(await eventually(() => !changes.listening)).toBe(true);
@@ -214,18 +215,18 @@ test('GET /accounts/:id and GET /orders/:id wait for their own streams too', asy
   const changes = ReadModelChanges.forPool(shop.pool);
   const api = await startApiWith({ db: shop.pool, client: shop.client, readModelChanges: changes, readWaitMs: FOREVER_MS });
   try {
-    const account = http(api.baseUrl, 'GET', `/accounts/${customerId}?minVersion=1`, { as });
+    const account = rawHttp(api.baseUrl, 'GET', `/accounts/${customerId}?minVersion=1`, { as });
     expect(await eventually(() => changes.subscribers === 1)).toBe(true);
-    expect((await shop.call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 700 }, as })).status).toBe(200);
+    expect((await shop.rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 700 }, as })).status).toBe(200);
     expect(await account).toMatchObject({ status: 200, body: { balanceCents: 700 } });
 
-    const created = await shop.call('POST', '/orders', { body: {}, as });
+    const created = await shop.rawCall('POST', '/orders', { body: {}, as });
     expect(created.status).toBe(201);
     const { orderId } = created.body;
-    const order = http(api.baseUrl, 'GET', `/orders/${orderId}?minVersion=2`, { as });
+    const order = rawHttp(api.baseUrl, 'GET', `/orders/${orderId}?minVersion=2`, { as });
     expect(await eventually(() => changes.subscribers === 1)).toBe(true);
     const productId = await productWithStock();
-    expect((await shop.call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, as })).status).toBe(200);
+    expect((await shop.rawCall('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, as })).status).toBe(200);
     expect(await order).toMatchObject({ status: 200, body: { orderId, version: 2 } });
   } finally {
     await api.close();

@@ -1,5 +1,5 @@
 import { orderStreamId } from '../../src/domain/order';
-import { customer, expectProblem, http, uniqueId, useTestApi, type TestApi } from '../support/harness';
+import { customer, expectProblem, rawHttp, type TestApi, uniqueId, useTestApi } from '../support/harness';
 import { startApiWith } from './appWith';
 
 /*
@@ -22,18 +22,18 @@ afterAll(async () => {
 
 /** An order with a known id, as only an admin may create one, for `customerId`. */
 const create = (api: TestApi, orderId: string, customerId: string) =>
-  http(api.baseUrl, 'POST', '/orders', { body: { orderId, customerId }, headers: { 'idempotency-key': uniqueId('create') } });
+  rawHttp(api.baseUrl, 'POST', '/orders', { body: { orderId, customerId }, headers: { 'idempotency-key': uniqueId('create') } });
 
 test('an order another replica creates is its owner’s at once here, though this replica had just found no such order', async () => {
   const alice = customer(uniqueId('alice'));
   const bob = customer(uniqueId('bob'));
   const orderId = uniqueId('order');
-  expectProblem(await http(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice }), 404, 'ORDER_NOT_FOUND');
+  expectProblem(await rawHttp(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice }), 404, 'ORDER_NOT_FOUND');
   const created = await create(b, orderId, alice.sub);
   expect(created.status).toBe(201);
-  expect((await http(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice })).status).toBe(200);
-  expectProblem(await http(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: bob }), 404, 'ORDER_NOT_FOUND');
-  expectProblem(await http(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: bob }), 404, 'ORDER_NOT_FOUND');
+  expect((await rawHttp(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice })).status).toBe(200);
+  expectProblem(await rawHttp(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: bob }), 404, 'ORDER_NOT_FOUND');
+  expectProblem(await rawHttp(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: bob }), 404, 'ORDER_NOT_FOUND');
 });
 
 test('the fact the owner cache keeps cannot change under it: an order stream’s first event can be neither rewritten, removed nor written again', async () => {
@@ -55,6 +55,6 @@ test('the fact the owner cache keeps cannot change under it: an order stream’s
   // And a second create of the same id, through either replica, does not hand the order to someone else.
   const mallory = customer(uniqueId('mallory'));
   expectProblem(await create(b, orderId, mallory.sub), 409, 'ORDER_ALREADY_EXISTS');
-  expectProblem(await http(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: mallory }), 404, 'ORDER_NOT_FOUND');
-  expect((await http(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice })).status).toBe(200);
+  expectProblem(await rawHttp(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: mallory }), 404, 'ORDER_NOT_FOUND');
+  expect((await rawHttp(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice })).status).toBe(200);
 });

@@ -6,7 +6,7 @@ import type { IdentityProvider } from '../../src/auth/tokens';
 import { loadConfig, tokenSettings } from '../../src/config';
 import { createLogger, type Logger } from '../../src/logger';
 import { startApiWith } from '../api/appWith';
-import { customer, expectProblem, http, TEST_AUTH_SECRET, tokenFor, uniqueId, useTestApi, type TestApi } from '../support/harness';
+import { customer, expectProblem, rawHttp, TEST_AUTH_SECRET, type TestApi, tokenFor, uniqueId, useTestApi } from '../support/harness';
 
 /*
  * Tokens from an identity provider: a real HTTP server here publishes its JSON Web Key Set and
@@ -95,7 +95,7 @@ const startWith = (idp: IdentityProvider, logger?: Logger): Promise<TestApi> =>
   startApiWith({ db: shared.pool, client: shared.client, auth: { identityProvider: idp, rateLimit: GENEROUS }, ...(logger ? { logger } : {}) });
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
-const ownOrders = (api: TestApi, sub: string, token: string) => http(api.baseUrl, 'GET', `/customers/${sub}/orders`, bearer(token));
+const ownOrders = (api: TestApi, sub: string, token: string) => rawHttp(api.baseUrl, 'GET', `/customers/${sub}/orders`, bearer(token));
 
 let jwks: JwksServer;
 let api: TestApi;
@@ -127,12 +127,12 @@ describe("an identity provider's tokens", () => {
   test('after the provider rotates its keys, tokens of the new kid verify and those of the retired one do not', async () => {
     const rotated = await newKey('RS256');
     const before = await issue(rsa);
-    expect((await http(api.baseUrl, 'GET', '/products', bearer(before))).status).toBe(200);
+    expect((await rawHttp(api.baseUrl, 'GET', '/products', bearer(before))).status).toBe(200);
     jwks.keys = [rotated, ec];
     const fetched = jwks.fetches;
-    expect((await http(api.baseUrl, 'GET', '/products', bearer(await issue(rotated)))).status).toBe(200);
+    expect((await rawHttp(api.baseUrl, 'GET', '/products', bearer(await issue(rotated)))).status).toBe(200);
     expect(jwks.fetches).toBe(fetched + 1); // the unknown kid made it look again, once
-    expectProblem(await http(api.baseUrl, 'GET', '/products', bearer(before)), 401, 'INVALID_TOKEN');
+    expectProblem(await rawHttp(api.baseUrl, 'GET', '/products', bearer(before)), 401, 'INVALID_TOKEN');
     jwks.keys = [rsa, ec];
   });
 
@@ -152,7 +152,7 @@ describe("an identity provider's tokens", () => {
       'no role': await issue(rsa, { roles: ['offline_access'] }),
     };
     for (const [why, token] of Object.entries(refused)) {
-      const res = await http(api.baseUrl, 'GET', '/products', bearer(token));
+      const res = await rawHttp(api.baseUrl, 'GET', '/products', bearer(token));
       expect({ why, status: res.status, code: res.body.code, type: res.headers.get('content-type') }).toEqual({
         why,
         status: 401,
@@ -161,7 +161,7 @@ describe("an identity provider's tokens", () => {
       });
       expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     }
-    expectProblem(await http(api.baseUrl, 'GET', '/products', bearer(await issue(rsa, { expiresIn: -60 }))), 401, 'TOKEN_EXPIRED');
+    expectProblem(await rawHttp(api.baseUrl, 'GET', '/products', bearer(await issue(rsa, { expiresIn: -60 }))), 401, 'TOKEN_EXPIRED');
   });
 
   test('unknown kids do not make every request fetch the key set: once per cooldown', async () => {
@@ -169,9 +169,9 @@ describe("an identity provider's tokens", () => {
     server.keys = [rsa];
     const cooled = await startWith(provider(server, 3_600_000));
     try {
-      expect((await http(cooled.baseUrl, 'GET', '/products', bearer(await issue(rsa)))).status).toBe(200);
+      expect((await rawHttp(cooled.baseUrl, 'GET', '/products', bearer(await issue(rsa)))).status).toBe(200);
       for (let i = 0; i < 5; i++) {
-        expectProblem(await http(cooled.baseUrl, 'GET', '/products', bearer(await issue(rsa, { kid: uniqueId('unknown') }))), 401, 'INVALID_TOKEN');
+        expectProblem(await rawHttp(cooled.baseUrl, 'GET', '/products', bearer(await issue(rsa, { kid: uniqueId('unknown') }))), 401, 'INVALID_TOKEN');
       }
       expect(server.fetches).toBe(1);
     } finally {
@@ -186,7 +186,7 @@ describe("an identity provider's tokens", () => {
     const logged: string[] = [];
     const cut = await startWith(provider(server), createLogger('info', 'test', { write: (line: string) => void logged.push(line) }));
     try {
-      const res = await http(cut.baseUrl, 'GET', '/products', bearer(await issue(rsa)));
+      const res = await rawHttp(cut.baseUrl, 'GET', '/products', bearer(await issue(rsa)));
       expectProblem(res, 503, 'IDENTITY_PROVIDER_UNAVAILABLE');
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(res.body.detail).not.toContain(server.url.host); // the operator's log says where, not the answer
@@ -194,7 +194,7 @@ describe("an identity provider's tokens", () => {
       expect(logged.join('')).toContain('Expected 200 OK from the JSON Web Key Set HTTP response');
       server.failing = false;
       server.keys = [rsa];
-      expect((await http(cut.baseUrl, 'GET', '/products', bearer(await issue(rsa)))).status).toBe(200);
+      expect((await rawHttp(cut.baseUrl, 'GET', '/products', bearer(await issue(rsa)))).status).toBe(200);
     } finally {
       await cut.close();
       await server.close();
@@ -220,7 +220,7 @@ describe("an identity provider's tokens", () => {
     );
     await fc.assert(
       fc.asyncProperty(token, async (candidate) => {
-        const res = await http(api.baseUrl, 'GET', '/products', bearer(candidate));
+        const res = await rawHttp(api.baseUrl, 'GET', '/products', bearer(candidate));
         expect([200, 401]).toContain(res.status);
         if (res.status === 401) expect(['INVALID_TOKEN', 'TOKEN_EXPIRED']).toContain(res.body.code);
       }),

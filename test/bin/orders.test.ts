@@ -33,10 +33,15 @@ async function listedFor(customerId: string, count: number): Promise<void> {
 }
 
 test('show: an order checked out, as text and as JSON; cancel with a reason is recorded in the event and operator_actions, and a second run changes nothing', async () => {
-  const { orderId, customerId, productId } = await cartReadyToCheckOut(app.pool, app.call);
+  const { orderId, customerId, productId } = await cartReadyToCheckOut(app.pool, app.admin);
   // A refusal stores no event: the actor's history is where it shows.
-  expect((await app.call('PATCH', `/orders/${orderId}/items/${productId}`, { body: { quantity: 5000 } })).status).toBe(422);
-  expect((await app.call('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', version: 6 });
+  expect(
+    (await app.admin.PATCH('/orders/{orderId}/items/{productId}', { params: { path: { orderId, productId } }, body: { quantity: 5000 } })).response.status,
+  ).toBe(422);
+  expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } })).data).toMatchObject({
+    status: 'CONFIRMED',
+    version: 6,
+  });
 
   const text = await orders('show', orderId);
   expect(text).toMatchObject({ code: 0, stderr: '' });
@@ -79,7 +84,9 @@ test('show: an order checked out, as text and as JSON; cancel with a reason is r
   expect(await actionsOn(`order-${orderId}`)).toEqual([
     { action: 'cancel', operator: 'ops-alice', reason: 'the customer phoned: wrong address', outcome: expect.objectContaining({ status: 'done' }) },
   ]);
-  expect((await app.call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(10_000);
+  expect((await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents).toBe(
+    10_000,
+  );
 
   // Again, by someone else: nothing more happens, and it says who did it and why.
   const again = await orders('cancel', orderId, '--reason', 'duplicate ticket', '--actor', 'ops-bob');
@@ -114,8 +121,8 @@ test('show: an order checked out, as text and as JSON; cancel with a reason is r
 
 test('list: by customer and status, and --stuck finds the order whose actor is gone until it is healed; ship is refused, done, then done before', async () => {
   const customerId = uniqueId('cli-cust');
-  const healthy = await cartReadyToCheckOut(app.pool, app.call, { customerId });
-  const stranded = await cartReadyToCheckOut(app.pool, app.call, { customerId });
+  const healthy = await cartReadyToCheckOut(app.pool, app.admin, { customerId });
+  const stranded = await cartReadyToCheckOut(app.pool, app.admin, { customerId });
   await app.client.workflow.getHandle(orderWorkflowId(stranded.orderId)).terminate('test: the actor dies');
   await listedFor(customerId, 2);
 
@@ -148,7 +155,9 @@ test('list: by customer and status, and --stuck finds the order whose actor is g
   const notConfirmed = await orders('ship', stranded.orderId, '--reason', 'too early', '--json');
   expect(notConfirmed.code).toBe(1);
   expect(JSON.parse(notConfirmed.stdout)).toMatchObject({ outcome: 'refused', code: 'ORDER_NOT_CONFIRMED', status: 'PENDING' });
-  expect((await app.call('POST', `/orders/${healthy.orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED' });
+  expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId: healthy.orderId }, query: { wait: 'true' } } })).data).toMatchObject({
+    status: 'CONFIRMED',
+  });
   const [shipped, shippedAgain] = [
     await orders('ship', healthy.orderId, '--reason', 'left the warehouse', '--actor', 'ops-dan'),
     await orders('ship', healthy.orderId, '--reason', 'left the warehouse', '--actor', 'ops-dan'),
@@ -210,7 +219,12 @@ test('dead-letters: a parked event is listed, applies on retry and leaves the li
   const customerId = uniqueId('dl-cust');
   const orderId = uniqueId('dl-order');
   expect(
-    (await app.call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress }, headers: { 'idempotency-key': randomUUID() } })).status,
+    (
+      await app.admin.POST('/orders', {
+        params: { header: { 'Idempotency-Key': randomUUID() } },
+        body: { orderId, customerId, shippingAddress: sampleAddress },
+      })
+    ).response.status,
   ).toBe(201);
   const [created] = await readStream(app.pool, `order-${orderId}`);
   const projection = allProjections[0]!.name;

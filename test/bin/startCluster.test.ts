@@ -12,7 +12,7 @@ import { signToken, type Principal } from '../../src/auth/tokens';
 import { freePort } from '../../src/devstack/freePort';
 import { freeClusterPorts } from '../../src/devstack/temporalCluster';
 import { throwawayDataDir } from '../../src/devstack/throwawayDataDir';
-import { http } from '../support/harness';
+import { rawHttp } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 jest.setTimeout(600_000);
@@ -90,16 +90,16 @@ describe('npm run start:cluster', () => {
   /** Buys one mug; the commands alternate between the two APIs and the checkout waits for its outcome. */
   async function buyOneMug(key: string): Promise<{ orderId: string; status: unknown }> {
     const [api1, api2] = cluster.apis as [string, string];
-    const product = await http(api1, 'POST', '/products', { headers: admin, body: { name: `Mug ${key}`, priceCents: 1250 } });
+    const product = await rawHttp(api1, 'POST', '/products', { headers: admin, body: { name: `Mug ${key}`, priceCents: 1250 } });
     expect(product.status).toBe(201);
     const productId = product.body.productId as string;
-    expect((await http(api2, 'POST', `/products/${productId}/stock`, { headers: admin, body: { quantity: 5 } })).status).toBe(200);
-    expect((await http(api1, 'POST', '/accounts/alice/deposits', { headers: alice, body: { amountCents: 1250 } })).status).toBeLessThan(300);
-    const created = await http(api2, 'POST', '/orders', { headers: { ...alice, 'idempotency-key': key }, body: { shippingAddress: sampleAddress } });
+    expect((await rawHttp(api2, 'POST', `/products/${productId}/stock`, { headers: admin, body: { quantity: 5 } })).status).toBe(200);
+    expect((await rawHttp(api1, 'POST', '/accounts/alice/deposits', { headers: alice, body: { amountCents: 1250 } })).status).toBeLessThan(300);
+    const created = await rawHttp(api2, 'POST', '/orders', { headers: { ...alice, 'idempotency-key': key }, body: { shippingAddress: sampleAddress } });
     expect(created.status).toBe(201);
     const orderId = created.body.orderId as string;
-    expect((await http(api1, 'POST', `/orders/${orderId}/items`, { headers: alice, body: { productId, quantity: 1 } })).status).toBe(200);
-    const checkout = await http(api2, 'POST', `/orders/${orderId}/checkout?wait=true`, { headers: alice });
+    expect((await rawHttp(api1, 'POST', `/orders/${orderId}/items`, { headers: alice, body: { productId, quantity: 1 } })).status).toBe(200);
+    const checkout = await rawHttp(api2, 'POST', `/orders/${orderId}/checkout?wait=true`, { headers: alice });
     return { orderId, status: checkout.body.status };
   }
 
@@ -120,7 +120,7 @@ describe('npm run start:cluster', () => {
     expect(processesUsing(dataDir)).toEqual([]);
     cluster = await startCluster(env);
     const [api1] = cluster.apis as [string];
-    expect((await http(api1, 'GET', `/orders/${orderId}`, { headers: alice })).body).toMatchObject({ orderId, status: 'CONFIRMED' });
-    expect((await http(api1, 'POST', `/orders/${orderId}/ship`, { headers: admin })).status).toBe(200);
+    expect((await rawHttp(api1, 'GET', `/orders/${orderId}`, { headers: alice })).body).toMatchObject({ orderId, status: 'CONFIRMED' });
+    expect((await rawHttp(api1, 'POST', `/orders/${orderId}/ship`, { headers: admin })).status).toBe(200);
   });
 });

@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { appendToStream } from '../../src/eventstore';
 import { allProjections, Projector, type Projection } from '../../src/projections';
 import { orderWorkflowId } from '../../src/workflows/orderContract';
-import { ADMIN, customer, startTestApi, testEnv, tokenFor, uniqueId, useTestApi, type TestApi } from '../support/harness';
+import { ADMIN, customer, startTestApi, type TestApi, testEnv, tokenFor, uniqueId, useTestApi } from '../support/harness';
 import { cartReadyToCheckOut } from '../operations/stranding';
 import { openBrowser, screenshot, type Browser } from './browser';
 
@@ -62,8 +62,10 @@ async function confirmWith(page: Page, reason: string): Promise<void> {
 }
 
 test('an operator logs in, finds an order by its customer, and reads its timeline with the state after each event', async () => {
-  const { orderId, customerId, productId } = await cartReadyToCheckOut(app.pool, app.call);
-  expect((await app.call('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED' });
+  const { orderId, customerId, productId } = await cartReadyToCheckOut(app.pool, app.admin);
+  expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } })).data).toMatchObject({
+    status: 'CONFIRMED',
+  });
   const page = await loggedIn();
   // The token is kept for the tab, never in the address.
   expect(page.url()).not.toContain(await tokenFor(ADMIN));
@@ -101,14 +103,14 @@ test('an operator logs in, finds an order by its customer, and reads its timelin
 });
 
 test("an operator watching an order sees its checkout's steps arrive live", async () => {
-  const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
+  const { orderId } = await cartReadyToCheckOut(app.pool, app.admin);
   const page = await loggedIn();
   await page.goto(`${consoleApi.baseUrl}/console#/order/${orderId}`);
   await page.locator('table.timeline tr[data-version="2"]').waitFor();
   expect(await page.locator('table.timeline tr[data-version]').count()).toBe(2);
   expect(await page.locator('.checkout').count()).toBe(0);
 
-  expect((await app.call('POST', `/orders/${orderId}/checkout`)).status).toBe(202);
+  expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId } } })).response.status).toBe(202);
   // No reload: the page polls and redraws as the saga's events land.
   await page.locator('tr[data-type="CheckoutSucceeded"]').waitFor();
   await page.locator('.checkout[data-attempt="1"] tr[data-step="StockCommitted"]').waitFor();
@@ -117,7 +119,7 @@ test("an operator watching an order sees its checkout's steps arrive live", asyn
 });
 
 test('an operator finds a stranded order with the stuck filter and heals it; the action is recorded with who and why', async () => {
-  const { orderId, customerId, productId } = await cartReadyToCheckOut(app.pool, app.call);
+  const { orderId, customerId, productId } = await cartReadyToCheckOut(app.pool, app.admin);
   await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies mid-cart');
   const page = await loggedIn();
   await page.goto(`${consoleApi.baseUrl}/console#/orders?customerId=${customerId}&stuck=true`);
@@ -133,7 +135,9 @@ test('an operator finds a stranded order with the stuck filter and heals it; the
   expect(await page.locator('table.operator-actions').textContent()).toContain(ADMIN.sub);
 
   // The order takes commands again.
-  expect((await app.call('PATCH', `/orders/${orderId}/items/${productId}`, { body: { quantity: 3 } })).status).toBe(200);
+  expect(
+    (await app.admin.PATCH('/orders/{orderId}/items/{productId}', { params: { path: { orderId, productId } }, body: { quantity: 3 } })).response.status,
+  ).toBe(200);
   await page.close();
 });
 
@@ -166,7 +170,7 @@ test("a customer's token is refused: the console asks for an admin's", async () 
 });
 
 test('the products and wallets pages list what the read models hold', async () => {
-  const { customerId } = await cartReadyToCheckOut(app.pool, app.call);
+  const { customerId } = await cartReadyToCheckOut(app.pool, app.admin);
   const page = await loggedIn();
   await page.goto(`${consoleApi.baseUrl}/console#/products`);
   await page.locator('text=Kettle').first().waitFor();

@@ -1,7 +1,7 @@
 import { createPool, DEFAULT_POOL_TIMEOUT_MS } from '../../src/db/pool';
 import { isDatabaseUnavailable } from '../../src/db/unavailable';
 import { ReadModelChanges } from '../../src/db/readModelChanges';
-import { expectProblem, http, testClient, testEnv } from '../support/harness';
+import { apiFor, expectProblem, testClient, testEnv } from '../support/harness';
 import { startApiWith } from '../api/appWith';
 
 /*
@@ -36,17 +36,17 @@ test('a drained pool answers 503 DATABASE_UNAVAILABLE with Retry-After over HTTP
   const api = await startApiWith({ db: pool, client, readModelChanges: changes });
   let held: { release(): void } | undefined = await pool.connect();
   try {
-    const catalog = await http(api.baseUrl, 'GET', '/products', { as: 'anonymous' });
+    const catalog = await apiFor(api.baseUrl, 'anonymous').GET('/products');
     expectProblem(catalog, 503, 'DATABASE_UNAVAILABLE');
-    expect(Number(catalog.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(catalog.response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     // Readiness says so too, instead of hanging.
-    const ready = await http(api.baseUrl, 'GET', '/readyz', { as: 'anonymous' });
-    expect(ready.status).toBe(503);
-    expect(ready.body.checks.postgres).toBe('unreachable');
+    const ready = await apiFor(api.baseUrl, 'anonymous').GET('/readyz');
+    expect(ready.response.status).toBe(503);
+    expect(ready.error).toMatchObject({ checks: { postgres: 'unreachable' } });
 
     held.release();
     held = undefined;
-    expect((await http(api.baseUrl, 'GET', '/products', { as: 'anonymous' })).status).toBe(200);
+    expect((await apiFor(api.baseUrl, 'anonymous').GET('/products')).response.status).toBe(200);
   } finally {
     held?.release();
     await api.close();

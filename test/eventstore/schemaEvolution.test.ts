@@ -3,7 +3,7 @@ import type { Decider } from '../../src/domain/decider';
 import { ORDER_STREAM_TYPE, orderDecider, type OrderState, orderStreamId } from '../../src/domain/order';
 import { START, type Checkpoint, type RecordedEvent } from '../../src/eventstore';
 import { getOrderQuery } from '../../src/workflows/orderContract';
-import { createProduct, http, uniqueId, useTestApi } from '../support/harness';
+import { apiFor, createProduct, statusAndBody, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress, startOrderActor } from '../support/orders';
 import { foldStream, readAll, readStream } from '../../src/application/eventStore';
 import * as store from '../../src/eventstore';
@@ -150,13 +150,16 @@ describe('OrderItemAdded v1 rows in an order stream', () => {
   });
 
   test('time travel (GET /orders/:id/state?version=N) and GET /orders/:id/events see v2', async () => {
-    const atTwo = await http(app.api.baseUrl, 'GET', `/orders/${orderId}/state?version=2`);
-    expect(atTwo).toMatchObject({ status: 200, body: { version: 2, items: [{ ...teapot, unitPriceCents: 2500, quantity: 2 }], totalCents: 5000 } });
-    const atFour = await http(app.api.baseUrl, 'GET', `/orders/${orderId}/state?version=4`);
-    expect(atFour).toMatchObject({ status: 200, body: { version: 4, ...finalState } });
-    const events = await http(app.api.baseUrl, 'GET', `/orders/${orderId}/events`);
-    expect(events.status).toBe(200);
-    expect(events.body.events.map(({ type, schemaVersion, data }: RecordedEvent) => ({ type, schemaVersion, data }))).toEqual(expectedV2);
+    const atTwo = await apiFor(app.api.baseUrl).GET('/orders/{orderId}/state', { params: { path: { orderId }, query: { version: 2 } } });
+    expect(statusAndBody(atTwo)).toMatchObject({
+      status: 200,
+      body: { version: 2, items: [{ ...teapot, unitPriceCents: 2500, quantity: 2 }], totalCents: 5000 },
+    });
+    const atFour = await apiFor(app.api.baseUrl).GET('/orders/{orderId}/state', { params: { path: { orderId }, query: { version: 4 } } });
+    expect(statusAndBody(atFour)).toMatchObject({ status: 200, body: { version: 4, ...finalState } });
+    const events = await apiFor(app.api.baseUrl).GET('/orders/{orderId}/events', { params: { path: { orderId } } });
+    expect(events.response.status).toBe(200);
+    expect(events.data!.events.map(({ type, schemaVersion, data }: RecordedEvent) => ({ type, schemaVersion, data }))).toEqual(expectedV2);
   });
 
   test('the order actor continues the stream (as after continue-as-new): a new AddItem is stored as v2, the old rows stay v1', async () => {
@@ -164,8 +167,8 @@ describe('OrderItemAdded v1 rows in an order stream', () => {
     const state = foldRecorded(orderDecider, await readStream(app.pool, streamId));
     const handle = await startOrderActor(app.client, orderId, { carried: { state, version: v1Rows.length, ledger: [], lastActivityAt: Date.now() } });
     try {
-      const added = await http(app.api.baseUrl, 'POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 2 } });
-      expect(added).toMatchObject({ status: 200, body: { version: 5, events: ['OrderItemAdded'] } });
+      const added = await apiFor(app.api.baseUrl).POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId: mug, quantity: 2 } });
+      expect(statusAndBody(added)).toMatchObject({ status: 200, body: { version: 5, events: ['OrderItemAdded'] } });
 
       const rows = await rawRows(streamId);
       expect(rows.map((r) => [r.type, r.schemaVersion])).toEqual([
@@ -189,8 +192,8 @@ describe('OrderItemAdded v1 rows in an order stream', () => {
       const actor = await handle.query(getOrderQuery);
       expect(actor.version).toBe(5);
       expect(foldRecorded(orderDecider, events)).toEqual(actor.state);
-      const atFive = await http(app.api.baseUrl, 'GET', `/orders/${orderId}/state?version=5`);
-      expect(atFive.body).toMatchObject({ version: 5, totalCents: finalState.totalCents + 2500 });
+      const atFive = await apiFor(app.api.baseUrl).GET('/orders/{orderId}/state', { params: { path: { orderId }, query: { version: 5 } } });
+      expect(atFive.data).toMatchObject({ version: 5, totalCents: finalState.totalCents + 2500 });
     } finally {
       await handle.terminate('schema evolution test done');
     }

@@ -15,7 +15,6 @@ import { createProduct, testEnv, uniqueId, useTestApi } from '../support/harness
 import { sampleAddress } from '../support/orders';
 
 const app = useTestApi({ poolSize: 10 });
-const { call } = app;
 
 /** Only what this file created: the shared database holds other tests' streams, some mid-flight. */
 const mine = { streamIds: [] as string[], customerIds: [] as string[] };
@@ -24,7 +23,7 @@ const filter = (): InvariantFilter => ({ streamIds: [...mine.streamIds], custome
 async function productWithStock(name: string, priceCents: number, units: number): Promise<string> {
   const productId = await createProduct(app.pool, name, priceCents);
   mine.streamIds.push(`product-${productId}`, `stock-${productId}`);
-  expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: units } })).status).toBe(200);
+  expect((await app.admin.POST('/products/{productId}/stock', { params: { path: { productId } }, body: { quantity: units } })).response.status).toBe(200);
   return productId;
 }
 
@@ -32,16 +31,18 @@ async function customerWith(balanceCents: number): Promise<string> {
   const customerId = uniqueId('inv-cust');
   mine.customerIds.push(customerId);
   mine.streamIds.push(`account-${customerId}`);
-  expect((await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: balanceCents } })).status).toBe(200);
+  expect(
+    (await app.admin.POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: balanceCents } })).response.status,
+  ).toBe(200);
   return customerId;
 }
 
 async function cart(customerId: string, lines: Array<[string, number]>): Promise<string> {
   const orderId = uniqueId('inv-order');
   mine.streamIds.push(`order-${orderId}`);
-  expect((await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } })).status).toBe(201);
+  expect((await app.admin.POST('/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } })).response.status).toBe(201);
   for (const [productId, quantity] of lines) {
-    expect((await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity } })).status).toBe(200);
+    expect((await app.admin.POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId, quantity } })).response.status).toBe(200);
   }
   return orderId;
 }
@@ -62,8 +63,11 @@ beforeAll(async () => {
   const mug = await productWithStock('Mug', 1250, 10);
   const alice = await customerWith(10_000);
   const happy = await cart(alice, [[mug, 2]]);
-  expect((await call('POST', `/orders/${happy}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', totalCents: 2500 });
-  expect((await call('POST', `/orders/${happy}/ship`)).body).toMatchObject({ status: 'SHIPPED' });
+  expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId: happy }, query: { wait: 'true' } } })).data).toMatchObject({
+    status: 'CONFIRMED',
+    totalCents: 2500,
+  });
+  expect((await app.admin.POST('/orders/{orderId}/ship', { params: { path: { orderId: happy } } })).data).toMatchObject({ status: 'SHIPPED' });
 
   // Out of stock: released, nothing debited, back to PENDING (still running: compared by query).
   const scarce = await productWithStock('Scarce', 500, 1);
@@ -72,7 +76,7 @@ beforeAll(async () => {
     [mug, 1],
     [scarce, 2],
   ]);
-  expect((await call('POST', `/orders/${short}/checkout?wait=true`)).body).toMatchObject({
+  expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId: short }, query: { wait: 'true' } } })).data).toMatchObject({
     status: 'PENDING',
     lastCheckoutFailure: { code: 'INSUFFICIENT_STOCK' },
   });
@@ -80,12 +84,19 @@ beforeAll(async () => {
   // Cancel after confirm: stock returned, payment refunded.
   const carol = await customerWith(4_000);
   const cancelled = await cart(carol, [[mug, 3]]);
-  expect((await call('POST', `/orders/${cancelled}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED' });
-  expect((await call('POST', `/orders/${cancelled}/cancel`, { body: { reason: 'changed my mind' } })).body).toMatchObject({ status: 'CANCELLED' });
+  expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId: cancelled }, query: { wait: 'true' } } })).data).toMatchObject({
+    status: 'CONFIRMED',
+  });
+  expect(
+    (await app.admin.POST('/orders/{orderId}/cancel', { params: { path: { orderId: cancelled } }, body: { reason: 'changed my mind' } })).data,
+  ).toMatchObject({ status: 'CANCELLED' });
 
   // And one more confirmed order left open for carol, so her debits − refunds is not trivially 0.
   const open = await cart(carol, [[scarce, 1]]);
-  expect((await call('POST', `/orders/${open}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', totalCents: 500 });
+  expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId: open }, query: { wait: 'true' } } })).data).toMatchObject({
+    status: 'CONFIRMED',
+    totalCents: 500,
+  });
 
   await readModelsCaughtUp();
 }, 120_000);

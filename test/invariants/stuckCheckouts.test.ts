@@ -45,8 +45,8 @@ test('a checkout in flight is not flagged; once its actor is terminated (and the
   const reserving = gate();
   const worker = await startTestWorker({ client, pool }, { activities: { reserveStock: () => reserving.block() } });
   try {
-    const { orderId } = await cartReadyToCheckOut(pool, worker.call);
-    expect((await worker.call('POST', `/orders/${orderId}/checkout`)).body).toMatchObject({ status: 'PLACED' });
+    const { orderId } = await cartReadyToCheckOut(pool, worker.api);
+    expect((await worker.api.POST('/orders/{orderId}/checkout', { params: { path: { orderId } } })).data).toMatchObject({ status: 'PLACED' });
     await reserving.entered;
 
     const inFlight = await checkCheckouts(pool, client, onlyOrder(orderId));
@@ -86,8 +86,8 @@ test('a saga that completed while its actor never recorded the outcome is flagge
     },
   );
   try {
-    const { orderId } = await cartReadyToCheckOut(pool, worker.call);
-    expect((await worker.call('POST', `/orders/${orderId}/checkout`)).body).toMatchObject({ status: 'PLACED' });
+    const { orderId } = await cartReadyToCheckOut(pool, worker.api);
+    expect((await worker.api.POST('/orders/{orderId}/checkout', { params: { path: { orderId } } })).data).toMatchObject({ status: 'PLACED' });
     await recording.entered;
     expect(await waitForWorkflow(client, checkoutWorkflowId(orderId, 1), (c) => c.state === 'closed')).toMatchObject({ status: 'COMPLETED' });
 
@@ -154,7 +154,7 @@ describe('invariant 4 tells a stranded actor from a slow one', () => {
   test('an actor whose workflow task keeps failing is a violation naming the failure, not "could not read"', async () => {
     const worker = await startTestWorker({ client, pool }, { workflowBundle: await strandingBundle() });
     try {
-      const { orderId } = await cartReadyToCheckOut(pool, worker.call);
+      const { orderId } = await cartReadyToCheckOut(pool, worker.api);
       await client.workflow.getHandle(orderWorkflowId(orderId)).signal(commandSignals.RemoveItem, { commandId: 'strand', productId: 'none' });
       await waitForWorkflow(client, orderWorkflowId(orderId), (c) => c.state === 'running' && c.failingTask !== null);
 
@@ -173,7 +173,7 @@ describe('invariant 4 tells a stranded actor from a slow one', () => {
 
   test('an actor that answers only after its worker comes back is asked again with backoff, and passes', async () => {
     const first = await startTestWorker({ client, pool });
-    const { orderId } = await cartReadyToCheckOut(pool, first.call);
+    const { orderId } = await cartReadyToCheckOut(pool, first.api);
     await first.stop();
     // Nobody polls the order's queue now, so each try's query meets its 1 s deadline; the worker
     // comes back on the same queue after a few of them.

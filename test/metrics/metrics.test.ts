@@ -45,14 +45,14 @@ test('after some commands, /metrics shows requests by route template, commands b
   const customerId = uniqueId('metrics-cust');
   const { series: before } = await scrape();
 
-  expect((await api.call('POST', '/orders', { body: { orderId, customerId } })).status).toBe(201);
-  expect((await api.call('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 } })).status).toBe(200);
-  expect((await api.call('POST', `/orders/${orderId}/ship`)).body.code).toBe('ORDER_NOT_CONFIRMED');
-  expect((await api.call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 100 }, as: customer(customerId) })).status).toBe(200);
-  expect((await api.call('POST', `/accounts/${customerId}/withdrawals`, { body: { amountCents: 500 }, as: customer(customerId) })).body.code).toBe(
+  expect((await api.rawCall('POST', '/orders', { body: { orderId, customerId } })).status).toBe(201);
+  expect((await api.rawCall('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 } })).status).toBe(200);
+  expect((await api.rawCall('POST', `/orders/${orderId}/ship`)).body.code).toBe('ORDER_NOT_CONFIRMED');
+  expect((await api.rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 100 }, as: customer(customerId) })).status).toBe(200);
+  expect((await api.rawCall('POST', `/accounts/${customerId}/withdrawals`, { body: { amountCents: 500 }, as: customer(customerId) })).body.code).toBe(
     'INSUFFICIENT_FUNDS',
   );
-  expect((await api.call('GET', `/no-such-route/${orderId}`)).status).toBe(404);
+  expect((await api.rawCall('GET', `/no-such-route/${orderId}`)).status).toBe(404);
 
   const { series: after, text } = await scrape();
   const change = (key: string) => moved(before, after, key);

@@ -4,7 +4,8 @@ import type { Principal } from '../../src/auth/tokens';
 import type { Pool } from '../../src/db/pool';
 import { anyFailed, formatReport, runInvariants } from '../../src/invariants';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
-import { ADMIN, createProduct, http } from '../support/harness';
+import type { ApiClient } from '../../src/client';
+import { ADMIN, apiFor, createProduct } from '../support/harness';
 import { explain } from './judge';
 import {
   accountReadMismatch,
@@ -104,42 +105,122 @@ export class Stats {
   }
 }
 
-function pathOf(call: Call): { method: string; path: string; body?: unknown } {
+/** What the driver sends for a call, and how the typed client sends it (with the call's key, if any). */
+interface Request {
+  /** The method and path, for the transcript. */
+  shown: string;
+  body?: unknown;
+  send(api: ApiClient, header: { 'Idempotency-Key'?: string }): Promise<{ response: Response; data?: unknown; error?: unknown }>;
+}
+
+function requestOf(call: Call): Request {
   const { op, target } = call;
-  const order = target.kind === 'order' ? `/orders/${target.orderId}` : '';
+  const orderOf = () => {
+    if (target.kind !== 'order') throw new Error(`${op.type} needs an order`);
+    return target.orderId;
+  };
   switch (op.type) {
     case 'CreateOrder': {
       const orderId = target.kind === 'order' ? { orderId: target.orderId } : {};
-      const address = op.address === null ? {} : { shippingAddress: ADDRESSES[op.address] };
-      return { method: 'POST', path: '/orders', body: { ...orderId, customerId: op.customerId, ...address } };
+      const address = op.address === null ? {} : { shippingAddress: ADDRESSES[op.address]! };
+      const body = { ...orderId, customerId: op.customerId, ...address };
+      return { shown: 'POST /orders', body, send: (api, header) => api.POST('/orders', { params: { header }, body }) };
     }
-    case 'AddItem':
-      return { method: 'POST', path: `${order}/items`, body: { productId: op.productId, quantity: op.quantity } };
-    case 'ChangeItemQuantity':
-      return { method: 'PATCH', path: `${order}/items/${op.productId}`, body: { quantity: op.quantity } };
-    case 'RemoveItem':
-      return { method: 'DELETE', path: `${order}/items/${op.productId}` };
-    case 'ChangeShippingAddress':
-      return { method: 'PUT', path: `${order}/shipping-address`, body: ADDRESSES[op.address] };
-    case 'Checkout':
-      return { method: 'POST', path: `${order}/checkout?wait=true` };
-    case 'Cancel':
-      return { method: 'POST', path: `${order}/cancel`, body: { reason: op.reason } };
-    case 'Ship':
-      return { method: 'POST', path: `${order}/ship` };
-    case 'Deposit':
-    case 'Withdraw':
-      if (target.kind !== 'account') throw new Error(`${op.type} needs an account`);
+    case 'AddItem': {
+      const orderId = orderOf();
+      const body = { productId: op.productId, quantity: op.quantity };
       return {
-        method: 'POST',
-        path: `/accounts/${target.customerId}/${op.type === 'Deposit' ? 'deposits' : 'withdrawals'}`,
-        body: { amountCents: op.amountCents },
+        shown: `POST /orders/${orderId}/items`,
+        body,
+        send: (api, header) => api.POST('/orders/{orderId}/items', { params: { path: { orderId }, header }, body }),
       };
-    case 'Restock':
+    }
+    case 'ChangeItemQuantity': {
+      const orderId = orderOf();
+      const { productId } = op;
+      const body = { quantity: op.quantity };
+      return {
+        shown: `PATCH /orders/${orderId}/items/${productId}`,
+        body,
+        send: (api, header) => api.PATCH('/orders/{orderId}/items/{productId}', { params: { path: { orderId, productId }, header }, body }),
+      };
+    }
+    case 'RemoveItem': {
+      const orderId = orderOf();
+      const { productId } = op;
+      return {
+        shown: `DELETE /orders/${orderId}/items/${productId}`,
+        send: (api, header) => api.DELETE('/orders/{orderId}/items/{productId}', { params: { path: { orderId, productId }, header } }),
+      };
+    }
+    case 'ChangeShippingAddress': {
+      const orderId = orderOf();
+      const body = ADDRESSES[op.address]!;
+      return {
+        shown: `PUT /orders/${orderId}/shipping-address`,
+        body,
+        send: (api, header) => api.PUT('/orders/{orderId}/shipping-address', { params: { path: { orderId }, header }, body }),
+      };
+    }
+    case 'Checkout': {
+      const orderId = orderOf();
+      return {
+        shown: `POST /orders/${orderId}/checkout?wait=true`,
+        send: (api, header) => api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' }, header } }),
+      };
+    }
+    case 'Cancel': {
+      const orderId = orderOf();
+      const body = { reason: op.reason };
+      return {
+        shown: `POST /orders/${orderId}/cancel`,
+        body,
+        send: (api, header) => api.POST('/orders/{orderId}/cancel', { params: { path: { orderId }, header }, body }),
+      };
+    }
+    case 'Ship': {
+      const orderId = orderOf();
+      return { shown: `POST /orders/${orderId}/ship`, send: (api, header) => api.POST('/orders/{orderId}/ship', { params: { path: { orderId }, header } }) };
+    }
+    case 'Deposit':
+    case 'Withdraw': {
+      if (target.kind !== 'account') throw new Error(`${op.type} needs an account`);
+      const { customerId } = target;
+      const body = { amountCents: op.amountCents };
+      return op.type === 'Deposit'
+        ? {
+            shown: `POST /accounts/${customerId}/deposits`,
+            body,
+            send: (api, header) => api.POST('/accounts/{customerId}/deposits', { params: { path: { customerId }, header }, body }),
+          }
+        : {
+            shown: `POST /accounts/${customerId}/withdrawals`,
+            body,
+            send: (api, header) => api.POST('/accounts/{customerId}/withdrawals', { params: { path: { customerId }, header }, body }),
+          };
+    }
+    case 'Restock': {
       if (target.kind !== 'product') throw new Error('Restock needs a product');
-      return { method: 'POST', path: `/products/${target.productId}/stock`, body: { quantity: op.quantity } };
+      const { productId } = target;
+      const body = { quantity: op.quantity };
+      return {
+        shown: `POST /products/${productId}/stock`,
+        body,
+        send: (api, header) => api.POST('/products/{productId}/stock', { params: { path: { productId }, header }, body }),
+      };
+    }
   }
 }
+
+/**
+ * The model's view of a typed answer: its status, and its body whichever the contract calls it.
+ * The body is parsed again here: fetch's `json()` builds it in Node's realm, not the test's, and the
+ * model compares with isDeepStrictEqual, which tells arrays of the two realms apart.
+ */
+const answerOf = (res: { response: Response; data?: unknown; error?: unknown }): Answer => {
+  const body = res.data ?? res.error;
+  return { status: res.response.status, body: body === undefined ? undefined : (JSON.parse(JSON.stringify(body)) as AnswerBody) };
+};
 
 const who = (as: Principal) => (as.role === 'admin' ? 'admin' : as.sub);
 
@@ -162,19 +243,31 @@ export class World {
     );
     const setup: RunSetup = { runId, customers: BALANCES.map((_, i) => `${runId}-c${i}`), products, unknownProductId: `${runId}-no-such-product` };
     const state: ModelState = { catalog: {}, orders: {}, orderIds: [], stock: {}, wallets: {}, keys: {}, keyedOrders: {} };
-    const setupCall = async (path: string, body: unknown) => {
-      const res = await http(env.baseUrl, 'POST', path, { body, headers: { 'Idempotency-Key': `setup-${randomUUID()}` }, as: ADMIN });
-      if (res.status !== 200) throw new Error(`model setup ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-      return res.body as AnswerBody;
+    const admin = apiFor(env.baseUrl);
+    const setupKey = () => ({ 'Idempotency-Key': `setup-${randomUUID()}` });
+    const setUp = async (what: string, sent: Promise<{ response: Response; data?: unknown; error?: unknown }>) => {
+      const answer = answerOf(await sent);
+      if (answer.status !== 200) throw new Error(`model setup ${what}: ${answer.status} ${JSON.stringify(answer.body)}`);
+      return answer.body!;
     };
     for (const [i, { productId, priceCents }] of products.entries()) {
       state.catalog[productId] = priceCents;
-      const restocked = await setupCall(`/products/${productId}/stock`, { quantity: PRODUCTS[i]!.units });
-      state.stock[productId] = { onHand: PRODUCTS[i]!.units, version: restocked.version ?? 0 };
+      const quantity = PRODUCTS[i]!.units;
+      const restocked = await setUp(
+        `stock of ${productId}`,
+        admin.POST('/products/{productId}/stock', { params: { path: { productId }, header: setupKey() }, body: { quantity } }),
+      );
+      state.stock[productId] = { onHand: quantity, version: restocked.version ?? 0 };
     }
     for (const [i, customerId] of setup.customers.entries()) {
       const cents = BALANCES[i]!;
-      const deposited = cents > 0 ? await setupCall(`/accounts/${customerId}/deposits`, { amountCents: cents }) : undefined;
+      const deposited =
+        cents > 0
+          ? await setUp(
+              `account ${customerId}`,
+              admin.POST('/accounts/{customerId}/deposits', { params: { path: { customerId }, header: setupKey() }, body: { amountCents: cents } }),
+            )
+          : undefined;
       state.wallets[customerId] = { balanceCents: cents, version: deposited?.version ?? 0, opened: cents > 0 };
     }
     if (stats.shrinking) stats.shrinkRuns += 1;
@@ -198,12 +291,10 @@ export class World {
   }
 
   private async send(call: Call, number: number, together: boolean): Promise<Answer> {
-    const { method, path, body } = pathOf(call);
-    const headers: Record<string, string> = call.key === undefined ? {} : { 'Idempotency-Key': call.key };
+    const request = requestOf(call);
     let answer: Answer;
     try {
-      const res = await http(this.env.baseUrl, method, path, { body, headers, as: call.as });
-      answer = { status: res.status, body: res.body as AnswerBody | undefined };
+      answer = answerOf(await request.send(apiFor(this.env.baseUrl, call.as), call.key === undefined ? {} : { 'Idempotency-Key': call.key }));
     } catch (err) {
       answer = { status: 0, body: undefined, note: `no answer: ${(err as Error).message}` };
     }
@@ -212,8 +303,8 @@ export class World {
     }
     this.stats.answered(call.op.type, answer);
     const key = call.key === undefined ? 'no key' : `key ${JSON.stringify(call.key)}`;
-    const sent = body === undefined ? '' : ` ${JSON.stringify(body)}`;
-    this.transcript.push(`#${number}${together ? ' (concurrent)' : ''} ${method} ${path}${sent} ${key} as ${who(call.as)} → ${describeAnswer(answer)}`);
+    const sent = request.body === undefined ? '' : ` ${JSON.stringify(request.body)}`;
+    this.transcript.push(`#${number}${together ? ' (concurrent)' : ''} ${request.shown}${sent} ${key} as ${who(call.as)} → ${describeAnswer(answer)}`);
     return answer;
   }
 
@@ -239,13 +330,12 @@ export class World {
     return { ...placed, note: `still PLACED ${REPORT_GRACE_MS / 1000} s after its checkout saga finished` };
   }
 
-  private async read(path: string): Promise<Answer> {
-    const res = await http(this.env.baseUrl, 'GET', path, { as: ADMIN });
-    return { status: res.status, body: res.body as AnswerBody | undefined };
+  private admin(): ApiClient {
+    return apiFor(this.env.baseUrl);
   }
 
-  private readOrder(orderId: string): Promise<Answer> {
-    return this.read(`/orders/${orderId}?consistency=strong`);
+  private async readOrder(orderId: string): Promise<Answer> {
+    return answerOf(await this.admin().GET('/orders/{orderId}', { params: { path: { orderId }, query: { consistency: 'strong' } } }));
   }
 
   /** Reads one order, product or wallet and compares it with the model; throws on a difference. */
@@ -262,10 +352,20 @@ export class World {
     }
     if (what === 'stock') {
       const { productId } = this.setup.products[pick % this.setup.products.length]!;
-      return this.described(`stock of ${productId}`, stockReadMismatch(state, productId, await this.read(`/inventory/${productId}`)));
+      return this.described(
+        `stock of ${productId}`,
+        stockReadMismatch(state, productId, answerOf(await this.admin().GET('/inventory/{productId}', { params: { path: { productId } } }))),
+      );
     }
     const customerId = this.setup.customers[pick % this.setup.customers.length]!;
-    return this.described(`account ${customerId}`, accountReadMismatch(state, customerId, await this.read(`/accounts/${customerId}?consistency=strong`)));
+    return this.described(
+      `account ${customerId}`,
+      accountReadMismatch(
+        state,
+        customerId,
+        answerOf(await this.admin().GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })),
+      ),
+    );
   }
 
   private described(what: string, why: string | undefined): string | undefined {

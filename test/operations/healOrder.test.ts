@@ -4,7 +4,7 @@ import { healOrder, type HealReport } from '../../src/operations/healOrder';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
 import { commandSignals, orderWorkflowId } from '../../src/workflows/orderContract';
 import { runCli } from '../support/cli';
-import { testEnv, useTestApi } from '../support/harness';
+import { statusAndBody, testEnv, useTestApi } from '../support/harness';
 import { cartReadyToCheckOut, gate, startTestWorker, strandingBundle, waitForWorkflow } from './stranding';
 import { readStream } from '../../src/application/eventStore';
 
@@ -22,10 +22,12 @@ async function expectInvariantsHold(streamIds: string[]): Promise<void> {
 }
 
 test('an actor terminated mid-cart is healed: commands work again, the version goes on from the stream, a retried key answers its first answer', async () => {
-  const { orderId, productId, streamIds } = await cartReadyToCheckOut(app.pool, app.call);
+  const { orderId, productId, streamIds } = await cartReadyToCheckOut(app.pool, app.admin);
   await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies mid-cart');
   // Stranded: the order takes no command until an operator brings it back.
-  expect(await app.call('PATCH', `/orders/${orderId}/items/${productId}`, { body: { quantity: 3 } })).toMatchObject({
+  expect(
+    statusAndBody(await app.admin.PATCH('/orders/{orderId}/items/{productId}', { params: { path: { orderId, productId } }, body: { quantity: 3 } })),
+  ).toMatchObject({
     status: 503,
     body: { code: 'ORDER_UNAVAILABLE' },
   });
@@ -35,13 +37,19 @@ test('an actor terminated mid-cart is healed: commands work again, the version g
   expect(healed.actions).toEqual([expect.stringMatching(/^started run .+ carrying version 2 and 2 accepted client command\(s\)$/)]);
 
   // The add from before the heal, retried with its key: its first answer, acted once.
-  const retried = await app.call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 }, headers: { 'idempotency-key': `add-${orderId}` } });
-  expect(retried).toMatchObject({ status: 200, body: { version: 2, status: 'PENDING', events: ['OrderItemAdded'] } });
+  const retried = await app.admin.POST('/orders/{orderId}/items', {
+    params: { path: { orderId }, header: { 'Idempotency-Key': `add-${orderId}` } },
+    body: { productId, quantity: 2 },
+  });
+  expect(statusAndBody(retried)).toMatchObject({ status: 200, body: { version: 2, status: 'PENDING', events: ['OrderItemAdded'] } });
   // The same key for another request is still refused: the fingerprint came back too.
-  const reused = await app.call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 3 }, headers: { 'idempotency-key': `add-${orderId}` } });
-  expect(reused).toMatchObject({ status: 422, body: { code: 'IDEMPOTENCY_KEY_REUSED' } });
-  const changed = await app.call('PATCH', `/orders/${orderId}/items/${productId}`, { body: { quantity: 3 } });
-  expect(changed).toMatchObject({ status: 200, body: { version: 3, status: 'PENDING' } });
+  const reused = await app.admin.POST('/orders/{orderId}/items', {
+    params: { path: { orderId }, header: { 'Idempotency-Key': `add-${orderId}` } },
+    body: { productId, quantity: 3 },
+  });
+  expect(statusAndBody(reused)).toMatchObject({ status: 422, body: { code: 'IDEMPOTENCY_KEY_REUSED' } });
+  const changed = await app.admin.PATCH('/orders/{orderId}/items/{productId}', { params: { path: { orderId, productId } }, body: { quantity: 3 } });
+  expect(statusAndBody(changed)).toMatchObject({ status: 200, body: { version: 3, status: 'PENDING' } });
   expect(await eventTypes(orderId)).toEqual(['OrderCreated', 'OrderItemAdded', 'OrderItemQuantityChanged']);
 
   // Healing again changes nothing.
@@ -61,9 +69,9 @@ test("an actor that died after its saga completed is healed with the saga's repo
     },
   );
   try {
-    const { orderId, customerId, streamIds } = await cartReadyToCheckOut(app.pool, worker.call);
-    const placed = await worker.call('POST', `/orders/${orderId}/checkout`, { headers: { 'idempotency-key': `checkout-${orderId}` } });
-    expect(placed).toMatchObject({ status: 202, body: { version: 3, status: 'PLACED' } });
+    const { orderId, customerId, streamIds } = await cartReadyToCheckOut(app.pool, worker.api);
+    const placed = await worker.api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, header: { 'Idempotency-Key': `checkout-${orderId}` } } });
+    expect(statusAndBody(placed)).toMatchObject({ status: 202, body: { version: 3, status: 'PLACED' } });
     await recording.entered;
     await waitForWorkflow(app.client, checkoutWorkflowId(orderId, 1), (c) => c.state === 'closed');
     await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies before recording its checkout');
@@ -78,10 +86,15 @@ test("an actor that died after its saga completed is healed with the saga's repo
     expect(await eventTypes(orderId)).toEqual(['OrderCreated', 'OrderItemAdded', 'OrderPlaced', 'StockReserved', 'PaymentDebited', 'CheckoutSucceeded']);
 
     // The checkout retried with its key answers as it first did; the order ships.
-    const retried = await app.call('POST', `/orders/${orderId}/checkout`, { headers: { 'idempotency-key': `checkout-${orderId}` } });
-    expect(retried).toMatchObject({ status: 202, body: { version: 3, status: 'PLACED' } });
-    expect((await app.call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(10_000 - 3000);
-    expect(await app.call('POST', `/orders/${orderId}/ship`)).toMatchObject({ status: 200, body: { version: 7, status: 'SHIPPED' } });
+    const retried = await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, header: { 'Idempotency-Key': `checkout-${orderId}` } } });
+    expect(statusAndBody(retried)).toMatchObject({ status: 202, body: { version: 3, status: 'PLACED' } });
+    expect((await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents).toBe(
+      10_000 - 3000,
+    );
+    expect(statusAndBody(await app.admin.POST('/orders/{orderId}/ship', { params: { path: { orderId } } }))).toMatchObject({
+      status: 200,
+      body: { version: 7, status: 'SHIPPED' },
+    });
     await expectInvariantsHold(streamIds);
   } finally {
     recording.open();
@@ -97,8 +110,11 @@ test('an actor whose workflow task keeps failing mid-checkout: refused while its
     { workflowBundle: await strandingBundle(), activities: { reserveStock: (input) => reserving.pass(() => real.reserveStock(input)) } },
   );
   try {
-    const { orderId, productId, streamIds } = await cartReadyToCheckOut(app.pool, worker.call);
-    expect(await worker.call('POST', `/orders/${orderId}/checkout`)).toMatchObject({ status: 202, body: { status: 'PLACED' } });
+    const { orderId, productId, streamIds } = await cartReadyToCheckOut(app.pool, worker.api);
+    expect(statusAndBody(await worker.api.POST('/orders/{orderId}/checkout', { params: { path: { orderId } } }))).toMatchObject({
+      status: 202,
+      body: { status: 'PLACED' },
+    });
     await reserving.entered;
     // The SDK ordering bug's effect, on purpose: the order's workflow task fails from now on.
     await app.client.workflow.getHandle(orderWorkflowId(orderId)).signal(commandSignals.RemoveItem, { commandId: `strand-${orderId}`, productId });
@@ -119,7 +135,10 @@ test('an actor whose workflow task keeps failing mid-checkout: refused while its
       expect.stringMatching(/^started run /),
     ]);
     // The signal that stranded it was never decided: it left no event, and the order moves on.
-    expect(await app.call('POST', `/orders/${orderId}/ship`)).toMatchObject({ status: 200, body: { status: 'SHIPPED' } });
+    expect(statusAndBody(await app.admin.POST('/orders/{orderId}/ship', { params: { path: { orderId } } }))).toMatchObject({
+      status: 200,
+      body: { status: 'SHIPPED' },
+    });
     await expectInvariantsHold(streamIds);
   } finally {
     reserving.open();
@@ -144,8 +163,11 @@ test('a saga terminated without a result: the heal undoes its attempt and record
     },
   );
   try {
-    const { orderId, productId, streamIds } = await cartReadyToCheckOut(app.pool, worker.call);
-    expect(await worker.call('POST', `/orders/${orderId}/checkout`)).toMatchObject({ status: 202, body: { status: 'PLACED' } });
+    const { orderId, productId, streamIds } = await cartReadyToCheckOut(app.pool, worker.api);
+    expect(statusAndBody(await worker.api.POST('/orders/{orderId}/checkout', { params: { path: { orderId } } }))).toMatchObject({
+      status: 202,
+      body: { status: 'PLACED' },
+    });
     await reserving.entered;
     // The actor dies mid-checkout, and its saga with it, while a reserve is on its way.
     await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies mid-checkout');
@@ -162,10 +184,13 @@ test('a saga terminated without a result: the heal undoes its attempt and record
     // The dead saga's reserve lands now: refused, nothing held.
     reserving.open();
     expect(await lateReserve).toMatchObject({ type: 'RESERVATION_RELEASED' });
-    expect((await app.call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 5, reserved: 0 });
+    expect((await app.admin.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 5, reserved: 0 });
 
     // The customer checks out again, on the healed actor.
-    expect((await app.call('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', version: 8 });
+    expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } })).data).toMatchObject({
+      status: 'CONFIRMED',
+      version: 8,
+    });
     await expectInvariantsHold(streamIds);
   } finally {
     reserving.open();
@@ -177,7 +202,7 @@ describe('npm run orders -- heal', () => {
   const run = (args: string[]) => runCli('orders', ['heal', ...args]);
 
   test('heals a stranded order and says so in JSON (exit 0); an unknown order is not found (exit 3); bad arguments exit 2', async () => {
-    const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
+    const { orderId } = await cartReadyToCheckOut(app.pool, app.admin);
     await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies');
 
     const healed = await run([orderId, '--json']);

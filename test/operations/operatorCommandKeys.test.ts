@@ -6,7 +6,7 @@ import { commandIdOf } from '../../src/api/requestContext';
 import { isOperatorKey } from '../../src/domain/commandIds';
 import { operatorOrderCommandKey, runOrderAction } from '../../src/operations/orderActions';
 import { cartReadyToCheckOut } from './stranding';
-import { customer, testEnv, useTestApi } from '../support/harness';
+import { customer, statusAndBody, testEnv, useTestApi } from '../support/harness';
 
 /*
  * Operators' order commands (the command line's cancel and ship, the console's) are keyed in a
@@ -64,17 +64,20 @@ async function eventCount(orderId: string, type: string): Promise<number> {
 test("a customer who sent an operator's key first does not block or replace the operator's cancel or ship (command line and console)", async () => {
   await fc.assert(
     fc.asyncProperty(hostileKey, fc.constantFrom('cancel', 'ship'), fc.boolean(), async (key, action, viaConsole) => {
-      const { orderId, customerId, productId } = await cartReadyToCheckOut(app.pool, app.call);
+      const { orderId, customerId, productId } = await cartReadyToCheckOut(app.pool, app.admin);
       const asCustomer = { as: customer(customerId), headers: { 'idempotency-key': key } };
       // The customer's own command with the key comes first: another item in the cart, or the checkout.
       const customerFirst =
         action === 'cancel'
-          ? await app.call('POST', `/orders/${orderId}/items`, { ...asCustomer, body: { productId, quantity: 1 } })
-          : await app.call('POST', `/orders/${orderId}/checkout?wait=true`, asCustomer);
+          ? await app.rawCall('POST', `/orders/${orderId}/items`, { ...asCustomer, body: { productId, quantity: 1 } })
+          : await app.rawCall('POST', `/orders/${orderId}/checkout?wait=true`, asCustomer);
       expect([200, 400]).toContain(customerFirst.status);
       if (customerFirst.status === 400) {
         expect(customerFirst.body.code).toBe('INVALID_IDEMPOTENCY_KEY');
-        if (action === 'ship') expect((await app.call('POST', `/orders/${orderId}/checkout?wait=true`, { as: customer(customerId) })).status).toBe(200);
+        if (action === 'ship')
+          expect(
+            (await app.as(customer(customerId)).POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } })).response.status,
+          ).toBe(200);
       }
 
       const leadsTo = action === 'cancel' ? 'CANCELLED' : 'SHIPPED';
@@ -82,9 +85,12 @@ test("a customer who sent an operator's key first does not block or replace the 
       for (let run = 0; run < 2; run++) {
         if (viaConsole) {
           const adminKey = `adm-${orderId}`;
-          const res = await app.call('POST', '/admin/actions', { body: { action, orderId, reason: REASON }, headers: { 'idempotency-key': adminKey } });
-          expect(res).toMatchObject({ status: 200, body: { replayed: run === 1, action: { outcome: { status: 'done' } } } });
-          expect(res.body.action.outcome.answer.orderStatus).toBe(leadsTo);
+          const res = await app.admin.POST('/admin/actions', {
+            params: { header: { 'Idempotency-Key': adminKey } },
+            body: { action, orderId, reason: REASON },
+          });
+          expect(statusAndBody(res)).toMatchObject({ status: 200, body: { replayed: run === 1, action: { outcome: { status: 'done' } } } });
+          expect(res.data!.action.outcome).toMatchObject({ answer: { orderStatus: leadsTo } });
         } else {
           const report = await runOrderAction({ db: app.pool, client: app.client, actors }, orderId, action, { reason: REASON, operator: 'ops' });
           expect(report).toMatchObject({ outcome: run === 0 ? 'done' : 'already-done', status: leadsTo });
@@ -106,7 +112,7 @@ test("a customer who sent an operator's key first does not block or replace the 
 }, 180_000);
 
 test('a cancel re-run with another reason changes nothing and says so', async () => {
-  const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
+  const { orderId } = await cartReadyToCheckOut(app.pool, app.admin);
   const deps = { db: app.pool, client: app.client, actors };
   expect((await runOrderAction(deps, orderId, 'cancel', { reason: 'first', operator: 'ops' })).outcome).toBe('done');
   expect((await runOrderAction(deps, orderId, 'cancel', { reason: 'second', operator: 'ops' })).outcome).toBe('already-done');

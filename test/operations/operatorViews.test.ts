@@ -1,7 +1,7 @@
 import { allProjections } from '../../src/projections';
 import { actorAnswers, changesBetween, listOrders, orderStory, readSideStatus, streamStory } from '../../src/operations/operatorViews';
 import { orderWorkflowId } from '../../src/workflows/orderContract';
-import { useTestApi } from '../support/harness';
+import { statusAndBody, useTestApi } from '../support/harness';
 import { cartReadyToCheckOut } from './stranding';
 import fc from 'fast-check';
 import { sameJson } from '../../src/invariants/types';
@@ -14,9 +14,11 @@ async function projected(orderId: string, version: number): Promise<void> {
 }
 
 test("an order's story: every event with the state after it, its commands, its checkout's steps on the stock and wallet streams, the read model beside the fold", async () => {
-  const { orderId, customerId, productId } = await cartReadyToCheckOut(app.pool, app.call);
-  const placed = await app.call('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'idempotency-key': `checkout-${orderId}` } });
-  expect(placed).toMatchObject({ status: 200, body: { status: 'CONFIRMED', version: 6 } });
+  const { orderId, customerId, productId } = await cartReadyToCheckOut(app.pool, app.admin);
+  const placed = await app.admin.POST('/orders/{orderId}/checkout', {
+    params: { path: { orderId }, query: { wait: 'true' }, header: { 'Idempotency-Key': `checkout-${orderId}` } },
+  });
+  expect(statusAndBody(placed)).toMatchObject({ status: 200, body: { status: 'CONFIRMED', version: 6 } });
   await projected(orderId, 6);
 
   const story = await orderStory(app.pool, orderId);
@@ -58,7 +60,7 @@ test("an order's story: every event with the state after it, its commands, its c
   expect(story.workflows).toEqual({ actor: orderWorkflowId(orderId), sagas: [`checkout-${orderId}-1`] });
 
   // Cancelling it gives the stock and the money back: the attempt shows the compensations.
-  expect((await app.call('POST', `/orders/${orderId}/cancel`, { body: { reason: 'changed my mind' } })).status).toBe(200);
+  expect((await app.admin.POST('/orders/{orderId}/cancel', { params: { path: { orderId } }, body: { reason: 'changed my mind' } })).response.status).toBe(200);
   const cancelled = await orderStory(app.pool, orderId);
   expect(cancelled.checkouts[0]!.cancelled).toMatchObject({ reason: 'changed my mind' });
   expect(cancelled.checkouts[0]!.steps.filter((s) => s.kind === 'compensation').map((s) => s.type)).toEqual(
@@ -78,7 +80,7 @@ test("an order's story: every event with the state after it, its commands, its c
 });
 
 test('a terminated actor of an open order is stuck, with the reason; a working one is not', async () => {
-  const { orderId, customerId } = await cartReadyToCheckOut(app.pool, app.call);
+  const { orderId, customerId } = await cartReadyToCheckOut(app.pool, app.admin);
   await projected(orderId, 2);
   expect((await listOrders(app.pool, { customerId, stuck: true, limit: 10 }, { client: app.client })).orders).toEqual([]);
   await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies');
@@ -87,9 +89,9 @@ test('a terminated actor of an open order is stuck, with the reason; a working o
 });
 
 test('the answers the actor gave: accepted commands and refusals with their codes, which the stream does not record', async () => {
-  const { orderId } = await cartReadyToCheckOut(app.pool, app.call);
-  const refused = await app.call('POST', `/orders/${orderId}/ship`, { body: {}, headers: { 'idempotency-key': `ship-${orderId}` } });
-  expect(refused).toMatchObject({ status: 409, body: { code: 'ORDER_NOT_CONFIRMED' } });
+  const { orderId } = await cartReadyToCheckOut(app.pool, app.admin);
+  const refused = await app.admin.POST('/orders/{orderId}/ship', { params: { path: { orderId }, header: { 'Idempotency-Key': `ship-${orderId}` } }, body: {} });
+  expect(statusAndBody(refused)).toMatchObject({ status: 409, body: { code: 'ORDER_NOT_CONFIRMED' } });
   expect(await actorAnswers(app.client, orderId)).toEqual([
     expect.objectContaining({ command: 'CreateOrder', commandId: `create-${orderId}`, outcome: 'accepted' }),
     expect.objectContaining({ command: 'AddItem', commandId: `add-${orderId}`, outcome: 'accepted' }),

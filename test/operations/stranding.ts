@@ -7,7 +7,8 @@ import type { Pool } from '../../src/db/pool';
 import { inspectWorkflow, type WorkflowCondition } from '../../src/operations/workflowHealth';
 import { workflowInterceptorModules } from '../../src/telemetry';
 import { workflowsPath } from '../../src/worker';
-import { createProduct, createTestWorker, http, startTestApi, testEnv, uniqueId, type Call } from '../support/harness';
+import type { ApiClient } from '../../src/client';
+import { apiFor, createProduct, createTestWorker, startTestApi, testEnv, uniqueId } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 /*
@@ -20,8 +21,8 @@ import { sampleAddress } from '../support/orders';
 /** A worker on a queue of its own; `stop` drains it. */
 export interface TestWorker {
   taskQueue: string;
-  /** The API on this queue: orders it creates run on this worker. */
-  call: Call;
+  /** The API on this queue, as the admin: orders it creates run on this worker. */
+  api: ApiClient;
   stop(): Promise<void>;
 }
 
@@ -36,7 +37,7 @@ export async function startTestWorker(
   const api = await startTestApi({ client: deps.client, pool: deps.pool, actors: { taskQueue } });
   return {
     taskQueue,
-    call: (method, route, callOptions) => http(api.baseUrl, method, route, callOptions),
+    api: apiFor(api.baseUrl),
     async stop() {
       await api.close();
       worker.shutdown();
@@ -87,19 +88,22 @@ export function gate() {
 }
 
 /** A product with stock and a customer with money, and a cart on `worker` ready to check out. */
-export async function cartReadyToCheckOut(pool: Pool, call: Call, options: { customerId?: string } = {}) {
+export async function cartReadyToCheckOut(pool: Pool, api: ApiClient, options: { customerId?: string } = {}) {
   const productId = await createProduct(pool, 'Kettle', 1500);
-  expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: 5 } })).status).toBe(200);
+  expect((await api.POST('/products/{productId}/stock', { params: { path: { productId } }, body: { quantity: 5 } })).response.status).toBe(200);
   const customerId = options.customerId ?? uniqueId('stranded-cust');
-  expect((await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 10_000 } })).status).toBe(200);
+  expect((await api.POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: 10_000 } })).response.status).toBe(200);
   const orderId = uniqueId('stranded');
-  expect(
-    (await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress }, headers: { 'idempotency-key': `create-${orderId}` } }))
-      .status,
-  ).toBe(201);
-  expect((await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 }, headers: { 'idempotency-key': `add-${orderId}` } })).status).toBe(
-    200,
-  );
+  const created = await api.POST('/orders', {
+    params: { header: { 'Idempotency-Key': `create-${orderId}` } },
+    body: { orderId, customerId, shippingAddress: sampleAddress },
+  });
+  expect(created.response.status).toBe(201);
+  const added = await api.POST('/orders/{orderId}/items', {
+    params: { path: { orderId }, header: { 'Idempotency-Key': `add-${orderId}` } },
+    body: { productId, quantity: 2 },
+  });
+  expect(added.response.status).toBe(200);
   return { productId, customerId, orderId, streamIds: [`order-${orderId}`, `account-${customerId}`, `stock-${productId}`, `product-${productId}`] };
 }
 

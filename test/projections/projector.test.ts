@@ -4,7 +4,7 @@ import type { Pool } from '../../src/db/pool';
 import { appendToStream, type EventData, type Queryable, type RecordedEvent } from '../../src/eventstore';
 import { registry } from '../../src/metrics';
 import { Projector, PROJECTION_LOCK, type Projection, type ProjectorOptions } from '../../src/projections';
-import { http, startTestApi, testClient, testEnv, testPool, uniqueId } from '../support/harness';
+import { apiFor, rawHttp, startTestApi, statusAndBody, testClient, testEnv, testPool, uniqueId } from '../support/harness';
 
 /*
  * The projector against real Postgres, with test projections that record every event they are
@@ -291,7 +291,7 @@ describe('dead letters', () => {
       let listed: any[] = [];
       while (listed.length === 0) {
         if (Date.now() > deadline) throw new Error('nothing was parked');
-        listed = (await http(api.baseUrl, 'GET', `/admin/dead-letters?projection=${projection.name}`)).body.deadLetters;
+        listed = (await apiFor(api.baseUrl).GET('/admin/dead-letters', { params: { query: { projection: projection.name } } })).data!.deadLetters;
         await sleep(20);
       }
       expect(listed).toEqual([
@@ -319,23 +319,23 @@ describe('dead letters', () => {
           .sort(),
       );
 
-      const status = (await http(api.baseUrl, 'GET', '/admin/projections')).body.projections;
+      const status = (await apiFor(api.baseUrl).GET('/admin/projections')).data!.projections;
       expect(status).toEqual([expect.objectContaining({ name: projection.name, state: 'running', parkedEvents: 1 })]);
 
       // A retry that fails again keeps it, with one more attempt.
-      const again = await http(api.baseUrl, 'POST', `/admin/dead-letters/${listed[0].id}/retry`);
-      expect(again).toMatchObject({ status: 409, body: { code: 'DEAD_LETTER_RETRY_FAILED', deadLetter: { attempts: 4 } } });
+      const again = await apiFor(api.baseUrl).POST('/admin/dead-letters/{id}/retry', { params: { path: { id: listed[0].id } } });
+      expect(statusAndBody(again)).toMatchObject({ status: 409, body: { code: 'DEAD_LETTER_RETRY_FAILED', deadLetter: { attempts: 4 } } });
 
       poisoned.clear();
-      const retried = await http(api.baseUrl, 'POST', `/admin/dead-letters/${listed[0].id}/retry`);
-      expect(retried).toMatchObject({ status: 200, body: { status: 'applied', deadLetter: { eventId: events[2]!.eventId } } });
+      const retried = await apiFor(api.baseUrl).POST('/admin/dead-letters/{id}/retry', { params: { path: { id: listed[0].id } } });
+      expect(statusAndBody(retried)).toMatchObject({ status: 200, body: { status: 'applied', deadLetter: { eventId: events[2]!.eventId } } });
       expect(await applied(projection.name)).toEqual(events.map((e) => e.eventId).sort());
-      expect((await http(api.baseUrl, 'GET', `/admin/dead-letters?projection=${projection.name}`)).body.deadLetters).toEqual([]);
-      expect(await http(api.baseUrl, 'POST', `/admin/dead-letters/${listed[0].id}/retry`)).toMatchObject({
+      expect((await apiFor(api.baseUrl).GET('/admin/dead-letters', { params: { query: { projection: projection.name } } })).data!.deadLetters).toEqual([]);
+      expect(statusAndBody(await apiFor(api.baseUrl).POST('/admin/dead-letters/{id}/retry', { params: { path: { id: listed[0].id } } }))).toMatchObject({
         status: 404,
         body: { code: 'DEAD_LETTER_NOT_FOUND' },
       });
-      expect((await http(api.baseUrl, 'POST', '/admin/dead-letters/abc/retry')).body.code).toBe('VALIDATION_FAILED');
+      expect((await rawHttp(api.baseUrl, 'POST', '/admin/dead-letters/abc/retry')).body.code).toBe('VALIDATION_FAILED');
     } finally {
       await api.close();
     }

@@ -14,6 +14,7 @@ import { createLogger } from '../../src/logger';
 import type { Projection } from '../../src/projections';
 import { connectClient } from '../../src/temporal';
 import { handleCommand } from '../../src/application/handleCommand';
+import { apiClient, type ApiClient } from '../../src/client';
 import { createOrderWorker } from '../../src/worker';
 import { expectAnswersInContract, recordingAnswers } from './contract';
 
@@ -169,16 +170,47 @@ export async function createProduct(pool: Pool, name: string, priceCents: number
   return productId;
 }
 
+/** Who a test request is from: a principal (its real bearer token), or 'anonymous' (no token). */
+export type Caller = Principal | 'anonymous';
+
 /**
- * A JSON HTTP call that returns status, headers and parsed body. It carries a real bearer token:
- * the admin's unless `as` names another caller ('anonymous': none) or the headers set their own.
+ * The typed client (src/client) of the API at `baseUrl`, carrying a real bearer token: the admin's
+ * unless `as` names another caller. Paths, parameters and bodies are checked against the contract
+ * at compile time; every answer is still checked against the contract at run time by the server
+ * (serveChecked), as for any request.
  */
-export async function http(
+export function apiFor(baseUrl: string, as: Caller = ADMIN): ApiClient {
+  const api = apiClient(baseUrl);
+  if (as !== 'anonymous') {
+    api.use({
+      async onRequest({ request }) {
+        if (!request.headers.has('authorization')) request.headers.set('authorization', `Bearer ${await tokenFor(as)}`);
+        return request;
+      },
+    });
+  }
+  return api;
+}
+
+/** An answer of the raw helper: status, headers and the body parsed as JSON (else its text). */
+export interface RawAnswer {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/**
+ * A request the contract does not accept, and so the typed client cannot send: malformed JSON, a
+ * wrong content type, unknown or mistyped fields, hostile ids in the path, a broken or missing token,
+ * an unknown route or method. Everything the contract accepts goes through `apiFor` instead.
+ * It carries a real bearer token like `apiFor`, unless `as` is 'anonymous' or the headers set their own.
+ */
+export async function rawHttp(
   baseUrl: string,
   method: string,
   path: string,
-  options: { body?: unknown; rawBody?: string; headers?: Record<string, string>; as?: Principal | 'anonymous' } = {},
-): Promise<{ status: number; headers: Headers; body: any }> {
+  options: { body?: unknown; rawBody?: string; headers?: Record<string, string>; as?: Caller } = {},
+): Promise<RawAnswer> {
   const headers: Record<string, string> = { ...options.headers };
   const as = options.as ?? ADMIN;
   if (as !== 'anonymous' && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
@@ -201,25 +233,47 @@ export async function http(
   return { status: response.status, headers: response.headers, body: parsed };
 }
 
-/** A problem+json answer with this status and stable code. */
-export function expectProblem(res: { status: number; headers: Headers; body: any }, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+/** What the typed client answers: the contract types `error` (a problem) for every refusal. */
+interface TypedAnswer {
+  response: Response;
+  error?: unknown;
 }
 
-export type Call = (method: string, path: string, options?: Parameters<typeof http>[3]) => ReturnType<typeof http>;
+/** A typed answer as a plain object to assert on whole, so a failure shows a short diff: its status and body (data, or the problem). */
+export function statusAndBody(res: TypedAnswer & { data?: unknown }): { status: number; body: unknown } {
+  return { status: res.response.status, body: res.data ?? res.error };
+}
+
+/** A problem+json answer with this status and stable code, from the typed client or the raw helper. */
+export function expectProblem(res: TypedAnswer | RawAnswer, status: number, code: string): void {
+  const [answerStatus, headers, problem] = 'response' in res ? [res.response.status, res.response.headers, res.error] : [res.status, res.headers, res.body];
+  expect({ status: answerStatus, code: (problem as { code?: unknown } | undefined)?.code }).toEqual({ status, code });
+  expect(headers.get('content-type')).toMatch(/^application\/problem\+json/);
+}
+
+export type RawCall = (method: string, path: string, options?: Parameters<typeof rawHttp>[3]) => Promise<RawAnswer>;
 
 export interface ApiFixture {
   client: Client;
   pool: Pool;
   api: TestApi;
-  /** An HTTP call to this file's API. */
-  call: Call;
+  /** The typed client of this file's API, as the admin. */
+  readonly admin: ApiClient;
+  /** The typed client of this file's API, as `caller`. */
+  as(caller: Caller): ApiClient;
+  /** A request to this file's API that the contract does not accept (see `rawHttp`). */
+  rawCall: RawCall;
 }
 
 /** One test file's client, pool and real API: opened before its tests, closed after them. */
 export function useTestApi(options: { poolSize?: number; actors?: Partial<OrderActorSettings> } = {}): ApiFixture {
-  const fixture = { call: (method, path, callOptions) => http(fixture.api.baseUrl, method, path, callOptions) } as ApiFixture;
+  const fixture = {
+    get admin() {
+      return apiFor(fixture.api.baseUrl);
+    },
+    as: (caller) => apiFor(fixture.api.baseUrl, caller),
+    rawCall: (method, path, callOptions) => rawHttp(fixture.api.baseUrl, method, path, callOptions),
+  } as ApiFixture;
   beforeAll(async () => {
     fixture.client = await testClient();
     fixture.pool = testPool(options.poolSize);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../../src/devstack/freePort';
-import { createProduct, http, TEST_AUTH_SECRET, testEnv, testPool, uniqueId, type Call } from '../support/harness';
+import { createProduct, type RawCall, rawHttp, TEST_AUTH_SECRET, testEnv, testPool, uniqueId } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 import { renderTree, startOtlpReceiver, type ReceivedSpan } from './otlpReceiver';
 
@@ -18,7 +18,7 @@ const taskQueue = uniqueId('traced');
 
 let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
 const children: ChildProcess[] = [];
-let call: Call;
+let call: RawCall;
 let workerMetricsUrl: string;
 
 /** Runs an entry point of src/bin and waits for the log line that says it is ready. */
@@ -58,7 +58,7 @@ beforeAll(async () => {
     runEntryPoint('worker.ts', /worker polling/, worker),
     runEntryPoint('api.ts', /API listening/, { AUTH_SECRET: TEST_AUTH_SECRET, PORT: String(port), HOST: '127.0.0.1' }),
   ]);
-  call = (method, urlPath, options) => http(`http://127.0.0.1:${port}`, method, urlPath, options);
+  call = (method, urlPath, options) => rawHttp(`http://127.0.0.1:${port}`, method, urlPath, options);
 }, 120_000);
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import type { CheckoutActivities } from '../../src/activities/checkoutActivities
 import type { Pool } from '../../src/db/pool';
 import { stockStreamId } from '../../src/domain/stock';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
-import { createProduct, createTestWorker, http, startTestApi, uniqueId, useWorkerConnections } from '../support/harness';
+import { createProduct, createTestWorker, type RawCall, rawHttp, startTestApi, uniqueId, useWorkerConnections } from '../support/harness';
 import { failing, happensButFails } from '../support/faults';
 import { sampleAddress } from '../support/orders';
 import { readStream } from '../../src/application/eventStore';
@@ -16,21 +16,19 @@ let pool: Pool;
 let connection: NativeConnection;
 useWorkerConnections((opened) => ({ client, pool, connection } = opened));
 
-type Call = (method: string, path: string, options?: Parameters<typeof http>[3]) => ReturnType<typeof http>;
-
 /** Real activities on a queue of its own, with some steps replaced by a faulty version. */
-async function withFaultyWorker(faults: Partial<CheckoutActivities>, scenario: (call: Call) => Promise<void>) {
+async function withFaultyWorker(faults: Partial<CheckoutActivities>, scenario: (call: RawCall) => Promise<void>) {
   const taskQueue = uniqueId('faulty');
   const worker = await createTestWorker({ connection, pool }, { taskQueue, replaced: faults });
   const api = await startTestApi({ client, pool, actors: { taskQueue } });
   try {
-    await worker.runUntil(scenario((method, path, options) => http(api.baseUrl, method, path, options)));
+    await worker.runUntil(scenario((method, path, options) => rawHttp(api.baseUrl, method, path, options)));
   } finally {
     await api.close();
   }
 }
 
-async function setUp(call: Call) {
+async function setUp(call: RawCall) {
   const productId = await createProduct(pool, 'Lamp', 500);
   await call('POST', `/products/${productId}/stock`, { body: { quantity: 4 } });
   const customerId = uniqueId('cust');

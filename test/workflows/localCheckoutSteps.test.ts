@@ -7,7 +7,7 @@ import type { CheckoutActivities } from '../../src/activities/checkoutActivities
 import type { Pool } from '../../src/db/pool';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
 import { failing, happensButFails } from '../support/faults';
-import { createProduct, createTestWorker, http, startTestApi, uniqueId, type Call, useWorkerConnections } from '../support/harness';
+import { createProduct, createTestWorker, type RawCall, rawHttp, startTestApi, uniqueId, useWorkerConnections } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 /*
@@ -26,12 +26,12 @@ useWorkerConnections((opened) => ({ client, pool, connection } = opened));
 async function checkOutWith(
   replaced: Partial<CheckoutActivities>,
   depositCents: number,
-  check: (call: Call, ids: { productId: string; customerId: string; orderId: string }) => Promise<void>,
+  check: (call: RawCall, ids: { productId: string; customerId: string; orderId: string }) => Promise<void>,
 ) {
   const taskQueue = uniqueId('local-saga');
   const worker = await createTestWorker({ connection, pool }, { taskQueue, replaced });
   const api = await startTestApi({ client, pool, actors: { taskQueue } });
-  const call: Call = (method, path, options) => http(api.baseUrl, method, path, options);
+  const call: RawCall = (method, path, options) => rawHttp(api.baseUrl, method, path, options);
   try {
     return await worker.runUntil(async () => {
       const productId = await createProduct(pool, 'Lamp', 500);
