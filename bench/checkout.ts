@@ -17,7 +17,7 @@ import type { Pool } from '../src/db/pool';
 import { productDecider, productStreamId } from '../src/domain/product';
 import { createLogger } from '../src/logger';
 import { allProjections, projectionStatuses } from '../src/projections';
-import { addUpdate, createUpdate, placeUpdate, type bareOrderWorkflow } from './bareWorkflow';
+import { addUpdate, BARE_WORKFLOW_SHAPE, createUpdate, placeUpdate, type bareOrderWorkflow, type OrderShape } from './bareWorkflow';
 import { cfg, closedLoop, overBudget, pct, progress, TASK_QUEUE, timed, type BenchResults } from './support';
 import { handleCommand } from '../src/application/handleCommand';
 
@@ -46,16 +46,16 @@ function sampleProjectionLag(pool: Pool): () => Promise<number[]> {
 
 /**
  * One order of the bare workflow (bareWorkflow.ts) on `taskQueue`, as the checkout loop sends one:
- * create by update-with-start, two adds, place and wait. Without activities: the Temporal floor flow.
+ * create by update-with-start, two adds, place and wait; `shape` says which activities each awaits.
  */
-export function bareOrder(client: Client, taskQueue: string, withActivities: boolean) {
+export function bareOrder(client: Client, taskQueue: string, shape: OrderShape) {
   return async (lat: Record<string, number[]>): Promise<void> => {
     const id = `bare-${randomUUID()}`;
     const t = performance.now();
     const start = new WithStartWorkflowOperation<typeof bareOrderWorkflow>('bareOrderWorkflow', {
       workflowId: id,
       taskQueue,
-      args: [withActivities],
+      args: [shape],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     await timed(lat, 'create', () => client.workflow.executeUpdateWithStart(createUpdate, { startWorkflowOperation: start }));
@@ -164,7 +164,7 @@ export async function benchCheckout(out: BenchResults, pool: Pool, client: Clien
       progress(
         `checkout c=${c}: ours ${ours.rate.toFixed(2)} orders/s (${ours.errors} errors ${ours.firstError.join(' | ')}), lag p50 ${pct(lag, 50)} / p99 ${pct(lag, 99)} ms; bare (${cfg.checkoutSeconds}s)`,
       );
-      const bare = await closedLoop(c, cfg.checkoutSeconds, bareOrder(client, BARE_QUEUE, true));
+      const bare = await closedLoop(c, cfg.checkoutSeconds, bareOrder(client, BARE_QUEUE, BARE_WORKFLOW_SHAPE));
       progress(`checkout c=${c}: bare ${bare.rate.toFixed(2)} orders/s (${bare.errors} errors ${bare.firstError.join(' | ')})`);
       out.details[`checkout c=${c}`] = { ours, bare };
       out.rows.push({

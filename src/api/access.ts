@@ -118,7 +118,7 @@ export const orderNotFound = () => new ApiError(404, 'ORDER_NOT_FOUND', 'There i
  * lose the owner. Owners never change, so they are cached, and the cache stays true whatever
  * another API replica does: an order stream's version 1 is written once (UNIQUE (stream_id,
  * version)) and never updated or deleted (the events table's append-only trigger). Only owners
- * found are kept: "no such order" may stop being true a moment later. A bounded map, oldest out first.
+ * found (or created by this process) are kept: "no such order" may stop being true a moment later. A bounded map, oldest out first.
  */
 export class OrderOwners {
   private readonly cache = new Map<string, string>();
@@ -135,9 +135,18 @@ export class OrderOwners {
     if (!created) return undefined;
     const owner = foldRecorded(orderDecider, [created]).customerId;
     if (owner === null) return undefined;
-    if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(orderId, owner);
+    this.remember(orderId, owner);
     return owner;
+  }
+
+  /**
+   * The owner of an order this process has just seen created (its `OrderCreated` stored for
+   * `customerId`): the order's next command finds it here instead of reading the stream.
+   */
+  remember(orderId: string, customerId: string): void {
+    if (this.cache.has(orderId)) return;
+    if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(orderId, customerId);
   }
 
   /** A customer's own order passes; another's, or one that does not exist, is a 404. Admins pass. */

@@ -144,6 +144,10 @@ const createOrder: Handler<OrderRouteDeps> = async (req, res, { gateway, owners 
     if (owner !== undefined && owner !== customerId) throw new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
   }
   const result = await gateway.create(orderId, { orderId, customerId, shippingAddress: body.shippingAddress }, commandId);
+  // Accepted, the order is this customer's: a new order was created for it, or this key's earlier
+  // create was (the answer is given again only for the same request, customerId included). An
+  // order someone else owned was refused above, or by the actor as ORDER_ALREADY_EXISTS.
+  owners.remember(orderId, customerId);
   res.location(`/orders/${orderId}`);
   sendAccepted(res, orderId, result, 201);
 };

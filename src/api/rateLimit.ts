@@ -28,17 +28,22 @@ export function callerOf(req: Request, res: Response): string {
  * Takes a token from the caller's bucket, refilled for the time since it was last touched, in one
  * statement: the row lock of ON CONFLICT makes concurrent requests of one caller, on any replica,
  * take turns. Time is Postgres's, one clock for every replica; `GREATEST` keeps a statement that
- * waited behind a later one for the lock from refilling backwards.
+ * waited behind a later one for the lock from refilling backwards. Every guarded request runs it:
+ * named, node-postgres prepares it once per connection, and Postgres neither parses nor plans it
+ * again (0.36 → 0.20 ms at c = 1, performance.md).
  */
 const REFILLED = `LEAST($3::float8, b.tokens + GREATEST(0, EXTRACT(EPOCH FROM now() - b.updated_at)::float8) * $4::float8)`;
-const TAKE = `
+const TAKE = {
+  name: 'rate_limit_take',
+  text: `
   INSERT INTO rate_limit_buckets AS b (policy, caller, tokens, granted, updated_at)
   VALUES ($1, $2, $3::float8 - 1, true, now())
   ON CONFLICT (policy, caller) DO UPDATE SET
     tokens = ${REFILLED} - CASE WHEN ${REFILLED} >= 1 THEN 1 ELSE 0 END,
     granted = ${REFILLED} >= 1,
     updated_at = GREATEST(b.updated_at, now())
-  RETURNING tokens, granted`;
+  RETURNING tokens, granted`,
+};
 
 /** This policy's buckets idle long enough to be full again: the same as no row. (Another policy's may refill slower.) */
 const SWEEP = `DELETE FROM rate_limit_buckets WHERE policy = $1 AND updated_at < now() - make_interval(secs => $2)`;
@@ -110,8 +115,8 @@ export function rateLimit(db: Queryable, settings: RateLimitSettings): RequestHa
       const tokens = 1 - (wait / 1000) * perSecond;
       return next(tooMany(tokens, headersOf(tokens)));
     }
-    const { rows } = await db.query<{ tokens: number; granted: boolean }>(TAKE, [policy, caller, burst, perSecond]);
-    const { tokens, granted } = rows[0]!;
+    const { rows } = await db.query<[number, boolean]>({ ...TAKE, values: [policy, caller, burst, perSecond], rowMode: 'array' });
+    const [tokens, granted] = rows[0]!;
     const headers = headersOf(tokens);
     if (!granted) {
       const now = Date.now();

@@ -1,11 +1,12 @@
+import { ReadModelChanges } from '../../src/db/readModelChanges';
 import { orderStreamId } from '../../src/domain/order';
 import { customer, expectProblem, rawHttp, type TestApi, uniqueId, useTestApi } from '../support/harness';
-import { startApiWith } from './appWith';
+import { countingDb, startApiWith } from './appWith';
 
 /*
  * What one API process keeps in memory must stay true when another process changes the data.
- * The one cache of data is the order-owner map (src/api/access.ts): it keeps only owners found,
- * and an owner is the first event of an order's stream, which Postgres keeps from ever changing.
+ * The one cache of data is the order-owner map (src/api/access.ts): it keeps only owners found or
+ * of orders it created, and an owner is the first event of an order's stream, which Postgres keeps from ever changing.
  */
 
 const shared = useTestApi();
@@ -57,4 +58,24 @@ test('the fact the owner cache keeps cannot change under it: an order stream’s
   expectProblem(await create(b, orderId, mallory.sub), 409, 'ORDER_ALREADY_EXISTS');
   expectProblem(await rawHttp(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: mallory }), 404, 'ORDER_NOT_FOUND');
   expect((await rawHttp(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice })).status).toBe(200);
+});
+
+test('the replica that creates an order knows its owner: the order’s next request asks Postgres for its rate limit only, and others still get 404', async () => {
+  const db = countingDb(shared.pool);
+  const readModelChanges = ReadModelChanges.forPool(shared.pool);
+  const api = await startApiWith({ db, client: shared.client, readModelChanges });
+  try {
+    const alice = customer(uniqueId('alice'));
+    const created = await rawHttp(api.baseUrl, 'POST', '/orders', { as: alice, body: {} });
+    expect(created.status).toBe(201);
+    const { orderId } = created.body as { orderId: string };
+    const before = db.queries;
+    // ?consistency=strong asks the actor: the only statements are the rate limit's and an owner look-up, if any.
+    expect((await rawHttp(api.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice })).status).toBe(200);
+    expect(db.queries - before).toBe(1);
+    expectProblem(await rawHttp(api.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: customer(uniqueId('bob')) }), 404, 'ORDER_NOT_FOUND');
+  } finally {
+    await api.close();
+    await readModelChanges.close();
+  }
 });
