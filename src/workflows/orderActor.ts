@@ -1,10 +1,12 @@
 import {
   allHandlersFinished,
+  CancellationScope,
   condition,
   executeChild,
   log,
   patched,
   setCurrentDetails,
+  sleep,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -51,6 +53,8 @@ const PATCHES = {
   undoAbortedCheckout: 'undo-aborted-checkout',
   /** The catalog look-ups, the key look-up and the append run as local activities, in the task that takes the command. */
   localOrderSteps: 'local-order-steps',
+  /** A cart's expiry timer is started once per idle period, not cancelled and started again by every command. */
+  cartTimerPerIdlePeriod: 'cart-timer-per-idle-period',
 } as const;
 
 /**
@@ -109,6 +113,8 @@ export class OrderActor {
   private readonly inbox: Queued[] = [];
   /** The running checkout saga of the current attempt, if any. */
   private checkout: { attempt: number; report: Promise<CheckoutReport> } | undefined;
+  /** The cart's expiry timer while it runs; it fires at the deadline it was started for, which commands may have moved since. */
+  private cartTimer: Promise<void> | undefined;
 
   constructor(private readonly input: OrderWorkflowInput) {
     const { carried } = input;
@@ -182,8 +188,12 @@ export class OrderActor {
    */
   awaitCommand(): Promise<boolean | void> {
     const queued = () => this.inbox.length > 0;
-    if (this.state.status !== 'PENDING' && this.state.status !== 'NONE') return condition(queued);
-    return condition(queued, Math.max(this.lastActivityAt + this.input.cartTtlMs - Date.now(), 1));
+    if (!this.isCart) return condition(queued);
+    // Before the patch, a timer of the remaining TTL per wait: cancelled and started again after every command.
+    if (!patched(PATCHES.cartTimerPerIdlePeriod)) return condition(queued, Math.max(this.cartDeadline() - Date.now(), 1));
+    if (!queued()) this.armCartTimer();
+    // Idle and no timer running: the cart is past its deadline (armCartTimer starts none then).
+    return condition(() => queued() || !this.cartTimer).then(queued);
   }
 
   /** An idle cart expires by a command of the actor's own, decided like any other. */
@@ -218,6 +228,31 @@ export class OrderActor {
       await condition(() => this.inbox.length > 0 || allHandlersFinished());
       if (this.inbox.length === 0) return;
     }
+  }
+
+  private get isCart(): boolean {
+    return this.state.status === 'PENDING' || this.state.status === 'NONE';
+  }
+
+  /** When an idle cart expires: `cartTtlMs` after the last accepted command. */
+  private cartDeadline(): number {
+    return this.lastActivityAt + this.input.cartTtlMs;
+  }
+
+  /**
+   * Starts the cart's one timer, unless it runs or the deadline has passed. Commands only move the
+   * deadline; when the timer fires it starts again for what is left if they did and the order is
+   * still a cart. A timer firing after the cart was placed (or closed) does nothing.
+   */
+  private armCartTimer(): void {
+    const remaining = this.cartDeadline() - Date.now();
+    if (this.cartTimer || remaining <= 0) return;
+    // Nothing cancels it: a run cancelled from outside ends through the loop's own wait, and this
+    // timer's rejection would go unobserved.
+    this.cartTimer = CancellationScope.nonCancellable(() => sleep(remaining)).then(() => {
+      this.cartTimer = undefined;
+      if (this.isCart) this.armCartTimer();
+    });
   }
 
   /** Decides a command and tells its sender the outcome. */

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Pool } from '../../src/db/pool';
 import { findTemporalCli } from '../../src/devstack/temporalCli';
@@ -10,6 +11,9 @@ import { createProduct, testClient, testEnv, testPool, uniqueId } from '../suppo
 import { sampleAddress, startOrderActor } from '../support/orders';
 import { readStream } from '../../src/application/eventStore';
 import { foldRecorded } from '../../src/application/foldStream';
+import { executeAccountCommand } from '../../src/application/accounts';
+import { commandMetadata } from '../../src/application/commandMetadata';
+import { executeStockCommand } from '../../src/application/stock';
 
 let client: Client;
 let pool: Pool;
@@ -28,6 +32,24 @@ afterAll(async () => {
 
 async function stream(orderId: string) {
   return readStream(pool, orderStreamId(orderId));
+}
+
+/** The order's timers as its history holds them: how long each was started for, and how many were cancelled. */
+async function timers(handle: WorkflowHandle) {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const started = events.flatMap((e) => {
+    const timeout = e.timerStartedEventAttributes?.startToFireTimeout;
+    return timeout ? [Number(timeout.seconds ?? 0) * 1000 + (timeout.nanos ?? 0) / 1e6] : [];
+  });
+  const fired = events.filter((e) => e.timerFiredEventAttributes).length;
+  const cancelled = events.filter((e) => e.timerCanceledEventAttributes).length;
+  return { started, fired, cancelled };
+}
+
+/** Milliseconds between two of an order's events, by the workflow clock they were decided at. */
+function between(events: Awaited<ReturnType<typeof stream>>, from: string, to: string): number {
+  const at = (type: string) => Date.parse(events.find((e) => e.type === type)!.occurredAt);
+  return at(to) - at(from);
 }
 
 test('continue-as-new carries state, version and the command ledger into the next run', async () => {
@@ -73,6 +95,42 @@ test('a command keeps a PENDING order alive: the TTL counts from the last comman
   // 2.4 s after creation, but only 1.2 s after the last command: still open.
   expect((await handle.query(getOrderQuery)).state.status).toBe('PENDING');
   expect((await handle.result()).state.status).toBe('EXPIRED');
+  const events = await stream(orderId);
+  expect(between(events, 'OrderItemAdded', 'OrderExpired')).toBeGreaterThanOrEqual(2000);
+  // The add moved the deadline without touching the timer; the timer, firing at the old deadline, started again for what was left.
+  const { started, cancelled } = await timers(handle);
+  expect({ timers: started.length, cancelled, secondForTheRest: started[1]! < 2000 }).toEqual({ timers: 2, cancelled: 0, secondForTheRest: true });
+});
+
+test('a cart starts one expiry timer however many commands it takes: a command moves the deadline, it does not restart the timer', async () => {
+  const orderId = uniqueId('one-timer');
+  const handle = await startOrderActor(client, orderId); // a 30 min TTL: no timer fires during the test
+  await handle.executeUpdate(commandUpdates.CreateOrder, { args: [{ commandId: 'create', orderId, customerId: 'c-one-timer' }] });
+  for (let i = 1; i <= 5; i++) await handle.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: `add-${i}`, productId, quantity: 1 }] });
+  await handle.executeUpdate(commandUpdates.ChangeItemQuantity, { args: [{ commandId: 'qty', productId, quantity: 2 }] });
+  await handle.signal(commandSignals.AddItem, { commandId: 'signalled', productId, quantity: 1 });
+  expect(await handle.executeUpdate(commandUpdates.RemoveItem, { args: [{ commandId: 'remove', productId }] })).toMatchObject({ version: 9 });
+  expect(await timers(handle)).toEqual({ started: [30 * 60_000], fired: 0, cancelled: 0 });
+  await handle.terminate('test done');
+});
+
+test('the cart timer firing after checkout does nothing: a confirmed order does not expire and ships', async () => {
+  const orderId = uniqueId('placed-timer');
+  const customerId = uniqueId('c-placed');
+  await executeStockCommand(pool, productId, { type: 'Restock', quantity: 1 }, commandMetadata(randomUUID(), 'test'));
+  await executeAccountCommand(pool, { type: 'Deposit', customerId, amountCents: 10_000 }, commandMetadata(randomUUID(), 'test'));
+  const handle = await startOrderActor(client, orderId, { cartTtlMs: 3000 });
+  await handle.executeUpdate(commandUpdates.CreateOrder, { args: [{ commandId: 'create', orderId, customerId, shippingAddress: sampleAddress }] });
+  await handle.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add', productId, quantity: 1 }] });
+  await handle.executeUpdate(commandUpdates.PlaceOrder, { args: [{ commandId: 'place' }] });
+  // Until the timer started for the cart has fired (3 s after it started; 15 s at most), the order confirmed meanwhile.
+  for (let i = 0; i < 75 && (await timers(handle)).fired === 0; i++) await new Promise((r) => setTimeout(r, 200));
+  expect((await handle.query(getOrderQuery)).state.status).toBe('CONFIRMED');
+  await handle.executeUpdate(commandUpdates.MarkShipped, { args: [{ commandId: 'ship' }] });
+  expect((await handle.result()).state.status).toBe('SHIPPED');
+  expect((await stream(orderId)).map((e) => e.type)).not.toContain('OrderExpired');
+  // It was not started again: the order had left the cart when it fired.
+  expect(await timers(handle)).toEqual({ started: [3000], fired: 1, cancelled: 0 });
 });
 
 test('refused commands do not keep a cart open: it expires while they keep coming', async () => {
