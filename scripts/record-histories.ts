@@ -121,6 +121,21 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // The cart's expiry timer fires once the order is confirmed: it neither expires the order nor starts again.
+    name: 'cart-timer-fires-after-checkout',
+    settings: { cartTtlMs: 2000 },
+    depositCents: 100_000,
+    run: async (h, ctx) => {
+      const [a] = ctx.productIds;
+      await create(h, ctx);
+      await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add-a', productId: a!, quantity: 1 }] });
+      await checkOut(h, 'place');
+      while (!(await h.fetchHistory()).events?.some((e) => e.timerFiredEventAttributes)) await new Promise((r) => setTimeout(r, 100));
+      await h.executeUpdate(commandUpdates.MarkShipped, { args: [{ commandId: 'ship' }] });
+      await h.result();
+    },
+  },
+  {
     name: 'checkout-succeeds-and-ships',
     depositCents: 100_000,
     sagaAttempts: [1],
