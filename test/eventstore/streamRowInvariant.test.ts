@@ -101,7 +101,7 @@ test('concurrent appends to several streams, some conflicting or failing halfway
   await fc.assert(
     fc.asyncProperty(scenarioArb, async ({ seeded, writers }) => {
       const streamIds = seeded.map(() => uniqueId('es-stream-row'));
-      await Promise.all(seeded.map((n, s) => (n > 0 ? appendToStream(pool, streamIds[s]!, STREAM_TYPE, 'no_stream', newEvents(n)) : undefined)));
+      await Promise.all(seeded.flatMap((n, s) => (n > 0 ? [appendToStream(pool, streamIds[s]!, STREAM_TYPE, 'no_stream', newEvents(n))] : [])));
       const laterStreamIds = writers.map(() => uniqueId('es-stream-row-later'));
       const batches = writers.map(eventsFor);
       const outcomes = await Promise.allSettled(writers.map((w, i) => append(streamIds[w.stream]!, w, batches[i]!, laterStreamIds[i]!)));
