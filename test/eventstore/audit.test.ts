@@ -153,10 +153,10 @@ test('findDuplicateEventIds finds none where the unique index holds', async () =
   expect(await findDuplicateEventIds(pool, { streamIds: ids })).toEqual([]);
 });
 
-test('findStreamVersionMismatches names a hole, an overhang and a stream without events, and passes contiguous streams', async () => {
+test('findStreamVersionMismatches names a hole, an overhang, a stream without events and events without a stream, and passes contiguous streams', async () => {
   const streamType = newStreamType();
   const [sound] = await writeStreams(streamType, 1);
-  const [holed, short, empty] = ['holed', 'short', 'empty'].map((name) => `${streamType}-${name}`);
+  const [holed, short, empty, orphan] = ['holed', 'short', 'empty', 'orphan'].map((name) => `${streamType}-${name}`);
   const client = await pool.connect();
   const insert = (streamId: string, version: number) =>
     client.query(`INSERT INTO events (stream_id, stream_type, version, event_id, type, data, occurred_at) VALUES ($1, $2, $3, $4, 'Counted', '{}', now())`, [
@@ -173,10 +173,14 @@ test('findStreamVersionMismatches names a hole, an overhang and a stream without
     await insert(holed!, 3);
     await insert(short!, 1);
     await insert(short!, 2);
-    const mismatches = await findStreamVersionMismatches(client, { streamIds: [sound!, holed!, short!, empty!] });
+    // No streams row: only appendToStream keeps one beside every event (no foreign key since migration 010).
+    await insert(orphan!, 1);
+    await insert(orphan!, 2);
+    const mismatches = await findStreamVersionMismatches(client, { streamIds: [sound!, holed!, short!, empty!, orphan!] });
     expect(mismatches.sort((a, b) => a.streamId.localeCompare(b.streamId))).toEqual([
       { streamId: empty, streamVersion: 2, eventCount: 0, minVersion: null, maxVersion: null },
       { streamId: holed, streamVersion: 3, eventCount: 2, minVersion: 1, maxVersion: 3 },
+      { streamId: orphan, streamVersion: null, eventCount: 2, minVersion: 1, maxVersion: 2 },
       { streamId: short, streamVersion: 1, eventCount: 2, minVersion: 1, maxVersion: 2 },
     ]);
   } finally {

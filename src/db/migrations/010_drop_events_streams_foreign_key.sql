@@ -1,0 +1,16 @@
+-- events.stream_id no longer references streams: the foreign key ran a trigger query per inserted
+-- event (a key-share lock on the stream's row): 7-19 % of the append's database CPU per event, and
+-- most of its gap to a plain INSERT at 32 concurrent writers and in batches (docs/performance.md).
+--
+-- What it guarded still holds without it, because appendToStream is the only writer of events and
+-- claims the stream's row in the same statement that inserts them (001): the claim inserts or
+-- updates the row to the new version under its row lock, and the events are selected from that
+-- claim, so no event is inserted without its stream's row, in the same transaction; when the
+-- claim fails, nothing is inserted, and when the insert fails, the claim rolls back with it.
+-- Stream rows are never deleted, and events neither (trigger in 001). A row written by hand is
+-- caught by `npm run check:invariants` (invariant 3 names events without a streams row), and
+-- test/eventstore/streamRowInvariant.test.ts races appends against this invariant.
+--
+-- aggregate_states' and stream_snapshots' keys to streams stay: they are checked once per
+-- command, not per event, and guard writes made by their own hosts, not by this statement.
+ALTER TABLE events DROP CONSTRAINT events_stream_id_fkey;
