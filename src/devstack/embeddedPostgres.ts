@@ -20,7 +20,8 @@ export interface EmbeddedDatabase {
   resume(): Promise<void>;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -6,22 +6,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startEmbeddedPostgres } from '../../src/devstack/embeddedPostgres';
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { processAlive, startEmbeddedPostgres } from '../../src/devstack/embeddedPostgres';
 
 async function main(): Promise<void> {
   const db = await startEmbeddedPostgres({ dataDir: process.argv[2]!, persistent: false });
   const pid = Number(readFileSync(path.join(db.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   process.kill(pid, 'SIGINT');
-  while (isRunning(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (processAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
   await db.stop();
   process.stdout.write(JSON.stringify({ stopped: true, folderLeft: existsSync(db.dataDir) }));
 }
