@@ -251,6 +251,15 @@ export function expectProblem(res: TypedAnswer | RawAnswer, status: number, code
   expect(headers.get('content-type')).toMatch(/^application\/problem\+json/);
 }
 
+/**
+ * The command id a 202 answer carries (a queued command, or a checkout whose wait ran out): what the
+ * client sends again as the Idempotency-Key to ask after it. Throws if the answer carries none.
+ */
+export function commandIdOf(res: { data?: object }): string {
+  if (res.data && 'commandId' in res.data && typeof res.data.commandId === 'string') return res.data.commandId;
+  throw new Error(`no commandId in ${JSON.stringify(res.data)}`);
+}
+
 export type RawCall = (method: string, path: string, options?: Parameters<typeof rawHttp>[3]) => Promise<RawAnswer>;
 
 export interface ApiFixture {
