@@ -260,6 +260,12 @@ export function commandIdOf(res: { data?: object }): string {
   throw new Error(`no commandId in ${JSON.stringify(res.data)}`);
 }
 
+/** The order version a command's answer reports (the next If-Match). Throws if it has none (a command queued, not yet decided). */
+export function versionAfter(res: { data?: object }): number {
+  if (res.data && 'version' in res.data && typeof res.data.version === 'number') return res.data.version;
+  throw new Error(`no version in ${JSON.stringify(res.data)}`);
+}
+
 export type RawCall = (method: string, path: string, options?: Parameters<typeof rawHttp>[3]) => Promise<RawAnswer>;
 
 export interface ApiFixture {
