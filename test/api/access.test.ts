@@ -5,12 +5,12 @@ import { createLogger } from '../../src/logger';
 import { sampleAddress } from '../support/orders';
 import {
   ADMIN,
+  apiFor,
   createProduct,
   customer,
   expectProblem,
-  type RawCall,
-  rawHttp,
   startTestApi,
+  statusAndBody,
   TEST_AUTH_SECRET,
   tokenFor,
   uniqueId,
@@ -28,10 +28,10 @@ async function customerWithOrder() {
   const customerId = uniqueId('cust');
   const as = customer(customerId);
   const productId = await createProduct(app.pool, 'Lamp', 2500);
-  const created = await rawCall('POST', '/orders', { body: { shippingAddress: sampleAddress }, as });
-  expect(created.status).toBe(201);
-  const orderId: string = created.body.orderId;
-  expect((await rawCall('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, as })).status).toBe(200);
+  const created = await app.as(as).POST('/orders', { body: { shippingAddress: sampleAddress } });
+  expect(created.response.status).toBe(201);
+  const orderId = created.data!.orderId;
+  expect((await app.as(as).POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId, quantity: 1 } })).response.status).toBe(200);
   return { customerId, as, orderId, productId };
 }
 
@@ -51,8 +51,8 @@ describe('authentication', () => {
       expectProblem(res, 401, 'UNAUTHENTICATED');
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
     }
-    expect((await rawCall('GET', '/healthz', { as: 'anonymous' })).status).toBe(200);
-    expect((await rawCall('GET', '/products', { as: 'anonymous' })).status).toBe(200);
+    expect((await app.as('anonymous').GET('/healthz')).response.status).toBe(200);
+    expect((await app.as('anonymous').GET('/products')).response.status).toBe(200);
   });
 
   test('a malformed, forged or expired token is 401, even on open routes', async () => {
@@ -69,112 +69,130 @@ describe('authentication', () => {
 describe('a customer touches only its own orders and account', () => {
   test('orders are created for the token subject; naming another customer is 403', async () => {
     const { customerId, orderId, as } = await customerWithOrder();
-    expect((await rawCall('GET', `/orders/${orderId}?consistency=strong`, { as })).body).toMatchObject({ customerId, status: 'PENDING' });
-    expectProblem(await rawCall('POST', '/orders', { body: { customerId: uniqueId('other') }, as }), 403, 'FORBIDDEN');
+    expect((await app.as(as).GET('/orders/{orderId}', { params: { path: { orderId }, query: { consistency: 'strong' } } })).data).toMatchObject({
+      customerId,
+      status: 'PENDING',
+    });
+    expectProblem(await app.as(as).POST('/orders', { body: { customerId: uniqueId('other') } }), 403, 'FORBIDDEN');
     // An admin acts for a customer, so it must say which one.
-    expectProblem(await rawCall('POST', '/orders', { body: {} }), 400, 'VALIDATION_FAILED');
+    expectProblem(await app.admin.POST('/orders', { body: {} }), 400, 'VALIDATION_FAILED');
   });
 
   test("another customer's order answers 404 on every route and is left unchanged", async () => {
     const { orderId, productId } = await customerWithOrder();
-    const mallory: RawCall = (method, path, options) => rawCall(method, path, { ...options, as: customer(uniqueId('mallory')) });
+    const mallory = app.as(customer(uniqueId('mallory')));
+    const order = { path: { orderId } };
+    const line = { path: { orderId, productId } };
     const before = await eventCount(`order-${orderId}`);
-    for (const [method, path, body] of [
-      ['GET', `/orders/${orderId}`],
-      ['GET', `/orders/${orderId}?consistency=strong`],
-      ['GET', `/orders/${orderId}/events`],
-      ['GET', `/orders/${orderId}/state?version=1`],
-      ['GET', `/orders/${orderId}/commands/any-command`],
-      ['POST', `/orders/${orderId}/items`, { productId, quantity: 5 }],
-      ['PATCH', `/orders/${orderId}/items/${productId}`, { quantity: 3 }],
-      ['DELETE', `/orders/${orderId}/items/${productId}`],
-      ['PUT', `/orders/${orderId}/shipping-address`, sampleAddress],
-      ['POST', `/orders/${orderId}/checkout`, {}],
-      ['POST', `/orders/${orderId}/cancel`, { reason: 'not mine' }],
-    ] as const) {
-      expectProblem(await mallory(method, path, { body }), 404, 'ORDER_NOT_FOUND');
+    for (const attempt of [
+      () => mallory.GET('/orders/{orderId}', { params: order }),
+      () => mallory.GET('/orders/{orderId}', { params: { ...order, query: { consistency: 'strong' } } }),
+      () => mallory.GET('/orders/{orderId}/events', { params: order }),
+      () => mallory.GET('/orders/{orderId}/state', { params: { ...order, query: { version: 1 } } }),
+      () => mallory.GET('/orders/{orderId}/commands/{commandId}', { params: { path: { orderId, commandId: 'any-command' } } }),
+      () => mallory.POST('/orders/{orderId}/items', { params: order, body: { productId, quantity: 5 } }),
+      () => mallory.PATCH('/orders/{orderId}/items/{productId}', { params: line, body: { quantity: 3 } }),
+      () => mallory.DELETE('/orders/{orderId}/items/{productId}', { params: line }),
+      () => mallory.PUT('/orders/{orderId}/shipping-address', { params: order, body: sampleAddress }),
+      () => mallory.POST('/orders/{orderId}/checkout', { params: order, body: {} }),
+      () => mallory.POST('/orders/{orderId}/cancel', { params: order, body: { reason: 'not mine' } }),
+    ]) {
+      expectProblem(await attempt(), 404, 'ORDER_NOT_FOUND');
     }
     // The signal path too: nothing is sent to the actor.
     expectProblem(
-      await mallory('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 5 }, headers: { prefer: 'respond-async' } }),
+      await mallory.POST('/orders/{orderId}/items', { params: { ...order, header: { Prefer: 'respond-async' } }, body: { productId, quantity: 5 } }),
       404,
       'ORDER_NOT_FOUND',
     );
     // A customer names no order ids: taken or free, the answer is the same, so ids cannot be probed.
-    expectProblem(await mallory('POST', '/orders', { body: { orderId } }), 403, 'FORBIDDEN');
-    expectProblem(await mallory('POST', '/orders', { body: { orderId: uniqueId('free') } }), 403, 'FORBIDDEN');
+    expectProblem(await mallory.POST('/orders', { body: { orderId } }), 403, 'FORBIDDEN');
+    expectProblem(await mallory.POST('/orders', { body: { orderId: uniqueId('free') } }), 403, 'FORBIDDEN');
     expect(await eventCount(`order-${orderId}`)).toBe(before);
   });
 
   test("another customer's account and order list answer 404; its balance is unchanged", async () => {
     const { customerId, as } = await customerWithOrder();
-    expect((await rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 1000 }, as })).status).toBe(200);
+    expect((await app.as(as).POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: 1000 } })).response.status).toBe(
+      200,
+    );
     const mallory = customer(uniqueId('mallory'));
-    expectProblem(await rawCall('GET', `/accounts/${customerId}`, { as: mallory }), 404, 'ACCOUNT_NOT_FOUND');
-    expectProblem(await rawCall('GET', `/accounts/${customerId}/events`, { as: mallory }), 404, 'ACCOUNT_NOT_FOUND');
-    expectProblem(await rawCall('POST', `/accounts/${customerId}/withdrawals`, { body: { amountCents: 1000 }, as: mallory }), 404, 'ACCOUNT_NOT_FOUND');
-    expectProblem(await rawCall('GET', `/customers/${customerId}/orders`, { as: mallory }), 404, 'CUSTOMER_NOT_FOUND');
-    expect((await rawCall('GET', `/accounts/${customerId}?consistency=strong`, { as })).body).toMatchObject({ balanceCents: 1000, transactionCount: 1 });
-    expect((await rawCall('GET', `/customers/${customerId}/orders`, { as })).status).toBe(200);
+    expectProblem(await app.as(mallory).GET('/accounts/{customerId}', { params: { path: { customerId } } }), 404, 'ACCOUNT_NOT_FOUND');
+    expectProblem(await app.as(mallory).GET('/accounts/{customerId}/events', { params: { path: { customerId } } }), 404, 'ACCOUNT_NOT_FOUND');
+    expectProblem(
+      await app.as(mallory).POST('/accounts/{customerId}/withdrawals', { params: { path: { customerId } }, body: { amountCents: 1000 } }),
+      404,
+      'ACCOUNT_NOT_FOUND',
+    );
+    expectProblem(await app.as(mallory).GET('/customers/{customerId}/orders', { params: { path: { customerId } } }), 404, 'CUSTOMER_NOT_FOUND');
+    expect((await app.as(as).GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data).toMatchObject({
+      balanceCents: 1000,
+      transactionCount: 1,
+    });
+    expect((await app.as(as).GET('/customers/{customerId}/orders', { params: { path: { customerId } } })).response.status).toBe(200);
   });
 
   test('the shop is run by admins: catalog changes, stock, shipping and /admin are 403 for customers', async () => {
     const { as, orderId, productId } = await customerWithOrder();
-    for (const [method, path, body] of [
-      ['POST', '/products', { name: 'Free stuff', priceCents: 1 }],
-      ['PATCH', `/products/${productId}`, { priceCents: 1 }],
-      ['POST', `/products/${productId}/stock`, { quantity: 100 }],
-      ['GET', '/inventory'],
-      ['GET', `/inventory/${productId}`],
-      ['POST', `/orders/${orderId}/ship`, {}],
-      ['GET', '/admin/projections'],
-      ['GET', '/admin/dead-letters'],
-      ['POST', '/admin/dead-letters/1/retry', {}],
-    ] as const) {
-      expectProblem(await rawCall(method, path, { body, as }), 403, 'FORBIDDEN');
+    const shopper = app.as(as);
+    const product = { path: { productId } };
+    for (const attempt of [
+      () => shopper.POST('/products', { body: { name: 'Free stuff', priceCents: 1 } }),
+      () => shopper.PATCH('/products/{productId}', { params: product, body: { priceCents: 1 } }),
+      () => shopper.POST('/products/{productId}/stock', { params: product, body: { quantity: 100 } }),
+      () => shopper.GET('/inventory'),
+      () => shopper.GET('/inventory/{productId}', { params: product }),
+      () => shopper.POST('/orders/{orderId}/ship', { params: { path: { orderId } } }),
+      () => shopper.GET('/admin/projections'),
+      () => shopper.GET('/admin/dead-letters'),
+      () => shopper.POST('/admin/dead-letters/{id}/retry', { params: { path: { id: 1 } } }),
+    ]) {
+      expectProblem(await attempt(), 403, 'FORBIDDEN');
     }
     expect(await eventCount(`stock-${productId}`)).toBe(0);
-    expect((await rawCall('GET', `/products/${productId}?consistency=strong`, { as })).body).toMatchObject({ priceCents: 2500 });
+    expect((await app.as(as).GET('/products/{productId}', { params: { path: { productId }, query: { consistency: 'strong' } } })).data).toMatchObject({
+      priceCents: 2500,
+    });
   });
 });
 
 describe('retries with the same Idempotency-Key have exactly one effect', () => {
   test('POST /orders without an orderId names the same order for the same customer and key', async () => {
     const as = customer(uniqueId('cust'));
-    const headers = { 'idempotency-key': uniqueId('create') };
-    const first = await rawCall('POST', '/orders', { body: {}, headers, as });
-    const again = await rawCall('POST', '/orders', { body: {}, headers, as });
-    expect(first.status).toBe(201);
-    expect(again).toMatchObject({ status: 201, body: { orderId: first.body.orderId, version: 1 } });
-    expect(await eventCount(`order-${first.body.orderId}`)).toBe(1);
+    const params = { header: { 'Idempotency-Key': uniqueId('create') } };
+    const first = await app.as(as).POST('/orders', { params, body: {} });
+    const again = await app.as(as).POST('/orders', { params, body: {} });
+    expect(first.response.status).toBe(201);
+    expect(statusAndBody(again)).toMatchObject({ status: 201, body: { orderId: first.data!.orderId, version: 1 } });
+    expect(await eventCount(`order-${first.data!.orderId}`)).toBe(1);
     // Another customer's equal key is another order.
-    const other = await rawCall('POST', '/orders', { body: {}, headers, as: customer(uniqueId('cust')) });
-    expect(other.status).toBe(201);
-    expect(other.body.orderId).not.toBe(first.body.orderId);
+    const other = await app.as(customer(uniqueId('cust'))).POST('/orders', { params, body: {} });
+    expect(other.response.status).toBe(201);
+    expect(other.data!.orderId).not.toBe(first.data!.orderId);
   });
 
   test('deposits, withdrawals, restocks and product creation apply once per key', async () => {
     const customerId = uniqueId('cust');
     const as = customer(customerId);
-    const key = () => ({ 'idempotency-key': uniqueId('key') });
-    const deposit = key();
-    for (let i = 0; i < 2; i++) await rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 700 }, headers: deposit, as });
-    const withdrawal = key();
-    for (let i = 0; i < 2; i++) await rawCall('POST', `/accounts/${customerId}/withdrawals`, { body: { amountCents: 200 }, headers: withdrawal, as });
-    const account = await rawCall('GET', `/accounts/${customerId}?consistency=strong`, { as });
-    expect(account.body).toMatchObject({ balanceCents: 500, transactionCount: 2 });
+    const key = () => ({ 'Idempotency-Key': uniqueId('key') });
+    const deposit = { path: { customerId }, header: key() };
+    for (let i = 0; i < 2; i++) await app.as(as).POST('/accounts/{customerId}/deposits', { params: deposit, body: { amountCents: 700 } });
+    const withdrawal = { path: { customerId }, header: key() };
+    for (let i = 0; i < 2; i++) await app.as(as).POST('/accounts/{customerId}/withdrawals', { params: withdrawal, body: { amountCents: 200 } });
+    const account = await app.as(as).GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } });
+    expect(account.data).toMatchObject({ balanceCents: 500, transactionCount: 2 });
 
-    const product = key();
-    const created = await rawCall('POST', '/products', { body: { name: 'Vase', priceCents: 900 }, headers: product });
-    const createdAgain = await rawCall('POST', '/products', { body: { name: 'Vase', priceCents: 900 }, headers: product });
-    expect(created.status).toBe(201);
-    expect(createdAgain.body.productId).toBe(created.body.productId);
-    const productId: string = created.body.productId;
+    const product = { header: key() };
+    const created = await app.admin.POST('/products', { params: product, body: { name: 'Vase', priceCents: 900 } });
+    const createdAgain = await app.admin.POST('/products', { params: product, body: { name: 'Vase', priceCents: 900 } });
+    expect(created.response.status).toBe(201);
+    expect(createdAgain.data!.productId).toBe(created.data!.productId);
+    const productId = created.data!.productId;
     expect(await eventCount(`product-${productId}`)).toBe(1);
 
-    const restock = key();
+    const restock = { path: { productId }, header: key() };
     for (let i = 0; i < 2; i++)
-      expect((await rawCall('POST', `/products/${productId}/stock`, { body: { quantity: 4 }, headers: restock })).body).toMatchObject({
+      expect((await app.admin.POST('/products/{productId}/stock', { params: restock, body: { quantity: 4 } })).data).toMatchObject({
         onHand: 4,
         version: 1,
       });
@@ -184,23 +202,26 @@ describe('retries with the same Idempotency-Key have exactly one effect', () => 
   test('the same key on a different request is refused with 422 IDEMPOTENCY_KEY_REUSED, and changes nothing', async () => {
     const customerId = uniqueId('cust');
     const as = customer(customerId);
-    const headers = { 'idempotency-key': uniqueId('key') };
-    expect((await rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 700 }, headers, as })).status).toBe(200);
-    expectProblem(await rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 900 }, headers, as }), 422, 'IDEMPOTENCY_KEY_REUSED');
-    expectProblem(await rawCall('POST', `/accounts/${customerId}/withdrawals`, { body: { amountCents: 700 }, headers, as }), 422, 'IDEMPOTENCY_KEY_REUSED');
-    expect((await rawCall('GET', `/accounts/${customerId}?consistency=strong`, { as })).body).toMatchObject({ balanceCents: 700, transactionCount: 1 });
+    const params = { path: { customerId }, header: { 'Idempotency-Key': uniqueId('key') } };
+    expect((await app.as(as).POST('/accounts/{customerId}/deposits', { params, body: { amountCents: 700 } })).response.status).toBe(200);
+    expectProblem(await app.as(as).POST('/accounts/{customerId}/deposits', { params, body: { amountCents: 900 } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expectProblem(await app.as(as).POST('/accounts/{customerId}/withdrawals', { params, body: { amountCents: 700 } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expect((await app.as(as).GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data).toMatchObject({
+      balanceCents: 700,
+      transactionCount: 1,
+    });
 
-    const product = { 'idempotency-key': uniqueId('key') };
-    const created = await rawCall('POST', '/products', { body: { name: 'Bowl', priceCents: 400 }, headers: product });
-    expectProblem(await rawCall('POST', '/products', { body: { name: 'Bowl', priceCents: 1 }, headers: product }), 422, 'IDEMPOTENCY_KEY_REUSED');
-    const restock = { 'idempotency-key': uniqueId('key') };
-    await rawCall('POST', `/products/${created.body.productId}/stock`, { body: { quantity: 2 }, headers: restock });
-    expectProblem(
-      await rawCall('POST', `/products/${created.body.productId}/stock`, { body: { quantity: 3 }, headers: restock }),
-      422,
-      'IDEMPOTENCY_KEY_REUSED',
-    );
-    expect((await rawCall('GET', `/products/${created.body.productId}?consistency=strong`)).body).toMatchObject({ priceCents: 400, stock: { onHand: 2 } });
+    const product = { header: { 'Idempotency-Key': uniqueId('key') } };
+    const created = await app.admin.POST('/products', { params: product, body: { name: 'Bowl', priceCents: 400 } });
+    expectProblem(await app.admin.POST('/products', { params: product, body: { name: 'Bowl', priceCents: 1 } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    const productId = created.data!.productId;
+    const restock = { path: { productId }, header: { 'Idempotency-Key': uniqueId('key') } };
+    await app.admin.POST('/products/{productId}/stock', { params: restock, body: { quantity: 2 } });
+    expectProblem(await app.admin.POST('/products/{productId}/stock', { params: restock, body: { quantity: 3 } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expect((await app.admin.GET('/products/{productId}', { params: { path: { productId }, query: { consistency: 'strong' } } })).data).toMatchObject({
+      priceCents: 400,
+      stock: { onHand: 2 },
+    });
   });
 });
 
@@ -210,20 +231,30 @@ describe('guards around every request', () => {
     try {
       const alice = customer(uniqueId('alice'));
       const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await rawHttp(limited.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice })).status);
+      for (let i = 0; i < 4; i++)
+        statuses.push(
+          (await apiFor(limited.baseUrl, alice).GET('/customers/{customerId}/orders', { params: { path: { customerId: alice.sub } } })).response.status,
+        );
       expect(statuses).toEqual([200, 200, 200, 429]);
-      const refused = await rawHttp(limited.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice });
+      const refused = await apiFor(limited.baseUrl, alice).GET('/customers/{customerId}/orders', { params: { path: { customerId: alice.sub } } });
       expectProblem(refused, 429, 'RATE_LIMITED');
-      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(refused.response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       const bob = customer(uniqueId('bob'));
-      expect((await rawHttp(limited.baseUrl, 'GET', `/customers/${bob.sub}/orders`, { as: bob })).status).toBe(200);
+      expect((await apiFor(limited.baseUrl, bob).GET('/customers/{customerId}/orders', { params: { path: { customerId: bob.sub } } })).response.status).toBe(
+        200,
+      );
     } finally {
       await limited.close();
     }
   });
 
   test('security headers on answers and on errors', async () => {
-    for (const res of [await rawCall('GET', '/products'), await rawCall('GET', '/no-such-route'), await rawCall('GET', '/orders/x', { as: 'anonymous' })]) {
+    const answered = [
+      (await app.admin.GET('/products')).response,
+      await rawCall('GET', '/no-such-route'),
+      await rawCall('GET', '/orders/x', { as: 'anonymous' }),
+    ];
+    for (const res of answered) {
       expect(
         Object.fromEntries(
           ['x-content-type-options', 'x-frame-options', 'content-security-policy', 'cache-control', 'referrer-policy'].map((h) => [h, res.headers.get(h)]),
@@ -244,10 +275,15 @@ describe('guards around every request', () => {
     const api = await startTestApi({ client: app.client, pool: unreachable });
     try {
       // An account read, a catalog read, and an order's owner look-up: each needs Postgres.
-      for (const path of ['/accounts/c-1', '/products', `/orders/${uniqueId('o')}`]) {
-        const res = await rawHttp(api.baseUrl, 'GET', path, { as: customer('c-1') });
+      const c1 = apiFor(api.baseUrl, customer('c-1'));
+      for (const attempt of [
+        () => c1.GET('/accounts/{customerId}', { params: { path: { customerId: 'c-1' } } }),
+        () => c1.GET('/products'),
+        () => c1.GET('/orders/{orderId}', { params: { path: { orderId: uniqueId('o') } } }),
+      ]) {
+        const res = await attempt();
         expectProblem(res, 503, 'DATABASE_UNAVAILABLE');
-        expect(res.headers.get('retry-after')).toBe('2');
+        expect(res.response.headers.get('retry-after')).toBe('2');
       }
     } finally {
       await api.close();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { loadConfig, parseTrustProxy } from '../../src/config';
 import { ReadModelChanges } from '../../src/db/readModelChanges';
-import { customer, expectProblem, rawHttp, TEST_AUTH_SECRET, uniqueId, useTestApi } from '../support/harness';
+import { apiFor, customer, expectProblem, rawHttp, TEST_AUTH_SECRET, uniqueId, useTestApi } from '../support/harness';
 import { countingDb, eventually, startApiWith } from './appWith';
 
 /*
@@ -33,10 +33,12 @@ describe('bad and missing tokens are rate limited by address', () => {
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       // A malformed header and no header at all come from the same address: the same bucket.
       expectProblem(await rawHttp(api.baseUrl, 'GET', '/products', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 429, 'RATE_LIMITED');
-      expectProblem(await rawHttp(api.baseUrl, 'GET', '/products', { as: 'anonymous' }), 429, 'RATE_LIMITED');
+      expectProblem(await apiFor(api.baseUrl, 'anonymous').GET('/products'), 429, 'RATE_LIMITED');
       // A valid token is its own caller.
       const alice = customer(uniqueId('alice'));
-      expect((await rawHttp(api.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice })).status).toBe(200);
+      expect((await apiFor(api.baseUrl, alice).GET('/customers/{customerId}/orders', { params: { path: { customerId: alice.sub } } })).response.status).toBe(
+        200,
+      );
     } finally {
       await api.close();
     }
@@ -112,8 +114,13 @@ describe('one budget per caller across API replicas', () => {
       const alice = customer(uniqueId('alice'));
       const seen = [];
       for (const api of [a, b, a, b]) {
-        const res = await rawHttp(api.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice });
-        seen.push([res.status, res.headers.get('ratelimit-limit'), res.headers.get('ratelimit-remaining'), res.headers.get('ratelimit-policy')]);
+        const res = await apiFor(api.baseUrl, alice).GET('/customers/{customerId}/orders', { params: { path: { customerId: alice.sub } } });
+        seen.push([
+          res.response.status,
+          res.response.headers.get('ratelimit-limit'),
+          res.response.headers.get('ratelimit-remaining'),
+          res.response.headers.get('ratelimit-policy'),
+        ]);
       }
       expect(seen).toEqual([
         [200, '3', '2', '3;w=3000'],
@@ -121,15 +128,15 @@ describe('one budget per caller across API replicas', () => {
         [200, '3', '0', '3;w=3000'],
         [429, '3', '0', '3;w=3000'],
       ]);
-      const limited = await rawHttp(a.baseUrl, 'GET', `/customers/${alice.sub}/orders`, { as: alice });
+      const limited = await apiFor(a.baseUrl, alice).GET('/customers/{customerId}/orders', { params: { path: { customerId: alice.sub } } });
       expectProblem(limited, 429, 'RATE_LIMITED');
       // One token comes back in 1000 s; the whole burst in 3000 s.
-      expect([limited.headers.get('retry-after'), limited.headers.get('ratelimit-reset')]).toEqual([
+      expect([limited.response.headers.get('retry-after'), limited.response.headers.get('ratelimit-reset')]).toEqual([
         expect.stringMatching(/^(999|1000)$/),
         expect.stringMatching(/^(2999|3000)$/),
       ]);
       // Another caller has a budget of its own.
-      expect((await rawHttp(b.baseUrl, 'GET', '/products', { as: customer(uniqueId('bob')) })).status).toBe(200);
+      expect((await apiFor(b.baseUrl, customer(uniqueId('bob'))).GET('/products')).response.status).toBe(200);
     } finally {
       await close();
     }
@@ -141,7 +148,8 @@ describe('one budget per caller across API replicas', () => {
         const { a, b, close } = await replicas({ ...tight(), burst });
         try {
           const caller = customer(uniqueId('burst'));
-          const statuses = await Promise.all(sides.map((onA) => rawHttp((onA ? a : b).baseUrl, 'GET', '/products', { as: caller }).then((r) => r.status)));
+          const [onA, onB] = [apiFor(a.baseUrl, caller), apiFor(b.baseUrl, caller)];
+          const statuses = await Promise.all(sides.map(async (sendToA) => (await (sendToA ? onA : onB).GET('/products')).response.status));
           expect(statuses.filter((s) => s === 200)).toHaveLength(Math.min(burst, sides.length));
           expect(statuses.filter((s) => s !== 200).every((s) => s === 429)).toBe(true);
         } finally {
@@ -162,8 +170,9 @@ describe('one budget per caller across API replicas', () => {
     try {
       const staleRows = async (policy: string) =>
         (await shared.pool.query(`SELECT 1 FROM rate_limit_buckets WHERE policy = $1 AND caller = 'ip:192.0.2.1'`, [policy])).rowCount;
+      const anonymous = apiFor(a.baseUrl, 'anonymous');
       for (let sent = 0; sent < 1000; sent += 50) {
-        await Promise.all(Array.from({ length: 50 }, () => rawHttp(a.baseUrl, 'GET', '/products', { as: 'anonymous' })));
+        await Promise.all(Array.from({ length: 50 }, () => anonymous.GET('/products')));
       }
       expect(await staleRows(other)).toBe(1);
       // The sweep runs beside the 1000th request, not before its answer.
@@ -178,8 +187,8 @@ describe('one budget per caller across API replicas', () => {
     const { a, close } = await replicas({ ...tight(), burst: 1 });
     try {
       for (let i = 0; i < 3; i++) {
-        const res = await rawHttp(a.baseUrl, 'GET', '/healthz', { as: 'anonymous' });
-        expect([res.status, res.headers.get('ratelimit-limit')]).toEqual([200, null]);
+        const res = await apiFor(a.baseUrl, 'anonymous').GET('/healthz');
+        expect([res.response.status, res.response.headers.get('ratelimit-limit')]).toEqual([200, null]);
       }
     } finally {
       await close();
@@ -207,7 +216,7 @@ describe('TRUST_PROXY', () => {
       expect(await statuses(api.baseUrl, 4, from('203.0.113.7'))).toEqual([200, 200, 200, 429]);
       expect(await statuses(api.baseUrl, 1, from('203.0.113.8'))).toEqual([429]);
       expect(await statuses(api.baseUrl, 1, from('198.51.100.1, 203.0.113.9'))).toEqual([429]);
-      expect(await statuses(api.baseUrl, 1, { as: 'anonymous' })).toEqual([429]);
+      expect((await apiFor(api.baseUrl, 'anonymous').GET('/products')).response.status).toBe(429);
     } finally {
       await api.close();
     }

@@ -1,34 +1,39 @@
-import { createProduct, uniqueId, useTestApi } from '../support/harness';
+import { commandIdOf, createProduct, statusAndBody, uniqueId, useTestApi } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 const app = useTestApi({ poolSize: 30 });
-const { rawCall } = app;
 
 async function productWithStock(name: string, priceCents: number, units: number): Promise<string> {
   const productId = await createProduct(app.pool, name, priceCents);
-  if (units > 0) expect((await rawCall('POST', `/products/${productId}/stock`, { body: { quantity: units } })).status).toBe(200);
+  if (units > 0)
+    expect((await app.admin.POST('/products/{productId}/stock', { params: { path: { productId } }, body: { quantity: units } })).response.status).toBe(200);
   return productId;
 }
 
 async function customerWith(balanceCents: number): Promise<string> {
   const customerId = uniqueId('cust');
-  if (balanceCents > 0) expect((await rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: balanceCents } })).status).toBe(200);
+  if (balanceCents > 0)
+    expect(
+      (await app.admin.POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: balanceCents } })).response.status,
+    ).toBe(200);
   return customerId;
 }
 
 async function cart(customerId: string, lines: Array<[string, number]>): Promise<string> {
   const orderId = uniqueId('order');
-  const created = await rawCall('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
-  expect({ status: created.status, code: created.body?.code }).toEqual({ status: 201, code: undefined });
+  const created = await app.admin.POST('/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
+  expect({ status: created.response.status, code: created.error?.code }).toEqual({ status: 201, code: undefined });
   for (const [productId, quantity] of lines) {
-    expect((await rawCall('POST', `/orders/${orderId}/items`, { body: { productId, quantity } })).status).toBe(200);
+    expect((await app.admin.POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId, quantity } })).response.status).toBe(200);
   }
   return orderId;
 }
 
-const inventory = async (productId: string) => (await rawCall('GET', `/inventory/${productId}`)).body;
-const balance = async (customerId: string) => (await rawCall('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents;
-const eventTypes = async (orderId: string) => (await rawCall('GET', `/orders/${orderId}/events`)).body.events.map((e: { type: string }) => e.type);
+const inventory = async (productId: string) => (await app.admin.GET('/inventory/{productId}', { params: { path: { productId } } })).data;
+const balance = async (customerId: string) =>
+  (await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents;
+const eventTypes = async (orderId: string) =>
+  (await app.admin.GET('/orders/{orderId}/events', { params: { path: { orderId } } })).data!.events.map((e) => e.type);
 
 test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and money agree', async () => {
   const mug = await productWithStock('Mug', 1250, 10);
@@ -39,14 +44,19 @@ test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and m
     [plate, 1],
   ]);
 
-  const placed = await rawCall('POST', `/orders/${orderId}/checkout`);
-  expect(placed).toMatchObject({ status: 202, body: { status: 'PLACED' } });
-  const outcome = await rawCall('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'Idempotency-Key': placed.body.commandId } });
-  expect(outcome).toMatchObject({ status: 200, body: { status: 'CONFIRMED', totalCents: 4500, lastCheckoutFailure: null } });
+  const placed = await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId } } });
+  expect(statusAndBody(placed)).toMatchObject({ status: 202, body: { status: 'PLACED' } });
+  const outcome = await app.admin.POST('/orders/{orderId}/checkout', {
+    params: { path: { orderId }, query: { wait: 'true' }, header: { 'Idempotency-Key': commandIdOf(placed) } },
+  });
+  expect(statusAndBody(outcome)).toMatchObject({ status: 200, body: { status: 'CONFIRMED', totalCents: 4500, lastCheckoutFailure: null } });
 
   expect(await inventory(mug)).toMatchObject({ onHand: 8, reserved: 0, available: 8 });
   expect(await inventory(plate)).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
-  expect((await rawCall('GET', `/products/${mug}?consistency=strong`)).body.stock).toMatchObject({ onHand: 8, available: 8 });
+  expect((await app.admin.GET('/products/{productId}', { params: { path: { productId: mug }, query: { consistency: 'strong' } } })).data!.stock).toMatchObject({
+    onHand: 8,
+    available: 8,
+  });
   expect(await balance(customerId)).toBe(10_000 - 4500);
   expect(await eventTypes(orderId)).toEqual([
     'OrderCreated',
@@ -58,7 +68,7 @@ test('happy path: reserve, debit, commit; the order is CONFIRMED and stock and m
     'PaymentDebited',
     'CheckoutSucceeded',
   ]);
-  expect((await rawCall('POST', `/orders/${orderId}/ship`)).body).toMatchObject({ status: 'SHIPPED' });
+  expect((await app.admin.POST('/orders/{orderId}/ship', { params: { path: { orderId } } })).data).toMatchObject({ status: 'SHIPPED' });
 });
 
 test('out of stock on the 2nd of 3 lines: the 1st is released, nothing is debited, the order is back to PENDING', async () => {
@@ -70,8 +80,8 @@ test('out of stock on the 2nd of 3 lines: the 1st is released, nothing is debite
     [c, 2],
   ]);
 
-  const outcome = await rawCall('POST', `/orders/${orderId}/checkout?wait=true`);
-  expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { attempt: 1, code: 'INSUFFICIENT_STOCK' } });
+  const outcome = await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } });
+  expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { attempt: 1, code: 'INSUFFICIENT_STOCK' } });
   for (const [p, units] of [
     [a, 10],
     [b, 1],
@@ -79,13 +89,18 @@ test('out of stock on the 2nd of 3 lines: the 1st is released, nothing is debite
   ] as const)
     expect(await inventory(p)).toMatchObject({ onHand: units, reserved: 0 });
   expect(await balance(customerId)).toBe(10_000);
-  const events = (await rawCall('GET', `/orders/${orderId}/events`)).body.events;
-  expect(events.slice(-2).map((e: { type: string }) => e.type)).toEqual(['StockReserved', 'CheckoutFailed']);
-  expect(events.at(-1).data).toMatchObject({ code: 'INSUFFICIENT_STOCK', compensations: [`voided reservation of ${b}`, `released stock of ${a}`] });
+  const events = (await app.admin.GET('/orders/{orderId}/events', { params: { path: { orderId } } })).data!.events;
+  expect(events.slice(-2).map((e) => e.type)).toEqual(['StockReserved', 'CheckoutFailed']);
+  expect(events.at(-1)!.data).toMatchObject({ code: 'INSUFFICIENT_STOCK', compensations: [`voided reservation of ${b}`, `released stock of ${a}`] });
 
   // The customer fixes the cart and tries again: attempt 2 succeeds.
-  expect((await rawCall('PATCH', `/orders/${orderId}/items/${b}`, { body: { quantity: 1 } })).status).toBe(200);
-  expect((await rawCall('POST', `/orders/${orderId}/checkout?wait=true`)).body).toMatchObject({ status: 'CONFIRMED', checkoutAttempts: 2 });
+  expect(
+    (await app.admin.PATCH('/orders/{orderId}/items/{productId}', { params: { path: { orderId, productId: b } }, body: { quantity: 1 } })).response.status,
+  ).toBe(200);
+  expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } })).data).toMatchObject({
+    status: 'CONFIRMED',
+    checkoutAttempts: 2,
+  });
 });
 
 test('insufficient funds: every reservation is released and the order is back to PENDING', async () => {
@@ -95,8 +110,8 @@ test('insufficient funds: every reservation is released and the order is back to
     [a, 1],
     [b, 1],
   ]);
-  const outcome = await rawCall('POST', `/orders/${orderId}/checkout?wait=true`);
-  expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'INSUFFICIENT_FUNDS' } });
+  const outcome = await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } });
+  expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'INSUFFICIENT_FUNDS' } });
   for (const p of [a, b]) expect(await inventory(p)).toMatchObject({ onHand: 5, reserved: 0, available: 5 });
   expect(await balance(customerId)).toBe(5000);
 });
@@ -105,25 +120,25 @@ test('cancelling a CONFIRMED order returns the stock and refunds the payment', a
   const mug = await productWithStock('Mug', 1250, 3);
   const customerId = await customerWith(5000);
   const orderId = await cart(customerId, [[mug, 2]]);
-  expect((await rawCall('POST', `/orders/${orderId}/checkout?wait=true`)).body.status).toBe('CONFIRMED');
+  expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } })).data!.status).toBe('CONFIRMED');
   expect(await inventory(mug)).toMatchObject({ onHand: 1 });
 
-  const cancel = await rawCall('POST', `/orders/${orderId}/cancel`, { body: { reason: 'changed my mind' } });
-  expect(cancel).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
+  const cancel = await app.admin.POST('/orders/{orderId}/cancel', { params: { path: { orderId } }, body: { reason: 'changed my mind' } });
+  expect(statusAndBody(cancel)).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
   expect(await inventory(mug)).toMatchObject({ onHand: 3, reserved: 0, available: 3 });
   expect(await balance(customerId)).toBe(5000);
-  const last = (await rawCall('GET', `/orders/${orderId}/events`)).body.events.at(-1);
+  const last = (await app.admin.GET('/orders/{orderId}/events', { params: { path: { orderId } } })).data!.events.at(-1);
   expect(last).toMatchObject({ type: 'OrderCancelled', data: { previousStatus: 'CONFIRMED', compensations: ['refund payment', `returned stock of ${mug}`] } });
 });
 
 test('the same checkout Idempotency-Key twice starts one saga', async () => {
   const mug = await productWithStock('Mug', 500, 5);
   const orderId = await cart(await customerWith(5000), [[mug, 1]]);
-  const first = await rawCall('POST', `/orders/${orderId}/checkout`, { headers: { 'Idempotency-Key': 'pay-once' } });
-  const second = await rawCall('POST', `/orders/${orderId}/checkout`, { headers: { 'Idempotency-Key': 'pay-once' } });
-  expect(second.body).toEqual(first.body);
-  await rawCall('POST', `/orders/${orderId}/checkout?wait=true`, { headers: { 'Idempotency-Key': 'pay-once' } });
-  expect((await eventTypes(orderId)).filter((t: string) => t === 'OrderPlaced')).toHaveLength(1);
+  const first = await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, header: { 'Idempotency-Key': 'pay-once' } } });
+  const second = await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, header: { 'Idempotency-Key': 'pay-once' } } });
+  expect(second.data).toEqual(first.data);
+  await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' }, header: { 'Idempotency-Key': 'pay-once' } } });
+  expect((await eventTypes(orderId)).filter((t) => t === 'OrderPlaced')).toHaveLength(1);
   const sagas = [];
   for await (const w of app.client.workflow.list({ query: `WorkflowId STARTS_WITH "checkout-${orderId}-"` })) sagas.push(w.workflowId);
   expect(sagas).toEqual([`checkout-${orderId}-1`]);
@@ -140,15 +155,17 @@ test('a race: 50 concurrent checkouts for a product with 10 units confirm exactl
   // A wait that runs out answers 202 PLACED; the client asks again with the same key until the saga has ended.
   const checkOut = async (orderId: string) => {
     for (;;) {
-      const answer = await rawCall('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`, { headers: { 'Idempotency-Key': `race-${orderId}` } });
-      if (answer.body.status !== 'PLACED') return answer;
+      const answer = await app.admin.POST('/orders/{orderId}/checkout', {
+        params: { path: { orderId }, query: { wait: 'true', timeout: 30 }, header: { 'Idempotency-Key': `race-${orderId}` } },
+      });
+      if (answer.data?.status !== 'PLACED') return answer.data;
     }
   };
   const outcomes = await Promise.all(buyers.map((b) => checkOut(b.orderId)));
-  const statuses = outcomes.map((o) => o.body.status);
+  const statuses = outcomes.map((o) => o?.status);
   expect(statuses.filter((s) => s === 'CONFIRMED')).toHaveLength(10);
   expect(statuses.filter((s) => s === 'PENDING')).toHaveLength(40);
-  for (const o of outcomes.filter((x) => x.body.status === 'PENDING')) expect(o.body.lastCheckoutFailure.code).toBe('INSUFFICIENT_STOCK');
+  for (const o of outcomes.filter((x) => x?.status === 'PENDING')) expect(o).toMatchObject({ lastCheckoutFailure: { code: 'INSUFFICIENT_STOCK' } });
   expect(await inventory(scarce)).toMatchObject({ onHand: 0, reserved: 0, available: 0 });
   const balances = await Promise.all(buyers.map((b) => balance(b.customerId)));
   expect(balances.filter((cents) => cents === 0)).toHaveLength(10);

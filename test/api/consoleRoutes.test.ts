@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { consoleRoutes, type ConsoleRouteDeps } from '../../src/api/console';
 import { ApiError } from '../../src/api/problem';
 import { finishAction, recordAction } from '../../src/operations/operatorActions';
-import { customer, useTestApi } from '../support/harness';
+import { customer, statusAndBody, useTestApi } from '../support/harness';
 import { cartReadyToCheckOut } from '../operations/stranding';
 
 /*
@@ -15,27 +15,29 @@ const app = useTestApi();
 
 test("an order's story answers 304 to its own ETag until the order changes", async () => {
   const { orderId } = await cartReadyToCheckOut(app.pool, app.admin);
-  let first = await app.rawCall('GET', `/admin/orders/${orderId}/story`);
+  const params = { path: { orderId } };
+  let first = await app.admin.GET('/admin/orders/{orderId}/story', { params });
   // The read model beside the fold is part of the story: it changes once the projector catches up.
-  while (first.body.readModel.verdict !== 'agrees') first = await app.rawCall('GET', `/admin/orders/${orderId}/story`);
-  expect(first).toMatchObject({ status: 200, body: { orderId, version: 2, exists: true } });
-  const etag = first.headers.get('etag')!;
-  expect((await app.rawCall('GET', `/admin/orders/${orderId}/story`, { headers: { 'if-none-match': etag } })).status).toBe(304);
-  await app.rawCall('POST', `/orders/${orderId}/checkout?wait=true`);
-  const changed = await app.rawCall('GET', `/admin/orders/${orderId}/story`, { headers: { 'if-none-match': etag } });
-  expect(changed).toMatchObject({ status: 200, body: { version: 6, state: { status: 'CONFIRMED' } } });
-  expect((await app.rawCall('GET', '/admin/orders/no-such-order/story')).body.code).toBe('ORDER_NOT_FOUND');
-  expect((await app.rawCall('GET', '/admin/streams/nothing-here')).body.code).toBe('STREAM_NOT_FOUND');
+  while (first.data?.readModel.verdict !== 'agrees') first = await app.admin.GET('/admin/orders/{orderId}/story', { params });
+  expect(statusAndBody(first)).toMatchObject({ status: 200, body: { orderId, version: 2, exists: true } });
+  const etag = first.response.headers.get('etag')!;
+  expect((await app.admin.GET('/admin/orders/{orderId}/story', { params, headers: { 'If-None-Match': etag } })).response.status).toBe(304);
+  await app.admin.POST('/orders/{orderId}/checkout', { params: { ...params, query: { wait: 'true' } } });
+  const changed = await app.admin.GET('/admin/orders/{orderId}/story', { params, headers: { 'If-None-Match': etag } });
+  expect(statusAndBody(changed)).toMatchObject({ status: 200, body: { version: 6, state: { status: 'CONFIRMED' } } });
+  expect((await app.admin.GET('/admin/orders/{orderId}/story', { params: { path: { orderId: 'no-such-order' } } })).error?.code).toBe('ORDER_NOT_FOUND');
+  expect((await app.admin.GET('/admin/streams/{streamId}', { params: { path: { streamId: 'nothing-here' } } })).error?.code).toBe('STREAM_NOT_FOUND');
 });
 
 test('an action happens once per Idempotency-Key, is recorded with who and why, and needs an admin', async () => {
   const { orderId, customerId } = await cartReadyToCheckOut(app.pool, app.admin);
-  const body = { action: 'cancel', orderId, reason: 'customer asked by phone' };
-  expect((await app.rawCall('POST', '/admin/actions', { body })).body.code).toBe('IDEMPOTENCY_KEY_REQUIRED');
-  expect((await app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': `c-${orderId}` }, as: customer(customerId) })).status).toBe(403);
+  const body = { action: 'cancel', orderId, reason: 'customer asked by phone' } as const;
+  const params = { header: { 'Idempotency-Key': `c-${orderId}` } };
+  expect((await app.admin.POST('/admin/actions', { body })).error?.code).toBe('IDEMPOTENCY_KEY_REQUIRED');
+  expect((await app.as(customer(customerId)).POST('/admin/actions', { params, body })).response.status).toBe(403);
 
-  const first = await app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': `c-${orderId}` } });
-  expect(first).toMatchObject({
+  const first = await app.admin.POST('/admin/actions', { params, body });
+  expect(statusAndBody(first)).toMatchObject({
     status: 200,
     body: {
       replayed: false,
@@ -48,24 +50,24 @@ test('an action happens once per Idempotency-Key, is recorded with who and why, 
       },
     },
   });
-  const again = await app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': `c-${orderId}` } });
-  expect(again).toMatchObject({ status: 200, body: { replayed: true, action: first.body.action } });
-  const reused = await app.rawCall('POST', '/admin/actions', { body: { ...body, action: 'ship' }, headers: { 'idempotency-key': `c-${orderId}` } });
-  expect(reused).toMatchObject({ status: 422, body: { code: 'IDEMPOTENCY_KEY_REUSED' } });
+  const again = await app.admin.POST('/admin/actions', { params, body });
+  expect(statusAndBody(again)).toMatchObject({ status: 200, body: { replayed: true, action: first.data!.action } });
+  const reused = await app.admin.POST('/admin/actions', { params, body: { ...body, action: 'ship' } });
+  expect(statusAndBody(reused)).toMatchObject({ status: 422, body: { code: 'IDEMPOTENCY_KEY_REUSED' } });
 
   // A refusal is an outcome too: recorded, and answered again to a repeat.
-  const ship = { action: 'ship', orderId, reason: 'try' };
-  const refused = await app.rawCall('POST', '/admin/actions', { body: ship, headers: { 'idempotency-key': `s-${orderId}` } });
-  expect(refused).toMatchObject({ status: 409, body: { code: 'ORDER_CLOSED' } });
-  expect(await app.rawCall('POST', '/admin/actions', { body: ship, headers: { 'idempotency-key': `s-${orderId}` } })).toMatchObject({
+  const ship = { params: { header: { 'Idempotency-Key': `s-${orderId}` } }, body: { action: 'ship', orderId, reason: 'try' } } as const;
+  const refused = await app.admin.POST('/admin/actions', ship);
+  expect(statusAndBody(refused)).toMatchObject({ status: 409, body: { code: 'ORDER_CLOSED' } });
+  expect(statusAndBody(await app.admin.POST('/admin/actions', ship))).toMatchObject({
     status: 409,
     body: { code: 'ORDER_CLOSED', replayed: true },
   });
 
-  const story = await app.rawCall('GET', `/admin/orders/${orderId}/story`);
-  expect(story.body.state.status).toBe('CANCELLED');
-  expect(story.body.timeline.filter((e: { type: string }) => e.type === 'OrderCancelled')).toHaveLength(1);
-  expect(story.body.actions.map((a: { action: string; reason: string }) => [a.action, a.reason])).toEqual([
+  const story = (await app.admin.GET('/admin/orders/{orderId}/story', { params: { path: { orderId } } })).data!;
+  expect(story.state.status).toBe('CANCELLED');
+  expect(story.timeline.filter((e) => e.type === 'OrderCancelled')).toHaveLength(1);
+  expect(story.actions.map((a) => [a.action, a.reason])).toEqual([
     ['ship', 'try'],
     ['cancel', 'customer asked by phone'],
   ]);
@@ -75,32 +77,32 @@ test('two requests with one key at once: one performs the action, the other is 4
   for (let round = 0; round < 4; round++) {
     const { orderId } = await cartReadyToCheckOut(app.pool, app.admin);
     const key = `race-${orderId}`;
-    const body = { action: 'cancel', orderId, reason: 'race' };
-    const answers = await Promise.all([0, 1].map(() => app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })));
-    const performed = answers.filter((a) => a.status === 200 && a.body.replayed === false);
+    const action = { params: { header: { 'Idempotency-Key': key } }, body: { action: 'cancel', orderId, reason: 'race' } } as const;
+    const answers = await Promise.all([0, 1].map(() => app.admin.POST('/admin/actions', action)));
+    const performed = answers.filter((a) => a.response.status === 200 && a.data?.replayed === false);
     expect(performed).toHaveLength(1);
     const other = answers.find((a) => a !== performed[0])!;
-    if (other.status === 409) expect(other.body.code).toBe('ACTION_IN_PROGRESS');
-    else expect(other).toMatchObject({ status: 200, body: { replayed: true, action: performed[0]!.body.action } });
+    if (other.response.status === 409) expect(other.error?.code).toBe('ACTION_IN_PROGRESS');
+    else expect(statusAndBody(other)).toMatchObject({ status: 200, body: { replayed: true, action: performed[0]!.data!.action } });
     const { rows } = await app.pool.query('SELECT outcome FROM operator_actions WHERE idempotency_key = $1', [key]);
-    expect(rows[0].outcome).toEqual(performed[0]!.body.action.outcome);
+    expect(rows[0].outcome).toEqual(performed[0]!.data!.action.outcome);
   }
 });
 
 test('an action still in flight is not performed again until its claim lapses, and the first outcome recorded stays', async () => {
   const { orderId } = await cartReadyToCheckOut(app.pool, app.admin);
   const key = `inflight-${orderId}`;
-  const body = { action: 'cancel', orderId, reason: 'in flight' };
+  const action = { params: { header: { 'Idempotency-Key': key } }, body: { action: 'cancel', orderId, reason: 'in flight' } } as const;
   // Another request recorded and claimed it, and is still performing it.
   await recordAction(app.pool, { idempotencyKey: key, action: 'cancel', target: `order-${orderId}`, reason: 'in flight', operator: 'other-admin' });
-  expect(await app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })).toMatchObject({
+  expect(statusAndBody(await app.admin.POST('/admin/actions', action))).toMatchObject({
     status: 409,
     body: { code: 'ACTION_IN_PROGRESS' },
   });
-  expect((await app.rawCall('GET', `/admin/orders/${orderId}/story`)).body.state.status).not.toBe('CANCELLED');
+  expect((await app.admin.GET('/admin/orders/{orderId}/story', { params: { path: { orderId } } })).data!.state.status).not.toBe('CANCELLED');
   // That request died: once its claim is older than the lease, the key performs the action.
   await app.pool.query("UPDATE operator_actions SET claimed_at = now() - interval '1 hour' WHERE idempotency_key = $1", [key]);
-  expect(await app.rawCall('POST', '/admin/actions', { body, headers: { 'idempotency-key': key } })).toMatchObject({
+  expect(statusAndBody(await app.admin.POST('/admin/actions', action))).toMatchObject({
     status: 200,
     body: { replayed: false, action: { outcome: { status: 'done' } } },
   });
@@ -164,8 +166,8 @@ test('GET /admin/orders with an odd --from/--to answers 200 or 400 VALIDATION_FA
     .map(([y, m, d, t]) => `${y}-${m}-${d}${t ? `T${t[0]}:${t[1]}${t[2] === null ? '' : `:${t[2]}`}${t[3]}` : ''}`);
   await fc.assert(
     fc.asyncProperty(oddInstant, fc.constantFrom('from', 'to'), async (at, which) => {
-      const res = await app.rawCall('GET', `/admin/orders?${which}=${encodeURIComponent(at)}&limit=1`);
-      if (res.status !== 200) expect(res).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+      const res = await app.admin.GET('/admin/orders', { params: { query: which === 'from' ? { from: at, limit: 1 } : { to: at, limit: 1 } } });
+      if (res.response.status !== 200) expect(statusAndBody(res)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
     }),
     {
       numRuns: 150,
@@ -177,8 +179,8 @@ test('GET /admin/orders with an odd --from/--to answers 200 or 400 VALIDATION_FA
       ],
     },
   );
-  expect((await app.rawCall('GET', '/admin/orders?from=0000-01-01')).status).toBe(400);
-  expect((await app.rawCall('GET', '/admin/orders?from=2026-11-30T00:00Z&limit=1')).status).toBe(200);
+  expect((await app.admin.GET('/admin/orders', { params: { query: { from: '0000-01-01' } } })).response.status).toBe(400);
+  expect((await app.admin.GET('/admin/orders', { params: { query: { from: '2026-11-30T00:00Z', limit: 1 } } })).response.status).toBe(200);
 });
 
 test('whatever the query or body, the console routes answer a problem, never a 500', async () => {

@@ -6,7 +6,7 @@ import express, { type Router } from 'express';
 import { createApp } from '../../src/api/app';
 import { ApiError, PROBLEM_TITLES, problemHandler } from '../../src/api/problem';
 import { createLogger } from '../../src/logger';
-import { ADMIN, createProduct, customer, expectProblem, TEST_AUTH_SECRET, testEnv, uniqueId, useTestApi } from '../support/harness';
+import { createProduct, customer, expectProblem, type RawAnswer, TEST_AUTH_SECRET, testEnv, uniqueId, useTestApi } from '../support/harness';
 import { Contract } from '../support/contract';
 import { sampleAddress } from '../support/orders';
 
@@ -24,9 +24,9 @@ let contract: Contract;
 const compile = (schema: unknown) => contract.compile(schema);
 
 beforeAll(async () => {
-  const res = await fixture.rawCall('GET', '/openapi.json', { as: 'anonymous' });
-  expect(res.status).toBe(200);
-  spec = res.body;
+  const res = await fixture.as('anonymous').GET('/openapi.json');
+  expect(res.response.status).toBe(200);
+  spec = res.data!;
   contract = new Contract(spec);
 });
 
@@ -154,71 +154,84 @@ test('every code the API files throw is in the catalog, so it has a type URI and
   expect([...new Set(thrown)].filter((code) => !Object.hasOwn(PROBLEM_TITLES, code))).toEqual([]);
 });
 
-/** The answer is one the contract documents for this operation: its status, media type, body and headers. */
-function expectInContract(method: string, template: string, res: { status: number; headers: Headers; body: unknown }): void {
+/** The answer (typed, or raw for what the contract refuses) is one the contract documents for this operation: its status, media type, body and headers. */
+function expectInContract(method: string, template: string, res: RawAnswer | { response: Response; data?: unknown; error?: unknown }): void {
   const url = template.replace(/\{\w+\}/g, 'x');
+  const answer = 'response' in res ? { status: res.response.status, headers: res.response.headers, body: res.data ?? res.error } : res;
   expect(contract.operationOf(method, url)?.key).toBe(`${method} ${template}`);
-  expect(contract.violationsOf({ method, url, ...res })).toEqual([]);
+  expect(contract.violationsOf({ method, url, ...answer })).toEqual([]);
 }
 
 describe('answers match the contract', () => {
-  const { rawCall } = fixture;
   const owner = customer(uniqueId('openapi-customer'));
 
   test('an order through its command routes, reads, and refusals', async () => {
     const productId = await createProduct(fixture.pool, 'Contract mug', 900);
-    const check = async (method: string, template: string, path: string, options?: Parameters<typeof rawCall>[2]) => {
-      const res = await rawCall(method, path, { as: owner, ...options });
+    const check = async <Answer extends Parameters<typeof expectInContract>[2]>(method: string, template: string, sent: Promise<Answer>) => {
+      const res = await sent;
       expectInContract(method, template, res);
       return res;
     };
+    const shopper = fixture.as(owner);
 
-    expect((await check('POST', '/products/{productId}/stock', `/products/${productId}/stock`, { as: ADMIN, body: { quantity: 10 } })).status).toBe(200);
-    expect((await check('POST', '/accounts/{customerId}/deposits', `/accounts/${owner.sub}/deposits`, { body: { amountCents: 10_000 } })).status).toBe(200);
-    const created = await check('POST', '/orders', '/orders', { body: {}, headers: { 'Idempotency-Key': uniqueId('create') } });
-    expect(created.status).toBe(201);
-    const orderId = created.body.orderId as string;
+    const restocked = fixture.admin.POST('/products/{productId}/stock', { params: { path: { productId } }, body: { quantity: 10 } });
+    expect((await check('POST', '/products/{productId}/stock', restocked)).response.status).toBe(200);
+    const deposited = shopper.POST('/accounts/{customerId}/deposits', { params: { path: { customerId: owner.sub } }, body: { amountCents: 10_000 } });
+    expect((await check('POST', '/accounts/{customerId}/deposits', deposited)).response.status).toBe(200);
+    const created = await check('POST', '/orders', shopper.POST('/orders', { params: { header: { 'Idempotency-Key': uniqueId('create') } }, body: {} }));
+    expect(created.response.status).toBe(201);
+    const orderId = created.data!.orderId;
+    const order = { path: { orderId } };
     const orderPath = `/orders/${orderId}`;
-    expect((await check('PUT', '/orders/{orderId}/shipping-address', `${orderPath}/shipping-address`, { body: sampleAddress })).status).toBe(200);
+    const addressed = shopper.PUT('/orders/{orderId}/shipping-address', { params: order, body: sampleAddress });
+    expect((await check('PUT', '/orders/{orderId}/shipping-address', addressed)).response.status).toBe(200);
     const addItem = uniqueId('add-item');
-    const added = await check('POST', '/orders/{orderId}/items', `${orderPath}/items`, {
-      body: { productId, quantity: 2 },
-      headers: { 'Idempotency-Key': addItem },
-    });
-    expect(added.status).toBe(200);
-    expect((await check('GET', '/orders/{orderId}/commands/{commandId}', `${orderPath}/commands/${addItem}`)).status).toBe(200);
-    const queued = await check('PATCH', '/orders/{orderId}/items/{productId}', `${orderPath}/items/${productId}`, {
-      body: { quantity: 3 },
-      headers: { Prefer: 'respond-async' },
-    });
-    expect(queued.status).toBe(202);
-    expect((await check('GET', '/orders/{orderId}', `${orderPath}?consistency=strong`)).status).toBe(200);
-    expect((await check('GET', '/orders/{orderId}/events', `${orderPath}/events`)).status).toBe(200);
+    const added = await check(
+      'POST',
+      '/orders/{orderId}/items',
+      shopper.POST('/orders/{orderId}/items', { params: { ...order, header: { 'Idempotency-Key': addItem } }, body: { productId, quantity: 2 } }),
+    );
+    expect(added.response.status).toBe(200);
+    const commandStatus = shopper.GET('/orders/{orderId}/commands/{commandId}', { params: { path: { orderId, commandId: addItem } } });
+    expect((await check('GET', '/orders/{orderId}/commands/{commandId}', commandStatus)).response.status).toBe(200);
+    const queued = await check(
+      'PATCH',
+      '/orders/{orderId}/items/{productId}',
+      shopper.PATCH('/orders/{orderId}/items/{productId}', {
+        params: { path: { orderId, productId }, header: { Prefer: 'respond-async' } },
+        body: { quantity: 3 },
+      }),
+    );
+    expect(queued.response.status).toBe(202);
+    const read = shopper.GET('/orders/{orderId}', { params: { ...order, query: { consistency: 'strong' } } });
+    expect((await check('GET', '/orders/{orderId}', read)).response.status).toBe(200);
+    expect((await check('GET', '/orders/{orderId}/events', shopper.GET('/orders/{orderId}/events', { params: order }))).response.status).toBe(200);
 
-    expectProblem(
-      await check('POST', '/orders/{orderId}/items', `${orderPath}/items`, { body: { productId, quantity: 1 }, headers: { 'If-Match': '"1"' } }),
-      412,
-      'VERSION_MISMATCH',
+    const stale = shopper.POST('/orders/{orderId}/items', { params: { ...order, header: { 'If-Match': '"1"' } }, body: { productId, quantity: 1 } });
+    expectProblem(await check('POST', '/orders/{orderId}/items', stale), 412, 'VERSION_MISMATCH');
+    // Refusals of what the contract itself refuses go raw: a mistyped field, a body that is not JSON, no token.
+    const mistyped = fixture.rawCall('POST', `${orderPath}/items`, { as: owner, body: { productId, quantity: 'two' } });
+    expectProblem(await check('POST', '/orders/{orderId}/items', mistyped), 400, 'VALIDATION_FAILED');
+    const none = shopper.POST('/orders/{orderId}/items', { params: order, body: { productId, quantity: 0 } });
+    expectProblem(await check('POST', '/orders/{orderId}/items', none), 422, 'INVALID_QUANTITY');
+    const unknownVersion = shopper.GET('/orders/{orderId}/state', { params: { ...order, query: { version: 999 } } });
+    expectProblem(await check('GET', '/orders/{orderId}/state', unknownVersion), 404, 'VERSION_NOT_FOUND');
+    const notJson = fixture.rawCall('POST', `${orderPath}/checkout`, { as: owner, rawBody: 'x', headers: { 'content-type': 'text/plain' } });
+    expectProblem(await check('POST', '/orders/{orderId}/checkout', notJson), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectProblem(await check('POST', '/orders', fixture.rawCall('POST', '/orders', { as: 'anonymous', body: {} })), 401, 'UNAUTHENTICATED');
+    expect((await check('POST', '/orders/{orderId}/checkout', shopper.POST('/orders/{orderId}/checkout', { params: order, body: {} }))).response.status).toBe(
+      202,
     );
-    expectProblem(await check('POST', '/orders/{orderId}/items', `${orderPath}/items`, { body: { productId, quantity: 'two' } }), 400, 'VALIDATION_FAILED');
-    expectProblem(await check('POST', '/orders/{orderId}/items', `${orderPath}/items`, { body: { productId, quantity: 0 } }), 422, 'INVALID_QUANTITY');
-    expectProblem(await check('GET', '/orders/{orderId}/state', `${orderPath}/state?version=999`), 404, 'VERSION_NOT_FOUND');
-    expectProblem(
-      await check('POST', '/orders/{orderId}/checkout', `${orderPath}/checkout`, { rawBody: 'x', headers: { 'content-type': 'text/plain' } }),
-      415,
-      'UNSUPPORTED_MEDIA_TYPE',
-    );
-    expectProblem(await check('POST', '/orders', '/orders', { as: 'anonymous', body: {} }), 401, 'UNAUTHENTICATED');
-    expect((await check('POST', '/orders/{orderId}/checkout', `${orderPath}/checkout`, { body: {} })).status).toBe(202);
-    const late = await check('POST', '/orders/{orderId}/items', `${orderPath}/items`, { body: { productId, quantity: 1 } });
-    expect(late.status).toBe(409); // placed: the cart takes no more items
-    expectProblem(await check('POST', '/products', '/products', { body: { name: 'x', priceCents: 1 } }), 403, 'FORBIDDEN');
+    const late = await check('POST', '/orders/{orderId}/items', shopper.POST('/orders/{orderId}/items', { params: order, body: { productId, quantity: 1 } }));
+    expect(late.response.status).toBe(409); // placed: the cart takes no more items
+    expectProblem(await check('POST', '/products', shopper.POST('/products', { body: { name: 'x', priceCents: 1 } })), 403, 'FORBIDDEN');
   });
 
   test('open routes and the catalog', async () => {
-    expectInContract('GET', '/healthz', await rawCall('GET', '/healthz', { as: 'anonymous' }));
-    expectInContract('GET', '/products', await rawCall('GET', '/products', { as: 'anonymous' }));
-    const missing = await rawCall('GET', `/products/${uniqueId('none')}`, { as: 'anonymous' });
+    const anonymous = fixture.as('anonymous');
+    expectInContract('GET', '/healthz', await anonymous.GET('/healthz'));
+    expectInContract('GET', '/products', await anonymous.GET('/products'));
+    const missing = await anonymous.GET('/products/{productId}', { params: { path: { productId: uniqueId('none') } } });
     expectProblem(missing, 404, 'PRODUCT_NOT_FOUND');
     expectInContract('GET', '/products/{productId}', missing);
   });

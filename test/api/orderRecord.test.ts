@@ -12,7 +12,6 @@ import { sampleAddress } from '../support/orders';
  * after its retention) or closed, reads, refusals and command statuses come from the stream.
  */
 const fixture = useTestApi();
-const { rawCall } = fixture;
 
 let productId: string;
 beforeAll(async () => {
@@ -53,12 +52,15 @@ test('after retention deleted a cancelled order, its reads, refusals and statuse
     version: 3,
   });
   expectProblem(await fixture.as(as).POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId, quantity: 1 } }), 409, 'ORDER_CLOSED');
-  expect((await rawCall('GET', `/orders/${orderId}/commands/add-kept`, { as })).body).toMatchObject({
+  expect((await fixture.as(as).GET('/orders/{orderId}/commands/{commandId}', { params: { path: { orderId, commandId: 'add-kept' } } })).data).toMatchObject({
     status: 'accepted',
     version: 2,
     events: ['OrderItemAdded'],
   });
-  expect((await rawCall('GET', `/orders/${orderId}/commands/never-sent`, { as })).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
+  expect((await fixture.as(as).GET('/orders/{orderId}/commands/{commandId}', { params: { path: { orderId, commandId: 'never-sent' } } })).data).toMatchObject({
+    status: 'rejected',
+    code: 'ORDER_CLOSED',
+  });
 
   const retried = await fixture.as(as).POST('/orders', { params: { header: { 'Idempotency-Key': 'create-kept' } }, body: { shippingAddress: sampleAddress } });
   expect(statusAndBody(retried)).toMatchObject({ status: 201, body: { orderId, version: 1, events: ['OrderCreated'] } });
@@ -92,8 +94,13 @@ test('keys stored before the namespaces are still found: a client key answers ac
     event('OrderCreated', { orderId, customerId: 'c-legacy', shippingAddress: null }, 'legacy-create'),
     event('OrderCancelled', { reason: 'old', previousStatus: 'PENDING', compensations: [] }, 'checkout-1'),
   ]);
-  expect((await rawCall('GET', `/orders/${orderId}/commands/legacy-create`)).body).toMatchObject({ status: 'accepted', version: 1, events: ['OrderCreated'] });
-  expect((await rawCall('GET', `/orders/${orderId}/commands/checkout-1`)).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
+  expect((await fixture.admin.GET('/orders/{orderId}/commands/{commandId}', { params: { path: { orderId, commandId: 'legacy-create' } } })).data).toMatchObject(
+    { status: 'accepted', version: 1, events: ['OrderCreated'] },
+  );
+  expect((await fixture.admin.GET('/orders/{orderId}/commands/{commandId}', { params: { path: { orderId, commandId: 'checkout-1' } } })).data).toMatchObject({
+    status: 'rejected',
+    code: 'ORDER_CLOSED',
+  });
 });
 
 test('a closed order answers a retried command with its first answer, another request under its key with 422', async () => {
@@ -129,7 +136,10 @@ test('every command sent to a closed order has a status: refused as ORDER_CLOSED
     409,
     'ORDER_CLOSED',
   );
-  expect((await rawCall('GET', `/orders/${orderId}/commands/late`)).body).toMatchObject({ status: 'rejected', code: 'ORDER_CLOSED' });
+  expect((await fixture.admin.GET('/orders/{orderId}/commands/{commandId}', { params: { path: { orderId, commandId: 'late' } } })).data).toMatchObject({
+    status: 'rejected',
+    code: 'ORDER_CLOSED',
+  });
 });
 
 test('a customers cursor the API never handed out is a 400, whatever instant it names', async () => {

@@ -3,7 +3,7 @@ import { createPool } from '../../src/db/pool';
 import { ReadModelChanges } from '../../src/db/readModelChanges';
 import { stockStreamId } from '../../src/domain/stock';
 import { CATALOG } from '../../src/projections/catalog';
-import { createProduct, customer, expectProblem, rawHttp, testEnv, tokenFor, uniqueId, useTestApi } from '../support/harness';
+import { apiFor, createProduct, customer, expectProblem, statusAndBody, testEnv, uniqueId, useTestApi } from '../support/harness';
 import { countingDb, eventually, startApiWith } from './appWith';
 
 /*
@@ -21,12 +21,15 @@ const FOREVER_MS = 600_000;
 
 async function productWithStock(): Promise<string> {
   const productId = await createProduct(shop.pool, 'Lamp', 1000);
-  expect((await shop.rawCall('POST', `/products/${productId}/stock`, { body: { quantity: 1 } })).status).toBe(200);
-  expect((await shop.rawCall('GET', `/products/${productId}?minVersion=1&minStockVersion=1`)).status).toBe(200);
+  expect((await shop.admin.POST('/products/{productId}/stock', { params: { path: { productId } }, body: { quantity: 1 } })).response.status).toBe(200);
+  expect(
+    (await shop.admin.GET('/products/{productId}', { params: { path: { productId }, query: { minVersion: 1, minStockVersion: 1 } } })).response.status,
+  ).toBe(200);
   return productId;
 }
 
-const restock = async (productId: string) => expect((await shop.rawCall('POST', `/products/${productId}/stock`, { body: { quantity: 1 } })).status).toBe(200);
+const restock = async (productId: string) =>
+  expect((await shop.admin.POST('/products/{productId}/stock', { params: { path: { productId } }, body: { quantity: 1 } })).response.status).toBe(200);
 
 test('300 anonymous waiters send no query while they wait, and one projector batch wakes them all to read once', async () => {
   const waiters = 300;
@@ -44,11 +47,12 @@ test('300 anonymous waiters send no query while they wait, and one projector bat
     readWaitLimits: { maxWaiting: waiters, maxWaitingPerCaller: waiters },
   });
   try {
+    const anonymous = apiFor(api.baseUrl, 'anonymous');
     const answers = Array.from({ length: waiters }, () =>
-      rawHttp(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=2`, { as: 'anonymous' }).catch((err: Error) => ({
-        status: err.message,
-        body: undefined as any,
-      })),
+      anonymous.GET('/products/{productId}', { params: { path: { productId }, query: { minStockVersion: 2 } } }).then(
+        ({ response, data }) => ({ status: response.status, onHand: data?.stock.onHand }),
+        (err: Error) => ({ status: err.message, onHand: undefined }),
+      ),
     );
     expect(await eventually(() => changes.subscribers === waiters, 60_000)).toBe(true);
     // Each has taken its rate-limit token and read twice: the model behind, then once more after subscribing (all counted when sent).
@@ -59,13 +63,13 @@ test('300 anonymous waiters send no query while they wait, and one projector bat
     expect(db.queries).toBe(subscribed);
     expect(changes.subscribers).toBe(waiters);
     // The pool is free for everyone else: readiness (one query) answers, and is ready.
-    expect((await rawHttp(api.baseUrl, 'GET', '/readyz', { as: 'anonymous' })).status).toBe(200);
+    expect((await anonymous.GET('/readyz')).response.status).toBe(200);
 
     const beforeBatch = db.queries;
     await restock(productId); // one event, one catalog batch, one notification naming stock-<id>
     const answered = await Promise.all(answers);
     expect(answered.filter((a) => a.status !== 200)).toEqual([]);
-    expect(new Set(answered.map((a) => a.body.stock.onHand))).toEqual(new Set([2]));
+    expect(new Set(answered.map((a) => a.onHand))).toEqual(new Set([2]));
     // The woken waiters of one row share one read.
     expect(db.queries - beforeBatch).toBe(1);
     expect(changes.subscribers).toBe(0);
@@ -87,12 +91,9 @@ test('past its bounds a wait is refused at once (429 for the caller, 503 for the
     readWaitLimits: { maxWaiting: 4, maxWaitingPerCaller: 2 },
   });
   const leave = new AbortController();
-  const wait = async (who: ReturnType<typeof customer>, signal = leave.signal) =>
-    fetch(`${api.baseUrl}/products/${productId}?minStockVersion=1000`, { headers: { authorization: `Bearer ${await tokenFor(who)}` }, signal }).catch(
-      (err: Error) => err.name,
-    );
-  const read = (who: ReturnType<typeof customer>, query = 'minStockVersion=1000') =>
-    rawHttp(api.baseUrl, 'GET', `/products/${productId}?${query}`, { as: who });
+  const read = (who: ReturnType<typeof customer>, minStockVersion = 1000, signal?: AbortSignal) =>
+    apiFor(api.baseUrl, who).GET('/products/{productId}', { params: { path: { productId }, query: { minStockVersion } }, signal });
+  const wait = (who: ReturnType<typeof customer>, signal = leave.signal) => read(who, 1000, signal).catch((err: Error) => err.name);
   const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((name) => customer(uniqueId(name))) as [
     ReturnType<typeof customer>,
     ReturnType<typeof customer>,
@@ -103,17 +104,17 @@ test('past its bounds a wait is refused at once (429 for the caller, 503 for the
     expect(await eventually(() => changes.subscribers === 2)).toBe(true);
     const aliceAgain = await read(alice);
     expectProblem(aliceAgain, 429, 'TOO_MANY_READ_WAITS');
-    expect(aliceAgain.headers.get('retry-after')).toBe('1');
+    expect(aliceAgain.response.headers.get('retry-after')).toBe('1');
 
     pending.push(wait(bob), wait(bob));
     expect(await eventually(() => changes.subscribers === 4)).toBe(true);
     const full = await read(carol);
     expectProblem(full, 503, 'READ_WAITS_EXHAUSTED');
-    expect(full.headers.get('retry-after')).toBe('1');
+    expect(full.response.headers.get('retry-after')).toBe('1');
     // Both refusals came while the four still waited: a refusal never waits for a place.
     expect(changes.subscribers).toBe(4);
     // A read the model already satisfies needs no place.
-    expect((await read(carol, 'minStockVersion=1')).status).toBe(200);
+    expect((await read(carol, 1)).response.status).toBe(200);
 
     // The clients leave: their waits end now, not when their time is up.
     leave.abort();
@@ -139,10 +140,10 @@ test('a model that stays behind is 504 READ_MODEL_BEHIND after three reads, not 
   await changes.listen();
   const api = await startApiWith({ db, client: shop.client, readModelChanges: changes, readWaitMs: 300 });
   try {
-    const res = await rawHttp(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=1000`, { as: 'anonymous' });
+    const res = await apiFor(api.baseUrl, 'anonymous').GET('/products/{productId}', { params: { path: { productId }, query: { minStockVersion: 1000 } } });
     expectProblem(res, 504, 'READ_MODEL_BEHIND');
-    expect(res.headers.get('retry-after')).toBe('1');
-    expect(res.body).toMatchObject({ minStockVersion: 1000, currentStockVersion: 1 });
+    expect(res.response.headers.get('retry-after')).toBe('1');
+    expect(res.error).toMatchObject({ minStockVersion: 1000, currentStockVersion: 1 });
     // The rate limit's token, the first read, the one after subscribing, and the last one when the time was up.
     expect(db.queries).toBe(4);
     expect(changes.subscribers).toBe(0);
@@ -173,9 +174,9 @@ test('a batch that commits while the waiter reads after subscribing still wakes 
     await delivered;
   };
   try {
-    const res = await rawHttp(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=2`, { as: 'anonymous' });
-    expect(res.status).toBe(200);
-    expect(res.body.stock.onHand).toBe(2);
+    const res = await apiFor(api.baseUrl, 'anonymous').GET('/products/{productId}', { params: { path: { productId }, query: { minStockVersion: 2 } } });
+    expect(res.response.status).toBe(200);
+    expect(res.data!.stock.onHand).toBe(2);
     expect(catalogReads).toBe(3);
   } finally {
     await api.close();
@@ -190,14 +191,15 @@ test('a listener that loses its connection reconnects and wakes its waiters: a b
   await changes.listen();
   const api = await startApiWith({ db: shop.pool, client: shop.client, readModelChanges: changes, readWaitMs: FOREVER_MS });
   try {
-    const answers = [1, 2, 3].map(() => rawHttp(api.baseUrl, 'GET', `/products/${productId}?minStockVersion=2`, { as: 'anonymous' }));
+    const anonymous = apiFor(api.baseUrl, 'anonymous');
+    const answers = [1, 2, 3].map(() => anonymous.GET('/products/{productId}', { params: { path: { productId }, query: { minStockVersion: 2 } } }));
     expect(await eventually(() => changes.subscribers === 3)).toBe(true);
     await shop.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
     expect(await eventually(() => !changes.listening)).toBe(true);
     // Projected while nobody listens (unless the reconnect is quicker: then it is notified as usual).
     await restock(productId);
     const answered = await Promise.all(answers);
-    expect(answered.map((a) => [a.status, a.body.stock?.onHand])).toEqual([
+    expect(answered.map((a) => [a.response.status, a.data?.stock.onHand])).toEqual([
       [200, 2],
       [200, 2],
       [200, 2],
@@ -215,19 +217,21 @@ test('GET /accounts/:id and GET /orders/:id wait for their own streams too', asy
   const changes = ReadModelChanges.forPool(shop.pool);
   const api = await startApiWith({ db: shop.pool, client: shop.client, readModelChanges: changes, readWaitMs: FOREVER_MS });
   try {
-    const account = rawHttp(api.baseUrl, 'GET', `/accounts/${customerId}?minVersion=1`, { as });
+    const account = apiFor(api.baseUrl, as).GET('/accounts/{customerId}', { params: { path: { customerId }, query: { minVersion: 1 } } });
     expect(await eventually(() => changes.subscribers === 1)).toBe(true);
-    expect((await shop.rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 700 }, as })).status).toBe(200);
-    expect(await account).toMatchObject({ status: 200, body: { balanceCents: 700 } });
+    expect((await shop.as(as).POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: 700 } })).response.status).toBe(
+      200,
+    );
+    expect(statusAndBody(await account)).toMatchObject({ status: 200, body: { balanceCents: 700 } });
 
-    const created = await shop.rawCall('POST', '/orders', { body: {}, as });
-    expect(created.status).toBe(201);
-    const { orderId } = created.body;
-    const order = rawHttp(api.baseUrl, 'GET', `/orders/${orderId}?minVersion=2`, { as });
+    const created = await shop.as(as).POST('/orders', { body: {} });
+    expect(created.response.status).toBe(201);
+    const { orderId } = created.data!;
+    const order = apiFor(api.baseUrl, as).GET('/orders/{orderId}', { params: { path: { orderId }, query: { minVersion: 2 } } });
     expect(await eventually(() => changes.subscribers === 1)).toBe(true);
     const productId = await productWithStock();
-    expect((await shop.rawCall('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, as })).status).toBe(200);
-    expect(await order).toMatchObject({ status: 200, body: { orderId, version: 2 } });
+    expect((await shop.as(as).POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId, quantity: 1 } })).response.status).toBe(200);
+    expect(statusAndBody(await order)).toMatchObject({ status: 200, body: { orderId, version: 2 } });
   } finally {
     await api.close();
     await changes.close();

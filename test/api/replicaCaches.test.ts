@@ -1,6 +1,6 @@
 import { ReadModelChanges } from '../../src/db/readModelChanges';
 import { orderStreamId } from '../../src/domain/order';
-import { customer, expectProblem, rawHttp, type TestApi, uniqueId, useTestApi } from '../support/harness';
+import { apiFor, type Caller, customer, expectProblem, type TestApi, uniqueId, useTestApi } from '../support/harness';
 import { countingDb, startApiWith } from './appWith';
 
 /*
@@ -23,24 +23,28 @@ afterAll(async () => {
 
 /** An order with a known id, as only an admin may create one, for `customerId`. */
 const create = (api: TestApi, orderId: string, customerId: string) =>
-  rawHttp(api.baseUrl, 'POST', '/orders', { body: { orderId, customerId }, headers: { 'idempotency-key': uniqueId('create') } });
+  apiFor(api.baseUrl).POST('/orders', { params: { header: { 'Idempotency-Key': uniqueId('create') } }, body: { orderId, customerId } });
+
+/** A strongly consistent read of the order through `api`, as `as`. */
+const strongRead = (api: TestApi, as: Caller, orderId: string) =>
+  apiFor(api.baseUrl, as).GET('/orders/{orderId}', { params: { path: { orderId }, query: { consistency: 'strong' } } });
 
 test('an order another replica creates is its owner’s at once here, though this replica had just found no such order', async () => {
   const alice = customer(uniqueId('alice'));
   const bob = customer(uniqueId('bob'));
   const orderId = uniqueId('order');
-  expectProblem(await rawHttp(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice }), 404, 'ORDER_NOT_FOUND');
+  expectProblem(await strongRead(a, alice, orderId), 404, 'ORDER_NOT_FOUND');
   const created = await create(b, orderId, alice.sub);
-  expect(created.status).toBe(201);
-  expect((await rawHttp(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice })).status).toBe(200);
-  expectProblem(await rawHttp(a.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: bob }), 404, 'ORDER_NOT_FOUND');
-  expectProblem(await rawHttp(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: bob }), 404, 'ORDER_NOT_FOUND');
+  expect(created.response.status).toBe(201);
+  expect((await strongRead(a, alice, orderId)).response.status).toBe(200);
+  expectProblem(await strongRead(a, bob, orderId), 404, 'ORDER_NOT_FOUND');
+  expectProblem(await strongRead(b, bob, orderId), 404, 'ORDER_NOT_FOUND');
 });
 
 test('the fact the owner cache keeps cannot change under it: an order stream’s first event can be neither rewritten, removed nor written again', async () => {
   const alice = customer(uniqueId('alice'));
   const orderId = uniqueId('order');
-  expect((await create(a, orderId, alice.sub)).status).toBe(201);
+  expect((await create(a, orderId, alice.sub)).response.status).toBe(201);
   const streamId = orderStreamId(orderId);
   await expect(
     shared.pool.query(`UPDATE events SET data = jsonb_set(data, '{customerId}', '"mallory"') WHERE stream_id = $1 AND version = 1`, [streamId]),
@@ -56,8 +60,8 @@ test('the fact the owner cache keeps cannot change under it: an order stream’s
   // And a second create of the same id, through either replica, does not hand the order to someone else.
   const mallory = customer(uniqueId('mallory'));
   expectProblem(await create(b, orderId, mallory.sub), 409, 'ORDER_ALREADY_EXISTS');
-  expectProblem(await rawHttp(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: mallory }), 404, 'ORDER_NOT_FOUND');
-  expect((await rawHttp(b.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice })).status).toBe(200);
+  expectProblem(await strongRead(b, mallory, orderId), 404, 'ORDER_NOT_FOUND');
+  expect((await strongRead(b, alice, orderId)).response.status).toBe(200);
 });
 
 test('the replica that creates an order knows its owner: the order’s next request asks Postgres for its rate limit only, and others still get 404', async () => {
@@ -66,14 +70,18 @@ test('the replica that creates an order knows its owner: the order’s next requ
   const api = await startApiWith({ db, client: shared.client, readModelChanges });
   try {
     const alice = customer(uniqueId('alice'));
-    const created = await rawHttp(api.baseUrl, 'POST', '/orders', { as: alice, body: {} });
-    expect(created.status).toBe(201);
-    const { orderId } = created.body as { orderId: string };
+    const created = await apiFor(api.baseUrl, alice).POST('/orders', { body: {} });
+    expect(created.response.status).toBe(201);
+    const { orderId } = created.data!;
     const before = db.queries;
     // ?consistency=strong asks the actor: the only statements are the rate limit's and an owner look-up, if any.
-    expect((await rawHttp(api.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: alice })).status).toBe(200);
+    expect((await strongRead(api, alice, orderId)).response.status).toBe(200);
     expect(db.queries - before).toBe(1);
-    expectProblem(await rawHttp(api.baseUrl, 'GET', `/orders/${orderId}?consistency=strong`, { as: customer(uniqueId('bob')) }), 404, 'ORDER_NOT_FOUND');
+    expectProblem(
+      await apiFor(api.baseUrl, customer(uniqueId('bob'))).GET('/orders/{orderId}', { params: { path: { orderId }, query: { consistency: 'strong' } } }),
+      404,
+      'ORDER_NOT_FOUND',
+    );
   } finally {
     await api.close();
     await readModelChanges.close();

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { IdentityProvider } from '../../src/auth/tokens';
+import { apiClient } from '../../src/client';
 import { loadConfig, tokenSettings } from '../../src/config';
 import { createLogger, type Logger } from '../../src/logger';
 import { startApiWith } from '../api/appWith';
@@ -95,7 +96,11 @@ const startWith = (idp: IdentityProvider, logger?: Logger): Promise<TestApi> =>
   startApiWith({ db: shared.pool, client: shared.client, auth: { identityProvider: idp, rateLimit: GENEROUS }, ...(logger ? { logger } : {}) });
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
-const ownOrders = (api: TestApi, sub: string, token: string) => rawHttp(api.baseUrl, 'GET', `/customers/${sub}/orders`, bearer(token));
+/** The typed client of `api`, carrying a token the provider issued; a token it would refuse goes raw, with `bearer`. */
+const carrying = (api: TestApi, token: string) => apiClient(api.baseUrl, bearer(token));
+const ownOrders = (api: TestApi, sub: string, token: string) =>
+  carrying(api, token).GET('/customers/{customerId}/orders', { params: { path: { customerId: sub } } });
+const products = (api: TestApi, token: string) => carrying(api, token).GET('/products');
 
 let jwks: JwksServer;
 let api: TestApi;
@@ -117,20 +122,20 @@ afterAll(async () => {
 describe("an identity provider's tokens", () => {
   test('RS256 and ES256 tokens verify against its key set; the role comes from the configured claim', async () => {
     const alice = uniqueId('alice');
-    expect((await ownOrders(api, alice, await issue(rsa, { sub: alice }))).status).toBe(200);
-    expect((await ownOrders(api, alice, await issue(ec, { sub: alice }))).status).toBe(200);
+    expect((await ownOrders(api, alice, await issue(rsa, { sub: alice }))).response.status).toBe(200);
+    expect((await ownOrders(api, alice, await issue(ec, { sub: alice }))).response.status).toBe(200);
     // A customer reaches only its own orders; the provider's admin reaches anyone's.
     expectProblem(await ownOrders(api, uniqueId('bob'), await issue(rsa, { sub: alice })), 404, 'CUSTOMER_NOT_FOUND');
-    expect((await ownOrders(api, uniqueId('bob'), await issue(ec, { sub: 'ops', roles: ['customer', 'admin'] }))).status).toBe(200);
+    expect((await ownOrders(api, uniqueId('bob'), await issue(ec, { sub: 'ops', roles: ['customer', 'admin'] }))).response.status).toBe(200);
   });
 
   test('after the provider rotates its keys, tokens of the new kid verify and those of the retired one do not', async () => {
     const rotated = await newKey('RS256');
     const before = await issue(rsa);
-    expect((await rawHttp(api.baseUrl, 'GET', '/products', bearer(before))).status).toBe(200);
+    expect((await products(api, before)).response.status).toBe(200);
     jwks.keys = [rotated, ec];
     const fetched = jwks.fetches;
-    expect((await rawHttp(api.baseUrl, 'GET', '/products', bearer(await issue(rotated)))).status).toBe(200);
+    expect((await products(api, await issue(rotated))).response.status).toBe(200);
     expect(jwks.fetches).toBe(fetched + 1); // the unknown kid made it look again, once
     expectProblem(await rawHttp(api.baseUrl, 'GET', '/products', bearer(before)), 401, 'INVALID_TOKEN');
     jwks.keys = [rsa, ec];
@@ -169,7 +174,7 @@ describe("an identity provider's tokens", () => {
     server.keys = [rsa];
     const cooled = await startWith(provider(server, 3_600_000));
     try {
-      expect((await rawHttp(cooled.baseUrl, 'GET', '/products', bearer(await issue(rsa)))).status).toBe(200);
+      expect((await products(cooled, await issue(rsa))).response.status).toBe(200);
       for (let i = 0; i < 5; i++) {
         expectProblem(await rawHttp(cooled.baseUrl, 'GET', '/products', bearer(await issue(rsa, { kid: uniqueId('unknown') }))), 401, 'INVALID_TOKEN');
       }
@@ -186,15 +191,15 @@ describe("an identity provider's tokens", () => {
     const logged: string[] = [];
     const cut = await startWith(provider(server), createLogger('info', 'test', { write: (line: string) => void logged.push(line) }));
     try {
-      const res = await rawHttp(cut.baseUrl, 'GET', '/products', bearer(await issue(rsa)));
+      const res = await products(cut, await issue(rsa));
       expectProblem(res, 503, 'IDENTITY_PROVIDER_UNAVAILABLE');
-      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(res.body.detail).not.toContain(server.url.host); // the operator's log says where, not the answer
+      expect(Number(res.response.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(res.error?.detail).not.toContain(server.url.host); // the operator's log says where, not the answer
       expect(logged.join('')).toContain('identity provider keys unavailable');
       expect(logged.join('')).toContain('Expected 200 OK from the JSON Web Key Set HTTP response');
       server.failing = false;
       server.keys = [rsa];
-      expect((await rawHttp(cut.baseUrl, 'GET', '/products', bearer(await issue(rsa)))).status).toBe(200);
+      expect((await products(cut, await issue(rsa))).response.status).toBe(200);
     } finally {
       await cut.close();
       await server.close();

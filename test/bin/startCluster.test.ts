@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { signToken, type Principal } from '../../src/auth/tokens';
+import { apiClient } from '../../src/client';
 import { freePort } from '../../src/devstack/freePort';
 import { freeClusterPorts } from '../../src/devstack/temporalCluster';
 import { throwawayDataDir } from '../../src/devstack/throwawayDataDir';
-import { rawHttp } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 jest.setTimeout(600_000);
@@ -90,17 +90,27 @@ describe('npm run start:cluster', () => {
   /** Buys one mug; the commands alternate between the two APIs and the checkout waits for its outcome. */
   async function buyOneMug(key: string): Promise<{ orderId: string; status: unknown }> {
     const [api1, api2] = cluster.apis as [string, string];
-    const product = await rawHttp(api1, 'POST', '/products', { headers: admin, body: { name: `Mug ${key}`, priceCents: 1250 } });
-    expect(product.status).toBe(201);
-    const productId = product.body.productId as string;
-    expect((await rawHttp(api2, 'POST', `/products/${productId}/stock`, { headers: admin, body: { quantity: 5 } })).status).toBe(200);
-    expect((await rawHttp(api1, 'POST', '/accounts/alice/deposits', { headers: alice, body: { amountCents: 1250 } })).status).toBeLessThan(300);
-    const created = await rawHttp(api2, 'POST', '/orders', { headers: { ...alice, 'idempotency-key': key }, body: { shippingAddress: sampleAddress } });
-    expect(created.status).toBe(201);
-    const orderId = created.body.orderId as string;
-    expect((await rawHttp(api1, 'POST', `/orders/${orderId}/items`, { headers: alice, body: { productId, quantity: 1 } })).status).toBe(200);
-    const checkout = await rawHttp(api2, 'POST', `/orders/${orderId}/checkout?wait=true`, { headers: alice });
-    return { orderId, status: checkout.body.status };
+    const product = await apiClient(api1, { headers: admin }).POST('/products', { body: { name: `Mug ${key}`, priceCents: 1250 } });
+    expect(product.response.status).toBe(201);
+    const productId = product.data!.productId;
+    const restocked = await apiClient(api2, { headers: admin }).POST('/products/{productId}/stock', { params: { path: { productId } }, body: { quantity: 5 } });
+    expect(restocked.response.status).toBe(200);
+    const deposited = await apiClient(api1, { headers: alice }).POST('/accounts/{customerId}/deposits', {
+      params: { path: { customerId: 'alice' } },
+      body: { amountCents: 1250 },
+    });
+    expect(deposited.response.status).toBeLessThan(300);
+    const created = await apiClient(api2, { headers: alice }).POST('/orders', {
+      params: { header: { 'Idempotency-Key': key } },
+      body: { shippingAddress: sampleAddress },
+    });
+    expect(created.response.status).toBe(201);
+    const orderId = created.data!.orderId;
+    const order = { path: { orderId } };
+    const added = await apiClient(api1, { headers: alice }).POST('/orders/{orderId}/items', { params: order, body: { productId, quantity: 1 } });
+    expect(added.response.status).toBe(200);
+    const checkout = await apiClient(api2, { headers: alice }).POST('/orders/{orderId}/checkout', { params: { ...order, query: { wait: 'true' } } });
+    return { orderId, status: checkout.data?.status };
   }
 
   test('two API processes serve one order, which checks out', async () => {
@@ -120,7 +130,8 @@ describe('npm run start:cluster', () => {
     expect(processesUsing(dataDir)).toEqual([]);
     cluster = await startCluster(env);
     const [api1] = cluster.apis as [string];
-    expect((await rawHttp(api1, 'GET', `/orders/${orderId}`, { headers: alice })).body).toMatchObject({ orderId, status: 'CONFIRMED' });
-    expect((await rawHttp(api1, 'POST', `/orders/${orderId}/ship`, { headers: admin })).status).toBe(200);
+    const order = { path: { orderId } };
+    expect((await apiClient(api1, { headers: alice }).GET('/orders/{orderId}', { params: order })).data).toMatchObject({ orderId, status: 'CONFIRMED' });
+    expect((await apiClient(api1, { headers: admin }).POST('/orders/{orderId}/ship', { params: order })).response.status).toBe(200);
   });
 });

@@ -9,12 +9,17 @@ test('exactly-once effects are counted by the key as the actor stores it: an acc
   const customerId = uniqueId('verify-cust');
   const orderId = uniqueId('verify-order');
   const keys = { create: uniqueId('create'), add: uniqueId('add'), refused: uniqueId('add-refused'), checkout: uniqueId('checkout') };
-  const withKey = (key: string) => ({ headers: { 'idempotency-key': key } });
-  expect((await app.rawCall('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress }, ...withKey(keys.create) })).status).toBe(201);
-  expect((await app.rawCall('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, ...withKey(keys.add) })).status).toBe(200);
+  const created = await app.admin.POST('/orders', {
+    params: { header: { 'Idempotency-Key': keys.create } },
+    body: { orderId, customerId, shippingAddress: sampleAddress },
+  });
+  expect(created.response.status).toBe(201);
+  const add = (key: string, quantity: number) =>
+    app.admin.POST('/orders/{orderId}/items', { params: { path: { orderId }, header: { 'Idempotency-Key': key } }, body: { productId, quantity } });
+  expect((await add(keys.add, 1)).response.status).toBe(200);
   // Retried with its key: acts once.
-  expect((await app.rawCall('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 1 }, ...withKey(keys.add) })).status).toBe(200);
-  expect((await app.rawCall('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 0 }, ...withKey(keys.refused) })).status).toBe(422);
+  expect((await add(keys.add, 1)).response.status).toBe(200);
+  expect((await add(keys.refused, 0)).response.status).toBe(422);
 
   const shopper = {
     orderId,

@@ -45,13 +45,17 @@ test('after some commands, /metrics shows requests by route template, commands b
   const customerId = uniqueId('metrics-cust');
   const { series: before } = await scrape();
 
-  expect((await api.rawCall('POST', '/orders', { body: { orderId, customerId } })).status).toBe(201);
-  expect((await api.rawCall('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 } })).status).toBe(200);
-  expect((await api.rawCall('POST', `/orders/${orderId}/ship`)).body.code).toBe('ORDER_NOT_CONFIRMED');
-  expect((await api.rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 100 }, as: customer(customerId) })).status).toBe(200);
-  expect((await api.rawCall('POST', `/accounts/${customerId}/withdrawals`, { body: { amountCents: 500 }, as: customer(customerId) })).body.code).toBe(
-    'INSUFFICIENT_FUNDS',
-  );
+  expect((await api.admin.POST('/orders', { body: { orderId, customerId } })).response.status).toBe(201);
+  expect((await api.admin.POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId: mug, quantity: 1 } })).response.status).toBe(200);
+  expect((await api.admin.POST('/orders/{orderId}/ship', { params: { path: { orderId } } })).error?.code).toBe('ORDER_NOT_CONFIRMED');
+  expect(
+    (await api.as(customer(customerId)).POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: 100 } })).response
+      .status,
+  ).toBe(200);
+  expect(
+    (await api.as(customer(customerId)).POST('/accounts/{customerId}/withdrawals', { params: { path: { customerId } }, body: { amountCents: 500 } })).error
+      ?.code,
+  ).toBe('INSUFFICIENT_FUNDS');
   expect((await api.rawCall('GET', `/no-such-route/${orderId}`)).status).toBe(404);
 
   const { series: after, text } = await scrape();

@@ -4,7 +4,7 @@ import { orderDecider } from '../../src/domain/order';
 import { productDecider, productStreamId } from '../../src/domain/product';
 import { stockDecider, stockStreamId } from '../../src/domain/stock';
 import { deliverNotification } from '../../src/projections';
-import { rawHttp, startTestApi, uniqueId, useTestApi } from '../support/harness';
+import { apiFor, startTestApi, statusAndBody, uniqueId, useTestApi, versionAfter } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 import { readStream } from '../../src/application/eventStore';
 import { foldRecorded } from '../../src/application/foldStream';
@@ -20,27 +20,35 @@ const { rawCall } = app;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function product(name: string, priceCents: number, units: number): Promise<string> {
-  const created = await rawCall('POST', '/products', { body: { name, priceCents } });
-  expect(created.status).toBe(201);
-  if (units > 0) expect((await rawCall('POST', `/products/${created.body.productId}/stock`, { body: { quantity: units } })).status).toBe(200);
-  return created.body.productId;
+  const created = await app.admin.POST('/products', { body: { name, priceCents } });
+  expect(created.response.status).toBe(201);
+  if (units > 0)
+    expect(
+      (await app.admin.POST('/products/{productId}/stock', { params: { path: { productId: created.data!.productId } }, body: { quantity: units } })).response
+        .status,
+    ).toBe(200);
+  return created.data!.productId;
 }
 
 async function order(customerId: string, lines: Array<[string, number]>): Promise<{ orderId: string; version: number }> {
   const orderId = uniqueId('rm-order');
-  let res = await rawCall('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
-  expect(res.status).toBe(201);
+  const created = await app.admin.POST('/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
+  expect(created.response.status).toBe(201);
+  let version = created.data!.version;
   for (const [productId, quantity] of lines) {
-    res = await rawCall('POST', `/orders/${orderId}/items`, { body: { productId, quantity } });
-    expect(res.status).toBe(200);
+    const added = await app.admin.POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId, quantity } });
+    expect(added.response.status).toBe(200);
+    version = versionAfter(added);
   }
-  return { orderId, version: res.body.version };
+  return { orderId, version };
 }
 
 async function checkout(orderId: string): Promise<{ status: string; version: number }> {
-  const res = await rawCall('POST', `/orders/${orderId}/checkout?wait=true`);
-  expect(res.status).toBe(200);
-  return res.body;
+  const res = await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } });
+  expect(res.response.status).toBe(200);
+  const settled = res.data!;
+  if (!('version' in settled)) throw new Error(`checkout answered no order: ${JSON.stringify(settled)}`);
+  return settled;
 }
 
 async function streamVersion(streamId: string): Promise<number> {
@@ -62,9 +70,13 @@ async function waitForModel<T extends { version: number | string }>(read: () => 
 test('order_summary, account_summary and the catalog each equal the fold of their streams', async () => {
   const mug = await product('Mug', 1250, 5);
   const plate = await product('Plate', 2000, 0);
-  expect((await rawCall('PATCH', `/products/${plate}`, { body: { name: 'Big plate', priceCents: 2100 } })).status).toBe(200);
+  expect(
+    (await app.admin.PATCH('/products/{productId}', { params: { path: { productId: plate } }, body: { name: 'Big plate', priceCents: 2100 } })).response.status,
+  ).toBe(200);
   const customerId = uniqueId('rm-cust');
-  expect((await rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 10_000 } })).status).toBe(200);
+  expect((await app.admin.POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: 10_000 } })).response.status).toBe(
+    200,
+  );
 
   const confirmed = await order(customerId, [[mug, 2]]);
   expect(await checkout(confirmed.orderId)).toMatchObject({ status: 'CONFIRMED' });
@@ -74,8 +86,13 @@ test('order_summary, account_summary and the catalog each equal the fold of thei
   ]); // no plates in stock
   expect(await checkout(failed.orderId)).toMatchObject({ status: 'PENDING' });
   const cancelled = await order(customerId, [[mug, 1]]);
-  expect((await rawCall('POST', `/orders/${cancelled.orderId}/cancel`, { body: { reason: 'changed my mind' } })).status).toBe(200);
-  expect((await rawCall('POST', `/accounts/${customerId}/withdrawals`, { body: { amountCents: 1000 } })).status).toBe(200);
+  expect(
+    (await app.admin.POST('/orders/{orderId}/cancel', { params: { path: { orderId: cancelled.orderId } }, body: { reason: 'changed my mind' } })).response
+      .status,
+  ).toBe(200);
+  expect((await app.admin.POST('/accounts/{customerId}/withdrawals', { params: { path: { customerId } }, body: { amountCents: 1000 } })).response.status).toBe(
+    200,
+  );
 
   for (const { orderId } of [confirmed, failed, cancelled]) {
     const streamId = `order-${orderId}`;
@@ -92,10 +109,10 @@ test('order_summary, account_summary and the catalog each equal the fold of thei
       state: JSON.parse(JSON.stringify(fold)),
     });
     // The API serves the model; the strong read asks the actor: the same order.
-    const eventual = await rawCall('GET', `/orders/${orderId}?minVersion=${events.length}`);
-    const strong = await rawCall('GET', `/orders/${orderId}?consistency=strong`);
-    expect(eventual.body).toEqual(strong.body);
-    expect(eventual.headers.get('etag')).toBe(`"${events.length}"`);
+    const eventual = await app.admin.GET('/orders/{orderId}', { params: { path: { orderId }, query: { minVersion: events.length } } });
+    const strong = await app.admin.GET('/orders/{orderId}', { params: { path: { orderId }, query: { consistency: 'strong' } } });
+    expect(eventual.data).toEqual(strong.data);
+    expect(eventual.response.headers.get('etag')).toBe(`"${events.length}"`);
   }
   const failedRow = (await app.pool.query('SELECT last_checkout_failure FROM order_summary WHERE order_id = $1', [failed.orderId])).rows[0];
   expect(failedRow.last_checkout_failure).toMatchObject({ code: 'INSUFFICIENT_STOCK', attempt: 1 });
@@ -114,8 +131,8 @@ test('order_summary, account_summary and the catalog each equal the fold of thei
     version: String(accountEvents.length),
   });
   expect(account.balanceCents).toBe(10_000 - 2500 - 1000);
-  expect((await rawCall('GET', `/accounts/${customerId}?minVersion=${accountEvents.length}`)).body).toEqual(
-    (await rawCall('GET', `/accounts/${customerId}?consistency=strong`)).body,
+  expect((await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { minVersion: accountEvents.length } } })).data).toEqual(
+    (await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data,
   );
 
   for (const productId of [mug, plate]) {
@@ -136,49 +153,53 @@ test('order_summary, account_summary and the catalog each equal the fold of thei
       reserved: String(s.reserved),
       stock_version: String(stockEvents.length),
     });
-    const served = await rawCall('GET', `/products/${productId}?minVersion=${productEvents.length}`);
-    expect(served.body).toEqual((await rawCall('GET', `/products/${productId}?consistency=strong`)).body);
+    const served = await app.admin.GET('/products/{productId}', { params: { path: { productId }, query: { minVersion: productEvents.length } } });
+    expect(served.data).toEqual((await app.admin.GET('/products/{productId}', { params: { path: { productId }, query: { consistency: 'strong' } } })).data);
   }
-  expect(await rawCall('GET', `/products/${mug}`)).toMatchObject({ body: { stock: { onHand: 3, reserved: 0, available: 3 } } });
+  expect((await app.admin.GET('/products/{productId}', { params: { path: { productId: mug } } })).data).toMatchObject({
+    stock: { onHand: 3, reserved: 0, available: 3 },
+  });
 });
 
 test('read-your-writes: a command and at once GET ?minVersion=<its version> sees the change, 100 times in a row', async () => {
   const mug = await product('Cup', 100, 0);
   const { orderId } = await order(uniqueId('ryw'), []);
   for (let i = 1; i <= 100; i++) {
-    const added = await rawCall('POST', `/orders/${orderId}/items`, { body: { productId: mug, quantity: 1 } });
-    expect(added.status).toBe(200);
-    const read = await rawCall('GET', `/orders/${orderId}?minVersion=${added.body.version}`);
-    expect(read.status).toBe(200);
-    expect(read.body.version).toBeGreaterThanOrEqual(added.body.version);
-    expect(read.body.items).toEqual([{ productId: mug, name: 'Cup', unitPriceCents: 100, quantity: i }]);
-    expect(read.body.totalCents).toBe(100 * i);
+    const added = await app.admin.POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId: mug, quantity: 1 } });
+    expect(added.response.status).toBe(200);
+    const read = await app.admin.GET('/orders/{orderId}', { params: { path: { orderId }, query: { minVersion: versionAfter(added) } } });
+    expect(read.response.status).toBe(200);
+    expect(read.data!.version).toBeGreaterThanOrEqual(versionAfter(added));
+    expect(read.data!.items).toEqual([{ productId: mug, name: 'Cup', unitPriceCents: 100, quantity: i }]);
+    expect(read.data!.totalCents).toBe(100 * i);
   }
 });
 
 test('read-your-writes on accounts and products; a model that stays behind is 504 READ_MODEL_BEHIND', async () => {
   const customerId = uniqueId('ryw-acct');
   for (let i = 1; i <= 10; i++) {
-    const deposit = await rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 100 } });
-    const read = await rawCall('GET', `/accounts/${customerId}?minVersion=${deposit.body.version}`);
-    expect(read.body).toEqual(deposit.body);
+    const deposit = await app.admin.POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: 100 } });
+    const read = await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { minVersion: deposit.data!.version } } });
+    expect(read.data).toEqual(deposit.data);
   }
   const productId = await product('Jug', 900, 0);
-  const renamed = await rawCall('PATCH', `/products/${productId}`, { body: { name: 'Water jug' } });
-  const restocked = await rawCall('POST', `/products/${productId}/stock`, { body: { quantity: 4 } });
-  const read = await rawCall('GET', `/products/${productId}?minVersion=${renamed.body.version}&minStockVersion=${restocked.body.version}`);
-  expect(read.body).toMatchObject({ name: 'Water jug', version: 2, stock: { onHand: 4, available: 4 } });
+  const renamed = await app.admin.PATCH('/products/{productId}', { params: { path: { productId } }, body: { name: 'Water jug' } });
+  const restocked = await app.admin.POST('/products/{productId}/stock', { params: { path: { productId } }, body: { quantity: 4 } });
+  const read = await app.admin.GET('/products/{productId}', {
+    params: { path: { productId }, query: { minVersion: renamed.data!.version, minStockVersion: restocked.data!.version } },
+  });
+  expect(read.data).toMatchObject({ name: 'Water jug', version: 2, stock: { onHand: 4, available: 4 } });
 
   const impatient = await startTestApi({ client: app.client, pool: app.pool, readWaitMs: 200 });
   try {
-    const behind = await rawHttp(impatient.baseUrl, 'GET', `/accounts/${customerId}?minVersion=999`);
-    expect(behind).toMatchObject({ status: 504, body: { code: 'READ_MODEL_BEHIND', minVersion: 999, currentVersion: 11 } });
-    expect(behind.headers.get('retry-after')).toBe('1');
-    expect(behind.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const behind = await apiFor(impatient.baseUrl).GET('/accounts/{customerId}', { params: { path: { customerId }, query: { minVersion: 999 } } });
+    expect(statusAndBody(behind)).toMatchObject({ status: 504, body: { code: 'READ_MODEL_BEHIND', minVersion: 999, currentVersion: 11 } });
+    expect(behind.response.headers.get('retry-after')).toBe('1');
+    expect(behind.response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   } finally {
     await impatient.close();
   }
-  expect((await rawCall('GET', `/accounts/${customerId}?minVersion=0`)).body.code).toBe('VALIDATION_FAILED');
+  expect((await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { minVersion: 0 } } })).error?.code).toBe('VALIDATION_FAILED');
   expect((await rawCall('GET', `/orders/x?consistency=maybe`)).body.code).toBe('VALIDATION_FAILED');
 });
 
@@ -186,45 +207,54 @@ test("GET /customers/:id/orders pages through a customer's orders, newest first,
   const customerId = uniqueId('rm-list');
   const ids: string[] = [];
   for (let i = 0; i < 5; i++) ids.push((await order(customerId, [])).orderId);
-  const cancel = await rawCall('POST', `/orders/${ids[1]}/cancel`, { body: { reason: 'no' } });
-  expect(cancel.status).toBe(200);
-  await rawCall('GET', `/orders/${ids[1]}?minVersion=${cancel.body.version}`);
-  for (const id of ids) expect((await rawCall('GET', `/orders/${id}?minVersion=1`)).status).toBe(200);
+  const cancel = await app.admin.POST('/orders/{orderId}/cancel', { params: { path: { orderId: ids[1]! } }, body: { reason: 'no' } });
+  expect(cancel.response.status).toBe(200);
+  await app.admin.GET('/orders/{orderId}', { params: { path: { orderId: ids[1]! }, query: { minVersion: versionAfter(cancel) } } });
+  for (const id of ids)
+    expect((await app.admin.GET('/orders/{orderId}', { params: { path: { orderId: id }, query: { minVersion: 1 } } })).response.status).toBe(200);
 
   const seen: string[] = [];
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const res: Awaited<ReturnType<typeof rawCall>> = await rawCall('GET', `/customers/${customerId}/orders?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
-    expect(res.status).toBe(200);
-    expect(res.body.orders.length).toBeLessThanOrEqual(2);
-    seen.push(...res.body.orders.map((o: { orderId: string }) => o.orderId));
-    cursor = res.body.nextCursor;
+    const page: { limit: number; cursor?: string } = { limit: 2, ...(cursor ? { cursor } : {}) };
+    const res = await app.admin.GET('/customers/{customerId}/orders', { params: { path: { customerId }, query: page } });
+    expect(res.response.status).toBe(200);
+    expect(res.data!.orders.length).toBeLessThanOrEqual(2);
+    seen.push(...res.data!.orders.map((o) => o.orderId));
+    cursor = res.data!.nextCursor;
     pages++;
   } while (cursor);
   expect(pages).toBe(3);
   expect(seen).toEqual([...ids].reverse()); // created one after another: newest first
 
-  const cancelled = await rawCall('GET', `/customers/${customerId}/orders?status=CANCELLED`);
-  expect(cancelled.body.orders).toEqual([expect.objectContaining({ orderId: ids[1], status: 'CANCELLED', totalCents: 0, items: [] })]);
-  const pending = await rawCall('GET', `/customers/${customerId}/orders?status=PENDING&limit=100`);
-  expect(pending.body.orders).toHaveLength(4);
-  expect(pending.body.nextCursor).toBeNull();
+  const cancelled = await app.admin.GET('/customers/{customerId}/orders', { params: { path: { customerId }, query: { status: 'CANCELLED' } } });
+  expect(cancelled.data!.orders).toEqual([expect.objectContaining({ orderId: ids[1], status: 'CANCELLED', totalCents: 0, items: [] })]);
+  const pending = await app.admin.GET('/customers/{customerId}/orders', { params: { path: { customerId }, query: { status: 'PENDING', limit: 100 } } });
+  expect(pending.data!.orders).toHaveLength(4);
+  expect(pending.data!.nextCursor).toBeNull();
 
   expect((await rawCall('GET', `/customers/${customerId}/orders?status=LOST`)).body.code).toBe('VALIDATION_FAILED');
-  expect((await rawCall('GET', `/customers/${customerId}/orders?limit=0`)).body.code).toBe('VALIDATION_FAILED');
-  expect((await rawCall('GET', `/customers/${customerId}/orders?cursor=bogus`)).body.code).toBe('INVALID_CURSOR');
-  expect((await rawCall('GET', `/customers/${uniqueId('nobody')}/orders`)).body).toMatchObject({ orders: [], nextCursor: null });
+  expect((await app.admin.GET('/customers/{customerId}/orders', { params: { path: { customerId }, query: { limit: 0 } } })).error?.code).toBe(
+    'VALIDATION_FAILED',
+  );
+  expect((await app.admin.GET('/customers/{customerId}/orders', { params: { path: { customerId }, query: { cursor: 'bogus' } } })).error?.code).toBe(
+    'INVALID_CURSOR',
+  );
+  expect((await app.admin.GET('/customers/{customerId}/orders', { params: { path: { customerId: uniqueId('nobody') } } })).data).toMatchObject({
+    orders: [],
+    nextCursor: null,
+  });
 });
 
 test('notifications: one per confirmed or cancelled order; the same event delivered 3 times more is still one', async () => {
   const mug = await product('Bowl', 500, 3);
   const customerId = uniqueId('rm-notify');
-  await rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 5000 } });
+  await app.admin.POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: 5000 } });
   const confirmed = await order(customerId, [[mug, 1]]);
   expect(await checkout(confirmed.orderId)).toMatchObject({ status: 'CONFIRMED' });
   const cancelled = await order(customerId, [[mug, 1]]);
-  await rawCall('POST', `/orders/${cancelled.orderId}/cancel`, { body: { reason: 'gift fell through' } });
+  await app.admin.POST('/orders/{orderId}/cancel', { params: { path: { orderId: cancelled.orderId } }, body: { reason: 'gift fell through' } });
   const pendingOnly = await order(customerId, [[mug, 1]]);
 
   const notificationsOf = async (orderId: string) =>
@@ -249,7 +279,9 @@ test('notifications: one per confirmed or cancelled order; the same event delive
   expect(outcomes).toEqual([false, false, false]);
   expect(await notificationsOf(confirmed.orderId)).toHaveLength(1);
   // A pending order is told nothing; its stream is fully projected by now.
-  await rawCall('GET', `/orders/${pendingOnly.orderId}?minVersion=${await streamVersion(`order-${pendingOnly.orderId}`)}`);
+  await app.admin.GET('/orders/{orderId}', {
+    params: { path: { orderId: pendingOnly.orderId }, query: { minVersion: await streamVersion(`order-${pendingOnly.orderId}`) } },
+  });
   expect(await notificationsOf(pendingOnly.orderId)).toEqual([]);
 });
 
@@ -266,11 +298,11 @@ test('an event delivered for the first time 3 times over makes one notification'
 });
 
 test('GET /admin/projections: every projection running, with checkpoint, lag and parked count', async () => {
-  const res = await rawCall('GET', '/admin/projections');
-  expect(res.status).toBe(200);
-  const names = res.body.projections.map((p: { name: string }) => p.name).sort();
+  const res = await app.admin.GET('/admin/projections');
+  expect(res.response.status).toBe(200);
+  const names = res.data!.projections.map((p: { name: string }) => p.name).sort();
   expect(names).toEqual(['account_summary', 'catalog', 'notifications', 'order_summary']);
-  for (const p of res.body.projections) {
+  for (const p of res.data!.projections) {
     expect(['running', 'rebuilding']).toContain(p.state);
     expect(p.checkpoint).toEqual({ transactionId: expect.stringMatching(/^\d+$/), globalPosition: expect.any(Number), updatedAt: expect.any(String) });
     expect(p.lag.events).toBeGreaterThanOrEqual(0);

@@ -4,7 +4,7 @@ import { accountDecider, accountStreamId } from '../../src/domain/account';
 import { orderDecider } from '../../src/domain/order';
 import { accountSummaryProjection, orderSummaryProjection, projectionStatuses, rebuildProjection, allProjections } from '../../src/projections';
 import { REBUILD_LOCK } from '../../src/projections/rebuild';
-import { testEnv, uniqueId, useTestApi } from '../support/harness';
+import { testEnv, uniqueId, useTestApi, versionAfter } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 import { readStream } from '../../src/application/eventStore';
 import { foldRecorded } from '../../src/application/foldStream';
@@ -15,7 +15,6 @@ import { foldRecorded } from '../../src/application/foldStream';
  */
 
 const app = useTestApi({ poolSize: 10 });
-const { rawCall } = app;
 
 const accountRow = async (customerId: string) => (await app.pool.query('SELECT * FROM account_summary WHERE customer_id = $1', [customerId])).rows[0];
 const orderRow = async (orderId: string) => (await app.pool.query('SELECT * FROM order_summary WHERE order_id = $1', [orderId])).rows[0];
@@ -23,12 +22,13 @@ const orderRow = async (orderId: string) => (await app.pool.query('SELECT * FROM
 test('a rebuild from position 0 equals the live model, while writes go on; the service serves throughout', async () => {
   const customerId = uniqueId('rb-cust');
   let version = 0;
-  for (let i = 0; i < 3; i++) version = (await rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 700 } })).body.version;
+  for (let i = 0; i < 3; i++)
+    version = (await app.admin.POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: 700 } })).data!.version;
   const orderId = uniqueId('rb-order');
-  await rawCall('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
-  const address = await rawCall('PUT', `/orders/${orderId}/shipping-address`, { body: { ...sampleAddress, city: 'Paris' } });
-  expect((await rawCall('GET', `/orders/${orderId}?minVersion=${address.body.version}`)).status).toBe(200);
-  expect((await rawCall('GET', `/accounts/${customerId}?minVersion=${version}`)).status).toBe(200);
+  await app.admin.POST('/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
+  const address = await app.admin.PUT('/orders/{orderId}/shipping-address', { params: { path: { orderId } }, body: { ...sampleAddress, city: 'Paris' } });
+  expect((await app.admin.GET('/orders/{orderId}', { params: { path: { orderId }, query: { minVersion: versionAfter(address) } } })).response.status).toBe(200);
+  expect((await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { minVersion: version } } })).response.status).toBe(200);
   const liveOrder = await orderRow(orderId);
 
   // Order summary: rebuilt, and the status says so while it runs.
@@ -57,7 +57,7 @@ test('a rebuild from position 0 equals the live model, while writes go on; the s
   const writer = (async () => {
     let n = 0;
     while (writing) {
-      version = (await rawCall('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 1 } })).body.version;
+      version = (await app.admin.POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: 1 } })).data!.version;
       n++;
     }
     return n;
@@ -67,10 +67,10 @@ test('a rebuild from position 0 equals the live model, while writes go on; the s
   const during = await writer;
   expect(during).toBeGreaterThan(0);
   // The swapped-in model keeps following: the last deposit is readable at its version.
-  const after = await rawCall('GET', `/accounts/${customerId}?minVersion=${version}`);
-  expect(after.status).toBe(200);
+  const after = await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { minVersion: version } } });
+  expect(after.response.status).toBe(200);
   const fold = foldRecorded(accountDecider, await readStream(app.pool, accountStreamId(customerId)));
-  expect(after.body).toMatchObject({ balanceCents: 2100 + during, totalDepositsCents: 2100 + during, transactionCount: 3 + during, version });
+  expect(after.data).toMatchObject({ balanceCents: 2100 + during, totalDepositsCents: 2100 + during, transactionCount: 3 + during, version });
   expect(await accountRow(customerId)).toMatchObject({
     balance_cents: String(fold.balanceCents),
     transaction_count: fold.transactionCount,
@@ -97,16 +97,18 @@ function runCli(args: string[]): Promise<{ code: number | null; stderr: string }
 }
 
 test('npm run projections:rebuild <name> shows progress and swaps in a model equal to the live one', async () => {
-  const created = await rawCall('POST', '/products', { body: { name: 'Lamp', priceCents: 4500 } });
-  await rawCall('POST', `/products/${created.body.productId}/stock`, { body: { quantity: 3 } });
-  const before = await rawCall('GET', `/products/${created.body.productId}?minVersion=1&minStockVersion=1`);
-  expect(before.status).toBe(200);
+  const created = await app.admin.POST('/products', { body: { name: 'Lamp', priceCents: 4500 } });
+  await app.admin.POST('/products/{productId}/stock', { params: { path: { productId: created.data!.productId } }, body: { quantity: 3 } });
+  const before = await app.admin.GET('/products/{productId}', {
+    params: { path: { productId: created.data!.productId }, query: { minVersion: 1, minStockVersion: 1 } },
+  });
+  expect(before.response.status).toBe(200);
 
   const { code, stderr } = await runCli(['catalog']);
   expect(code).toBe(0);
   expect(stderr).toMatch(/catalog: 100% \d+\/\d+ events/); // not a terminal: plain progress lines
   expect(stderr).toContain('catalog: rebuilt from');
-  expect((await rawCall('GET', `/products/${created.body.productId}`)).body).toEqual(before.body);
+  expect((await app.admin.GET('/products/{productId}', { params: { path: { productId: created.data!.productId } } })).data).toEqual(before.data);
 
   const unknown = await runCli(['no_such_projection']);
   expect(unknown.code).toBe(1);

@@ -251,6 +251,21 @@ export function expectProblem(res: TypedAnswer | RawAnswer, status: number, code
   expect(headers.get('content-type')).toMatch(/^application\/problem\+json/);
 }
 
+/**
+ * The command id a 202 answer carries (a queued command, or a checkout whose wait ran out): what the
+ * client sends again as the Idempotency-Key to ask after it. Throws if the answer carries none.
+ */
+export function commandIdOf(res: { data?: object }): string {
+  if (res.data && 'commandId' in res.data && typeof res.data.commandId === 'string') return res.data.commandId;
+  throw new Error(`no commandId in ${JSON.stringify(res.data)}`);
+}
+
+/** The order version a command's answer reports (the next If-Match). Throws if it has none (a command queued, not yet decided). */
+export function versionAfter(res: { data?: object }): number {
+  if (res.data && 'version' in res.data && typeof res.data.version === 'number') return res.data.version;
+  throw new Error(`no version in ${JSON.stringify(res.data)}`);
+}
+
 export type RawCall = (method: string, path: string, options?: Parameters<typeof rawHttp>[3]) => Promise<RawAnswer>;
 
 export interface ApiFixture {

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../../src/devstack/freePort';
-import { createProduct, type RawCall, rawHttp, TEST_AUTH_SECRET, testEnv, testPool, uniqueId } from '../support/harness';
+import type { ApiClient } from '../../src/client';
+import { apiFor, createProduct, TEST_AUTH_SECRET, testEnv, testPool, uniqueId } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 import { renderTree, startOtlpReceiver, type ReceivedSpan } from './otlpReceiver';
 
@@ -18,7 +19,7 @@ const taskQueue = uniqueId('traced');
 
 let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
 const children: ChildProcess[] = [];
-let call: RawCall;
+let api: ApiClient;
 let workerMetricsUrl: string;
 
 /** Runs an entry point of src/bin and waits for the log line that says it is ready. */
@@ -58,7 +59,7 @@ beforeAll(async () => {
     runEntryPoint('worker.ts', /worker polling/, worker),
     runEntryPoint('api.ts', /API listening/, { AUTH_SECRET: TEST_AUTH_SECRET, PORT: String(port), HOST: '127.0.0.1' }),
   ]);
-  call = (method, urlPath, options) => rawHttp(`http://127.0.0.1:${port}`, method, urlPath, options);
+  api = apiFor(`http://127.0.0.1:${port}`);
 }, 120_000);
 
 afterAll(async () => {
@@ -88,12 +89,12 @@ test('one checkout is one trace: the HTTP request is its root, and the update, t
   const productId = await createProduct(pool, 'Traced mug', 1500).finally(() => pool.end());
   const customerId = uniqueId('cust');
   const orderId = uniqueId('order');
-  expect((await call('POST', `/products/${productId}/stock`, { body: { quantity: 3 } })).status).toBe(200);
-  expect((await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: 10_000 } })).status).toBe(200);
-  expect((await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } })).status).toBe(201);
-  expect((await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 } })).status).toBe(200);
-  const placed = await call('POST', `/orders/${orderId}/checkout`);
-  expect(placed.status).toBe(202);
+  expect((await api.POST('/products/{productId}/stock', { params: { path: { productId } }, body: { quantity: 3 } })).response.status).toBe(200);
+  expect((await api.POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: 10_000 } })).response.status).toBe(200);
+  expect((await api.POST('/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } })).response.status).toBe(201);
+  expect((await api.POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId, quantity: 2 } })).response.status).toBe(200);
+  const placed = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId } } });
+  expect(placed.response.status).toBe(202);
 
   // The W3C traceparent of the answer is not sent back, so the checkout's trace is found by its root span.
   const root = await (async () => {

@@ -7,7 +7,8 @@ import type { CheckoutActivities } from '../../src/activities/checkoutActivities
 import type { Pool } from '../../src/db/pool';
 import { checkoutWorkflowId } from '../../src/workflows/checkout';
 import { failing, happensButFails } from '../support/faults';
-import { createProduct, createTestWorker, type RawCall, rawHttp, startTestApi, uniqueId, useWorkerConnections } from '../support/harness';
+import type { ApiClient } from '../../src/client';
+import { apiFor, createProduct, createTestWorker, startTestApi, uniqueId, useWorkerConnections } from '../support/harness';
 import { sampleAddress } from '../support/orders';
 
 /*
@@ -26,26 +27,26 @@ useWorkerConnections((opened) => ({ client, pool, connection } = opened));
 async function checkOutWith(
   replaced: Partial<CheckoutActivities>,
   depositCents: number,
-  check: (call: RawCall, ids: { productId: string; customerId: string; orderId: string }) => Promise<void>,
+  check: (api: ApiClient, ids: { productId: string; customerId: string; orderId: string }) => Promise<void>,
 ) {
   const taskQueue = uniqueId('local-saga');
   const worker = await createTestWorker({ connection, pool }, { taskQueue, replaced });
-  const api = await startTestApi({ client, pool, actors: { taskQueue } });
-  const call: RawCall = (method, path, options) => rawHttp(api.baseUrl, method, path, options);
+  const served = await startTestApi({ client, pool, actors: { taskQueue } });
+  const api = apiFor(served.baseUrl);
   try {
     return await worker.runUntil(async () => {
       const productId = await createProduct(pool, 'Lamp', 500);
-      await call('POST', `/products/${productId}/stock`, { body: { quantity: 4 } });
+      await api.POST('/products/{productId}/stock', { params: { path: { productId } }, body: { quantity: 4 } });
       const customerId = uniqueId('cust');
-      await call('POST', `/accounts/${customerId}/deposits`, { body: { amountCents: depositCents } });
+      await api.POST('/accounts/{customerId}/deposits', { params: { path: { customerId } }, body: { amountCents: depositCents } });
       const orderId = uniqueId('order');
-      await call('POST', '/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
-      await call('POST', `/orders/${orderId}/items`, { body: { productId, quantity: 2 } });
-      await check(call, { productId, customerId, orderId });
+      await api.POST('/orders', { body: { orderId, customerId, shippingAddress: sampleAddress } });
+      await api.POST('/orders/{orderId}/items', { params: { path: { orderId } }, body: { productId, quantity: 2 } });
+      await check(api, { productId, customerId, orderId });
       return client.workflow.getHandle(checkoutWorkflowId(orderId, 1)).fetchHistory();
     });
   } finally {
-    await api.close();
+    await served.close();
   }
 }
 
@@ -65,12 +66,12 @@ test('a debit that happened but whose answer is lost, for any number of attempts
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 0, max: 5 }), async (lost) => {
       const debit = happensButFails(lost, createActivities(pool).debitAccount, outage);
-      const history = await checkOutWith({ debitAccount: debit }, 2000, async (call, { productId, customerId, orderId }) => {
-        const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
-        expect(outcome.body).toMatchObject({ status: 'CONFIRMED' });
+      const history = await checkOutWith({ debitAccount: debit }, 2000, async (api, { productId, customerId, orderId }) => {
+        const outcome = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true', timeout: 30 } } });
+        expect(outcome.data).toMatchObject({ status: 'CONFIRMED' });
         expect(debit.calls()).toBe(lost + 1);
-        expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(1000);
-        expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 2, reserved: 0 });
+        expect((await api.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents).toBe(1000);
+        expect((await api.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 2, reserved: 0 });
       });
       // Three local attempts, then one regular activity (its retries are the server's, in one scheduled event).
       expect(scheduled(history.events!)).toEqual(lost >= 3 ? ['debitAccount'] : []);
@@ -85,12 +86,12 @@ test('an undo through a Postgres outage falls back to the regular activity and r
     throw ApplicationFailure.nonRetryable('the reservation was released meanwhile', 'RESERVATION_RELEASED');
   };
   const giveBackReservation = failing(6, real.giveBackReservation, outage);
-  const history = await checkOutWith({ commitReservation, giveBackReservation }, 2000, async (call, { productId, customerId, orderId }) => {
-    const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
-    expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
+  const history = await checkOutWith({ commitReservation, giveBackReservation }, 2000, async (api, { productId, customerId, orderId }) => {
+    const outcome = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true', timeout: 30 } } });
+    expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
     expect(giveBackReservation.calls()).toBe(7);
-    expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(2000);
-    expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+    expect((await api.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents).toBe(2000);
+    expect((await api.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
     const report = await client.workflow.getHandle(checkoutWorkflowId(orderId, 1)).result();
     expect(report).toMatchObject({ outcome: 'failed', compensations: ['refund 1000 cents', `released stock of ${productId}`] });
   });
@@ -104,12 +105,12 @@ test('an undo refused by its local activity is retried after a durable pause, no
   };
   // Non-retryable: no local retry and no fallback, so the refusal reaches the saga's own loop.
   const giveBackReservation = failing(1, real.giveBackReservation, () => ApplicationFailure.nonRetryable('a bug refuses the undo', 'UNDO_BUG'));
-  const history = await checkOutWith({ commitReservation, giveBackReservation }, 2000, async (call, { productId, customerId, orderId }) => {
-    const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
-    expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
+  const history = await checkOutWith({ commitReservation, giveBackReservation }, 2000, async (api, { productId, customerId, orderId }) => {
+    const outcome = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true', timeout: 30 } } });
+    expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
     expect(giveBackReservation.calls()).toBe(2);
-    expect((await call('GET', `/accounts/${customerId}?consistency=strong`)).body.balanceCents).toBe(2000);
-    expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+    expect((await api.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents).toBe(2000);
+    expect((await api.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
   });
   expect(scheduled(history.events!)).toEqual([]);
   // The checkpoint before compensating, then the pause after the refusal.
@@ -118,10 +119,10 @@ test('an undo refused by its local activity is retried after a durable pause, no
 
 test('a business refusal ends the forward path at once (one local debit, no fallback) and is recorded before the stock is released locally', async () => {
   const debit = failing(0, createActivities(pool).debitAccount);
-  const history = await checkOutWith({ debitAccount: debit }, 100, async (call, { productId, orderId }) => {
-    const outcome = await call('POST', `/orders/${orderId}/checkout?wait=true&timeout=30`);
-    expect(outcome.body).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'INSUFFICIENT_FUNDS' } });
-    expect((await call('GET', `/inventory/${productId}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+  const history = await checkOutWith({ debitAccount: debit }, 100, async (api, { productId, orderId }) => {
+    const outcome = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true', timeout: 30 } } });
+    expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'INSUFFICIENT_FUNDS' } });
+    expect((await api.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
   });
   expect(debit.calls()).toBe(1);
   expect(scheduled(history.events!)).toEqual([]);
