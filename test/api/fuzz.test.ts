@@ -1255,17 +1255,12 @@ describe('after the fuzz', () => {
     }
   });
 
-  test('the fixture order still answers commands at once: nothing wedged it', async () => {
-    const started = Date.now();
+  test('the fixture order still answers commands: nothing wedged it', async () => {
     const admin = apiFor(api.baseUrl);
     const order = { path: { orderId: fx.order } };
-    const res = await admin.POST('/orders/{orderId}/items', {
-      params: order,
-      body: { productId: fx.product, quantity: 0 },
-      signal: AbortSignal.timeout(10_000),
-    });
+    // The actor decides this refusal; a wedged one would leave the command to its deadline (503 COMMAND_TIMEOUT).
+    const res = await admin.POST('/orders/{orderId}/items', { params: order, body: { productId: fx.product, quantity: 0 } });
     expectProblem(res, 422, 'INVALID_QUANTITY');
-    expect(Date.now() - started).toBeLessThan(5_000);
     const stream = (await admin.GET('/orders/{orderId}/events', { params: order })).data!;
     expect(stream.events.map((e) => e.type)).toEqual(['OrderCreated', 'OrderItemAdded']);
   });
