@@ -3765,41 +3765,7 @@ export interface operations {
                                 path: string;
                             }[];
                             row: {
-                                cancellationReason: string | null;
-                                /** @description Set once a checkout succeeded: what a cancellation gives back. */
-                                checkout: {
-                                    amountCents: number;
-                                    attempt: number;
-                                    paymentId: string;
-                                    reservationId: string;
-                                } | null;
-                                /** @description How many times the order was placed. */
-                                checkoutAttempts: number;
-                                customerId: string | null;
-                                items: {
-                                    name: string;
-                                    productId: string;
-                                    quantity: number;
-                                    /** @description As the catalog priced it when the line was last added to. */
-                                    unitPriceCents: number;
-                                }[];
-                                lastCheckoutFailure: {
-                                    attempt: number;
-                                    code: string;
-                                    message: string;
-                                } | null;
-                                orderId: string | null;
-                                shippingAddress: {
-                                    city: string;
-                                    country: string;
-                                    line1: string;
-                                    line2?: string;
-                                    name: string;
-                                    postalCode: string;
-                                } | null;
-                                /** @enum {string} */
-                                status: "NONE" | "PENDING" | "PLACED" | "CONFIRMED" | "SHIPPED" | "CANCELLED" | "EXPIRED";
-                                totalCents: number;
+                                [key: string]: unknown;
                             } | null;
                             rowVersion: number | null;
                             /** @enum {string} */
