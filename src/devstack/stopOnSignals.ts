@@ -1,5 +1,8 @@
-/** Longer than the slowest orderly stop: workers drain for up to 30 s, then Temporal and Postgres stop. */
-const STOP_DEADLINE_MS = 90_000;
+/**
+ * Well past the slowest orderly stop, start:cluster's: APIs 10 s, workers 30 s to drain, the Web UI
+ * 10 s, the four Temporal services 15 s each in turn, then Postgres; about 110 s at worst.
+ */
+const STOP_DEADLINE_MS = 180_000;
 
 /**
  * Runs `shutdown` once, on Ctrl-C, SIGTERM, or when the parent process goes away; returns the
