@@ -162,6 +162,25 @@ test('the events table has no foreign key: the append is the one writer that kee
   expect(rows).toEqual([]);
 });
 
+test('a streams row cannot be deleted, nor the table truncated: with no foreign key left, a stray statement would wedge its stream (migration 011)', async () => {
+  const streamId = uniqueId('es-stream-row-kept');
+  await appendToStream(pool, streamId, STREAM_TYPE, 'no_stream', newEvents(1));
+  const client = await pool.connect();
+  try {
+    // Rolled back whatever happens: the table is shared with the other tests.
+    await client.query('BEGIN');
+    await expect(client.query('DELETE FROM streams WHERE stream_id = $1', [streamId])).rejects.toThrow(/streams rows are never deleted: DELETE/);
+    await client.query('ROLLBACK');
+    await client.query('BEGIN');
+    await expect(client.query('TRUNCATE streams CASCADE')).rejects.toThrow(/streams rows are never deleted: TRUNCATE/);
+  } finally {
+    await client.query('ROLLBACK');
+    client.release();
+  }
+  const { rows } = await pool.query('SELECT version FROM streams WHERE stream_id = $1', [streamId]);
+  expect(rows).toEqual([{ version: '1' }]);
+});
+
 test('an event written around the append, without its streams row, fails the integrity invariant', async () => {
   const orphan = uniqueId('es-stream-row-orphan');
   const client = await pool.connect();
