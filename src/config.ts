@@ -61,15 +61,16 @@ const envSchema = z.object({
   /**
    * Workflows the worker keeps in memory between tasks; past it, the least recently used is evicted
    * and replayed from its history on its next task. With WORKER_WORKFLOW_HEAP_MB it bounds the
-   * worker's memory however many orders are open: the defaults hold 10 000 idle orders in under
-   * 500 MB RSS (docs/performance.md). Size it for the orders active at once, ~1 MB each.
+   * worker's memory however many orders are open (docs/performance.md, memory). Size it for the
+   * orders active at once, ~2 MB each with the tracing interceptors every workflow carries: 100
+   * overran the default heap below and the workflow thread died of it under load.
    */
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(100),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(50),
   /**
    * The old-space limit of the worker's workflow thread, in MB (Node's `--max-old-space-size`, for
    * that thread only). Without it V8 sizes the thread's heap from the machine's memory (4 GB on a
    * 24 GB machine) and lets evicted workflows' garbage pile up to gigabytes before collecting it.
-   * It must hold the cached workflows: raise it with WORKER_MAX_CACHED_WORKFLOWS.
+   * It must hold the cached workflows (~100 MB + 2 MB each): raise it with WORKER_MAX_CACHED_WORKFLOWS.
    */
   WORKER_WORKFLOW_HEAP_MB: z.coerce.number().int().min(64).default(192),
   /** A workflow bundle built ahead (`writeWorkflowBundle`): the worker starts without bundling. */
