@@ -70,7 +70,7 @@ const envSchema = z.object({
    * The old-space limit of the worker's workflow thread, in MB (Node's `--max-old-space-size`, for
    * that thread only). Without it V8 sizes the thread's heap from the machine's memory (4 GB on a
    * 24 GB machine) and lets evicted workflows' garbage pile up to gigabytes before collecting it.
-   * It must hold the cached workflows (~100 MB + 2 MB each): raise it with WORKER_MAX_CACHED_WORKFLOWS.
+   * It must hold the cached workflows: at least 64 MB + 2 MB for each (checked at start-up).
    */
   WORKER_WORKFLOW_HEAP_MB: z.coerce.number().int().min(64).default(192),
   /** A workflow bundle built ahead (`writeWorkflowBundle`): the worker starts without bundling. */
@@ -119,8 +119,22 @@ const envSchema = z.object({
   TEMPORAL_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
 
-/** Tokens from an identity provider need its issuer and audience; and one source of tokens, not two. */
+/** The least workflow heap (MB) that holds this many cached workflows: measured, docs/performance.md (memory). */
+export const workflowHeapNeededMb = (cachedWorkflows: number) => 64 + 2 * cachedWorkflows;
+
+/**
+ * The workflow heap must hold the cached workflows, or the workflow thread dies of it under load;
+ * tokens from an identity provider need its issuer and audience; and one source of tokens, not two.
+ */
 const checkedEnvSchema = envSchema.superRefine((env, ctx) => {
+  const heapNeeded = workflowHeapNeededMb(env.WORKER_MAX_CACHED_WORKFLOWS);
+  if (env.WORKER_WORKFLOW_HEAP_MB < heapNeeded) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WORKER_WORKFLOW_HEAP_MB'],
+      message: `${env.WORKER_WORKFLOW_HEAP_MB} MB cannot hold ${env.WORKER_MAX_CACHED_WORKFLOWS} cached workflows (about 2 MB each): give it at least ${heapNeeded}, or lower WORKER_MAX_CACHED_WORKFLOWS`,
+    });
+  }
   if (env.AUTH_JWKS_URL === undefined) return;
   for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
     if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'required with AUTH_JWKS_URL' });
