@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { startDevTemporal } from './devTemporal';
 import { startEmbeddedPostgres } from './embeddedPostgres';
+import { stopList } from './stopList';
 
 export interface DevStack {
   databaseUrl: string;
@@ -29,11 +30,9 @@ export async function startDevStack(options: {
   callerHandlesSignals?: boolean;
   log: (line: string) => void;
 }): Promise<DevStack> {
-  const stops: Array<() => Promise<void>> = [];
+  const stops = stopList();
   const started: string[] = [];
-  const stop = async () => {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
-  };
+  const stop = stops.stopAll;
   try {
     let databaseUrl = options.databaseUrl;
     if (!databaseUrl) {

@@ -6,6 +6,7 @@ import { writeWorkflowBundle } from '../worker';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
 import { SupervisedProcess, type UnexpectedExit } from './supervisedProcess';
 import { postgresServerOf, startTemporalCluster, type TemporalCluster, type TemporalClusterPorts } from './temporalCluster';
+import { stopList } from './stopList';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,11 +68,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const { dataDir, log } = options;
   const logDir = path.join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const stops: Array<() => Promise<void>> = [];
+  const stops = stopList();
   const started: string[] = [];
-  const stop = async () => {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
-  };
+  const stop = stops.stopAll;
   try {
     let databaseUrl = options.databaseUrl;
     let database: EmbeddedDatabase | undefined;
