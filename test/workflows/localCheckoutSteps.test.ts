@@ -62,6 +62,17 @@ function localActivityOf(e: Events[number]): string | undefined {
 
 const outage = () => new Error('connection terminated');
 
+/** A commit refused for good after the debit: the saga must undo both the payment and the reservation. */
+const reservationReleasedMeanwhile = async () => {
+  throw ApplicationFailure.nonRetryable('the reservation was released meanwhile', 'RESERVATION_RELEASED');
+};
+
+/** The customer has all 2000 cents back and the 4 lamps are all available again. */
+async function expectEverythingGivenBack(api: ApiClient, { productId, customerId }: { productId: string; customerId: string }): Promise<void> {
+  expect((await api.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents).toBe(2000);
+  expect((await api.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+}
+
 test('a debit that happened but whose answer is lost, for any number of attempts: local first, then the regular activity with the same payment id; the money is taken once', async () => {
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 0, max: 5 }), async (lost) => {
@@ -82,36 +93,36 @@ test('a debit that happened but whose answer is lost, for any number of attempts
 
 test('an undo through a Postgres outage falls back to the regular activity and runs until it succeeds: everything is given back', async () => {
   const real = createActivities(pool);
-  const commitReservation = async () => {
-    throw ApplicationFailure.nonRetryable('the reservation was released meanwhile', 'RESERVATION_RELEASED');
-  };
   const giveBackReservation = failing(6, real.giveBackReservation, outage);
-  const history = await checkOutWith({ commitReservation, giveBackReservation }, 2000, async (api, { productId, customerId, orderId }) => {
-    const outcome = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true', timeout: 30 } } });
-    expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
-    expect(giveBackReservation.calls()).toBe(7);
-    expect((await api.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents).toBe(2000);
-    expect((await api.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
-    const report = await client.workflow.getHandle(checkoutWorkflowId(orderId, 1)).result();
-    expect(report).toMatchObject({ outcome: 'failed', compensations: ['refund 1000 cents', `released stock of ${productId}`] });
-  });
+  const history = await checkOutWith(
+    { commitReservation: reservationReleasedMeanwhile, giveBackReservation },
+    2000,
+    async (api, { productId, customerId, orderId }) => {
+      const outcome = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true', timeout: 30 } } });
+      expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
+      expect(giveBackReservation.calls()).toBe(7);
+      await expectEverythingGivenBack(api, { productId, customerId });
+      const report = await client.workflow.getHandle(checkoutWorkflowId(orderId, 1)).result();
+      expect(report).toMatchObject({ outcome: 'failed', compensations: ['refund 1000 cents', `released stock of ${productId}`] });
+    },
+  );
   expect(scheduled(history.events!)).toEqual(['giveBackReservation']);
 });
 
 test('an undo refused by its local activity is retried after a durable pause, not dropped', async () => {
   const real = createActivities(pool);
-  const commitReservation = async () => {
-    throw ApplicationFailure.nonRetryable('the reservation was released meanwhile', 'RESERVATION_RELEASED');
-  };
   // Non-retryable: no local retry and no fallback, so the refusal reaches the saga's own loop.
   const giveBackReservation = failing(1, real.giveBackReservation, () => ApplicationFailure.nonRetryable('a bug refuses the undo', 'UNDO_BUG'));
-  const history = await checkOutWith({ commitReservation, giveBackReservation }, 2000, async (api, { productId, customerId, orderId }) => {
-    const outcome = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true', timeout: 30 } } });
-    expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
-    expect(giveBackReservation.calls()).toBe(2);
-    expect((await api.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents).toBe(2000);
-    expect((await api.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
-  });
+  const history = await checkOutWith(
+    { commitReservation: reservationReleasedMeanwhile, giveBackReservation },
+    2000,
+    async (api, { productId, customerId, orderId }) => {
+      const outcome = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true', timeout: 30 } } });
+      expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
+      expect(giveBackReservation.calls()).toBe(2);
+      await expectEverythingGivenBack(api, { productId, customerId });
+    },
+  );
   expect(scheduled(history.events!)).toEqual([]);
   // The checkpoint before compensating, then the pause after the refusal.
   expect(timers(history.events!)).toBe(2);
