@@ -97,9 +97,10 @@ test('a command keeps a PENDING order alive: the TTL counts from the last comman
   expect((await handle.result()).state.status).toBe('EXPIRED');
   const events = await stream(orderId);
   expect(between(events, 'OrderItemAdded', 'OrderExpired')).toBeGreaterThanOrEqual(2000);
-  // The add moved the deadline without touching the timer; the timer, firing at the old deadline, started again for what was left.
+  // The add moved the deadline without touching the timer; the timer, firing at the old deadline, started again for what was left
+  // (the whole TTL when, on a slow machine, the add reached the actor in the task where the timer fired).
   const { started, cancelled } = await timers(handle);
-  expect({ timers: started.length, cancelled, secondForTheRest: started[1]! < 2000 }).toEqual({ timers: 2, cancelled: 0, secondForTheRest: true });
+  expect({ timers: started.length, cancelled, secondForTheRest: started[1]! <= 2000 }).toEqual({ timers: 2, cancelled: 0, secondForTheRest: true });
 });
 
 test('a cart starts one expiry timer however many commands it takes: a command moves the deadline, it does not restart the timer', async () => {
