@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { STREAM_WRITING_STEPS } from '../activities/orderActivities';
 import { createPaymentActivities } from '../activities/paymentActivities';
 import { createStockActivities } from '../activities/stockActivities';
 import type { OrderActorSettings } from '../api/orderGateway';
@@ -234,7 +235,7 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
     );
   }
   // A run being replaced must not have an append in flight: it could land after the new run starts.
-  if (running?.pendingActivities.includes('appendOrderEvents')) {
+  if (running?.pendingActivities.some((name) => STREAM_WRITING_STEPS.has(name))) {
     return refuse('APPEND_IN_FLIGHT', 'The actor has an append to its stream in flight; run the heal again once it has finished.', true);
   }
   // Terminating the actor would terminate a running saga with it (the parent close policy).
