@@ -189,7 +189,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'continue-as-new',
-    settings: { historyLimit: 40 },
+    // One continue-as-new, after the sixth add (at about 8 events a command since priced-in-one-step).
+    settings: { historyLimit: 60 },
     recordFirstRun: true,
     run: async (h, ctx) => {
       const [a] = ctx.productIds;
@@ -238,13 +239,13 @@ const scenarios: Scenario[] = [
   {
     // The ledger carried in its current shape (accepted with fingerprints, rejections apart).
     name: 'keys-across-continue-as-new',
-    settings: { historyLimit: 40 },
+    settings: { historyLimit: 60 },
     recordFirstRun: true,
     run: async (h, ctx) => {
       const [a] = ctx.productIds;
       await create(h, ctx);
       await rejected(h.executeUpdate(commandUpdates.RemoveItem, { args: [{ commandId: 'refused', productId: 'nothere' }] }));
-      // Past the 40-event limit before the last three commands, so the continued run answers them.
+      // Past the 60-event limit before the last three commands, so the continued run answers them.
       for (let i = 1; i <= 12; i++) {
         await h.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: `add-${i}`, productId: a!, quantity: 1 }] });
       }

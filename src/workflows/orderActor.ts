@@ -55,6 +55,8 @@ const PATCHES = {
   localOrderSteps: 'local-order-steps',
   /** A cart's expiry timer is started once per idle period, not cancelled and started again by every command. */
   cartTimerPerIdlePeriod: 'cart-timer-per-idle-period',
+  /** AddItem and PlaceOrder are looked up, decided and stored by one step instead of a look-up and an append. */
+  pricedInOneStep: 'priced-in-one-step',
 } as const;
 
 /**
@@ -65,6 +67,9 @@ const runStep = localFirst<OrderActivities>(PATCHES.localOrderSteps, {
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds', nonRetryableErrorTypes: ['WrongExpectedVersion'] },
 });
+
+/** AddItem or PlaceOrder without prices, as the actor hands it to the step that prices, decides and stores it. */
+type UnpricedOrderCommand = Parameters<OrderActivities['decidePricedOrderCommand']>[0]['command'];
 
 /** A command waiting for the actor's loop; updates wait on `answer`, signals do not. */
 interface Queued {
@@ -285,11 +290,15 @@ export class OrderActor {
       if (expectedVersion !== undefined && expectedVersion !== this.version) {
         throw new DomainError('VERSION_MISMATCH', `The order is at version ${this.version}, not ${expectedVersion}.`, 'precondition');
       }
-      const events = decideOrder(await this.toDomainCommand(item), this.state);
-      if (events.length > 0) {
-        await this.append(item, events);
-        this.evolve(events);
+      let events: OrderEvent[];
+      const priced = this.pricedCommand(item);
+      if (priced) {
+        events = await this.decidePricedInOneStep(item, priced);
+      } else {
+        events = decideOrder(await this.toDomainCommand(item), this.state);
+        if (events.length > 0) await this.append(item, events);
       }
+      if (events.length > 0) this.evolve(events);
       outcome = { status: 'accepted', commandId, version: this.version, orderStatus: this.state.status, events: events.map((e) => e.type) };
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
@@ -325,6 +334,33 @@ export class OrderActor {
         return repeat({ status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events }, stored.fingerprint);
     }
     return undefined;
+  }
+
+  /**
+   * AddItem or PlaceOrder as the one step sends it, unpriced, when that step decides it; undefined
+   * when the actor decides it itself: before the patch, or when no price is needed (the decider
+   * refuses it on the state alone, or an order placed before checkout repriced).
+   */
+  private pricedCommand({ name, input: command }: Queued): UnpricedOrderCommand | undefined {
+    const { state } = this;
+    if (state.status !== 'PENDING') return undefined;
+    if (name === 'AddItem') {
+      const { productId, quantity } = command as OrderCommandInput<'AddItem'>;
+      return patched(PATCHES.pricedInOneStep) ? { type: 'AddItem', productId, quantity, ...totalLimit() } : undefined;
+    }
+    if (name === 'PlaceOrder' && state.items.length > 0 && patched(PATCHES.priceAtCheckout) && patched(PATCHES.pricedInOneStep)) {
+      const { expectedTotalCents } = command as OrderCommandInput<'PlaceOrder'>;
+      return { type: 'PlaceOrder', expectedTotalCents, maxTotalCents: MAX_ORDER_TOTAL_CENTS };
+    }
+    return undefined;
+  }
+
+  /** Prices, decides and stores a command in one step (decidePricedOrderCommand); a refusal is thrown as the decider's. */
+  private async decidePricedInOneStep(item: Queued, command: UnpricedOrderCommand): Promise<OrderEvent[]> {
+    const input = { orderId: this.input.orderId, state: this.state, version: this.version, command, event: { eventId: uuid4(), ...this.stored(item) } };
+    const answer = await runStep((steps) => steps.decidePricedOrderCommand(input));
+    if (answer.status === 'rejected') throw new DomainError(answer.code, answer.message, answer.kind);
+    return answer.events;
   }
 
   /** The domain command for a queued one, with what the decider needs looked up (or given back) first. */
@@ -376,14 +412,7 @@ export class OrderActor {
 
   /** Stores a command's events in the order's stream, expecting the version they were decided at. */
   private append(item: Queued, events: OrderEvent[]): ReturnType<OrderActivities['appendOrderEvents']> {
-    const occurredAt = new Date().toISOString();
-    const metadata = {
-      commandId: item.id,
-      ...(item.fingerprint ? { commandFingerprint: item.fingerprint } : {}),
-      correlationId: item.input.correlationId ?? item.input.commandId,
-      causationId: item.id,
-      workflowId: workflowInfo().workflowId,
-    };
+    const { occurredAt, metadata } = this.stored(item);
     const stored = {
       streamId: orderStreamId(this.input.orderId),
       expectedVersion: this.version,
@@ -399,6 +428,20 @@ export class OrderActor {
       })),
     };
     return runStep((steps) => steps.appendOrderEvents(stored));
+  }
+
+  /** When a command's events happened (the workflow clock) and the metadata they are stored with. */
+  private stored(item: Queued): { occurredAt: string; metadata: Record<string, string> } {
+    return {
+      occurredAt: new Date().toISOString(),
+      metadata: {
+        commandId: item.id,
+        ...(item.fingerprint ? { commandFingerprint: item.fingerprint } : {}),
+        correlationId: item.input.correlationId ?? item.input.commandId,
+        causationId: item.id,
+        workflowId: workflowInfo().workflowId,
+      },
+    };
   }
 
   /** Applies stored events: the new state and version, what operators see, and the checkout a placed order starts. */

@@ -9,13 +9,14 @@ import { workflowsPath } from '../../src/worker';
 import { commandUpdates } from '../../src/workflows/orderContract';
 import { createProduct, createTestWorker, testClient, testEnv, testPool, uniqueId } from '../support/harness';
 import { startOrderActor } from '../support/orders';
+import { localActivityOf, scheduledActivities } from '../support/historyEvents';
 import { loadHistories, type RecordedHistory } from './loadHistories';
 import { CHANGED_ACTIVITY, PATCH_ID } from './variants/pauseBeforeLookUp';
 
 /*
  * The replay test is only a gate if it can fail. This bundles deliberately changed variants of the
- * order workflow (test/replay/variants/: a 1 ms timer before every catalog look-up, i.e. on the
- * AddItem path) and replays the same recorded histories against them:
+ * order workflow (test/replay/variants/: a 1 ms timer before every step that looks the catalog
+ * up, i.e. on the AddItem and PlaceOrder paths) and replays the same recorded histories against them:
  *   - unguarded, the change breaks exactly the histories that went through that path;
  *   - guarded by `patched`, every history replays, and a new run takes the new path;
  *   - with `deprecatePatch`, runs recorded under the patch replay, old ones do not (hence "only
@@ -71,22 +72,17 @@ const failedFiles = (results: Array<{ file: string; error?: Error }>) => results
 type HistoryEvent = NonNullable<History['events']>[number];
 
 /** An event that runs the activity: a regular one scheduled, or a local one's marker (orders since `local-order-steps`). */
-function runsActivity(e: HistoryEvent, activityType: string): boolean {
-  if (e.activityTaskScheduledEventAttributes?.activityType?.name === activityType) return true;
-  const marker = e.markerRecordedEventAttributes;
-  const data = marker?.markerName === 'core_local_activity' ? marker.details?.['data']?.payloads?.[0]?.data : undefined;
-  return !!data && (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type === activityType;
-}
+const runsActivity = (e: HistoryEvent, activityType: string): boolean => scheduledActivities([e]).includes(activityType) || localActivityOf(e) === activityType;
 
 const schedules = (history: History, activityType: string) => (history.events ?? []).some((e) => runsActivity(e, activityType));
 
 describe('the recorded histories against changed order workflows', () => {
   test('an unguarded extra command fails with a DeterminismViolationError exactly the histories that cover its path', async () => {
     const covering = histories.filter((h) => schedules(h.history, CHANGED_ACTIVITY)).map((h) => h.file);
-    // The gate must be able to tell: some histories took the AddItem path, some did not.
+    // The gate must be able to tell: some histories ran the step, some did not (those recorded before it looked up and appended apart).
     expect(covering).toEqual(expect.arrayContaining(['cart-edits-place-and-cancel.json', 'checkout-succeeds-and-ships.json']));
     expect(histories.map((h) => h.file).filter((f) => !covering.includes(f))).toEqual(
-      expect.arrayContaining(['order-created.json', 'continue-as-new.json', 'checkout-succeeds-and-ships-saga-1.json']),
+      expect.arrayContaining(['order-created.json', 'checkout-succeeds-and-ships-saga-1.json', 'before-priced-in-one-step/continue-as-new.json']),
     );
 
     const results = await replay(bundles.unguarded, histories);

@@ -126,9 +126,9 @@ test('one checkout is one trace: the HTTP request is its root, and the update, t
   // Express shows the route's handler, not a span per middleware or mounted router.
   const layers = spans.filter((s) => s.attributes['express.type'] !== undefined);
   expect({ layers: [...new Set(layers.map((s) => s.attributes['express.type']))], tree }).toEqual({ layers: ['request_handler'], tree: expect.any(String) });
-  // The append (a local activity) and its SQL, under the update that asked for it.
-  expect({ chain: chain(sqlUnder('RunActivity:appendOrderEvents')).slice(0, -1), tree }).toEqual({
-    chain: [...fromUpdate, 'order-actors-worker: StartActivity:appendOrderEvents', 'order-actors-worker: RunActivity:appendOrderEvents'],
+  // The command's step (a local activity: price, decide, append) and its SQL, under the update that asked for it.
+  expect({ chain: chain(sqlUnder('RunActivity:decidePricedOrderCommand')).slice(0, -1), tree }).toEqual({
+    chain: [...fromUpdate, 'order-actors-worker: StartActivity:decidePricedOrderCommand', 'order-actors-worker: RunActivity:decidePricedOrderCommand'],
     tree: expect.any(String),
   });
   // The saga's child workflow, its activities, and their SQL, in the same trace.

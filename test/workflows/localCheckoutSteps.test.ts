@@ -10,6 +10,7 @@ import { failing, happensButFails } from '../support/faults';
 import type { ApiClient } from '../../src/client';
 import { apiFor, createProduct, createTestWorker, startTestApi, uniqueId, useWorkerConnections } from '../support/harness';
 import { sampleAddress } from '../support/orders';
+import { localActivityOf, scheduledActivities } from '../support/historyEvents';
 
 /*
  * The saga's steps run as local activities (patch `local-checkout-steps`): an outage longer than
@@ -51,14 +52,7 @@ async function checkOutWith(
 }
 
 type Events = NonNullable<Awaited<ReturnType<typeof checkOutWith>>['events']>;
-const scheduled = (events: Events) => events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
 const timers = (events: Events) => events.filter((e) => e.timerStartedEventAttributes).length;
-/** The activity type a local activity's marker records. */
-function localActivityOf(e: Events[number]): string | undefined {
-  const marker = e.markerRecordedEventAttributes;
-  const data = marker?.markerName === 'core_local_activity' ? marker.details?.['data']?.payloads?.[0]?.data : undefined;
-  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type : undefined;
-}
 
 const outage = () => new Error('connection terminated');
 
@@ -85,7 +79,7 @@ test('a debit that happened but whose answer is lost, for any number of attempts
         expect((await api.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 2, reserved: 0 });
       });
       // Three local attempts, then one regular activity (its retries are the server's, in one scheduled event).
-      expect(scheduled(history.events!)).toEqual(lost >= 3 ? ['debitAccount'] : []);
+      expect(scheduledActivities(history.events!)).toEqual(lost >= 3 ? ['debitAccount'] : []);
     }),
     { numRuns: 4, examples: [[3]] },
   );
@@ -106,7 +100,7 @@ test('an undo through a Postgres outage falls back to the regular activity and r
       expect(report).toMatchObject({ outcome: 'failed', compensations: ['refund 1000 cents', `released stock of ${productId}`] });
     },
   );
-  expect(scheduled(history.events!)).toEqual(['giveBackReservation']);
+  expect(scheduledActivities(history.events!)).toEqual(['giveBackReservation']);
 });
 
 test('an undo refused by its local activity is retried after a durable pause, not dropped', async () => {
@@ -123,7 +117,7 @@ test('an undo refused by its local activity is retried after a durable pause, no
       await expectEverythingGivenBack(api, { productId, customerId });
     },
   );
-  expect(scheduled(history.events!)).toEqual([]);
+  expect(scheduledActivities(history.events!)).toEqual([]);
   // The checkpoint before compensating, then the pause after the refusal.
   expect(timers(history.events!)).toBe(2);
 });
@@ -136,7 +130,7 @@ test('a business refusal ends the forward path at once (one local debit, no fall
     expect((await api.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
   });
   expect(debit.calls()).toBe(1);
-  expect(scheduled(history.events!)).toEqual([]);
+  expect(scheduledActivities(history.events!)).toEqual([]);
   // The refusal is in the history before anything is given back: a worker killed while
   // compensating leaves a rerun that knows why it failed, instead of one meeting its own tombstones.
   const kinds = history.events!.flatMap((e) => (e.timerStartedEventAttributes ? ['checkpoint'] : (localActivityOf(e) ?? [])));

@@ -7,7 +7,8 @@ import type { Pool } from '../../src/db/pool';
 import { commandUpdates } from '../../src/workflows/orderContract';
 import { createProduct, createTestWorker, uniqueId, useWorkerConnections } from '../support/harness';
 import { failing } from '../support/faults';
-import { startOrderActor } from '../support/orders';
+import { localActivities, scheduledActivities } from '../support/historyEvents';
+import { sampleAddress, startOrderActor } from '../support/orders';
 
 /*
  * The actor's Postgres steps run as local activities (patch `local-order-steps`): a blip is
@@ -31,26 +32,37 @@ async function withWorker(replaced: Partial<OrderActivities>, scenario: (orderId
   });
 }
 
-type Events = NonNullable<Awaited<ReturnType<typeof withWorker>>['events']>;
-const scheduled = (events: Events) => events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-const localMarkers = (events: Events) => events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
-
 test('a step runs locally; one that still fails after its local attempts falls back to the regular activity, and the command is answered', async () => {
   const productId = await createProduct(pool, 'Kettle', 1999);
   const real = createActivities(pool);
   // Three local attempts fail, then the regular activity's first attempt; its second succeeds.
-  const lookUpProduct = failing(4, real.lookUpProduct, () => new Error('connection terminated'));
-  const history = await withWorker({ lookUpProduct }, async (orderId, taskQueue) => {
+  const decidePricedOrderCommand = failing(4, real.decidePricedOrderCommand, () => new Error('connection terminated'));
+  const history = await withWorker({ decidePricedOrderCommand }, async (orderId, taskQueue) => {
     const handle = await startOrderActor(client, orderId, {}, taskQueue);
     await handle.executeUpdate(commandUpdates.CreateOrder, { args: [{ commandId: 'create', orderId, customerId: 'c-local' }] });
     const added = await handle.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add', productId, quantity: 2 }] });
     expect(added).toMatchObject({ status: 'accepted', version: 2, events: ['OrderItemAdded'] });
     await handle.terminate('test done');
   });
-  expect(lookUpProduct.calls()).toBe(5);
-  // Only the failed look-up reached the server as an activity; both appends and the look-up's failure are local markers.
-  expect(scheduled(history.events!)).toEqual(['lookUpProduct']);
-  expect(localMarkers(history.events!)).toBe(3);
+  expect(decidePricedOrderCommand.calls()).toBe(5);
+  // Only the failed add reached the server as an activity; the create's append and the add's local failure are markers.
+  expect(scheduledActivities(history.events!)).toEqual(['decidePricedOrderCommand']);
+  expect(localActivities(history.events!)).toEqual(['appendOrderEvents', 'decidePricedOrderCommand']);
+});
+
+test('an add item and a checkout each take one step: the catalog look-up, the decision and the append together', async () => {
+  const productId = await createProduct(pool, 'Lamp', 500);
+  const history = await withWorker({}, async (orderId, taskQueue) => {
+    const handle = await startOrderActor(client, orderId, {}, taskQueue);
+    const create = { commandId: 'create', orderId, customerId: 'c-one-step', shippingAddress: sampleAddress };
+    await handle.executeUpdate(commandUpdates.CreateOrder, { args: [create] });
+    await handle.executeUpdate(commandUpdates.AddItem, { args: [{ commandId: 'add', productId, quantity: 2 }] });
+    const placed = await handle.executeUpdate(commandUpdates.PlaceOrder, { args: [{ commandId: 'place', expectedTotalCents: 1000 }] });
+    expect(placed).toMatchObject({ status: 'accepted', version: 3, orderStatus: 'PLACED' });
+    await handle.terminate('test done');
+  });
+  expect(scheduledActivities(history.events!)).toEqual([]);
+  expect(localActivities(history.events!)).toEqual(['appendOrderEvents', 'decidePricedOrderCommand', 'decidePricedOrderCommand']);
 });
 
 test('a stream conflict fails the command at once: no local retry, no regular fallback', async () => {
@@ -68,5 +80,5 @@ test('a stream conflict fails the command at once: no local retry, no regular fa
     await handle.terminate('test done');
   });
   expect(appendOrderEvents.calls()).toBe(1);
-  expect(scheduled(history.events!)).toEqual([]);
+  expect(scheduledActivities(history.events!)).toEqual([]);
 });
