@@ -32,10 +32,11 @@ export const BARE_WORKFLOW_SHAPE: OrderShape = { activity: 'regular noop', creat
 export const TEMPORAL_FLOOR_SHAPE: OrderShape = { ...BARE_WORKFLOW_SHAPE, activity: 'none' };
 /**
  * The local activities an order of the checkout section runs (two lines): create appends (1); each
- * add looks the product up and appends (2); place reprices and appends (2), the saga reserves two
- * lines, debits and commits two (5), and the order appends the saga's report (1).
+ * add looks the product up, decides and appends in one step (1); place reprices, decides and
+ * appends in one (1), the saga reserves two lines, debits and commits two (5), and the order
+ * appends the saga's report (1).
  */
-export const LOCAL_STEPS_SHAPE: OrderShape = { activity: 'local select 1', create: 1, addItem: 2, placeBeforeSaga: 2, saga: 5, placeAfterSaga: 1 };
+export const LOCAL_STEPS_SHAPE: OrderShape = { activity: 'local select 1', create: 1, addItem: 1, placeBeforeSaga: 1, saga: 5, placeAfterSaga: 1 };
 
 const { noop } = proxyActivities<BareActivities>({ startToCloseTimeout: '10 seconds' });
 const { selectOne } = proxyLocalActivities<BareActivities>({ startToCloseTimeout: '10 seconds' });
@@ -66,7 +67,7 @@ export async function bareOrderWorkflow(shape: OrderShape): Promise<string> {
     return ++version;
   });
   setHandler(addUpdate, async () => {
-    await steps(shape, shape.addItem); // lookUpProduct, appendOrderEvents
+    await steps(shape, shape.addItem); // decidePricedOrderCommand
     return ++version;
   });
   setHandler(placeUpdate, async () => {

@@ -2,7 +2,7 @@
  * Section `floor`: what Temporal and Postgres cost by themselves, on this machine in this run, so
  * the order service's figures can be read against them (issue 14). At c = 1 and c = 32: an update
  * that does nothing, one that awaits a regular activity and one that awaits a local activity
- * (each `select 1`), and one that awaits an order command's two local activities (`select 1`, a
+ * (each `select 1`), and one that awaits an order command's local activity (`select 1`, then a
  * one-row INSERT); the "HTTP floor": that last update behind a bare express route in this process
  * (no auth, rate limit or other middleware but the JSON parser); the "Temporal floor" flow (a
  * checkout's updates and child workflow, no activities) and the same flow with the order
@@ -43,14 +43,14 @@ const UPDATE_CASES: Record<FloorUpdateKind, string> = {
   none: 'bare update p50, no activity',
   regular: 'bare update p50, one regular activity (select 1)',
   local: 'bare update p50, one local activity (select 1)',
-  command: "bare update p50, an order command's two local activities (select 1, a one-row INSERT)",
+  command: "bare update p50, an order command's one local activity (select 1, then a one-row INSERT)",
 };
 const FLOWS: Array<{ key: 'flow' | 'localFlow'; shape: OrderShape; label: string }> = [
   { key: 'flow', shape: TEMPORAL_FLOOR_SHAPE, label: "Temporal floor flow orders/s (a checkout's updates and child workflow, no activities)" },
   {
     key: 'localFlow',
     shape: LOCAL_STEPS_SHAPE,
-    label: "local-steps floor flow orders/s (the Temporal floor flow with the order service's 13 local activities, select 1 each)",
+    label: "local-steps floor flow orders/s (the Temporal floor flow with the order service's 10 local activities, select 1 each)",
   },
 ];
 
@@ -68,7 +68,10 @@ async function floorActivities(pool: Pool): Promise<FloorActivities & { noop(): 
   return {
     noop: async () => undefined,
     selectOne: async () => void (await pool.query('select 1')),
-    insertRow: async () => void (await pool.query('INSERT INTO bench_floor_rows (data) VALUES ($1)', [{ type: 'ItemAdded', quantity: 1 }])),
+    lookUpAndInsert: async () => {
+      await pool.query('select 1');
+      await pool.query('INSERT INTO bench_floor_rows (data) VALUES ($1)', [{ type: 'ItemAdded', quantity: 1 }]);
+    },
   };
 }
 
@@ -161,7 +164,7 @@ export async function benchFloor(out: BenchResults, pool: Pool, client: Client, 
           section: 'floor',
           case: `${label}, c=${c}`,
           ours: flow.rate,
-          // The local-steps flow against the activity-free one: what the 13 local activities cost.
+          // The local-steps flow against the activity-free one: what the 10 local activities cost.
           baseline: key === 'flow' ? NaN : figures.flow[c]!.rate,
           unit: 'orders/s',
           higherIsBetter: true,

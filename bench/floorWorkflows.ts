@@ -1,7 +1,7 @@
 /**
  * The floor section's throwaway workflows (bench/floor.ts), bundled for its own worker: an update
- * that does nothing, awaits one regular activity or one local activity, or awaits the two local
- * activities of an order command (a look-up and an append); and the bare order flow, whose
+ * that does nothing, awaits one regular activity or one local activity, or awaits the one local
+ * activity of an order command (a look-up and an append); and the bare order flow, whose
  * activity-free run is the "Temporal floor" of a checkout.
  */
 import { condition, defineSignal, defineUpdate, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
@@ -11,8 +11,8 @@ export { bareCheckoutWorkflow, bareOrderWorkflow } from './bareWorkflow';
 export interface FloorActivities {
   /** `select 1` on the application's pool: one Postgres round trip. */
   selectOne(): Promise<void>;
-  /** A one-row INSERT into a bench table on the application's pool: an append without the event store. */
-  insertRow(): Promise<void>;
+  /** `select 1`, then a one-row INSERT into a bench table: an order command's look-up and append, without the catalog and the event store. */
+  lookUpAndInsert(): Promise<void>;
 }
 
 const regular = proxyActivities<FloorActivities>({ startToCloseTimeout: '10 seconds' });
@@ -22,7 +22,7 @@ export const floorUpdates = {
   none: defineUpdate<void>('none'),
   regular: defineUpdate<void>('regular'),
   local: defineUpdate<void>('local'),
-  /** An order command's shape: look up (`select 1`), then append (a one-row INSERT), both local. */
+  /** An order command's shape: one local activity that looks up (`select 1`), then appends (a one-row INSERT). */
   command: defineUpdate<void>('command'),
 };
 export type FloorUpdateKind = keyof typeof floorUpdates;
@@ -34,10 +34,7 @@ export async function floorUpdateWorkflow(): Promise<void> {
   setHandler(floorUpdates.none, () => undefined);
   setHandler(floorUpdates.regular, () => regular.selectOne());
   setHandler(floorUpdates.local, () => local.selectOne());
-  setHandler(floorUpdates.command, async () => {
-    await local.selectOne();
-    await local.insertRow();
-  });
+  setHandler(floorUpdates.command, () => local.lookUpAndInsert());
   setHandler(stopSignal, () => void (stopped = true));
   await condition(() => stopped);
 }
