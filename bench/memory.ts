@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { newCommandId, OrderGateway } from '../src/api/orderGateway';
 import { loadConfig } from '../src/config';
-import { cfg, median, progress, sleep, warmPool, type BenchResults } from './support';
+import { cfg, median, progress, summary, sleep, warmPool, type BenchResults } from './support';
 
 /** Only the memory section's worker process polls it, so every order it creates lives there. */
 const MEMORY_QUEUE = 'orders-bench-memory';
@@ -36,6 +36,8 @@ async function startWorkerProcess(env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/worker.ts'], { cwd: path.join(__dirname, '..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lastLines: string[] = [];
+  /** Its warnings and errors (pino levels 40 and up), the last 50: what it said while creates were slow. */
+  const complaints: string[] = [];
   let ready: () => void;
   const polling = new Promise<void>((resolve) => (ready = resolve));
   for (const stream of [child.stdout, child.stderr]) {
@@ -45,6 +47,10 @@ async function startWorkerProcess(env: NodeJS.ProcessEnv) {
         if (line.includes('"worker polling"')) ready();
         lastLines.push(line);
         if (lastLines.length > 20) lastLines.shift();
+        if (/"level":(4|5|6)\d/.test(line) || !line.startsWith('{')) {
+          complaints.push(line.slice(0, 400));
+          if (complaints.length > 50) complaints.shift();
+        }
       }
     });
   }
@@ -61,7 +67,7 @@ async function startWorkerProcess(env: NodeJS.ProcessEnv) {
     await stop();
     throw new Error(`worker process ${outcome} before polling: ${lastLines.join('\n')}`);
   }
-  return { pid: child.pid!, stop };
+  return { pid: child.pid!, stop, complaints };
 }
 
 /** The worker's environment: the run's, its stack, and only the settings the bench was asked to override. */
@@ -93,6 +99,9 @@ export async function benchMemory(out: BenchResults, databaseUrl: string, client
     const run = randomUUID().slice(0, 6);
     const created: string[] = [];
     const errors: string[] = [];
+    /** Creates that took over 2 s or failed: when in the run, how long, and what they answered. */
+    const slow: Array<{ order: number; atSeconds: number; ms: number; error?: string }> = [];
+    const latencies: number[] = [];
     const trace: Array<{ orders: number; seconds: number; rssMb: number }> = [];
     const start = performance.now();
     const deadline = start + cfg.memorySeconds * 1000;
@@ -100,13 +109,20 @@ export async function benchMemory(out: BenchResults, databaseUrl: string, client
     await Promise.all(
       Array.from({ length: cfg.memoryConcurrency }, async () => {
         while (next < cfg.memoryOrders && performance.now() < deadline) {
-          const orderId = `bench-mem-${run}-${next++}`;
+          const order = next++;
+          const orderId = `bench-mem-${run}-${order}`;
+          const sent = performance.now();
+          let error: string | undefined;
           try {
             await gateway.create(orderId, { orderId, customerId: `bench-mem-customer-${created.length % 100}` }, newCommandId());
             created.push(orderId);
           } catch (err) {
-            errors.push((err as Error).message);
+            error = (err as Error).message;
+            errors.push(error);
           }
+          const ms = performance.now() - sent;
+          latencies.push(ms);
+          if (ms > 2000 || error) slow.push({ order, atSeconds: (sent - start) / 1000, ms, ...(error ? { error } : {}) });
           if ((created.length + errors.length) % 500 === 0) {
             const seconds = (performance.now() - start) / 1000;
             const { rssMb } = memoryOf(worker.pid);
@@ -133,6 +149,9 @@ export async function benchMemory(out: BenchResults, databaseUrl: string, client
       orders: created.length,
       errors: errors.length,
       firstErrors: errors.slice(0, 3),
+      createMs: { ...summary(latencies), max: Math.max(...latencies) },
+      slowCreates: slow.slice(0, 100),
+      workerComplaints: worker.complaints,
       createSeconds,
       idleRssMb,
       loadedRssMb,
