@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { newCommandId, OrderGateway } from '../src/api/orderGateway';
 import { loadConfig } from '../src/config';
+import { orderWorkflowId } from '../src/workflows/orderContract';
 import { cfg, median, progress, summary, sleep, warmPool, type BenchResults } from './support';
 
 /** Only the memory section's worker process polls it, so every order it creates lives there. */
@@ -144,6 +145,20 @@ export async function benchMemory(out: BenchResults, databaseUrl: string, client
       const status = (await gateway.snapshot(orderId))?.state.status ?? 'not running';
       statuses[status] = (statuses[status] ?? 0) + 1;
     }
+    // What the slowest creates' histories say: a workflow task that timed out (lost by the worker) or failed.
+    const slowest = [...slow].sort((a, b) => b.ms - a.ms).slice(0, 10);
+    const slowHistories = await Promise.all(
+      slowest.map(async ({ order, ms }) => {
+        const events = (await client.workflow.getHandle(orderWorkflowId(`bench-mem-${run}-${order}`)).fetchHistory()).events ?? [];
+        const count = (has: (e: (typeof events)[number]) => unknown) => events.filter(has).length;
+        return {
+          order,
+          ms,
+          taskTimeouts: count((e) => e.workflowTaskTimedOutEventAttributes),
+          taskFailures: count((e) => e.workflowTaskFailedEventAttributes),
+        };
+      }),
+    );
     const kbPerOrder = ((loadedRssMb - idleRssMb) * 1024) / Math.max(1, created.length);
     out.details.memory = {
       orders: created.length,
@@ -151,6 +166,7 @@ export async function benchMemory(out: BenchResults, databaseUrl: string, client
       firstErrors: errors.slice(0, 3),
       createMs: { ...summary(latencies), max: Math.max(...latencies) },
       slowCreates: slow.slice(0, 100),
+      slowHistories,
       workerComplaints: worker.complaints,
       createSeconds,
       idleRssMb,
