@@ -62,13 +62,19 @@ export interface WorkerConnections {
  */
 export function createTestWorker(
   deps: { connection: NativeConnection; pool: Pool },
-  options: { taskQueue: string; replaced?: Partial<ReturnType<typeof createActivities>>; workflowBundle?: WorkerOptions['workflowBundle'] },
+  options: {
+    taskQueue: string;
+    replaced?: Partial<ReturnType<typeof createActivities>>;
+    workflowBundle?: WorkerOptions['workflowBundle'];
+    maxCachedWorkflows?: number;
+  },
 ): Promise<Worker> {
   return createOrderWorker({
     connection: deps.connection,
     namespace: 'default',
     taskQueue: options.taskQueue,
     db: deps.pool,
+    maxCachedWorkflows: options.maxCachedWorkflows,
     workflowBundle: options.workflowBundle ?? { codePath: testEnv.workflowBundle },
     activities: { ...createActivities(deps.pool), ...options.replaced },
   });
