@@ -41,18 +41,18 @@ export function bundleWorkflowsInChild(): Promise<string> {
   });
 }
 
-/** The worker that hosts order actors and their activities on one task queue. */
 /**
  * Workflow tasks run at once for a cache of `cachedWorkflows`: a fifth of it (at least 2, the
  * SDK's least). To take a task for an order not in a full cache, sdk-core evicts the least
  * recently used run even when that run is in the middle of a task (awaiting a local activity),
  * and that task is lost until the server times it out (10 s; docs/performance.md, memory). A task
  * touches its run when it starts, so as soon as the runs in flight outnumber the idle ones, the
- * least recently used run is one in flight: the SDK's default (40, clamped to the cache) let 40
- * of a cache of 50 be. With a fifth in flight, the run evicted is one of the idle four fifths.
+ * least recently used run is one in flight: the SDK's default (40, clamped to the cache only when
+ * set) let 40 of a cache of 50 be. With a fifth in flight, the run evicted is one of the idle four fifths.
  */
 export const workflowTaskSlots = (cachedWorkflows: number) => Math.max(2, Math.floor(cachedWorkflows / 5));
 
+/** The worker that hosts order actors and their activities on one task queue. */
 export function createOrderWorker(options: {
   connection: NativeConnection;
   namespace: string;
@@ -61,7 +61,7 @@ export function createOrderWorker(options: {
   /** A prebuilt bundle (tests share one); otherwise the worker bundles `src/workflows` itself. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   activities?: object;
-  /** The SDK's default (sized from the heap limit) when absent. */
+  /** The SDK's default (sized from the heap limit) when absent, and then the SDK's task slots too. */
   maxCachedWorkflows?: number;
   /**
    * The workflow thread's old-space limit in MB; V8's default (from the machine's memory) when

@@ -14,7 +14,7 @@ let pool: Pool;
 let connection: NativeConnection;
 useWorkerConnections((opened) => ({ pool, connection } = opened));
 
-test.each([5, 12, 50, 200])('a worker caching %i workflows runs at most a fifth of them as workflow tasks at once (at least 2)', async (cache) => {
+test.each([5, 12, 50, 100])('a worker caching %i workflows runs at most a fifth of them as workflow tasks at once (at least 2)', async (cache) => {
   const worker = await createTestWorker({ connection, pool }, { taskQueue: uniqueId('slots'), maxCachedWorkflows: cache });
   await worker.runUntil(Promise.resolve());
   const supplier = worker.options.tuner.workflowTaskSlotSupplier;

@@ -1,8 +1,8 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { DatabaseError } from 'pg';
 import { findAcceptedCommand, type AcceptedCommandRecord } from '../application/orderRecord';
 import { ORDER_STREAM_TYPE, type CatalogEntry } from '../domain/order';
-import { WrongExpectedVersion, type EventData, type Queryable } from '../eventstore';
+import { WrongExpectedVersion, type EventData, type TransactionalDb } from '../eventstore';
 import { appendToStream } from '../application/eventStore';
 import { catalogEntries } from '../application/catalog';
 import { decidePricedOrderCommand, type PricedOrderCommandInput, type PricedOrderCommandResult } from '../application/pricedOrderCommand';
@@ -51,11 +51,21 @@ async function writingTheStream<R>(write: () => Promise<R>): Promise<R> {
   }
 }
 
-export function createOrderActivities(db: Queryable): OrderActivities {
+/**
+ * When this attempt's time is up, as far as the next attempt is concerned: its start-to-close
+ * timeout counted from when it was scheduled (no later than it started), less a second for the
+ * clocks of this worker and of whoever times it out (the server, for a regular attempt).
+ */
+function attemptDeadline(): number {
+  const { currentAttemptScheduledTimestampMs, startToCloseTimeoutMs } = Context.current().info;
+  return currentAttemptScheduledTimestampMs + startToCloseTimeoutMs - 1_000;
+}
+
+export function createOrderActivities(db: TransactionalDb): OrderActivities {
   return {
     appendOrderEvents: ({ streamId, expectedVersion, events }) =>
       writingTheStream(async () => ({ version: (await appendToStream(db, streamId, ORDER_STREAM_TYPE, expectedVersion, events)).nextExpectedVersion })),
-    decidePricedOrderCommand: (input) => writingTheStream(() => decidePricedOrderCommand(db, input)),
+    decidePricedOrderCommand: (input) => writingTheStream(() => decidePricedOrderCommand(db, input, { deadline: attemptDeadline() })),
     lookUpProduct: async (productId) => (await catalogEntries(db, [productId]))[productId] ?? null,
     lookUpProducts: (productIds) => catalogEntries(db, productIds),
     findAcceptedCommand: ({ orderId, commandId }) => findAcceptedCommand(db, orderId, commandId),

@@ -1,7 +1,7 @@
 import { DomainError } from '../domain/decider';
 import { currentSchemaVersion } from '../domain/eventSchemas';
 import { decideOrder, ORDER_STREAM_TYPE, orderStreamId, type OrderCommand, type OrderEvent, type OrderState } from '../domain/order';
-import type { EventMetadata, Queryable } from '../eventstore';
+import { inTransaction, type EventMetadata, type Queryable, type TransactionalDb } from '../eventstore';
 import { catalogEntries } from './catalog';
 import { appendToStream, readStream } from './eventStore';
 
@@ -27,28 +27,44 @@ export type PricedOrderCommandResult =
 /**
  * AddItem or PlaceOrder priced at the catalog's current prices, decided on the actor's state and
  * its event stored, as one step: the actor's command costs one activity instead of a look-up and
- * an append. An attempt after one that stored the event answers the stored event, whatever the
- * catalog says now, so a retry can neither contradict nor double what was stored.
+ * an append. It runs more than once when an attempt times out, and the attempts may overlap (a
+ * timed-out attempt is abandoned, not stopped), while the catalog changes between them. So that
+ * the answer the actor gets is always what the stream holds:
+ * - each attempt holds the stream's row lock for the whole step, and first answers the event an
+ *   earlier attempt stored, whatever the catalog says now;
+ * - an attempt stores only before `deadline`, when the next attempt may start: past it, a later
+ *   attempt may already have answered differently (it waits for this attempt's lock), so this one
+ *   rolls back.
  */
-export async function decidePricedOrderCommand(db: Queryable, input: PricedOrderCommandInput): Promise<PricedOrderCommandResult> {
+export async function decidePricedOrderCommand(
+  db: TransactionalDb,
+  input: PricedOrderCommandInput,
+  attempt: { deadline: number; now?: () => number },
+): Promise<PricedOrderCommandResult> {
   const { orderId, state, version, command, event } = input;
   const streamId = orderStreamId(orderId);
-  const catalog = await catalogEntries(db, command.type === 'AddItem' ? [command.productId] : state.items.map((l) => l.productId));
-  let events: OrderEvent[];
-  try {
-    events = decideOrder(command.type === 'AddItem' ? { ...command, product: catalog[command.productId] ?? null } : { ...command, catalog }, state);
-  } catch (err) {
-    if (!(err instanceof DomainError)) throw err;
-    return (await storedBefore(db, streamId, version, event.eventId)) ?? { status: 'rejected', code: err.code, message: err.message, kind: err.kind };
-  }
-  // Both commands decide one event or refuse: the actor fixed one id.
-  if (events.length !== 1) throw new Error(`${command.type} decided ${events.length} events; the step stores exactly one`);
-  const [decided] = events as [OrderEvent];
-  const stored = await appendToStream(db, streamId, ORDER_STREAM_TYPE, version, [
-    { ...event, type: decided.type, data: decided.data, schemaVersion: currentSchemaVersion(ORDER_STREAM_TYPE, decided.type) },
-  ]);
-  if (!stored.alreadyAppended) return { status: 'accepted', events, version: stored.nextExpectedVersion };
-  return (await storedBefore(db, streamId, version, event.eventId))!;
+  const now = attempt.now ?? Date.now;
+  return inTransaction(db, async (tx) => {
+    await tx.query('SELECT 1 FROM streams WHERE stream_id = $1 FOR UPDATE', [streamId]);
+    const earlier = await storedBefore(tx, streamId, version, event.eventId);
+    if (earlier) return { commit: false, result: earlier };
+    const catalog = await catalogEntries(tx, command.type === 'AddItem' ? [command.productId] : state.items.map((l) => l.productId));
+    let events: OrderEvent[];
+    try {
+      events = decideOrder(command.type === 'AddItem' ? { ...command, product: catalog[command.productId] ?? null } : { ...command, catalog }, state);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      return { commit: false, result: { status: 'rejected', code: err.code, message: err.message, kind: err.kind } };
+    }
+    // Both commands decide one event or refuse: the actor fixed one id.
+    if (events.length !== 1) throw new Error(`${command.type} decided ${events.length} events; the step stores exactly one`);
+    const [decided] = events as [OrderEvent];
+    const stored = await appendToStream(tx, streamId, ORDER_STREAM_TYPE, version, [
+      { ...event, type: decided.type, data: decided.data, schemaVersion: currentSchemaVersion(ORDER_STREAM_TYPE, decided.type) },
+    ]);
+    if (now() >= attempt.deadline) throw new Error(`The attempt ran past its deadline; the next attempt decides ${command.type} instead.`);
+    return { commit: true, result: { status: 'accepted', events, version: stored.nextExpectedVersion } };
+  });
 }
 
 /** The event an earlier attempt stored at `version + 1` under `eventId`, as that attempt answered it; undefined if none did. */

@@ -9,6 +9,7 @@ import {
   type UnpricedOrderCommand,
 } from '../../src/application/pricedOrderCommand';
 import type { Pool } from '../../src/db/pool';
+import { currentSchemaVersion } from '../../src/domain/eventSchemas';
 import { decideOrder, evolveOrder, initialOrderState, MAX_ORDER_TOTAL_CENTS, ORDER_STREAM_TYPE, orderStreamId, type OrderEvent } from '../../src/domain/order';
 import { MAX_PRICE_CENTS, productDecider, productStreamId } from '../../src/domain/product';
 import { appendToStream } from '../../src/eventstore';
@@ -44,6 +45,9 @@ async function seedOrder(orderId: string, line?: { productId: string; priceCents
   await appendToStream(pool, orderStreamId(orderId), ORDER_STREAM_TYPE, 'no_stream', stored);
   return { state, version: events.length };
 }
+
+/** An attempt with time to spare. */
+const decide = (input: PricedOrderCommandInput) => decidePricedOrderCommand(pool, input, { deadline: Infinity });
 
 const reprice = (productId: string, priceCents: number) =>
   handleCommand(
@@ -94,7 +98,7 @@ test('every attempt after one that stored its event answers that event, however 
       let pinned: Extract<PricedOrderCommandResult, { status: 'accepted' }> | undefined;
       for (const catalogPrice of [undefined, ...laterPrices]) {
         if (catalogPrice !== undefined) await reprice(productId, catalogPrice);
-        const answer = await decidePricedOrderCommand(pool, input);
+        const answer = await decide(input);
         if (pinned) expect(answer).toEqual(pinned);
         else if (answer.status === 'accepted') pinned = answer;
         else expect(await storedAfter()).toEqual([]);
@@ -111,7 +115,7 @@ test('every attempt after one that stored its event answers that event, however 
 test('a product the catalog does not know is refused, and the refusal stores nothing', async () => {
   const orderId = uniqueId('priced-unknown');
   const { state, version } = await seedOrder(orderId);
-  const answer = await decidePricedOrderCommand(pool, {
+  const answer = await decide({
     orderId,
     state,
     version,
@@ -120,4 +124,47 @@ test('a product the catalog does not know is refused, and the refusal stores not
   });
   expect(answer).toMatchObject({ status: 'rejected', code: 'PRODUCT_NOT_FOUND' });
   expect(await readStream(pool, orderStreamId(orderId), { fromVersion: version + 1 })).toEqual([]);
+});
+
+/** An order with an address and no line, and an AddItem of 2 of a new product at 500 cents for it. */
+async function addingTwoLamps() {
+  const productId = await createProduct(pool, 'Lamp', 500);
+  const orderId = uniqueId('priced-overlap');
+  const { state, version } = await seedOrder(orderId);
+  const input: PricedOrderCommandInput = {
+    orderId,
+    state,
+    version,
+    command: { type: 'AddItem', productId, quantity: 2, maxTotalCents: MAX_ORDER_TOTAL_CENTS },
+    event: { eventId: randomUUID(), occurredAt: new Date().toISOString(), metadata: { commandId: 'client:overlap' } },
+  };
+  return { productId, orderId, input };
+}
+
+test('an attempt that overlaps an earlier one still storing waits for it and answers its event, though the catalog now refuses the command', async () => {
+  const { productId, orderId, input } = await addingTwoLamps();
+  const streamId = orderStreamId(orderId);
+  // The earlier attempt, timed out but still running: it holds the stream and has appended, not yet committed.
+  const earlier = await pool.connect();
+  await earlier.query('BEGIN');
+  await earlier.query('SELECT 1 FROM streams WHERE stream_id = $1 FOR UPDATE', [streamId]);
+  const data = { productId, name: 'Lamp', unitPriceCents: 500, quantity: 2, lineTotalCents: 1000 };
+  await appendToStream(earlier, streamId, ORDER_STREAM_TYPE, input.version, [
+    { ...input.event, type: 'OrderItemAdded', data, schemaVersion: currentSchemaVersion(ORDER_STREAM_TYPE, 'OrderItemAdded') },
+  ]);
+  // Meanwhile the price rises past what an order may total: decided now, the add is refused.
+  await reprice(productId, MAX_PRICE_CENTS);
+  const next = decide(input);
+  const settled = await Promise.race([next.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
+  expect(settled).toBe('waiting');
+  await earlier.query('COMMIT');
+  earlier.release();
+  expect(await next).toEqual({ status: 'accepted', version: input.version + 1, events: [{ type: 'OrderItemAdded', data }] });
+});
+
+test('an attempt past its deadline stores nothing, so the attempt after it decides afresh', async () => {
+  const { orderId, input } = await addingTwoLamps();
+  await expect(decidePricedOrderCommand(pool, input, { deadline: 0 })).rejects.toThrow(/past its deadline/);
+  expect(await readStream(pool, orderStreamId(orderId), { fromVersion: input.version + 1 })).toEqual([]);
+  expect(await decide(input)).toMatchObject({ status: 'accepted', version: input.version + 1 });
 });
