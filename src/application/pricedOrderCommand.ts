@@ -45,6 +45,8 @@ export async function decidePricedOrderCommand(
   const streamId = orderStreamId(orderId);
   const now = attempt.now ?? Date.now;
   return inTransaction(db, async (tx) => {
+    // The lock first, alone: a statement that waited for it still reads from its own older
+    // snapshot, so what an earlier attempt stored is read by the next statement.
     await tx.query('SELECT 1 FROM streams WHERE stream_id = $1 FOR UPDATE', [streamId]);
     const earlier = await storedBefore(tx, streamId, version, event.eventId);
     if (earlier) return { commit: false, result: earlier };
