@@ -85,21 +85,32 @@ test('a debit that happened but whose answer is lost, for any number of attempts
   );
 });
 
+/**
+ * A checkout whose commit is refused after the debit, with `giveBackReservation` standing in for
+ * the undo: the order is back to PENDING, the undo ran `calls` times, everything is given back,
+ * and `then` checks what else it needs. Returns the saga's history.
+ */
+function refusedCommitGivenBack(
+  giveBackReservation: CheckoutActivities['giveBackReservation'] & { calls(): number },
+  calls: number,
+  then: (orderId: string, productId: string) => Promise<void> = async () => undefined,
+) {
+  return checkOutWith({ commitReservation: reservationReleasedMeanwhile, giveBackReservation }, 2000, async (api, { productId, customerId, orderId }) => {
+    const outcome = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true', timeout: 30 } } });
+    expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
+    expect(giveBackReservation.calls()).toBe(calls);
+    await expectEverythingGivenBack(api, { productId, customerId });
+    await then(orderId, productId);
+  });
+}
+
 test('an undo through a Postgres outage falls back to the regular activity and runs until it succeeds: everything is given back', async () => {
   const real = createActivities(pool);
   const giveBackReservation = failing(6, real.giveBackReservation, outage);
-  const history = await checkOutWith(
-    { commitReservation: reservationReleasedMeanwhile, giveBackReservation },
-    2000,
-    async (api, { productId, customerId, orderId }) => {
-      const outcome = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true', timeout: 30 } } });
-      expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
-      expect(giveBackReservation.calls()).toBe(7);
-      await expectEverythingGivenBack(api, { productId, customerId });
-      const report = await client.workflow.getHandle(checkoutWorkflowId(orderId, 1)).result();
-      expect(report).toMatchObject({ outcome: 'failed', compensations: ['refund 1000 cents', `released stock of ${productId}`] });
-    },
-  );
+  const history = await refusedCommitGivenBack(giveBackReservation, 7, async (orderId, productId) => {
+    const report = await client.workflow.getHandle(checkoutWorkflowId(orderId, 1)).result();
+    expect(report).toMatchObject({ outcome: 'failed', compensations: ['refund 1000 cents', `released stock of ${productId}`] });
+  });
   expect(scheduledActivities(history.events!)).toEqual(['giveBackReservation']);
 });
 
@@ -107,16 +118,7 @@ test('an undo refused by its local activity is retried after a durable pause, no
   const real = createActivities(pool);
   // Non-retryable: no local retry and no fallback, so the refusal reaches the saga's own loop.
   const giveBackReservation = failing(1, real.giveBackReservation, () => ApplicationFailure.nonRetryable('a bug refuses the undo', 'UNDO_BUG'));
-  const history = await checkOutWith(
-    { commitReservation: reservationReleasedMeanwhile, giveBackReservation },
-    2000,
-    async (api, { productId, customerId, orderId }) => {
-      const outcome = await api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true', timeout: 30 } } });
-      expect(outcome.data).toMatchObject({ status: 'PENDING', lastCheckoutFailure: { code: 'RESERVATION_RELEASED' } });
-      expect(giveBackReservation.calls()).toBe(2);
-      await expectEverythingGivenBack(api, { productId, customerId });
-    },
-  );
+  const history = await refusedCommitGivenBack(giveBackReservation, 2);
   expect(scheduledActivities(history.events!)).toEqual([]);
   // The checkpoint before compensating, then the pause after the refusal.
   expect(timers(history.events!)).toBe(2);
