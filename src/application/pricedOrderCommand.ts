@@ -39,12 +39,17 @@ export type PricedOrderCommandResult =
 export async function decidePricedOrderCommand(
   db: TransactionalDb,
   input: PricedOrderCommandInput,
-  attempt: { deadline: number; now?: () => number },
+  attempt: { deadline: number },
 ): Promise<PricedOrderCommandResult> {
   const { orderId, state, version, command, event } = input;
   const streamId = orderStreamId(orderId);
-  const now = attempt.now ?? Date.now;
   return inTransaction(db, async (tx) => {
+    // Waits end with the attempt: one that queued for the lock behind a stuck holder, or a holder
+    // stalled mid-step, would otherwise keep a pooled connection (and the lock) past its deadline,
+    // and every retry would queue behind it.
+    const left = attempt.deadline - Date.now();
+    if (left <= 0) throw pastDeadline(command.type);
+    await tx.query("SELECT set_config('lock_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $1, true)", [`${Math.ceil(left)}ms`]);
     // The lock first, alone: a statement that waited for it still reads from its own older
     // snapshot, so what an earlier attempt stored is read by the next statement.
     await tx.query('SELECT 1 FROM streams WHERE stream_id = $1 FOR UPDATE', [streamId]);
@@ -64,10 +69,12 @@ export async function decidePricedOrderCommand(
     const stored = await appendToStream(tx, streamId, ORDER_STREAM_TYPE, version, [
       { ...event, type: decided.type, data: decided.data, schemaVersion: currentSchemaVersion(ORDER_STREAM_TYPE, decided.type) },
     ]);
-    if (now() >= attempt.deadline) throw new Error(`The attempt ran past its deadline; the next attempt decides ${command.type} instead.`);
+    if (Date.now() >= attempt.deadline) throw pastDeadline(command.type);
     return { commit: true, result: { status: 'accepted', events, version: stored.nextExpectedVersion } };
   });
 }
+
+const pastDeadline = (type: string) => new Error(`The attempt ran past its deadline; the next attempt decides ${type} instead.`);
 
 /** The event an earlier attempt stored at `version + 1` under `eventId`, as that attempt answered it; undefined if none did. */
 async function storedBefore(db: Queryable, streamId: string, version: number, eventId: string): Promise<PricedOrderCommandResult | undefined> {

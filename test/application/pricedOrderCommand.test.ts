@@ -47,7 +47,7 @@ async function seedOrder(orderId: string, line?: { productId: string; priceCents
 }
 
 /** An attempt with time to spare. */
-const decide = (input: PricedOrderCommandInput) => decidePricedOrderCommand(pool, input, { deadline: Infinity });
+const decide = (input: PricedOrderCommandInput) => decidePricedOrderCommand(pool, input, { deadline: Date.now() + 60_000 });
 
 const reprice = (productId: string, priceCents: number) =>
   handleCommand(
@@ -166,5 +166,21 @@ test('an attempt past its deadline stores nothing, so the attempt after it decid
   const { orderId, input } = await addingTwoLamps();
   await expect(decidePricedOrderCommand(pool, input, { deadline: 0 })).rejects.toThrow(/past its deadline/);
   expect(await readStream(pool, orderStreamId(orderId), { fromVersion: input.version + 1 })).toEqual([]);
+  expect(await decide(input)).toMatchObject({ status: 'accepted', version: input.version + 1 });
+});
+
+test('an attempt that finds the stream held past its own deadline gives up its connection then, rather than queueing behind the holder', async () => {
+  const { orderId, input } = await addingTwoLamps();
+  const holder = await pool.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM streams WHERE stream_id = $1 FOR UPDATE', [orderStreamId(orderId)]);
+    const started = Date.now();
+    await expect(decidePricedOrderCommand(pool, input, { deadline: started + 300 })).rejects.toThrow(/lock timeout/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  } finally {
+    await holder.query('ROLLBACK');
+    holder.release();
+  }
   expect(await decide(input)).toMatchObject({ status: 'accepted', version: input.version + 1 });
 });
