@@ -20,10 +20,12 @@ export interface OrderShape {
   create: number;
   /** Per add. */
   addItem: number;
-  /** Place: before the saga child, in the child, after it. */
+  /** Place: before the saga, in it, after it. */
   placeBeforeSaga: number;
   saga: number;
   placeAfterSaga: number;
+  /** The saga's steps run in the order's own workflow instead of a child workflow. */
+  sagaInline?: boolean;
 }
 
 /** The baseline kept since the first bench (performance.md's history compares with it): regular no-ops, like the actor's steps before they went local. */
@@ -37,6 +39,8 @@ export const TEMPORAL_FLOOR_SHAPE: OrderShape = { ...BARE_WORKFLOW_SHAPE, activi
  * appends the saga's report (1).
  */
 export const LOCAL_STEPS_SHAPE: OrderShape = { activity: 'local select 1', create: 1, addItem: 1, placeBeforeSaga: 1, saga: 5, placeAfterSaga: 1 };
+/** The same local activities with the saga's run in the order's own workflow: what the child workflow costs. */
+export const LOCAL_STEPS_INLINE_SAGA_SHAPE: OrderShape = { ...LOCAL_STEPS_SHAPE, sagaInline: true };
 
 const { noop } = proxyActivities<BareActivities>({ startToCloseTimeout: '10 seconds' });
 const { selectOne } = proxyLocalActivities<BareActivities>({ startToCloseTimeout: '10 seconds' });
@@ -73,7 +77,8 @@ export async function bareOrderWorkflow(shape: OrderShape): Promise<string> {
   setHandler(placeUpdate, async () => {
     await steps(shape, shape.placeBeforeSaga);
     status = 'PLACED';
-    await executeChild(bareCheckoutWorkflow, { workflowId: `${workflowInfo().workflowId}-checkout`, args: [shape] });
+    if (shape.sagaInline) await bareCheckoutWorkflow(shape);
+    else await executeChild(bareCheckoutWorkflow, { workflowId: `${workflowInfo().workflowId}-checkout`, args: [shape] });
     await steps(shape, shape.placeAfterSaga);
     status = 'CONFIRMED';
     done = true;

@@ -19,7 +19,7 @@ import express from 'express';
 import { executeAccountCommand } from '../src/application/accounts';
 import { commandMetadata } from '../src/application/commandMetadata';
 import type { Pool } from '../src/db/pool';
-import { LOCAL_STEPS_SHAPE, TEMPORAL_FLOOR_SHAPE, type OrderShape } from './bareWorkflow';
+import { LOCAL_STEPS_INLINE_SAGA_SHAPE, LOCAL_STEPS_SHAPE, TEMPORAL_FLOOR_SHAPE, type OrderShape } from './bareWorkflow';
 import { bareOrder } from './checkout';
 import { floorUpdates, floorUpdateWorkflow, stopSignal, type FloorActivities, type FloorUpdateKind } from './floorWorkflows';
 import { cfg, closedLoop, progress, timed, type BenchResults } from './support';
@@ -36,6 +36,8 @@ interface FloorFigures {
   flow: Record<number, Loop>;
   /** The floor flow with the order service's local activities (`LOCAL_STEPS_SHAPE`). */
   localFlow: Record<number, Loop>;
+  /** The local-steps flow with its saga in the order's own workflow (`LOCAL_STEPS_INLINE_SAGA_SHAPE`). */
+  inlineSagaFlow: Record<number, Loop>;
   deposit: Record<number, Loop>;
 }
 
@@ -45,12 +47,17 @@ const UPDATE_CASES: Record<FloorUpdateKind, string> = {
   local: 'bare update p50, one local activity (select 1)',
   command: "bare update p50, an order command's one local activity (select 1, then a one-row INSERT)",
 };
-const FLOWS: Array<{ key: 'flow' | 'localFlow'; shape: OrderShape; label: string }> = [
+const FLOWS: Array<{ key: 'flow' | 'localFlow' | 'inlineSagaFlow'; shape: OrderShape; label: string }> = [
   { key: 'flow', shape: TEMPORAL_FLOOR_SHAPE, label: "Temporal floor flow orders/s (a checkout's updates and child workflow, no activities)" },
   {
     key: 'localFlow',
     shape: LOCAL_STEPS_SHAPE,
     label: "local-steps floor flow orders/s (the Temporal floor flow with the order service's 10 local activities, select 1 each)",
+  },
+  {
+    key: 'inlineSagaFlow',
+    shape: LOCAL_STEPS_INLINE_SAGA_SHAPE,
+    label: 'local-steps floor flow orders/s with the saga in the order workflow (no child workflow), against the local-steps flow',
   },
 ];
 
@@ -108,7 +115,14 @@ export async function benchFloor(out: BenchResults, pool: Pool, client: Client, 
   });
   const running = worker.run();
   const http = await httpFloor(client);
-  const figures: FloorFigures = { updates: { none: {}, regular: {}, local: {}, command: {} }, http: {}, flow: {}, localFlow: {}, deposit: {} };
+  const figures: FloorFigures = {
+    updates: { none: {}, regular: {}, local: {}, command: {} },
+    http: {},
+    flow: {},
+    localFlow: {},
+    inlineSagaFlow: {},
+    deposit: {},
+  };
   // One long-lived workflow per client, started before the clock runs: only the updates are timed.
   const updateTargets = (c: number, kind: string) =>
     Promise.all(
@@ -164,8 +178,8 @@ export async function benchFloor(out: BenchResults, pool: Pool, client: Client, 
           section: 'floor',
           case: `${label}, c=${c}`,
           ours: flow.rate,
-          // The local-steps flow against the activity-free one: what the 10 local activities cost.
-          baseline: key === 'flow' ? NaN : figures.flow[c]!.rate,
+          // The local-steps flow against the activity-free one (what the 10 local activities cost); the inline saga against the local-steps flow (what the child costs).
+          baseline: key === 'flow' ? NaN : key === 'localFlow' ? figures.flow[c]!.rate : figures.localFlow[c]!.rate,
           unit: 'orders/s',
           higherIsBetter: true,
           note: describeFlow(flow),
