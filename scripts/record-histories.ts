@@ -16,7 +16,6 @@ import { commandMetadata } from '../src/application/commandMetadata';
 import { executeStockCommand } from '../src/application/stock';
 import { productDecider, productStreamId } from '../src/domain/product';
 import { type TransactionalDb } from '../src/eventstore';
-import { checkoutWorkflowId } from '../src/workflows/checkout';
 import { connectClient } from '../src/temporal';
 import type { orderWorkflow } from '../src/workflows/order';
 import {
@@ -44,8 +43,6 @@ interface Scenario {
   run(handle: OrderHandle, ctx: Ctx): Promise<void>;
   /** Also record the first run when the scenario continues-as-new. */
   recordFirstRun?: boolean;
-  /** Also record the checkout saga of these attempts. */
-  sagaAttempts?: number[];
 }
 
 interface Ctx {
@@ -138,7 +135,6 @@ const scenarios: Scenario[] = [
   {
     name: 'checkout-succeeds-and-ships',
     depositCents: 100_000,
-    sagaAttempts: [1],
     run: async (h, ctx) => {
       const [a, b] = ctx.productIds;
       await create(h, ctx);
@@ -152,7 +148,6 @@ const scenarios: Scenario[] = [
   {
     name: 'checkout-out-of-stock-then-retried',
     depositCents: 100_000,
-    sagaAttempts: [1, 2],
     run: async (h, ctx) => {
       const [a, , scarce] = ctx.productIds;
       await create(h, ctx);
@@ -166,7 +161,6 @@ const scenarios: Scenario[] = [
   {
     name: 'checkout-insufficient-funds',
     depositCents: 100,
-    sagaAttempts: [1],
     run: async (h, ctx) => {
       const [a] = ctx.productIds;
       await create(h, ctx);
@@ -177,7 +171,6 @@ const scenarios: Scenario[] = [
   {
     name: 'cancel-after-confirm',
     depositCents: 100_000,
-    sagaAttempts: [1],
     run: async (h, ctx) => {
       const [a] = ctx.productIds;
       await create(h, ctx);
@@ -207,7 +200,6 @@ const scenarios: Scenario[] = [
     // Checkout reprices every line (a catalog look-up of the whole cart) and takes an approved total.
     name: 'priced-checkout-with-approved-total',
     depositCents: 100_000,
-    sagaAttempts: [1],
     run: async (h, ctx) => {
       const [a, b] = ctx.productIds;
       await create(h, ctx);
@@ -317,7 +309,6 @@ async function main(): Promise<void> {
       const customerId = `customer-${scenario.name}`;
       if (scenario.depositCents) await deposit(local.pool, customerId, scenario.depositCents);
       await scenario.run(handle, { productIds, orderId, customerId });
-      for (const attempt of scenario.sagaAttempts ?? []) await save(client, `${scenario.name}-saga-${attempt}`, checkoutWorkflowId(orderId, attempt));
       if (scenario.recordFirstRun) await save(client, `${scenario.name}-first-run`, handle.workflowId, handle.firstExecutionRunId);
       await save(client, scenario.name, handle.workflowId);
     }

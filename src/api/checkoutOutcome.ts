@@ -1,41 +1,61 @@
+import type { ReadModelChangeFeed } from '../db/readModelChanges';
 import { orderStreamId, type OrderEvent } from '../domain/order';
 import { type Queryable } from '../eventstore';
-import type { OrderGateway } from './orderGateway';
 import { eventsOfTypes } from '../application/eventStore';
+import { ORDER_SUMMARY } from '../projections/orderSummary';
 
-/** Once the saga has finished its outcome is one append away: look after 25 ms, then less often. */
-const OUTCOME_POLL_MS = { first: 25, max: 500 };
+/**
+ * Between wake-ups the stream is read again after this long anyway: the notification comes from
+ * the projector, and a checkout must settle for the client even while no projector runs.
+ */
+const OUTCOME_RECHECK_MS = 250;
 
 const CHECKOUT_EVENTS: ReadonlyArray<OrderEvent['type']> = ['OrderPlaced', 'CheckoutSucceeded', 'CheckoutFailed'];
 
-/**
- * The checkout placed at `placedVersion` (its OrderPlaced event): its attempt, and whether its
- * outcome (the next CheckoutSucceeded or CheckoutFailed) is in the stream yet.
- */
-async function checkoutProgress(db: Queryable, orderId: string, placedVersion: number): Promise<{ attempt?: number; settledAt?: number }> {
+/** The version of the outcome (the next CheckoutSucceeded or CheckoutFailed) of the checkout placed at `placedVersion`, if the stream holds it yet. */
+async function outcomeVersion(db: Queryable, orderId: string, placedVersion: number): Promise<number | undefined> {
   const events = await eventsOfTypes(db, orderStreamId(orderId), CHECKOUT_EVENTS, { fromVersion: placedVersion, limit: 2 });
-  const placed = events[0] && ({ type: events[0].type, data: events[0].data } as OrderEvent);
-  const outcome = events.find((e) => e.type !== 'OrderPlaced');
-  return { attempt: placed?.type === 'OrderPlaced' ? placed.data.checkoutAttempt : undefined, settledAt: outcome?.version };
+  return events.find((e) => e.type !== 'OrderPlaced')?.version;
 }
 
 /**
  * The version at which the checkout placed at `placedVersion` recorded its outcome, if it did by
- * `deadline`: waits for its saga to finish (a long poll), then for the outcome event in the
- * order's stream, which the order appends a moment later.
+ * `deadline`. Reads the order's stream, then again whenever the order summary applied events of
+ * that stream (the projector's notification, a few ms after the append) or OUTCOME_RECHECK_MS
+ * passed. Nothing is asked of Temporal: the saga runs in the actor (or, for orders placed before
+ * `checkout-in-actor`, in its child), and either way its outcome is an event of the stream.
  */
 export async function checkoutSettledAt(
   db: Queryable,
-  gateway: OrderGateway,
+  changes: ReadModelChangeFeed,
   orderId: string,
   placedVersion: number,
   deadline: number,
 ): Promise<number | undefined> {
-  let progress = await checkoutProgress(db, orderId, placedVersion);
-  if (progress.settledAt === undefined && progress.attempt !== undefined) await gateway.sagaFinished(orderId, progress.attempt, deadline);
-  for (let pause = OUTCOME_POLL_MS.first; progress.settledAt === undefined && Date.now() < deadline; pause = Math.min(pause * 2, OUTCOME_POLL_MS.max)) {
-    await new Promise((resolve) => setTimeout(resolve, pause));
-    progress = await checkoutProgress(db, orderId, placedVersion);
+  let wake: (() => void) | undefined;
+  let heard: boolean;
+  // Subscribed before the first read: an outcome appended after it is never missed.
+  const unsubscribe = changes.subscribe(ORDER_SUMMARY, [orderStreamId(orderId)], () => {
+    heard = true;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      heard = false;
+      const settledAt = await outcomeVersion(db, orderId, placedVersion);
+      const left = deadline - Date.now();
+      if (settledAt !== undefined || left <= 0) return settledAt;
+      if (heard) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(OUTCOME_RECHECK_MS, left));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  } finally {
+    unsubscribe();
   }
-  return progress.settledAt;
 }

@@ -6,7 +6,6 @@ import { clientCommandId, commandFingerprint } from '../domain/commandIds';
 import { isTerminal } from '../domain/order';
 import type { Queryable } from '../eventstore';
 import { countedCommand, countRefusedForLoad } from '../metrics';
-import { checkoutWorkflowId } from '../workflows/checkout';
 import type { orderWorkflow } from '../workflows/order';
 import {
   commandSignals,
@@ -43,9 +42,6 @@ export const COMMAND_DEADLINE_MS = 20_000;
  * 10, so a second API process or an operator's CLI still finds room.
  */
 export const MAX_COMMANDS_IN_FLIGHT_PER_ORDER = 8;
-
-/** The saga is started a moment after PlaceOrder is answered: look again soon, then less often. */
-const SAGA_NOT_STARTED_RETRY_MS = { first: 50, max: 1000 };
 
 /**
  * How the HTTP API talks to order actors: updates for answers, signals for fire-and-forget. The
@@ -176,29 +172,6 @@ export class OrderGateway {
       throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different request on this order.');
     }
     return { status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events };
-  }
-
-  /**
-   * Resolves when the checkout saga of `attempt` has finished, or at `deadline`, whichever comes
-   * first: the client's long poll on the child workflow's result. Nothing is sent to the order
-   * itself: an update arriving in the same workflow task as the saga's completion, when that task
-   * was retried after a worker crash, has been seen to make the order fail replay (an SDK ordering
-   * bug; docs/reliability.md), and the order's outcome is read from Postgres anyway.
-   */
-  async sagaFinished(orderId: string, attempt: number, deadline: number): Promise<void> {
-    const saga = this.client.workflow.getHandle(checkoutWorkflowId(orderId, attempt));
-    for (let pause = SAGA_NOT_STARTED_RETRY_MS.first; Date.now() < deadline; pause = Math.min(pause * 2, SAGA_NOT_STARTED_RETRY_MS.max)) {
-      try {
-        await this.client.withDeadline(deadline, () => saga.result());
-        return;
-      } catch (err) {
-        // The order starts its saga as it answers PlaceOrder, and Temporal creates the child a
-        // moment later: not found yet means ask again. Anything else (the deadline, a terminated
-        // saga): stop waiting here and look at the order's stream.
-        if (!(err instanceof WorkflowNotFoundError)) return;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(deadline - Date.now(), 0))));
-      }
-    }
   }
 
   /**

@@ -162,7 +162,7 @@ const checkout: Handler<OrderRouteDeps> = async (req, res, deps) => {
   if (query.wait !== 'true') return sendAccepted(res, orderId, await deps.gateway.send(orderId, 'PlaceOrder', payload, commandIdOf(req)), 202);
   const deadline = Date.now() + query.timeout * 1000;
   const placed = await deps.gateway.send(orderId, 'PlaceOrder', payload, commandIdOf(req));
-  const settledAt = await checkoutSettledAt(deps.db, deps.gateway, orderId, placed.version, deadline);
+  const settledAt = await checkoutSettledAt(deps.db, deps.reads.changes, orderId, placed.version, deadline);
   if (settledAt === undefined) return sendAccepted(res, orderId, placed, 202);
   // The order as this checkout left it: a retry with the same key gets the same answer, whatever came after.
   const settled = await readOrder(deps.db, orderId, settledAt);

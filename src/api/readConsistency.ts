@@ -60,7 +60,8 @@ export class ReadWaits {
   private readonly reading = new Map<string, { startedAt: number; row: Promise<unknown> }>();
 
   constructor(
-    private readonly changes: ReadModelChangeFeed,
+    /** The projector's notifications; a checkout's `?wait` listens to them too (checkoutOutcome.ts). */
+    readonly changes: ReadModelChangeFeed,
     readonly waitMs: number = DEFAULT_READ_WAIT_MS,
     readonly limits: ReadWaitLimits = DEFAULT_READ_WAIT_LIMITS,
   ) {}

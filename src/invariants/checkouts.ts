@@ -87,16 +87,17 @@ async function stillPlaced(db: Queryable, order: PlacedOrder): Promise<boolean> 
   return false;
 }
 
-/** `saga checkout-x-1 COMPLETED 42 s ago`, `saga checkout-x-1 TERMINATED without a result 3 s ago`, `no saga checkout-x-1`. */
+/** `saga checkout-x-1 COMPLETED 42 s ago`, `saga checkout-x-1 TERMINATED without a result 3 s ago`, `no saga workflow checkout-x-1 (…)`. */
 function describeSaga(sagaId: string, saga: Exclude<WorkflowCondition, { state: 'running' }>, sinceMs: number): string {
-  if (saga.state === 'missing') return `no saga ${sagaId}`;
+  if (saga.state === 'missing') return `no saga workflow ${sagaId} (since checkout-in-actor the saga runs in the actor)`;
   return `saga ${sagaId} ${saga.status}${saga.status === 'COMPLETED' ? '' : ' without a result'} ${seconds(sinceMs)} ago`;
 }
 
 /**
- * Invariant 6: every order whose stream says PLACED has a checkout that will end. Its saga
- * (`checkout-<orderId>-<attempt>`) must be running, and for no longer than the checkout's deadline
- * (`checkoutDeadlineMs`); a saga that ended (completed, terminated, failed) or never started must
+ * Invariant 6: every order whose stream says PLACED has a checkout that will end, within the
+ * checkout's deadline (`checkoutDeadlineMs`). Since `checkout-in-actor` the saga runs in the
+ * order's actor, which must be running with no failing workflow task. Before, it ran as a child
+ * (`checkout-<orderId>-<attempt>`), which must be running; a saga that ended (completed, terminated, failed) or never started must
  * be followed by the actor recording the outcome, which a running actor whose workflow task is
  * not failing gets CHECKOUT_HANDOFF_MS to do. Everything else is a stranded order: nothing will
  * move it without an operator (`npm run orders -- heal <orderId>`). Reads streams fresh: the actors move on.
@@ -167,6 +168,14 @@ export async function checkCheckouts(
       return;
     }
     const actorWorking = actor.state === 'running' && actor.failingTask === null;
+    // Since `checkout-in-actor` there is no saga workflow: the actor runs the saga itself.
+    if (saga.state === 'missing' && actorWorking && problems.length === 0) {
+      result.count('inFlight');
+      result.note(
+        `order ${order.orderId}: checkout attempt ${order.attempt} in flight in its actor for ${seconds(order.placedForMs)} (deadline ${seconds(deadlineMs)})`,
+      );
+      return;
+    }
     if (actorWorking && waitingMs <= handoffMs && problems.length === 0) {
       result.count('handingOver');
       result.note(`order ${order.orderId}: ${sagaWhat}; the actor is recording it`);

@@ -154,7 +154,8 @@ type PendingCheckout = { pending: NonNullable<CarriedOrder['pendingCheckout']>; 
 
 /**
  * A PLACED order's checkout as it ended. A completed saga's report is handed over as it is. A saga
- * that ended without one (terminated, failed, timed out) or never started has an unknown outcome:
+ * that ended without one (terminated, failed, timed out), never started, or (since
+ * `checkout-in-actor`) ran in the actor being replaced has an unknown outcome:
  * rather than refuse, the heal undoes that attempt (see `undoAttempt`), which is safe whatever the
  * saga did, and records it as failed (CHECKOUT_ABORTED, what the actor itself records for a
  * terminated saga), so the customer can check out again. A running saga is waited for (see `healOrder`).
@@ -171,7 +172,10 @@ async function pendingCheckout(
     const report = await deps.client.workflow.getHandle<typeof checkoutWorkflow>(sagaId).result();
     return { pending: { attempt, report }, action: `handed saga ${sagaId}'s report (${report.outcome}) to the new actor to record` };
   }
-  const ended = saga.state === 'missing' ? 'never started (or is gone)' : `ended ${saga.status} without a result`;
+  const ended =
+    saga.state === 'missing'
+      ? `ran in the replaced actor or never started (there is no workflow ${sagaId})`
+      : `ran as ${sagaId}, which ended ${saga.status} without a result`;
   const compensations = await undoAttempt(deps.db, state, attempt);
   const report: CheckoutReport = {
     outcome: 'failed',
@@ -182,7 +186,7 @@ async function pendingCheckout(
   };
   return {
     pending: { attempt, report },
-    action: `saga ${sagaId} ${ended}: undid attempt ${attempt} (${compensations.join(', ') || 'nothing to undo'}) and handed a failed report to the new actor`,
+    action: `checkout attempt ${attempt} ${ended}: undid it (${compensations.join(', ') || 'nothing to undo'}) and handed a failed report to the new actor`,
   };
 }
 

@@ -14,7 +14,7 @@ import { checkCheckouts, checkOrderWorkflows } from '../invariants';
 import { asJson } from '../invariants/types';
 import { listDeadLetters, projectionStatuses, type DeadLetter, type Projection, type ProjectionStatus } from '../projections';
 import { readOrderSummary, searchOrders, type OrderListItem, type OrderListPosition, type OrderSearch } from '../projections/orderSummary';
-import { checkoutIds, checkoutWorkflowId } from '../workflows/checkout';
+import { checkoutIds } from '../workflows/checkout';
 import { orderWorkflowId } from '../workflows/orderContract';
 
 /*
@@ -194,7 +194,10 @@ export type CheckoutOutcome =
 
 export interface CheckoutAttempt {
   attempt: number;
-  /** The saga's workflow id (`checkout-<orderId>-<attempt>`). */
+  /**
+   * The workflow that ran the saga: the order's actor since `checkout-in-actor`, its child
+   * `checkout-<orderId>-<attempt>` before; as the saga's steps recorded it (the actor's while none has).
+   */
   workflowId: string;
   /** The reservation and payment id: what its stock and wallet events are correlated by. */
   correlationId: string;
@@ -223,7 +226,7 @@ async function checkoutAttemptsOf(db: Queryable, orderId: string, events: readon
       for (const line of lines) productIds.add(line.productId);
       attempts.set(attempt, {
         attempt,
-        workflowId: checkoutWorkflowId(orderId, attempt),
+        workflowId: orderWorkflowId(orderId),
         correlationId: checkoutIds(orderId, attempt).reservationId,
         placedVersion: e.version,
         placedAt: e.occurredAt,
@@ -266,6 +269,7 @@ async function checkoutAttemptsOf(db: Queryable, orderId: string, events: readon
       ...(typeof e.metadata.workflowId === 'string' ? { workflowId: e.metadata.workflowId } : {}),
     });
   }
+  for (const attempt of attempts.values()) attempt.workflowId = attempt.steps.find((s) => s.kind === 'step' && s.workflowId)?.workflowId ?? attempt.workflowId;
   return [...attempts.values()];
 }
 
@@ -385,7 +389,8 @@ export async function orderStory(db: Queryable, orderId: string): Promise<OrderS
     commands: commandsOf(events),
     checkouts,
     readModel: compareReadModel(timeline, row),
-    workflows: { actor: orderWorkflowId(orderId), sagas: checkouts.map((c) => c.workflowId) },
+    // Saga workflows of their own: those of orders placed before `checkout-in-actor`.
+    workflows: { actor: orderWorkflowId(orderId), sagas: checkouts.map((c) => c.workflowId).filter((id) => id !== orderWorkflowId(orderId)) },
   };
 }
 

@@ -53,11 +53,12 @@ export const checkoutIds = (orderId: string, attempt: number) => ({ reservationI
 export const checkoutWorkflowId = (orderId: string, attempt: number): string => `checkout-${orderId}-${attempt}`;
 
 /**
- * The checkout saga, a child of the order: reserve every line, debit the customer, commit the
- * reservations. On any failure it runs the compensations registered so far, in reverse, and
- * reports what it did. It never throws: the order records the report either way.
+ * The checkout saga: reserve every line, debit the customer, commit the reservations. On any
+ * failure it runs the compensations registered so far, in reverse, and reports what it did. It
+ * never throws: the order records the report either way. Since `checkout-in-actor` the order runs
+ * it in its own workflow; orders placed before run it as their child (`checkoutWorkflow`).
  */
-export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutReport> {
+export async function runCheckoutSaga(input: CheckoutInput): Promise<CheckoutReport> {
   const { reservationId, paymentId } = checkoutIds(input.orderId, input.attempt);
   const compensations = new Compensations();
   const steps: CheckoutStep[] = [];
@@ -90,6 +91,11 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutRe
     if (patched(LOCAL_CHECKOUT_STEPS)) await sleep(1);
     return { outcome: 'failed', code, message, steps, compensations: await compensations.runAll() };
   }
+}
+
+/** The saga as a child workflow of the order (`checkout-<orderId>-<attempt>`): how orders placed before `checkout-in-actor` run it. */
+export async function checkoutWorkflow(input: CheckoutInput): Promise<CheckoutReport> {
+  return runCheckoutSaga(input);
 }
 
 /** A free order's cancellation refunds nothing (see undoCheckoutAttempt). */

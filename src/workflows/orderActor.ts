@@ -30,7 +30,7 @@ import {
   type OrderState,
 } from '../domain/order';
 import { currentSchemaVersion } from '../domain/eventSchemas';
-import { checkoutIds, checkoutWorkflow, checkoutWorkflowId, undoCheckoutAttempt } from './checkout';
+import { checkoutIds, checkoutWorkflow, checkoutWorkflowId, runCheckoutSaga, undoCheckoutAttempt, type CheckoutInput } from './checkout';
 import { CommandLedger, ledgerFromLegacy } from './commandLedger';
 import { localFirst } from './localFirst';
 import type { CommandAccepted, CommandOutcome, CommandRejected, OrderCommandInput, OrderCommandName, OrderSnapshot, OrderWorkflowInput } from './orderContract';
@@ -57,6 +57,8 @@ const PATCHES = {
   cartTimerPerIdlePeriod: 'cart-timer-per-idle-period',
   /** AddItem and PlaceOrder are looked up, decided and stored by one step instead of a look-up and an append. */
   pricedInOneStep: 'priced-in-one-step',
+  /** The checkout saga runs in the order's own workflow, not as a child workflow. */
+  checkoutInActor: 'checkout-in-actor',
 } as const;
 
 /**
@@ -454,11 +456,23 @@ export class OrderActor {
     if (events.some((e) => e.type === 'OrderPlaced')) this.startCheckout();
   }
 
+  /**
+   * Runs the saga of the attempt just placed; the loop records its report (settleCheckout). In the
+   * order's own workflow since `checkout-in-actor`: no child to start and wait for, and its local
+   * steps run in the actor's workflow tasks.
+   */
   private startCheckout(): void {
     const { state } = this;
     const attempt = state.checkoutAttempts;
     const saga = { orderId: this.input.orderId, customerId: state.customerId!, attempt, lines: state.items, totalCents: state.totalCents };
-    const report = executeChild(checkoutWorkflow, { workflowId: checkoutWorkflowId(saga.orderId, attempt), args: [saga] }).catch(
+    const report = patched(PATCHES.checkoutInActor) ? checkoutInActor(saga) : this.checkoutAsChild(saga);
+    this.checkout = { attempt, report };
+  }
+
+  /** How orders placed before `checkout-in-actor` run their saga: as a child workflow, which an operator could terminate. */
+  private checkoutAsChild(saga: CheckoutInput): Promise<CheckoutReport> {
+    const { attempt } = saga;
+    return executeChild(checkoutWorkflow, { workflowId: checkoutWorkflowId(saga.orderId, attempt), args: [saga] }).catch(
       // The saga never fails by itself; only an operator terminating it gets here, and it may have
       // reserved or debited before it was stopped: give all of it back before the order is told.
       async (err): Promise<CheckoutReport> => {
@@ -473,7 +487,6 @@ export class OrderActor {
         return { outcome: 'failed', code: 'CHECKOUT_ABORTED', message: String(err), steps: [], compensations };
       },
     );
-    this.checkout = { attempt, report };
   }
 
   /** Search attributes an operator filters by in the Web UI. */
@@ -494,6 +507,17 @@ export class OrderActor {
       `**${state.status}** · customer ${state.customerId} · ${state.items.length} line(s) · total ${total} · version ${this.version}${failure}`,
     );
   }
+}
+
+/**
+ * The saga in the actor's own workflow, one timer after the order was placed. A workflow task
+ * that starts local activities is completed only once they end, and its update answers with it:
+ * without the timer, PlaceOrder would be answered after the whole saga, and never while a step
+ * hangs. The timer ends the task that placed the order, so its answer goes out at once.
+ */
+async function checkoutInActor(saga: CheckoutInput): Promise<CheckoutReport> {
+  await sleep(1);
+  return runCheckoutSaga(saga);
 }
 
 /** The cap on a cart's total, for orders decided since it exists. */

@@ -47,7 +47,7 @@ test('show: an order checked out, as text and as JSON; cancel with a reason is r
   expect(text).toMatchObject({ code: 0, stderr: '' });
   expect(text.stdout).toContain(`order ${orderId}: CONFIRMED at version 6, customer ${customerId}, total 30.00`);
   expect(text.stdout).toMatch(/\n {2}v3 \S+ OrderPlaced \[client:\S+\]\n {6}status: "PENDING" → "PLACED"\n/);
-  expect(text.stdout).toContain(`#1 checkout-${orderId}-1, total 30.00, placed at v3: succeeded`);
+  expect(text.stdout).toContain(`#1 ${orderWorkflowId(orderId)}, total 30.00, placed at v3: succeeded`);
   expect(text.stdout).toContain('commands the actor answered (its current run):');
   expect(text.stdout).toMatch(/\n {2}\S+ ChangeItemQuantity \[\S+\] rejected [A-Z_]+: /);
   expect(text.stdout).toMatch(new RegExp(`\\n {2}\\S+ AddItem \\[add-${orderId}\\] accepted\\n`));

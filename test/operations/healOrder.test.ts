@@ -1,7 +1,6 @@
 import { createActivities } from '../../src/activities';
 import { anyFailed, formatReport, runInvariants } from '../../src/invariants';
 import { healOrder, type HealReport } from '../../src/operations/healOrder';
-import { checkoutWorkflowId } from '../../src/workflows/checkout';
 import { commandSignals, orderWorkflowId } from '../../src/workflows/orderContract';
 import { runCli } from '../support/cli';
 import { statusAndBody, testEnv, useTestApi } from '../support/harness';
@@ -57,7 +56,7 @@ test('an actor terminated mid-cart is healed: commands work again, the version g
   await expectInvariantsHold(streamIds);
 });
 
-test("an actor that died after its saga completed is healed with the saga's report: the order is CONFIRMED and goes on", async () => {
+test('an actor that died after its saga took stock and money but before recording it: the heal gives both back and records the attempt failed; the customer checks out again', async () => {
   const recording = gate();
   const real = createActivities(app.pool);
   const worker = await startTestWorker(
@@ -69,31 +68,37 @@ test("an actor that died after its saga completed is healed with the saga's repo
     },
   );
   try {
-    const { orderId, customerId, streamIds } = await cartReadyToCheckOut(app.pool, worker.api);
+    const { orderId, customerId, productId, streamIds } = await cartReadyToCheckOut(app.pool, worker.api);
     const placed = await worker.api.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, header: { 'Idempotency-Key': `checkout-${orderId}` } } });
     expect(statusAndBody(placed)).toMatchObject({ status: 202, body: { version: 3, status: 'PLACED' } });
+    // The saga ran in the actor (checkout-in-actor); its report dies with it.
     await recording.entered;
-    await waitForWorkflow(app.client, checkoutWorkflowId(orderId, 1), (c) => c.state === 'closed');
     await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies before recording its checkout');
     expect(anyFailed(await runInvariants({ db: app.pool, client: app.client, filter: { streamIds } }))).toBe(true);
 
     const healed = await heal(orderId);
-    expect(healed).toMatchObject({ outcome: 'healed', stream: { status: 'CONFIRMED', version: 6 }, actorBefore: 'TERMINATED' });
+    expect(healed).toMatchObject({ outcome: 'healed', stream: { status: 'PENDING', version: 4 }, actorBefore: 'TERMINATED' });
     expect(healed.actions).toEqual([
-      `handed saga checkout-${orderId}-1's report (succeeded) to the new actor to record`,
+      `checkout attempt 1 ran in the replaced actor or never started (there is no workflow checkout-${orderId}-1): ` +
+        `undid it (refund of payment ${orderId}-1, returned stock of ${productId}) and handed a failed report to the new actor`,
       expect.stringMatching(/carrying version 3/),
     ]);
-    expect(await eventTypes(orderId)).toEqual(['OrderCreated', 'OrderItemAdded', 'OrderPlaced', 'StockReserved', 'PaymentDebited', 'CheckoutSucceeded']);
+    const balance = async () =>
+      (await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents;
+    expect(await balance()).toBe(10_000);
+    expect((await app.admin.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 5, reserved: 0 });
 
-    // The checkout retried with its key answers as it first did; the order ships.
+    // The checkout retried with its key answers as it first did; a new key checks out again, and the order ships.
     const retried = await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, header: { 'Idempotency-Key': `checkout-${orderId}` } } });
     expect(statusAndBody(retried)).toMatchObject({ status: 202, body: { version: 3, status: 'PLACED' } });
-    expect((await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents).toBe(
-      10_000 - 3000,
-    );
+    expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } })).data).toMatchObject({
+      status: 'CONFIRMED',
+      checkoutAttempts: 2,
+    });
+    expect(await balance()).toBe(10_000 - 3000);
     expect(statusAndBody(await app.admin.POST('/orders/{orderId}/ship', { params: { path: { orderId } } }))).toMatchObject({
       status: 200,
-      body: { version: 7, status: 'SHIPPED' },
+      body: { status: 'SHIPPED' },
     });
     await expectInvariantsHold(streamIds);
   } finally {
@@ -102,7 +107,7 @@ test("an actor that died after its saga completed is healed with the saga's repo
   }
 });
 
-test('an actor whose workflow task keeps failing mid-checkout: refused while its saga runs ("wait for the saga"), healed once the saga completed', async () => {
+test('an actor whose workflow task keeps failing mid-checkout is replaced at once: the saga ran in it, so its attempt is undone and recorded failed', async () => {
   const reserving = gate();
   const real = createActivities(app.pool);
   const worker = await startTestWorker(
@@ -120,21 +125,19 @@ test('an actor whose workflow task keeps failing mid-checkout: refused while its
     await app.client.workflow.getHandle(orderWorkflowId(orderId)).signal(commandSignals.RemoveItem, { commandId: `strand-${orderId}`, productId });
     await waitForWorkflow(app.client, orderWorkflowId(orderId), (c) => c.state === 'running' && c.failingTask !== null);
 
-    const refused = await heal(orderId);
-    expect(refused).toMatchObject({ outcome: 'refused', reason: 'SAGA_RUNNING', retryLater: true, actions: [] });
-    expect(refused.message).toContain('wait for the saga');
-    expect(refused.actorBefore).toMatch(/^running, its workflow task failing \(attempt \d+, WORKFLOW_WORKER_UNHANDLED_FAILURE: simulated stranding/);
-
-    reserving.open();
-    await waitForWorkflow(app.client, checkoutWorkflowId(orderId, 1), (c) => c.state === 'closed');
     const healed = await heal(orderId);
-    expect(healed).toMatchObject({ outcome: 'healed', stream: { status: 'CONFIRMED', version: 6 } });
+    expect(healed.actorBefore).toMatch(/^running, its workflow task failing \(attempt \d+, WORKFLOW_WORKER_UNHANDLED_FAILURE: simulated stranding/);
+    expect(healed).toMatchObject({ outcome: 'healed', stream: { status: 'PENDING', version: 4 } });
     expect(healed.actions).toEqual([
       expect.stringMatching(/^terminated run /),
-      `handed saga checkout-${orderId}-1's report (succeeded) to the new actor to record`,
+      expect.stringMatching(new RegExp(`^checkout attempt 1 ran in the replaced actor or never started .*: undid it \\(refund of payment ${orderId}-1, `)),
       expect.stringMatching(/^started run /),
     ]);
-    // The signal that stranded it was never decided: it left no event, and the order moves on.
+    reserving.open();
+    // The signal that stranded it was never decided: it left no event, and the order checks out again and ships.
+    expect((await app.admin.POST('/orders/{orderId}/checkout', { params: { path: { orderId }, query: { wait: 'true' } } })).data).toMatchObject({
+      status: 'CONFIRMED',
+    });
     expect(statusAndBody(await app.admin.POST('/orders/{orderId}/ship', { params: { path: { orderId } } }))).toMatchObject({
       status: 200,
       body: { status: 'SHIPPED' },
@@ -146,7 +149,7 @@ test('an actor whose workflow task keeps failing mid-checkout: refused while its
   }
 }, 120_000);
 
-test('a saga terminated without a result: the heal undoes its attempt and records it failed; its late step finds the tombstone and takes nothing', async () => {
+test('an actor terminated mid-checkout: the heal undoes its attempt and records it failed; its late step finds the tombstone and takes nothing', async () => {
   const reserving = gate();
   const real = createActivities(app.pool);
   let lateReserve: Promise<unknown> | undefined;
@@ -169,14 +172,14 @@ test('a saga terminated without a result: the heal undoes its attempt and record
       body: { status: 'PLACED' },
     });
     await reserving.entered;
-    // The actor dies mid-checkout, and its saga with it, while a reserve is on its way.
+    // The actor dies mid-checkout, and the saga in it, while a reserve is on its way.
     await app.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('test: the actor dies mid-checkout');
-    await waitForWorkflow(app.client, checkoutWorkflowId(orderId, 1), (c) => c.state === 'closed');
 
     const healed = await heal(orderId);
     expect(healed).toMatchObject({ outcome: 'healed', stream: { status: 'PENDING', version: 4 } });
     expect(healed.actions[0]).toBe(
-      `saga checkout-${orderId}-1 ended TERMINATED without a result: undid attempt 1 (refund of payment ${orderId}-1, voided reservation of ${productId}) and handed a failed report to the new actor`,
+      `checkout attempt 1 ran in the replaced actor or never started (there is no workflow checkout-${orderId}-1): ` +
+        `undid it (refund of payment ${orderId}-1, voided reservation of ${productId}) and handed a failed report to the new actor`,
     );
     const failed = (await readStream(app.pool, `order-${orderId}`)).at(-1);
     expect(failed).toMatchObject({ type: 'CheckoutFailed', data: { attempt: 1, code: 'CHECKOUT_ABORTED' } });
