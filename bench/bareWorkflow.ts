@@ -6,7 +6,17 @@
  * (`TEMPORAL_FLOOR_SHAPE`); or the order service's own count as local `select 1`s
  * (`LOCAL_STEPS_SHAPE`, also bench/floor.ts).
  */
-import { condition, defineQuery, defineUpdate, executeChild, proxyActivities, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  defineUpdate,
+  executeChild,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 
 export interface BareActivities {
   noop(): Promise<void>;

@@ -1,5 +1,6 @@
 import {
   checkoutCompensations,
+  checkoutDuration,
   checkouts,
   commands,
   commandsRefusedForLoad,
@@ -66,11 +67,17 @@ export function countParked(projection: string, events: number): void {
   projectionDeadLettersParked.inc({ projection }, events);
 }
 
-/** A checkout saga's report as stored on its order's stream. */
-export function countCheckoutOutcome(event: { type: string; data: unknown }): void {
-  if (event.type === 'CheckoutSucceeded') checkouts.inc({ outcome: 'succeeded', code: '' });
-  if (event.type !== 'CheckoutFailed') return;
-  checkouts.inc({ outcome: 'failed', code: failureCode(event.data) });
+/**
+ * A checkout saga's report as stored on its order's stream; its duration when the actor stored
+ * when the checkout began (metadata `checkoutStartedAt`, the workflow clock at placing).
+ */
+export function countCheckoutOutcome(event: { type: string; data: unknown; occurredAt: string; metadata: Record<string, unknown> }): void {
+  if (event.type !== 'CheckoutSucceeded' && event.type !== 'CheckoutFailed') return;
+  const outcome = event.type === 'CheckoutSucceeded' ? 'succeeded' : 'failed';
+  const startedAt = event.metadata.checkoutStartedAt;
+  if (typeof startedAt === 'string') checkoutDuration.observe({ outcome }, Math.max(Date.parse(event.occurredAt) - Date.parse(startedAt), 0) / 1000);
+  if (outcome === 'succeeded') return void checkouts.inc({ outcome, code: '' });
+  checkouts.inc({ outcome, code: failureCode(event.data) });
   const compensations: unknown = (event.data as { compensations?: unknown } | null)?.compensations;
   if (Array.isArray(compensations) && compensations.length > 0) checkoutCompensations.inc(compensations.length);
 }

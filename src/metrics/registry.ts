@@ -65,6 +65,14 @@ export const checkouts = new Counter({
   registers: [registry],
 });
 
+export const checkoutDuration = new Histogram({
+  name: 'order_actors_checkout_duration_seconds',
+  help: "Time from an order's placement to its checkout's recorded outcome (the saga and the recording), by outcome, as the order summary projection records them.",
+  labelNames: ['outcome'] as const,
+  buckets: SECONDS_BUCKETS,
+  registers: [registry],
+});
+
 export const checkoutCompensations = new Counter({
   name: 'order_actors_checkout_compensations_total',
   help: 'Compensations a failed checkout saga reports it ran (stock given back, payment refunded), as the order summary projection records them.',

@@ -82,6 +82,8 @@ interface Queued {
   fingerprint: string;
   input: { commandId: string; correlationId?: string; expectedVersion?: number } & Record<string, unknown>;
   answer(outcome: CommandOutcome): void;
+  /** Metadata the command's events are stored with besides the ids (a checkout's report: when it began). */
+  metadata?: Record<string, string>;
   /**
    * The trace the command arrived in (its update's span): the loop decides it there, so its
    * steps, appends and checkout saga join the caller's trace, not the one that started the order.
@@ -97,8 +99,8 @@ function fromClient(name: OrderCommandName, command: OrderCommandInput, answer: 
 }
 
 /** A command the actor gives itself: its id is internal, so no client key can equal it. */
-function internal(name: 'ExpireOrder' | 'RecordCheckout', id: string, fields: Record<string, unknown> = {}): Queued {
-  return { name, id, fingerprint: '', input: { commandId: id, ...fields }, answer: () => undefined, trace: traceContext.active() };
+function internal(name: 'ExpireOrder' | 'RecordCheckout', id: string, fields: Record<string, unknown> = {}, metadata?: Record<string, string>): Queued {
+  return { name, id, fingerprint: '', input: { commandId: id, ...fields }, answer: () => undefined, trace: traceContext.active(), metadata };
 }
 
 /**
@@ -118,8 +120,8 @@ export class OrderActor {
   private lastActivityAt: number;
   private readonly ledger: CommandLedger;
   private readonly inbox: Queued[] = [];
-  /** The running checkout saga of the current attempt, if any. */
-  private checkout: { attempt: number; report: Promise<CheckoutReport> } | undefined;
+  /** The running checkout saga of the current attempt, if any, and when it began (the workflow clock, ISO). */
+  private checkout: { attempt: number; report: Promise<CheckoutReport>; startedAt: string } | undefined;
   /** The cart's expiry timer while it runs; it fires at the deadline it was started for, which commands may have moved since. */
   private cartTimer: Promise<void> | undefined;
 
@@ -221,7 +223,13 @@ export class OrderActor {
     if (!running) return;
     const report = await running.report;
     this.checkout = undefined;
-    await this.answer(internal('RecordCheckout', internalCommandId('checkout', running.attempt), { attempt: running.attempt, report }));
+    const recording = internal(
+      'RecordCheckout',
+      internalCommandId('checkout', running.attempt),
+      { attempt: running.attempt, report },
+      { checkoutStartedAt: running.startedAt },
+    );
+    await this.answer(recording);
   }
 
   /**
@@ -442,6 +450,7 @@ export class OrderActor {
         correlationId: item.input.correlationId ?? item.input.commandId,
         causationId: item.id,
         workflowId: workflowInfo().workflowId,
+        ...item.metadata,
       },
     };
   }
@@ -466,7 +475,7 @@ export class OrderActor {
     const attempt = state.checkoutAttempts;
     const saga = { orderId: this.input.orderId, customerId: state.customerId!, attempt, lines: state.items, totalCents: state.totalCents };
     const report = patched(PATCHES.checkoutInActor) ? checkoutInActor(saga) : this.checkoutAsChild(saga);
-    this.checkout = { attempt, report };
+    this.checkout = { attempt, report, startedAt: new Date().toISOString() };
   }
 
   /** How orders placed before `checkout-in-actor` run their saga: as a child workflow, which an operator could terminate. */

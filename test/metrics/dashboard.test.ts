@@ -15,11 +15,7 @@ const DEPLOY = path.join(__dirname, '..', '..', 'deploy');
  * our prefix and suffixes (src/config.ts temporalTelemetry). test/telemetry/trace.test.ts sees the
  * ones a healthy checkout produces on a real worker's /metrics.
  */
-const TEMPORAL_SDK_SERIES = [
-  'order_actors_temporal_workflow_endtoend_latency_seconds_bucket',
-  'order_actors_temporal_workflow_task_execution_failed_total',
-  'order_actors_temporal_worker_task_slots_available',
-];
+const TEMPORAL_SDK_SERIES = ['order_actors_temporal_workflow_task_execution_failed_total', 'order_actors_temporal_worker_task_slots_available'];
 
 async function definedSeries(): Promise<Set<string>> {
   const metrics = await registry.getMetricsAsJSON();

@@ -53,7 +53,7 @@ test('a committed batch observes its size, and an event parked in it counts as a
   expect(await valueOf('order_actors_projection_dead_letters_parked_total', labels)).toBe(1);
 });
 
-test('checkout outcomes count by outcome and failure code (a code that is not a stable code counts as ERROR), and their compensations', async () => {
+test('checkout outcomes count by outcome and failure code (a code that is not a stable code counts as ERROR), their compensations, and their duration when the actor stored when they began', async () => {
   const compensationsBefore = await valueOf('order_actors_checkout_compensations_total', {});
   const count = (labels: Record<string, string>) => valueOf('order_actors_checkouts_total', labels);
   const before = [
@@ -61,18 +61,35 @@ test('checkout outcomes count by outcome and failure code (a code that is not a 
     await count({ outcome: 'failed', code: 'INSUFFICIENT_STOCK' }),
     await count({ outcome: 'failed', code: 'ERROR' }),
   ];
-  countCheckoutOutcome({ type: 'CheckoutSucceeded', data: { attempt: 1 } });
+  const durations = (outcome: string) =>
+    Promise.all(
+      ['count', 'sum'].map((part) => valueOf('order_actors_checkout_duration_seconds', { outcome }, `order_actors_checkout_duration_seconds_${part}`)),
+    );
+  const [succeededBefore, failedBefore] = [await durations('succeeded'), await durations('failed')];
+  const at = '2026-12-01T10:00:02.500Z';
+  countCheckoutOutcome({ type: 'CheckoutSucceeded', data: { attempt: 1 }, occurredAt: at, metadata: { checkoutStartedAt: '2026-12-01T10:00:00.000Z' } });
   countCheckoutOutcome({
     type: 'CheckoutFailed',
     data: { attempt: 1, code: 'INSUFFICIENT_STOCK', message: '', compensations: ['released stock of P1', 'refunded 500'] },
+    occurredAt: at,
+    metadata: {},
   });
-  countCheckoutOutcome({ type: 'CheckoutFailed', data: { attempt: 2, code: 'order-42 exploded', message: '', compensations: [] } });
-  countCheckoutOutcome({ type: 'OrderPlaced', data: {} });
+  countCheckoutOutcome({
+    type: 'CheckoutFailed',
+    data: { attempt: 2, code: 'order-42 exploded', message: '', compensations: [] },
+    occurredAt: at,
+    metadata: {},
+  });
+  countCheckoutOutcome({ type: 'OrderPlaced', data: {}, occurredAt: at, metadata: { checkoutStartedAt: at } });
   const after = [
     await count({ outcome: 'succeeded', code: '' }),
     await count({ outcome: 'failed', code: 'INSUFFICIENT_STOCK' }),
     await count({ outcome: 'failed', code: 'ERROR' }),
   ];
   expect(after.map((n, i) => n - before[i]!)).toEqual([1, 1, 1]);
+  // Only the report that says when its checkout began has a duration: 2.5 s.
+  const [succeededAfter, failedAfter] = [await durations('succeeded'), await durations('failed')];
+  expect([succeededAfter[0]! - succeededBefore[0]!, succeededAfter[1]! - succeededBefore[1]!]).toEqual([1, 2.5]);
+  expect(failedAfter).toEqual(failedBefore);
   expect((await valueOf('order_actors_checkout_compensations_total', {})) - compensationsBefore).toBe(2);
 });
