@@ -237,6 +237,7 @@ export function floorTargets(out: BenchResults): void {
       const bounds = [
         against("the Temporal floor flow's same step", ours, p50(floor.flow[1], key), 'ms'),
         against("the local-steps floor flow's", ours, p50(floor.localFlow[1], key), 'ms'),
+        against("with its saga in the order workflow (ours' shape)", ours, p50(floor.inlineSagaFlow[1], key), 'ms'),
       ];
       if (key === 'addItem') bounds.push(against('the HTTP floor', ours, p50(floor.http[1], 'command'), 'ms'));
       out.rows.push({
@@ -255,7 +256,14 @@ export function floorTargets(out: BenchResults): void {
   const c32 = checkout(32);
   const flow32 = floor?.flow[32];
   const localFlow32 = floor?.localFlow[32];
-  const localBound = (ours: number) => (localFlow32 ? against('the local-steps floor flow', ours, localFlow32.rate, 'orders/s') : undefined);
+  const inlineSagaFlow32 = floor?.inlineSagaFlow[32];
+  const localBound = (ours: number) =>
+    localFlow32 && inlineSagaFlow32
+      ? [
+          against('the local-steps floor flow', ours, localFlow32.rate, 'orders/s'),
+          against("with its saga in the order workflow (ours' shape)", ours, inlineSagaFlow32.rate, 'orders/s'),
+        ].join('; ')
+      : undefined;
   if (c32 && flow32) {
     out.rows.push({
       section: 'targets',

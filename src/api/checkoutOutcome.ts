@@ -5,10 +5,11 @@ import { eventsOfTypes } from '../application/eventStore';
 import { ORDER_SUMMARY } from '../projections/orderSummary';
 
 /**
- * Between wake-ups the stream is read again after this long anyway: the notification comes from
- * the projector, and a checkout must settle for the client even while no projector runs.
+ * Between wake-ups the stream is read again anyway, after 250 ms and then less often: the
+ * notification comes from the projector, and a checkout must settle for the client even while no
+ * projector runs (without piling reads on the pool while it is down).
  */
-const OUTCOME_RECHECK_MS = 250;
+const OUTCOME_RECHECK_MS = { first: 250, max: 2000 };
 
 const CHECKOUT_EVENTS: ReadonlyArray<OrderEvent['type']> = ['OrderPlaced', 'CheckoutSucceeded', 'CheckoutFailed'];
 
@@ -40,14 +41,14 @@ export async function checkoutSettledAt(
     wake?.();
   });
   try {
-    for (;;) {
+    for (let recheck = OUTCOME_RECHECK_MS.first; ; recheck = Math.min(recheck * 2, OUTCOME_RECHECK_MS.max)) {
       heard = false;
       const settledAt = await outcomeVersion(db, orderId, placedVersion);
       const left = deadline - Date.now();
       if (settledAt !== undefined || left <= 0) return settledAt;
       if (heard) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(OUTCOME_RECHECK_MS, left));
+        const timer = setTimeout(resolve, Math.min(recheck, left));
         wake = () => {
           clearTimeout(timer);
           resolve();

@@ -6,7 +6,8 @@ import { createStockActivities } from '../activities/stockActivities';
 import type { OrderActorSettings } from '../api/orderGateway';
 import { clientKeyOf, orderCommandIdAsStored } from '../domain/commandIds';
 import { evolveOrder, initialOrderState, isTerminal, type CheckoutReport, type OrderEvent, type OrderState, orderStreamId } from '../domain/order';
-import { type RecordedEvent, type TransactionalDb } from '../eventstore';
+import { timeSinceLastEvent, type RecordedEvent, type TransactionalDb } from '../eventstore';
+import { checkoutDeadlineMs } from '../invariants/checkouts';
 import { compareActorWithStream, type ActorVerdict } from '../invariants/workflows';
 import { checkoutIds, checkoutWorkflowId, type checkoutWorkflow } from '../workflows/checkout';
 import { CommandLedger } from '../workflows/commandLedger';
@@ -57,6 +58,11 @@ export interface HealOptions {
   /** Who heals, and why: recorded in the old run's termination reason, the new run's memo and an undone checkout's failure. */
   operator?: string;
   reason?: string;
+  /**
+   * How long a checkout may run in its actor before the heal replaces the actor even though it
+   * agrees with its stream (default: the checkout's deadline, `checkoutDeadlineMs`).
+   */
+  checkoutOverdueAfterMs?: number;
 }
 
 /** `by alice (stuck since the outage)`: who and why, for the records a heal leaves. */
@@ -190,6 +196,22 @@ async function pendingCheckout(
   };
 }
 
+/**
+ * Why a PLACED order's actor must be replaced though it may agree with its stream: its checkout has
+ * run in it (no saga workflow, since `checkout-in-actor`) for longer than a checkout can take, so
+ * it will not move the stream by itself. Undefined when the order is not in that state.
+ */
+async function overdueCheckoutInActor(deps: HealDeps, state: OrderState, options: HealOptions): Promise<string | undefined> {
+  if (state.status !== 'PLACED') return undefined;
+  const streamId = orderStreamId(state.orderId!);
+  const placedFor = (await timeSinceLastEvent(deps.db, { streamIds: [streamId], type: 'OrderPlaced' })).get(streamId) ?? 0;
+  const limit = options.checkoutOverdueAfterMs ?? checkoutDeadlineMs(state.items.length);
+  if (placedFor <= limit) return undefined;
+  const sagaId = checkoutWorkflowId(state.orderId!, state.checkoutAttempts);
+  if ((await inspectWorkflow(deps.client, sagaId)).state !== 'missing') return undefined;
+  return `checkout attempt ${state.checkoutAttempts} has run in the actor for ${Math.round(placedFor / 1000)} s, past its deadline of ${Math.round(limit / 1000)} s: replacing the actor`;
+}
+
 export async function healOrder(deps: HealDeps, orderId: string, options: HealOptions = {}): Promise<HealReport> {
   const { client } = deps;
   const workflowId = orderWorkflowId(orderId);
@@ -230,7 +252,10 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
     }
     return report('no-actor-needed', `The order is ${record.carried.state.status} in its stream: it needs no actor.`);
   }
-  if (verdict.kind === 'agrees' && running) return report('in-line', 'The actor is running and agrees with its stream: already in line, nothing done.');
+  const overdue = await overdueCheckoutInActor(deps, record.carried.state, options);
+  if (verdict.kind === 'agrees' && running && !overdue)
+    return report('in-line', 'The actor is running and agrees with its stream: already in line, nothing done.');
+  if (overdue) actions.push(overdue);
   if (verdict.kind === 'unanswered') {
     return refuse(
       'ACTOR_NOT_ANSWERING',

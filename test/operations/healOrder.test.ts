@@ -1,6 +1,6 @@
 import { createActivities } from '../../src/activities';
 import { anyFailed, formatReport, runInvariants } from '../../src/invariants';
-import { healOrder, type HealReport } from '../../src/operations/healOrder';
+import { healOrder, type HealOptions, type HealReport } from '../../src/operations/healOrder';
 import { commandSignals, orderWorkflowId } from '../../src/workflows/orderContract';
 import { runCli } from '../support/cli';
 import { statusAndBody, testEnv, useTestApi } from '../support/harness';
@@ -10,7 +10,7 @@ import { readStream } from '../../src/application/eventStore';
 /** The API on the shared worker's queue: where healed actors run, and where orders are used after. */
 const app = useTestApi({ poolSize: 10 });
 const actors = () => ({ taskQueue: testEnv.taskQueue, cartTtlMs: 30 * 60_000, historyLimit: 2000 });
-const heal = (orderId: string) => healOrder({ db: app.pool, client: app.client, actors: actors() }, orderId);
+const heal = (orderId: string, options?: HealOptions) => healOrder({ db: app.pool, client: app.client, actors: actors() }, orderId, options);
 
 const eventTypes = async (orderId: string) => (await readStream(app.pool, `order-${orderId}`)).map((e) => e.type);
 
@@ -100,6 +100,45 @@ test('an actor that died after its saga took stock and money but before recordin
       status: 200,
       body: { status: 'SHIPPED' },
     });
+    await expectInvariantsHold(streamIds);
+  } finally {
+    recording.open();
+    await worker.stop();
+  }
+});
+
+test('an actor stuck recording its checkout is in line with its stream, so the heal leaves it until the checkout is overdue; then it replaces it and gives everything back', async () => {
+  const recording = gate();
+  const real = createActivities(app.pool);
+  const worker = await startTestWorker(
+    { client: app.client, pool: app.pool },
+    {
+      activities: {
+        appendOrderEvents: (input) => (input.events.some((e) => e.type.startsWith('Checkout')) ? recording.block() : real.appendOrderEvents(input)),
+      },
+    },
+  );
+  try {
+    const { orderId, customerId, productId, streamIds } = await cartReadyToCheckOut(app.pool, worker.api);
+    expect(statusAndBody(await worker.api.POST('/orders/{orderId}/checkout', { params: { path: { orderId } } }))).toMatchObject({ status: 202 });
+    await recording.entered;
+    // Within the checkout's deadline (711 s for a line) the actor may still record it.
+    expect(await heal(orderId)).toMatchObject({ outcome: 'in-line', actions: [] });
+
+    const healed = await heal(orderId, { checkoutOverdueAfterMs: 0 });
+    expect(healed).toMatchObject({ outcome: 'healed', stream: { status: 'PENDING', version: 4 } });
+    expect(healed.actions).toEqual([
+      expect.stringMatching(/^checkout attempt 1 has run in the actor for \d+ s, past its deadline of 0 s: replacing the actor$/),
+      expect.stringMatching(/^terminated run /),
+      expect.stringMatching(
+        new RegExp(`^checkout attempt 1 ran in the replaced actor .*: undid it \\(refund of payment ${orderId}-1, returned stock of ${productId}\\)`),
+      ),
+      expect.stringMatching(/^started run /),
+    ]);
+    expect((await app.admin.GET('/accounts/{customerId}', { params: { path: { customerId }, query: { consistency: 'strong' } } })).data!.balanceCents).toBe(
+      10_000,
+    );
+    expect((await app.admin.GET('/inventory/{productId}', { params: { path: { productId } } })).data).toMatchObject({ onHand: 5, reserved: 0 });
     await expectInvariantsHold(streamIds);
   } finally {
     recording.open();

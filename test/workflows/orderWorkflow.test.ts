@@ -35,15 +35,19 @@ async function stream(orderId: string) {
 }
 
 /** The order's timers as its history holds them: how long each was started for, and how many were cancelled. */
+/** The order's cart timers: their durations, and how many fired or were cancelled (the 1 ms timer that starts a checkout left out). */
 async function timers(handle: WorkflowHandle) {
   const events = (await handle.fetchHistory()).events ?? [];
-  const started = events.flatMap((e) => {
+  const cartTimers = new Map<string, number>();
+  for (const e of events) {
     const timeout = e.timerStartedEventAttributes?.startToFireTimeout;
-    return timeout ? [Number(timeout.seconds ?? 0) * 1000 + (timeout.nanos ?? 0) / 1e6] : [];
-  });
-  const fired = events.filter((e) => e.timerFiredEventAttributes).length;
-  const cancelled = events.filter((e) => e.timerCanceledEventAttributes).length;
-  return { started, fired, cancelled };
+    const ms = timeout ? Number(timeout.seconds ?? 0) * 1000 + (timeout.nanos ?? 0) / 1e6 : 0;
+    if (ms > 1) cartTimers.set(e.timerStartedEventAttributes!.timerId!, ms);
+  }
+  const count = (timerId: string | null | undefined) => (timerId && cartTimers.has(timerId) ? 1 : 0);
+  const fired = events.reduce((n, e) => n + count(e.timerFiredEventAttributes?.timerId), 0);
+  const cancelled = events.reduce((n, e) => n + count(e.timerCanceledEventAttributes?.timerId), 0);
+  return { started: [...cartTimers.values()], fired, cancelled };
 }
 
 /** Milliseconds between two of an order's events, by the workflow clock they were decided at. */
