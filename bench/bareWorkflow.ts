@@ -6,17 +6,7 @@
  * (`TEMPORAL_FLOOR_SHAPE`); or the order service's own count as local `select 1`s
  * (`LOCAL_STEPS_SHAPE`, also bench/floor.ts).
  */
-import {
-  condition,
-  defineQuery,
-  defineUpdate,
-  executeChild,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  sleep,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, defineQuery, defineUpdate, executeChild, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 
 export interface BareActivities {
   noop(): Promise<void>;
@@ -34,7 +24,7 @@ export interface OrderShape {
   placeBeforeSaga: number;
   saga: number;
   placeAfterSaga: number;
-  /** The saga's steps run in the order's own workflow, after a 1 ms timer, instead of in a child workflow. */
+  /** The saga's steps run in the order's own workflow instead of in a child workflow. */
   sagaInline?: boolean;
 }
 
@@ -87,8 +77,7 @@ export async function bareOrderWorkflow(shape: OrderShape): Promise<string> {
   setHandler(placeUpdate, async () => {
     await steps(shape, shape.placeBeforeSaga);
     status = 'PLACED';
-    // As the order actor does: a timer first, so the task that placed the order completes (checkoutInActor).
-    if (shape.sagaInline) await sleep(1).then(() => bareCheckoutWorkflow(shape));
+    if (shape.sagaInline) await bareCheckoutWorkflow(shape);
     else await executeChild(bareCheckoutWorkflow, { workflowId: `${workflowInfo().workflowId}-checkout`, args: [shape] });
     await steps(shape, shape.placeAfterSaga);
     status = 'CONFIRMED';

@@ -99,9 +99,14 @@ test('a commit that happened but timed out, then the forward path fails: that li
   });
 });
 
-test('checkout?wait gives up after its timeout with 202 PLACED; a retry with the same key waits for the outcome', async () => {
+test('checkout?wait past its timeout answers 202 PLACED; a retry with the same key waits for the outcome', async () => {
   const real = createActivities(pool);
+  // The commit fails its 3 local attempts (a Postgres blip), so the step falls back to the regular
+  // activity: that ends the task running the saga, and with it PlaceOrder is answered. The regular
+  // attempt then takes 3 s, past the impatient client's 1 s.
+  let calls = 0;
   const slowCommit = async (...args: Parameters<typeof real.commitReservation>) => {
+    if (++calls <= 3) throw new Error('connection terminated');
     await new Promise((resolve) => setTimeout(resolve, 3000));
     return real.commitReservation(...args);
   };
