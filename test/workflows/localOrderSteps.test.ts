@@ -62,7 +62,9 @@ test('an add item and a checkout each take one step: the catalog look-up, the de
     await handle.terminate('test done');
   });
   expect(scheduledActivities(history.events!)).toEqual([]);
-  expect(localActivities(history.events!)).toEqual(['appendOrderEvents', 'decidePricedOrderCommand', 'decidePricedOrderCommand']);
+  // Since `checkout-in-actor` the saga's steps follow in the same history: here its first reserve (refused, the lamp has no stock).
+  const steps = localActivities(history.events!);
+  expect(steps.slice(0, 4)).toEqual(['appendOrderEvents', 'decidePricedOrderCommand', 'decidePricedOrderCommand', 'reserveStock']);
 });
 
 test('a stream conflict fails the command at once: no local retry, no regular fallback', async () => {
