@@ -5,6 +5,7 @@ import { ApiError, STATUS_BY_KIND } from './problem';
 
 const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_NOT_FOUND = 5;
 const GRPC_RESOURCE_EXHAUSTED = 8;
 const GRPC_FAILED_PRECONDITION = 9;
 const GRPC_UNAVAILABLE = 14;
@@ -16,6 +17,8 @@ function grpcError(err: unknown): { code?: number; message: string } {
     message: `${(err as Error)?.message ?? ''} ${typeof cause?.message === 'string' ? cause.message : ''}`,
   };
 }
+
+const temporalUnavailable = () => new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'The workflow service is unavailable. Retry shortly.', {}, { 'Retry-After': '2' });
 
 const commandTimeout = () =>
   new ApiError(503, 'COMMAND_TIMEOUT', 'The order did not answer in time. Retry with the same Idempotency-Key to get its answer.', {}, { 'Retry-After': '1' });
@@ -66,8 +69,9 @@ export function apiErrorFromTemporal(err: unknown): ApiError | undefined {
   if (code === GRPC_RESOURCE_EXHAUSTED) {
     return new ApiError(429, 'TOO_MANY_REQUESTS', 'This order is busy with other commands. Retry shortly.', {}, { 'Retry-After': '1' });
   }
-  if (code === GRPC_UNAVAILABLE) {
-    return new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'The workflow service is unavailable. Retry shortly.', {}, { 'Retry-After': '2' });
-  }
+  if (code === GRPC_UNAVAILABLE) return temporalUnavailable();
+  // While Temporal's own database is down (and until it has read it again) its frontend answers
+  // that the namespace does not exist: the service is unavailable, the order is not missing.
+  if (code === GRPC_NOT_FOUND && /Namespace \S+ is not found/i.test(message)) return temporalUnavailable();
   return undefined;
 }

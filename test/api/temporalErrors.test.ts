@@ -44,6 +44,12 @@ describe('apiErrorFromTemporal', () => {
     expect(apiErrorFromTemporal(grpcError(14))).toMatchObject({ status: 503, headers: { 'Retry-After': '2' } });
   });
 
+  test('the namespace NOT_FOUND Temporal answers while its database is down is 503 TEMPORAL_UNAVAILABLE; another NOT_FOUND is not mapped', () => {
+    const namespaceGone = Object.assign(new Error('Namespace default is not found.'), { code: 5 });
+    expect(apiErrorFromTemporal(namespaceGone)).toMatchObject({ status: 503, code: 'TEMPORAL_UNAVAILABLE', headers: { 'Retry-After': '2' } });
+    expect(apiErrorFromTemporal(grpcError(5))).toBeUndefined();
+  });
+
   test('a call cut short by its deadline (DEADLINE_EXCEEDED, CANCELLED) is 503 COMMAND_TIMEOUT', () => {
     for (const code of [1, 4])
       expect(apiErrorFromTemporal(grpcError(code))).toMatchObject({ status: 503, code: 'COMMAND_TIMEOUT', headers: { 'Retry-After': '1' } });
