@@ -97,9 +97,9 @@ function describeSaga(sagaId: string, saga: Exclude<WorkflowCondition, { state: 
  * Invariant 6: every order whose stream says PLACED has a checkout that will end, within the
  * checkout's deadline (`checkoutDeadlineMs`). Since `checkout-in-actor` the saga runs in the
  * order's actor, which must be running with no failing workflow task. Before, it ran as a child
- * (`checkout-<orderId>-<attempt>`), which must be running; a saga that ended (completed, terminated, failed) or never started must
- * be followed by the actor recording the outcome, which a running actor whose workflow task is
- * not failing gets CHECKOUT_HANDOFF_MS to do. Everything else is a stranded order: nothing will
+ * (`checkout-<orderId>-<attempt>`), which must be running; a saga that ended (completed,
+ * terminated, failed) or never started must be followed by the actor recording the outcome,
+ * which a running actor whose workflow task is not failing gets CHECKOUT_HANDOFF_MS to do. Everything else is a stranded order: nothing will
  * move it without an operator (`npm run orders -- heal <orderId>`). Reads streams fresh: the actors move on.
  */
 export async function checkCheckouts(
