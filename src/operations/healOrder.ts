@@ -255,7 +255,6 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
   const overdue = await overdueCheckoutInActor(deps, record.carried.state, options);
   if (verdict.kind === 'agrees' && running && !overdue)
     return report('in-line', 'The actor is running and agrees with its stream: already in line, nothing done.');
-  if (overdue) actions.push(overdue);
   if (verdict.kind === 'unanswered') {
     return refuse(
       'ACTOR_NOT_ANSWERING',
@@ -272,6 +271,8 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
     const { refusal } = await endedSaga(record.carried.state);
     if (refusal) return refusal;
   }
+  // Said only once the heal replaces the actor: a refusal above has done nothing.
+  if (overdue) actions.push(overdue);
   if (running) {
     await client.workflow.getHandle(workflowId).terminate(`orders heal ${requestedBy(options)}: replaced by a run carrying its stream (${actorBefore})`);
     actions.push(`terminated run ${running.runId}`);
