@@ -469,9 +469,11 @@ export class OrderActor {
    * Runs the saga of the attempt just placed; the loop records its report (settleCheckout). In the
    * order's own workflow since `checkout-in-actor`: no child to start and wait for, and its local
    * steps run in the task that placed the order. That task, and PlaceOrder's answer with it, is
-   * completed once they and the report's append have ended, or sooner when a step falls back to
-   * its regular activity (after its local attempts: 16 s at most, within the API's 20 s). A 1 ms
-   * timer to answer first was tried: the server fires it about a second later (docs/performance.md).
+   * completed once they and the report's append have ended (tens of ms), or sooner when a step
+   * falls back to its regular activity (after its 3 local attempts, up to 16 s each). Steps that
+   * each struggle but succeed locally can outlast the API's 20 s: the client gets 503
+   * COMMAND_TIMEOUT and its retry with the same key gets the answer. A 1 ms timer to answer first
+   * was tried: the server fires it about a second later (docs/performance.md).
    */
   private startCheckout(): void {
     const { state } = this;
