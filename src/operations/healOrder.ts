@@ -11,6 +11,7 @@ import { checkoutDeadlineMs } from '../invariants/checkouts';
 import { compareActorWithStream, type ActorVerdict } from '../invariants/workflows';
 import { checkoutIds, checkoutWorkflowId, type checkoutWorkflow } from '../workflows/checkout';
 import { CommandLedger } from '../workflows/commandLedger';
+import { LOCAL_ATTEMPTS } from '../workflows/localFirst';
 import type { orderWorkflow } from '../workflows/order';
 import { orderWorkflowId, type CarriedOrder } from '../workflows/orderContract';
 import { CustomerIdAttribute, OrderStatusAttribute } from '../workflows/searchAttributes';
@@ -276,6 +277,9 @@ export async function healOrder(deps: HealDeps, orderId: string, options: HealOp
   if (running) {
     await client.workflow.getHandle(workflowId).terminate(`orders heal ${requestedBy(options)}: replaced by a run carrying its stream (${actorBefore})`);
     actions.push(`terminated run ${running.runId}`);
+    // A local step of that run (an append, a saga step) is invisible to pendingActivities and
+    // outlives the termination: let one attempt's time pass before reading what the run left.
+    await sleep(LOCAL_ATTEMPTS.startToCloseMs);
   }
 
   // No actor writes the stream any more: read it again, that is what the new actor carries.
