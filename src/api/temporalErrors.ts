@@ -1,5 +1,5 @@
 import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, NamespaceNotFoundError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { CommandRejected } from '../workflows/orderContract';
 import { ApiError, STATUS_BY_KIND } from './problem';
 
@@ -69,7 +69,7 @@ export function apiErrorFromTemporal(err: unknown): ApiError | undefined {
   if (code === GRPC_RESOURCE_EXHAUSTED) {
     return new ApiError(429, 'TOO_MANY_REQUESTS', 'This order is busy with other commands. Retry shortly.', {}, { 'Retry-After': '1' });
   }
-  if (code === GRPC_UNAVAILABLE) return temporalUnavailable();
+  if (code === GRPC_UNAVAILABLE || err instanceof NamespaceNotFoundError) return temporalUnavailable();
   // While Temporal's own database is down (and until it has read it again) its frontend answers
   // that the namespace does not exist: the service is unavailable, the order is not missing.
   if (code === GRPC_NOT_FOUND && /Namespace \S+ is not found/i.test(message)) return temporalUnavailable();

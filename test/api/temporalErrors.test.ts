@@ -1,5 +1,5 @@
 import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, NamespaceNotFoundError, WorkflowNotFoundError } from '@temporalio/common';
 import { apiErrorFromTemporal } from '../../src/api/temporalErrors';
 
 /** What the Temporal client throws, mapped to the API's statuses and codes. */
@@ -47,6 +47,7 @@ describe('apiErrorFromTemporal', () => {
   test('the namespace NOT_FOUND Temporal answers while its database is down is 503 TEMPORAL_UNAVAILABLE; another NOT_FOUND is not mapped', () => {
     const namespaceGone = Object.assign(new Error('Namespace default is not found.'), { code: 5 });
     expect(apiErrorFromTemporal(namespaceGone)).toMatchObject({ status: 503, code: 'TEMPORAL_UNAVAILABLE', headers: { 'Retry-After': '2' } });
+    expect(apiErrorFromTemporal(new NamespaceNotFoundError('default'))).toMatchObject({ status: 503, code: 'TEMPORAL_UNAVAILABLE' });
     expect(apiErrorFromTemporal(grpcError(5))).toBeUndefined();
   });
 
