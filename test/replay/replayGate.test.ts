@@ -23,6 +23,9 @@ import { CHANGED_ACTIVITY, PATCH_ID } from './variants/pauseBeforeLookUp';
  *     once the old runs are gone").
  */
 
+// Three tests replay the whole corpus and setup bundles three variants: seconds each here, over a minute on a loaded CI machine.
+jest.setTimeout(240_000);
+
 type Variant = 'unguarded' | 'patched' | 'deprecated';
 const bundles = {} as Record<Variant, WorkflowBundleOption>;
 /** The workflows as they are, from global setup. */
