@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
 import { findAcceptedCommand, orderRecorded, readOrder } from '../application/orderRecord';
 import { clientCommandId, commandFingerprint } from '../domain/commandIds';
 import { isTerminal } from '../domain/order';
 import type { Queryable } from '../eventstore';
+import { isWorkflowMissing } from '../temporal';
 import { countedCommand, countRefusedForLoad } from '../metrics';
 import type { orderWorkflow } from '../workflows/order';
 import {
@@ -135,7 +135,7 @@ export class OrderGateway {
     try {
       return (await this.client.workflow.getHandle(orderWorkflowId(orderId)).describe()).status.name === 'RUNNING';
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
+      if (isWorkflowMissing(err)) return false;
       throw apiErrorFromTemporal(err) ?? err;
     }
   }
@@ -185,7 +185,7 @@ export class OrderGateway {
       const answer = await handle.query(getCommandOutcomeQuery, commandId);
       if (answer) return answer;
     } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw apiErrorFromTemporal(err) ?? err;
+      if (!isWorkflowMissing(err)) throw apiErrorFromTemporal(err) ?? err;
     }
     const stored = await findAcceptedCommand(this.db, orderId, clientCommandId(commandId));
     if (stored) return { status: 'accepted', commandId, version: stored.version, orderStatus: stored.orderStatus, events: stored.events };
@@ -207,7 +207,7 @@ export class OrderGateway {
     try {
       return await call();
     } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw apiErrorFromTemporal(err) ?? err;
+      if (!isWorkflowMissing(err)) throw apiErrorFromTemporal(err) ?? err;
       const answer = await earlier?.();
       if (answer !== undefined) return answer;
       throw await this.notRunning(orderId);

@@ -1,6 +1,7 @@
 import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, NamespaceNotFoundError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { CommandRejected } from '../workflows/orderContract';
+import { NAMESPACE_NOT_FOUND, isWorkflowMissing } from '../temporal';
 import { ApiError, STATUS_BY_KIND } from './problem';
 
 const GRPC_CANCELLED = 1;
@@ -46,7 +47,7 @@ export function apiErrorFromTemporal(err: unknown): ApiError | undefined {
     return undefined; // an update the workflow failed unexpectedly: a bug, the 500 handler logs it
   }
   if (err instanceof WorkflowNotFoundError) {
-    return new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.');
+    return isWorkflowMissing(err) ? new ApiError(404, 'ORDER_NOT_FOUND', 'There is no such order.') : temporalUnavailable();
   }
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
     return new ApiError(409, 'ORDER_ALREADY_EXISTS', 'An order with this id already exists.');
@@ -72,6 +73,6 @@ export function apiErrorFromTemporal(err: unknown): ApiError | undefined {
   if (code === GRPC_UNAVAILABLE || err instanceof NamespaceNotFoundError) return temporalUnavailable();
   // While Temporal's own database is down (and until it has read it again) its frontend answers
   // that the namespace does not exist: the service is unavailable, the order is not missing.
-  if (code === GRPC_NOT_FOUND && /Namespace \S+ is not found/i.test(message)) return temporalUnavailable();
+  if (code === GRPC_NOT_FOUND && NAMESPACE_NOT_FOUND.test(message)) return temporalUnavailable();
   return undefined;
 }

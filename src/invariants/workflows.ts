@@ -1,5 +1,4 @@
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
 import { orderDecider, ORDER_STREAM_TYPE, orderStreamId, orderStreams } from '../domain/order';
 import { countStreams, streamIdsByLastChange, type Queryable } from '../eventstore';
 import { conditionOf, describeCondition, inspectWorkflow, isStranded, type WorkflowCondition } from '../operations/workflowHealth';
@@ -9,6 +8,7 @@ import { aggregateIdOf, streamIdsOfType, withConcurrency } from './streams';
 import { ResultBuilder, sameJson, skipped, type InvariantFilter, type InvariantResult } from './types';
 import { readStream } from '../application/eventStore';
 import { foldRecorded } from '../application/foldStream';
+import { isWorkflowMissing } from '../temporal';
 
 export const WORKFLOW_INVARIANT = { id: '4', title: 'order stream fold = order workflow state (query / result)' };
 
@@ -74,7 +74,7 @@ async function readActor(client: Client, orderId: string, callTimeoutMs: number,
         return { kind: 'closedWithoutResult', condition };
       });
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return { kind: 'missing' };
+      if (isWorkflowMissing(err)) return { kind: 'missing' };
       // The task may have started failing since the describe: then the query never will answer.
       const condition = await client.withDeadline(Date.now() + callTimeoutMs, () => inspectWorkflow(client, handle.workflowId)).catch(() => undefined);
       if (condition && isStranded(condition)) return { kind: 'stranded', condition };

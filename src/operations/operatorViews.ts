@@ -1,5 +1,5 @@
-import { isGrpcServiceError, type Client } from '@temporalio/client';
-import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { eventsCorrelatedWith, readStream } from '../application/eventStore';
 import { accountDecider, accountStreamId, accountStreams } from '../domain/account';
@@ -15,6 +15,7 @@ import { asJson } from '../invariants/types';
 import { listDeadLetters, projectionStatuses, type DeadLetter, type Projection, type ProjectionStatus } from '../projections';
 import { readOrderSummary, searchOrders, type OrderListItem, type OrderListPosition, type OrderSearch } from '../projections/orderSummary';
 import { checkoutIds } from '../workflows/checkout';
+import { isWorkflowMissing } from '../temporal';
 import { orderWorkflowId } from '../workflows/orderContract';
 
 /*
@@ -291,15 +292,12 @@ export interface ActorAnswer {
  * answered in the history; commands of earlier runs (before continue-as-new) are not shown.
  * Undefined when Temporal no longer holds the workflow.
  */
-const GRPC_NOT_FOUND = 5;
-
 export async function actorAnswers(client: Client, orderId: string): Promise<ActorAnswer[] | undefined> {
   let events;
   try {
     events = (await client.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory()).events ?? [];
   } catch (err) {
-    // fetchHistory reports an unknown workflow as gRPC NOT_FOUND (5), not as WorkflowNotFoundError.
-    if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && Number(err.code) === GRPC_NOT_FOUND)) return undefined;
+    if (isWorkflowMissing(err)) return undefined;
     throw err;
   }
   const asked = new Map<string, { command: string; commandId: string | undefined }>();

@@ -1,6 +1,6 @@
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionStatusName } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { isWorkflowMissing } from '../temporal';
 
 /*
  * What Temporal says about one workflow (an order actor or a checkout saga), for the invariant
@@ -52,7 +52,7 @@ export async function inspectWorkflow(client: Client, workflowId: string): Promi
   try {
     return await conditionOf(client, await client.workflow.getHandle(workflowId).describe());
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { state: 'missing' };
+    if (isWorkflowMissing(err)) return { state: 'missing' };
     throw err;
   }
 }

@@ -51,6 +51,15 @@ describe('apiErrorFromTemporal', () => {
     expect(apiErrorFromTemporal(grpcError(5))).toBeUndefined();
   });
 
+  test('a WorkflowNotFoundError that is really the namespace "not found" is 503 TEMPORAL_UNAVAILABLE, not 404: the order may be running', () => {
+    const namespaceGone = new WorkflowNotFoundError('Namespace default is not found.', 'order-o-1', undefined);
+    expect(apiErrorFromTemporal(namespaceGone)).toMatchObject({ status: 503, code: 'TEMPORAL_UNAVAILABLE', headers: { 'Retry-After': '2' } });
+    expect(apiErrorFromTemporal(new WorkflowNotFoundError('workflow not found for ID: order-o-1', 'order-o-1', undefined))).toMatchObject({
+      status: 404,
+      code: 'ORDER_NOT_FOUND',
+    });
+  });
+
   test('a call cut short by its deadline (DEADLINE_EXCEEDED, CANCELLED) is 503 COMMAND_TIMEOUT', () => {
     for (const code of [1, 4])
       expect(apiErrorFromTemporal(grpcError(code))).toMatchObject({ status: 503, code: 'COMMAND_TIMEOUT', headers: { 'Retry-After': '1' } });
